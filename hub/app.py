@@ -1,0 +1,109 @@
+"""The one way to build the app: create_app(settings)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar, Request, Router, get
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Response
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from hub import auth, db, jobs
+from hub.accounts import Actor
+from hub.api import API_CONTROLLERS
+from hub.auth import ActorMiddleware
+from hub.pages import PAGE_CONTROLLERS
+from hub.runtime import Runtime
+from hub.schemas import Health
+from hub.settings import PROJECT_ROOT, Settings
+from hub.web import handle_exception, template_environment
+
+log = logging.getLogger("maillage")
+
+
+@get("/healthz", operation_id="health", guards=[auth.public], tags=["Service"], cache=False)
+async def health(request: Request[Any, Any, Any]) -> Response[Health]:
+    """Liveness and database check (503 when the database does not answer)."""
+    ok = await db.ping(db.current_engine())
+    return Response(Health(status="ok" if ok else "degraded", database=ok), status_code=200 if ok else 503)
+
+
+def provide_runtime(state: State) -> Runtime:
+    return state.runtime  # type: ignore[no-any-return]
+
+
+def provide_actor(request: Request[Any, Any, Any]) -> Actor:
+    actor = auth.current_actor(request)
+    if actor is None:  # guards run first; this only fires on a route declared public by mistake
+        raise auth.Unauthorized("Connectez-vous pour continuer.")
+    return actor
+
+
+def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
+    """Build the whole app from a Settings object; nothing is configured at import time."""
+    runtime = Runtime(settings)
+    engine = db.make_engine(settings)
+    db.bind_engine(engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db.bind_engine(engine)
+        await db.start(engine)
+        if migrate:
+            await db.migrate(engine)
+        stop = asyncio.Event()
+        loop_task = asyncio.create_task(jobs.loop(runtime, stop)) if settings.run_jobs_in_process else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if loop_task is not None:
+                await loop_task
+            await db.stop(engine)
+
+    static = create_static_files_router(
+        path="/static", directories=[PROJECT_ROOT / "static"], guards=[auth.public], include_in_schema=False,
+    )
+    openapi = OpenAPIConfig(
+        title="Maillage API",
+        version="1",
+        description="API du réseau Maillage. Authentification : en-tête `Authorization: Bearer <jeton personnel>`.",
+        render_plugins=[JsonRenderPlugin()],
+        openapi_router=Router(path="/schema", guards=[auth.public], route_handlers=[]),
+        use_handler_docstrings=True,
+    )
+    return Litestar(
+        route_handlers=[health, static, *PAGE_CONTROLLERS, *API_CONTROLLERS],
+        dependencies={"rt": Provide(provide_runtime, sync_to_thread=False),
+                      "actor": Provide(provide_actor, sync_to_thread=False)},
+        state=State({"runtime": runtime, "settings": settings}),
+        middleware=[DefineMiddleware(ActorMiddleware)],
+        csrf_config=CSRFConfig(
+            secret=runtime.secrets.csrf_secret, cookie_name="maillage_csrf", cookie_secure=settings.secure_cookies,
+            cookie_httponly=True, exclude=["/api/"],
+        ),
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
+        openapi_config=openapi,
+        exception_handlers={Exception: handle_exception},
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1000),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="never",  # handle_exception logs what matters, without request bodies
+        ),
+        lifespan=[lifespan],
+        debug=settings.debug,
+    )

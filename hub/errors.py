@@ -1,0 +1,52 @@
+"""Domain errors raised by services; hub.web maps them to HTTP in one place."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status_code = 400
+    title = "Requête invalide"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class Invalid(DomainError):
+    status_code = 400
+    title = "Données invalides"
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    title = "Connexion requise"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    title = "Accès refusé"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    title = "Introuvable"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    title = "Conflit"
+
+
+class Gone(DomainError):
+    status_code = 410
+    title = "Lien expiré"
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+    title = "Trop de tentatives"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

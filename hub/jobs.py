@@ -1,0 +1,129 @@
+"""Due work kept in the database, run by `maillage jobs run` (cron) or by the app's own loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine
+
+from hub import mail
+from hub.db import current_engine, write_transaction
+from hub.runtime import Runtime
+from hub.tables import AccessLink, Job, LoginFailure, WebSession
+
+log = logging.getLogger("maillage.jobs")
+
+JobHandler = Callable[[Runtime, dict[str, Any]], Awaitable[None]]
+HANDLERS: dict[str, JobHandler] = {}
+CLAIM_LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 8
+LINK_KEEP = timedelta(days=30)
+
+
+def handler(kind: str) -> Callable[[JobHandler], JobHandler]:
+    """Register the coroutine that runs jobs of this kind."""
+
+    def register(fn: JobHandler) -> JobHandler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+@dataclasses.dataclass
+class TickReport:
+    mails_sent: int = 0
+    mails_postponed: int = 0
+    jobs_done: int = 0
+    jobs_failed: int = 0
+    purged: int = 0
+
+
+async def schedule(kind: str, due_at: datetime, payload: dict[str, Any] | None = None, dedupe_key: str | None = None) -> None:
+    """Queue a job; a dedupe_key makes scheduling the same work twice a no-op."""
+    if dedupe_key and await Job.exists().where(Job.dedupe_key == dedupe_key):
+        return
+    await Job.insert(Job(kind=kind, due_at=due_at, payload=payload or {}, dedupe_key=dedupe_key))
+
+
+async def _claim_jobs(rt: Runtime, limit: int) -> list[dict[str, Any]]:
+    now = rt.now()
+    async with write_transaction():
+        query = (
+            Job.select()
+            .where(Job.done_at.is_null() & (Job.due_at <= now) & (Job.attempts < MAX_ATTEMPTS))
+            .where(Job.claimed_until.is_null() | (Job.claimed_until < now))
+            .order_by(Job.due_at)
+            .limit(limit)
+        )
+        if isinstance(current_engine(), PostgresEngine):
+            query = query.lock_rows("UPDATE", skip_locked=True)
+        rows = await query
+        if rows:
+            await Job.update({Job.claimed_until: now + CLAIM_LEASE}).where(Job.id.is_in([r["id"] for r in rows]))
+    return rows
+
+
+async def run_due_jobs(rt: Runtime, limit: int = 20) -> tuple[int, int]:
+    done = failed = 0
+    for row in await _claim_jobs(rt, limit):
+        fn = HANDLERS.get(row["kind"])
+        try:
+            if fn is None:
+                raise LookupError(f"no handler for job kind {row['kind']}")
+            payload = row["payload"] if isinstance(row["payload"], dict) else json.loads(row["payload"])
+            await fn(rt, payload)
+        except Exception as error:  # a failing job must not stop the others; it is retried later
+            attempts = row["attempts"] + 1
+            log.exception("job %s #%s failed (attempt %d)", row["kind"], row["id"], attempts)
+            await Job.update(
+                {
+                    Job.attempts: attempts,
+                    Job.claimed_until: None,
+                    Job.due_at: rt.now() + mail.backoff(attempts),
+                    Job.last_error: type(error).__name__,
+                }
+            ).where(Job.id == row["id"])
+            failed += 1
+        else:
+            await Job.update({Job.done_at: rt.now(), Job.claimed_until: None}).where(Job.id == row["id"])
+            done += 1
+    return done, failed
+
+
+async def purge_expired(rt: Runtime) -> int:
+    """Retention of the hub's own traces: dead sessions, old sign-in failures, spent links."""
+    now = rt.now()
+    idle = now - timedelta(minutes=rt.settings.session_idle_minutes)
+    too_old = now - timedelta(hours=rt.settings.session_max_hours)
+    purged = 0
+    purged += len(await WebSession.delete().where((WebSession.last_seen_at < idle) | (WebSession.created_at < too_old)).returning(WebSession.id))
+    purged += len(await LoginFailure.delete().where(LoginFailure.at < now - timedelta(days=1)).returning(LoginFailure.id))
+    purged += len(await AccessLink.delete().where(AccessLink.expires_at < now - LINK_KEEP).returning(AccessLink.id))
+    return purged
+
+
+async def tick(rt: Runtime) -> TickReport:
+    report = TickReport()
+    report.mails_sent, report.mails_postponed = await mail.deliver_due(rt)
+    report.jobs_done, report.jobs_failed = await run_due_jobs(rt)
+    report.purged = await purge_expired(rt)
+    return report
+
+
+async def loop(rt: Runtime, stop: asyncio.Event) -> None:
+    """Run tick() every interval until stop is set; an error in one tick never ends the loop."""
+    while not stop.is_set():
+        try:
+            await tick(rt)
+        except Exception:
+            log.exception("jobs tick failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=rt.settings.jobs_interval_seconds)

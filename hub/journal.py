@@ -1,0 +1,147 @@
+"""The audit journal: append-only, hash-chained with an HMAC, head sealed, verifiable."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from piccolo.engine.postgres import PostgresEngine
+
+from hub.db import current_engine, write_transaction
+from hub.tables import JournalEntry, JournalHead
+
+_DETAIL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Details are codes and numbers, never free text: no spaces, no "@", so no name or address slips in.
+_DETAIL_VALUE = re.compile(r"^[\w.:/\-]{0,80}$")
+
+Scalar = str | int | bool | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Act:
+    """What happened, by whom, on what: the non-personal facts a journal line keeps."""
+
+    action: str
+    actor_id: int | None = None
+    structure_id: int | None = None
+    object_type: str = ""
+    object_id: str | int = ""
+    details: Mapping[str, Scalar] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+
+def canonical_details(details: Mapping[str, Scalar]) -> str:
+    for key, value in details.items():
+        if not _DETAIL_KEY.match(key):
+            raise ValueError(f"journal detail key not allowed: {key!r}")
+        if isinstance(value, str) and not _DETAIL_VALUE.match(value):
+            raise ValueError(f"journal detail {key!r} must be a code, not free text")
+        if not isinstance(value, str | int | bool | type(None)):
+            raise ValueError(f"journal detail {key!r} must be a scalar")
+    return json.dumps(dict(details), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(key: bytes, row: Mapping[str, object]) -> str:
+    payload = json.dumps(
+        [
+            row["seq"],
+            row["at"],
+            row["actor_id"],
+            row["structure_id"],
+            row["action"],
+            row["object_type"],
+            row["object_id"],
+            row["details"],
+            row["prev_hash"],
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def head_seal(key: bytes, seq: int, last_hash: str) -> str:
+    return hmac.new(key, f"head:{seq}:{last_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+async def append(key: bytes, act: Act, now: datetime | None = None) -> int:
+    """Append one entry; joins the caller's transaction so the act and its trace commit together."""
+    details = canonical_details(act.details)
+    async with write_transaction():
+        query = JournalHead.select().limit(1)
+        if isinstance(current_engine(), PostgresEngine):
+            query = query.lock_rows("UPDATE")  # serialises appenders on the one head row
+        head = (await query)[0]
+        row: dict[str, object] = {
+            "seq": head["seq"] + 1,
+            "at": (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds"),
+            "actor_id": act.actor_id,
+            "structure_id": act.structure_id,
+            "action": act.action,
+            "object_type": act.object_type,
+            "object_id": str(act.object_id),
+            "details": details,
+            "prev_hash": head["hash"],
+        }
+        row["hash"] = entry_hash(key, row)
+        await JournalEntry.insert(JournalEntry(**row))
+        await JournalHead.update(
+            {
+                JournalHead.seq: row["seq"],
+                JournalHead.hash: row["hash"],
+                JournalHead.seal: head_seal(key, int(row["seq"]), str(row["hash"])),  # type: ignore[call-overload]
+            }
+        ).where(JournalHead.id == head["id"])
+    return int(row["seq"])  # type: ignore[call-overload]
+
+
+async def verify(key: bytes, batch_size: int = 2000) -> Verification:
+    """Recompute the whole chain; name the first entry that was altered, removed or forged."""
+    expected_seq, prev_hash, checked = 1, "", 0
+    while True:
+        rows = await (
+            JournalEntry.select()
+            .where(JournalEntry.seq >= expected_seq)
+            .order_by(JournalEntry.seq)
+            .limit(batch_size)
+        )
+        for row in rows:
+            if row["seq"] != expected_seq:
+                return Verification(False, checked, expected_seq, "entrée manquante")
+            if row["prev_hash"] != prev_hash:
+                return Verification(False, checked, row["seq"], "chaînage rompu")
+            if not hmac.compare_digest(entry_hash(key, row), row["hash"]):
+                return Verification(False, checked, row["seq"], "entrée modifiée")
+            prev_hash, expected_seq, checked = row["hash"], expected_seq + 1, checked + 1
+        if len(rows) < batch_size:
+            break
+    heads = await JournalHead.select()
+    if len(heads) != 1:
+        return Verification(False, checked, expected_seq, "tête du journal absente")
+    head = heads[0]
+    if not hmac.compare_digest(head_seal(key, head["seq"], head["hash"]), head["seal"] or ""):
+        if head["seq"] == 0 and head["hash"] == "" and checked == 0:
+            return Verification(True, 0)
+        return Verification(False, checked, head["seq"] or None, "tête du journal modifiée")
+    if head["seq"] != expected_seq - 1 or head["hash"] != prev_hash:
+        return Verification(False, checked, expected_seq, "fin du journal supprimée")
+    return Verification(True, checked)
+
+
+async def recent(limit: int = 50, before_seq: int | None = None) -> list[dict]:
+    query = JournalEntry.select().order_by(JournalEntry.seq, ascending=False).limit(limit)
+    if before_seq is not None:
+        query = query.where(JournalEntry.seq < before_seq)
+    return await query

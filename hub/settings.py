@@ -1,0 +1,93 @@
+"""Settings: one dataclass built from the environment, passed to create_app()."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the app needs to know about its environment (see README, "Configuration")."""
+
+    env: str = "development"
+    var_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = ""
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_url: str = "smtp://127.0.0.1:1025"
+    mail_from: str = "Maillage <ne-pas-repondre@maillage.localhost>"
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    invitation_days: int = 7
+    reset_hours: int = 2
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    run_jobs_in_process: bool = True
+    jobs_interval_seconds: float = 15.0
+    log_level: str = "INFO"
+    debug: bool = False
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return urlsplit(self.base_url).scheme == "https"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read MAILLAGE_* and DATABASE_URL; fill the embedded defaults under var/."""
+        env = os.environ if environ is None else environ
+        var_dir = Path(env.get("MAILLAGE_VAR_DIR", str(PROJECT_ROOT / "var")))
+        values: dict[str, object] = {
+            "env": env.get("MAILLAGE_ENV", "development"),
+            "var_dir": var_dir,
+            "database_url": env.get("DATABASE_URL", "") or f"sqlite:///{var_dir / 'maillage.sqlite3'}",
+            "secret_key": env.get("MAILLAGE_SECRET_KEY", ""),
+            "base_url": env.get("MAILLAGE_BASE_URL", cls.base_url).rstrip("/"),
+            "smtp_url": env.get("MAILLAGE_SMTP_URL", cls.smtp_url),
+            "mail_from": env.get("MAILLAGE_MAIL_FROM", cls.mail_from),
+            "session_idle_minutes": int(env.get("MAILLAGE_SESSION_IDLE_MINUTES", cls.session_idle_minutes)),
+            "login_max_failures": int(env.get("MAILLAGE_LOGIN_MAX_FAILURES", cls.login_max_failures)),
+            "run_jobs_in_process": env.get("MAILLAGE_RUN_JOBS", "1") not in ("0", "false", "no"),
+            "jobs_interval_seconds": float(env.get("MAILLAGE_JOBS_INTERVAL", cls.jobs_interval_seconds)),
+            "log_level": env.get("MAILLAGE_LOG_LEVEL", cls.log_level),
+            "debug": env.get("MAILLAGE_DEBUG", "0") in ("1", "true", "yes"),
+        }
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        if not settings.secret_key:
+            settings = dataclasses.replace(settings, secret_key=load_or_create_secret(settings.var_dir))
+        return settings
+
+
+def load_or_create_secret(var_dir: Path) -> str:
+    """The embedded default keeps one generated key under var/, readable by its owner only."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+

@@ -1,0 +1,139 @@
+"""Hub tables: accounts, memberships, sessions, tokens, journal, outbox and jobs."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from network.tables import Structure
+
+ROLES = ("prescriber", "aidant", "manager")
+
+
+class User(Table, tablename="hub_user"):
+    email = Varchar(length=254, unique=True, index=True)
+    full_name = Varchar(length=120)
+    password_hash = Varchar(length=255, default="")
+    is_admin = Boolean(default=False)
+    is_coordinator = Boolean(default=False)
+    is_active = Boolean(default=True)
+    totp_secret = Varchar(length=255, default="")  # encrypted with the app key (Fernet)
+    totp_enabled = Boolean(default=False)
+    totp_last_step = BigInt(default=0)  # refuses replay of a code already used
+    charter_version = Varchar(length=20, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_login_at = Timestamptz(null=True, default=None)
+
+
+class Membership(Table, tablename="hub_membership"):
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    structure = ForeignKey(Structure, on_delete=OnDelete.cascade, index=True)
+    role = Varchar(length=20)  # one of ROLES; unique with user and structure (migration)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AccessLink(Table, tablename="hub_access_link"):
+    """Single-use links sent by mail: invitations (7 days) and password resets."""
+
+    purpose = Varchar(length=20)  # invitation | reset
+    token_hash = Varchar(length=64, unique=True)
+    email = Varchar(length=254)
+    user = ForeignKey(User, null=True, on_delete=OnDelete.cascade)
+    structure = ForeignKey(Structure, null=True, on_delete=OnDelete.cascade)
+    role = Varchar(length=20, default="")
+    invited_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class WebSession(Table, tablename="hub_session"):
+    token_hash = Varchar(length=64, unique=True)
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    mfa_passed = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_seen_at = Timestamptz(default=TimestamptzNow())
+
+
+class ApiToken(Table, tablename="hub_api_token"):
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=80)
+    prefix = Varchar(length=16)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class RecoveryCode(Table, tablename="hub_recovery_code"):
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    code_hash = Varchar(length=64)
+    used_at = Timestamptz(null=True, default=None)
+
+
+class LoginFailure(Table, tablename="hub_login_failure"):
+    """One row per failed sign-in; keyed by hashes so no address is kept in clear."""
+
+    key_hash = Varchar(length=64, index=True)
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class JournalEntry(Table, tablename="hub_journal"):
+    """Append-only, hash-chained; triggers refuse UPDATE and DELETE (see migrations)."""
+
+    seq = BigInt(unique=True)
+    at = Varchar(length=40)  # ISO UTC with microseconds, exactly as hashed
+    actor_id = BigInt(null=True, default=None)
+    structure_id = BigInt(null=True, default=None)
+    action = Varchar(length=60)
+    object_type = Varchar(length=40, default="")
+    object_id = Varchar(length=64, default="")
+    details = Text(default="{}")  # canonical JSON, exactly as hashed
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64)
+
+
+class JournalHead(Table, tablename="hub_journal_head"):
+    """One row: the last sequence and its hash, sealed; locks appends and reveals a cut tail."""
+
+    seq = BigInt(default=0)
+    hash = Varchar(length=64, default="")
+    seal = Varchar(length=64, default="")
+
+
+class OutboxMessage(Table, tablename="hub_outbox"):
+    message_id = Varchar(length=200, unique=True)
+    recipient = Varchar(length=254)
+    subject = Varchar(length=200)
+    body_text = Text()
+    body_html = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
+    attempts = Integer(default=0)
+    claimed_until = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None, index=True)
+    last_error = Varchar(length=255, default="")
+
+
+class Job(Table, tablename="hub_job"):
+    """Due work: a kind, a time, a small payload without personal data."""
+
+    kind = Varchar(length=60)
+    dedupe_key = Varchar(length=120, unique=True, null=True, default=None)
+    payload = JSON(default="{}")
+    due_at = Timestamptz(default=TimestamptzNow(), index=True)
+    attempts = Integer(default=0)
+    claimed_until = Timestamptz(null=True, default=None)
+    done_at = Timestamptz(null=True, default=None)
+    last_error = Varchar(length=255, default="")

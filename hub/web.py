@@ -1,0 +1,245 @@
+"""The web shell: page rendering with flash messages and navigation, and the one place errors are mapped."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from hub.accounts import Actor
+from hub.auth import SecondFactorRequired, current_actor, is_api_path
+from hub.errors import DomainError, TooManyRequests, Unauthorized
+from hub.runtime import Runtime
+from hub.settings import PROJECT_ROOT
+
+log = logging.getLogger("maillage.web")
+
+FLASH_COOKIE = "maillage_flash"
+PROBLEM_JSON = "application/problem+json"
+STATUS_TITLES = {
+    400: "Requête invalide",
+    401: "Connexion requise",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+    409: "Conflit",
+    410: "Lien expiré",
+    413: "Envoi trop volumineux",
+    415: "Format non pris en charge",
+    422: "Données invalides",
+    429: "Trop de tentatives",
+    500: "Erreur interne",
+}
+
+
+# ---------------------------------------------------------------- flash messages (signed cookie)
+def _sign(rt: Runtime, payload: bytes) -> str:
+    mac = hmac.new(rt.secrets.flash_key, payload, hashlib.sha256).hexdigest()[:32]
+    return base64.urlsafe_b64encode(payload).decode() + "." + mac
+
+
+def _unsign(rt: Runtime, value: str) -> list[list[str]]:
+    data, _, mac = value.partition(".")
+    try:
+        payload = base64.urlsafe_b64decode(data.encode())
+    except ValueError:
+        return []
+    expected = hmac.new(rt.secrets.flash_key, payload, hashlib.sha256).hexdigest()[:32]
+    if not hmac.compare_digest(expected, mac):
+        return []
+    try:
+        messages = json.loads(payload)
+    except ValueError:
+        return []
+    return [m for m in messages if isinstance(m, list) and len(m) == 2]
+
+
+def redirect(request: Request[Any, Any, Any], path: str, message: str = "", category: str = "success") -> Redirect:
+    """Post/redirect/get with an optional flash message for the next page."""
+    response = Redirect(path=path)
+    if message:
+        rt: Runtime = request.app.state.runtime
+        payload = json.dumps([[category, message]], ensure_ascii=False).encode()
+        response.set_cookie(
+            FLASH_COOKIE, _sign(rt, payload), max_age=120, httponly=True,
+            secure=rt.settings.secure_cookies, samesite="lax", path="/",
+        )
+    return response
+
+
+# ---------------------------------------------------------------- pages
+def template_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(PROJECT_ROOT / "templates" / "pages"),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["date_fr"] = _date_fr
+    return env
+
+
+MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+             "octobre", "novembre", "décembre")
+
+
+def _date_fr(value: Any, with_time: bool = True) -> str:
+    """Dates are stored in UTC and shown in Europe/Paris, written out in French."""
+    if value is None or value == "":
+        return "—"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    local = moment.astimezone(ZoneInfo("Europe/Paris"))
+    text = f"{local.day} {MONTHS_FR[local.month - 1]} {local.year}"
+    return f"{text} à {local.hour} h {local.minute:02d}" if with_time else text
+
+
+
+def navigation(actor: Actor | None) -> list[tuple[str, str]]:
+    if actor is None or not actor.fully_authenticated:
+        return [("/", "Accueil")]
+    items = [("/", "Accueil")]
+    items += [(f"/structures/{sid}/membres", "Ma structure") for sid in actor.structures_with("manager")[:1]]
+    if actor.oversees_network:
+        items.append(("/journal", "Journal"))
+    if actor.is_admin:
+        items.append(("/admin/utilisateurs", "Utilisateurs"))
+    items.append(("/compte", "Mon compte"))
+    return items
+
+
+def page(request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any) -> Template:
+    """Render a page with the shell's context: who is signed in, navigation, pending flash messages."""
+    rt: Runtime = request.app.state.runtime
+    actor = current_actor(request)
+    flashes = _unsign(rt, request.cookies.get(FLASH_COOKIE, "")) if FLASH_COOKIE in request.cookies else []
+    cookies = [Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/")] if FLASH_COOKIE in request.cookies else []
+    return Template(
+        template_name=template,
+        context={"actor": actor, "nav": navigation(actor), "flashes": flashes, "path": request.url.path, **context},
+        status_code=status_code,
+        cookies=cookies,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# ---------------------------------------------------------------- error mapping (the one place)
+_MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"Object missing required field `(\w+)`"), "Champ obligatoire manquant."),
+    (re.compile(r"Object contains unknown field `(\w+)`"), "Champ inconnu : retirez-le."),
+    (re.compile(r"Expected `str` of length <= (\d+)"), "Texte trop long : {0} caractères au plus."),
+    (re.compile(r"Expected `str` of length >= (\d+)"), "Texte trop court : {0} caractères au moins."),
+    (re.compile(r"Expected `str` matching regex"), "Format invalide."),
+    (re.compile(r"Expected `(?:int|integer)` >= (-?\d+)"), "La valeur doit être au moins {0}."),
+    (re.compile(r"Expected `(?:int|integer)` <= (-?\d+)"), "La valeur doit être au plus {0}."),
+    (re.compile(r"Expected `(\w+)`, got `(\w+)`"), "Type invalide : {0} attendu, {1} reçu."),
+    (re.compile(r"Invalid enum value '?([^']*)'?"), "Valeur non autorisée."),
+    (re.compile(r"JSON is malformed|malformed|Input data was truncated", re.I), "JSON mal formé."),
+]
+_FIELD_IN_MESSAGE = re.compile(r"(?:at `\$\.([\w.\[\]]+)`|field `(\w+)`)")
+
+
+def _french(message: str) -> str:
+    for pattern, template in _MSGSPEC_PATTERNS:
+        match = pattern.search(message)
+        if match:
+            return template.format(*match.groups())
+    return "Valeur invalide."
+
+
+def _validation_fields(exc: ValidationException) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", ""))
+        where = _FIELD_IN_MESSAGE.search(message)
+        key = str(item.get("key") or (where and (where.group(1) or where.group(2))) or "body")
+        fields[key] = _french(message)
+    if not fields:
+        fields["body"] = _french(str(exc.detail))
+    return fields
+
+
+def _problem(request: Request[Any, Any, Any], status: int, detail: str, fields: dict[str, str] | None = None,
+             headers: dict[str, str] | None = None) -> Response[Any]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": STATUS_TITLES.get(status, "Erreur"),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if fields:
+        body["errors"] = [{"field": k, "message": v} for k, v in fields.items()]
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _error_page(request: Request[Any, Any, Any], status: int, detail: str, fields: dict[str, str] | None = None,
+                headers: dict[str, str] | None = None) -> Response[Any]:
+    template = page(request, "error.html", status_code=status, status=status,
+                    title=STATUS_TITLES.get(status, "Erreur"), detail=detail, fields=fields or {})
+    if headers:
+        template.headers.update(headers)
+    return template
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Map every error to problem+json (API) or a French page (HTML); never leak a stack trace."""
+    status, detail, fields, headers = _classify(request, exc)
+    if is_api_path(request.url.path) or request.url.path.startswith("/schema"):
+        if status == 401:
+            headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="maillage"'}
+        return _problem(request, status, detail, fields, headers)
+    if isinstance(exc, SecondFactorRequired):
+        return Redirect(path="/connexion/code")
+    if status == 401:
+        return Redirect(path=f"/connexion?suivant={quote(request.url.path)}")
+    return _error_page(request, status, detail, fields, headers)
+
+
+def _classify(request: Request[Any, Any, Any], exc: Exception) -> tuple[int, str, dict[str, str], dict[str, str] | None]:
+    if isinstance(exc, TooManyRequests):
+        return exc.status_code, exc.message, exc.fields, {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, DomainError):
+        return exc.status_code, exc.message, exc.fields, None
+    if isinstance(exc, ValidationException):
+        fields = _validation_fields(exc)
+        return 400, "Les données envoyées sont invalides : " + " ".join(sorted(set(fields.values()))), fields, None
+    if isinstance(exc, NotAuthorizedException):
+        return 401, Unauthorized("").title + ".", {}, None
+    if isinstance(exc, PermissionDeniedException):
+        if "CSRF" in str(exc.detail):
+            return 403, "Le formulaire a expiré. Rechargez la page et recommencez.", {}, None
+        return 403, "Vous n'avez pas accès à cette page.", {}, None
+    if isinstance(exc, NotFoundException):
+        return 404, "Cette page n'existe pas ou plus.", {}, None
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        if status >= 500:
+            log.error("HTTP %s on %s %s", status, request.method, request.url.path)
+            return status, "Une erreur est survenue de notre côté. Réessayez dans un instant.", {}, None
+        return status, STATUS_TITLES.get(status, "Requête refusée") + ".", {}, dict(exc.headers or {}) or None
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return HTTP_500_INTERNAL_SERVER_ERROR, "Une erreur est survenue de notre côté. Réessayez dans un instant.", {}, None
