@@ -80,7 +80,9 @@ class Actor:
 def clean_email(value: str, field: str = "email") -> str:
     email = value.strip().lower()
     if len(email) > 254 or not _EMAIL.match(email):
-        raise Invalid("Adresse e-mail invalide.", {field: "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."})
+        raise Invalid(
+            "Adresse e-mail invalide.", {field: "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."}
+        )
     return email
 
 
@@ -93,9 +95,13 @@ def clean_name(value: str) -> str:
 
 def check_password(password: str, email: str = "", field: str = "password") -> None:
     if len(password) < PASSWORD_MIN:
-        raise Invalid("Mot de passe trop court.", {field: f"Le mot de passe doit compter au moins {PASSWORD_MIN} caractères."})
+        raise Invalid(
+            "Mot de passe trop court.", {field: f"Le mot de passe doit compter au moins {PASSWORD_MIN} caractères."}
+        )
     if len(password) > PASSWORD_MAX:
-        raise Invalid("Mot de passe trop long.", {field: f"Le mot de passe doit compter au plus {PASSWORD_MAX} caractères."})
+        raise Invalid(
+            "Mot de passe trop long.", {field: f"Le mot de passe doit compter au plus {PASSWORD_MAX} caractères."}
+        )
     if email and password.lower() == email.lower():
         raise Invalid("Mot de passe refusé.", {field: "Le mot de passe ne doit pas être votre adresse e-mail."})
 
@@ -211,7 +217,9 @@ async def login(rt: Runtime, email: str, password: str, client: str) -> tuple[st
 
 async def resolve_session(rt: Runtime, token: str) -> Actor | None:
     row = (
-        await WebSession.select(WebSession.all_columns(), WebSession.user.all_columns(exclude=["password_hash", "totp_secret"]))
+        await WebSession.select(
+            WebSession.all_columns(), WebSession.user.all_columns(exclude=["password_hash", "totp_secret"])
+        )
         .where(WebSession.token_hash == token_hash(token))
         .first()
     )
@@ -241,17 +249,23 @@ async def _use_second_factor(rt: Runtime, user_id: int, code: str) -> str | None
     secret = rt.secrets.unseal(user["totp_secret"])
     step = totp_match_step(secret, code, rt.now().timestamp(), user["totp_last_step"])
     if step is not None:
-        used = await User.update({User.totp_last_step: step}).where(
-            (User.id == user_id) & (User.totp_last_step < step)
-        ).returning(User.id)
+        used = (
+            await User.update({User.totp_last_step: step})
+            .where((User.id == user_id) & (User.totp_last_step < step))
+            .returning(User.id)
+        )
         return "totp" if used else None
     recovery = normalise_recovery_code(code)
     if len(recovery) == 14:
-        used = await RecoveryCode.update({RecoveryCode.used_at: rt.now()}).where(
-            (RecoveryCode.user == user_id)
-            & (RecoveryCode.code_hash == token_hash(recovery))
-            & RecoveryCode.used_at.is_null()
-        ).returning(RecoveryCode.id)
+        used = (
+            await RecoveryCode.update({RecoveryCode.used_at: rt.now()})
+            .where(
+                (RecoveryCode.user == user_id)
+                & (RecoveryCode.code_hash == token_hash(recovery))
+                & RecoveryCode.used_at.is_null()
+            )
+            .returning(RecoveryCode.id)
+        )
         return "recovery" if used else None
     return None
 
@@ -269,7 +283,9 @@ async def pass_second_factor(rt: Runtime, actor: Actor, code: str) -> str:
         WebSession.id == actor.session_id
     )
     if used == "recovery":
-        await journal.append(rt.secrets.journal_key, Act("mfa_recovery_code_used", actor.user_id, None, "user", actor.user_id))
+        await journal.append(
+            rt.secrets.journal_key, Act("mfa_recovery_code_used", actor.user_id, None, "user", actor.user_id)
+        )
     return token
 
 
@@ -320,7 +336,9 @@ async def regenerate_recovery_codes(rt: Runtime, actor: Actor) -> list[str]:
     async with write_transaction():
         await RecoveryCode.delete().where(RecoveryCode.user == actor.user_id)
         await RecoveryCode.insert(*[RecoveryCode(user=actor.user_id, code_hash=token_hash(c)) for c in codes])
-        await journal.append(rt.secrets.journal_key, Act("mfa_recovery_codes_renewed", actor.user_id, None, "user", actor.user_id))
+        await journal.append(
+            rt.secrets.journal_key, Act("mfa_recovery_codes_renewed", actor.user_id, None, "user", actor.user_id)
+        )
     return codes
 
 
@@ -336,7 +354,9 @@ async def change_password(rt: Runtime, actor: Actor, current: str, new: str) -> 
     async with write_transaction():
         await User.update({User.password_hash: rt.secrets.hash_password(new)}).where(User.id == actor.user_id)
         await WebSession.delete().where((WebSession.user == actor.user_id) & (WebSession.id != actor.session_id))
-        await journal.append(rt.secrets.journal_key, Act("password_changed", actor.user_id, None, "user", actor.user_id))
+        await journal.append(
+            rt.secrets.journal_key, Act("password_changed", actor.user_id, None, "user", actor.user_id)
+        )
 
 
 # ---------------------------------------------------------------- single-use links
@@ -348,9 +368,11 @@ async def _new_link(rt: Runtime, ttl: timedelta, **fields: Any) -> tuple[str, Ac
 
 
 async def peek_link(rt: Runtime, token: str, purpose: str) -> dict[str, Any]:
-    link = await AccessLink.select().where(
-        (AccessLink.token_hash == token_hash(token)) & (AccessLink.purpose == purpose)
-    ).first()
+    link = (
+        await AccessLink.select()
+        .where((AccessLink.token_hash == token_hash(token)) & (AccessLink.purpose == purpose))
+        .first()
+    )
     if link is None or link["used_at"] is not None:
         raise Gone("Ce lien a déjà servi ou n'existe pas. Demandez-en un nouveau.")
     if link["expires_at"] < rt.now():
@@ -359,9 +381,11 @@ async def peek_link(rt: Runtime, token: str, purpose: str) -> dict[str, Any]:
 
 
 async def _spend_link(rt: Runtime, link_id: int) -> None:
-    spent = await AccessLink.update({AccessLink.used_at: rt.now()}).where(
-        (AccessLink.id == link_id) & AccessLink.used_at.is_null()
-    ).returning(AccessLink.id)
+    spent = (
+        await AccessLink.update({AccessLink.used_at: rt.now()})
+        .where((AccessLink.id == link_id) & AccessLink.used_at.is_null())
+        .returning(AccessLink.id)
+    )
     if not spent:
         raise Gone("Ce lien a déjà servi. Demandez-en un nouveau.")
 
@@ -369,7 +393,11 @@ async def _spend_link(rt: Runtime, link_id: int) -> None:
 async def invite(rt: Runtime, actor: Actor, structure_id: int, email: str, role: str) -> int:
     """A structure manager (or the coordinator) invites someone into the structure with a role."""
     email, role = clean_email(email), check_role(role)
-    structure = await Structure.select(Structure.id, Structure.name, Structure.is_active).where(Structure.id == structure_id).first()
+    structure = (
+        await Structure.select(Structure.id, Structure.name, Structure.is_active)
+        .where(Structure.id == structure_id)
+        .first()
+    )
     if structure is None:
         raise NotFound("Structure introuvable.")
     if not (actor.oversees_network or actor.has_role(structure_id, "manager")):
@@ -380,20 +408,37 @@ async def invite(rt: Runtime, actor: Actor, structure_id: int, email: str, role:
     if existing and await Membership.exists().where(
         (Membership.user == existing["id"]) & (Membership.structure == structure_id) & (Membership.role == role)
     ):
-        raise Conflict("Cette personne a déjà ce rôle dans la structure.", {"email": "Cette personne a déjà ce rôle ici."})
+        raise Conflict(
+            "Cette personne a déjà ce rôle dans la structure.", {"email": "Cette personne a déjà ce rôle ici."}
+        )
     async with write_transaction():
         await AccessLink.delete().where(
-            (AccessLink.purpose == "invitation") & (AccessLink.email == email)
-            & (AccessLink.structure == structure_id) & (AccessLink.role == role) & AccessLink.used_at.is_null()
+            (AccessLink.purpose == "invitation")
+            & (AccessLink.email == email)
+            & (AccessLink.structure == structure_id)
+            & (AccessLink.role == role)
+            & AccessLink.used_at.is_null()
         )
         token, link = await _new_link(
-            rt, timedelta(days=rt.settings.invitation_days), purpose="invitation", email=email,
-            structure=structure_id, role=role, invited_by=actor.user_id,
+            rt,
+            timedelta(days=rt.settings.invitation_days),
+            purpose="invitation",
+            email=email,
+            structure=structure_id,
+            role=role,
+            invited_by=actor.user_id,
         )
         await mail.enqueue(
-            rt, to=email, template="invitation",
-            context={"token": token, "structure": structure["name"], "role": ROLE_LABELS[role],
-                     "inviter": actor.full_name, "days": rt.settings.invitation_days},
+            rt,
+            to=email,
+            template="invitation",
+            context={
+                "token": token,
+                "structure": structure["name"],
+                "role": ROLE_LABELS[role],
+                "inviter": actor.full_name,
+                "days": rt.settings.invitation_days,
+            },
         )
         await journal.append(
             rt.secrets.journal_key,
@@ -406,8 +451,12 @@ async def invitation_summary(rt: Runtime, token: str) -> dict[str, Any]:
     link = await peek_link(rt, token, "invitation")
     structure = await Structure.select(Structure.name).where(Structure.id == link["structure"]).first()
     has_account = await User.exists().where(User.email == link["email"])
-    return {"email": link["email"], "structure": structure["name"] if structure else "",
-            "role": ROLE_LABELS.get(link["role"], link["role"]), "has_account": has_account}
+    return {
+        "email": link["email"],
+        "structure": structure["name"] if structure else "",
+        "role": ROLE_LABELS.get(link["role"], link["role"]),
+        "has_account": has_account,
+    }
 
 
 async def accept_invitation(rt: Runtime, token: str, full_name: str, password: str) -> int:
@@ -422,21 +471,36 @@ async def accept_invitation(rt: Runtime, token: str, full_name: str, password: s
     async with write_transaction():
         await _spend_link(rt, link["id"])
         if user is None:
-            new_user = User(email=link["email"], full_name=full_name, password_hash=rt.secrets.hash_password(password), created_at=rt.now())
+            new_user = User(
+                email=link["email"],
+                full_name=full_name,
+                password_hash=rt.secrets.hash_password(password),
+                created_at=rt.now(),
+            )
             await new_user.save()
             user_id = int(new_user.id)
-            await journal.append(rt.secrets.journal_key, Act("user_created", link["invited_by"], link["structure"], "user", user_id))
+            await journal.append(
+                rt.secrets.journal_key, Act("user_created", link["invited_by"], link["structure"], "user", user_id)
+            )
         else:
             user_id = user["id"]
         if not await Membership.exists().where(
-            (Membership.user == user_id) & (Membership.structure == link["structure"]) & (Membership.role == link["role"])
+            (Membership.user == user_id)
+            & (Membership.structure == link["structure"])
+            & (Membership.role == link["role"])
         ):
             membership = Membership(user=user_id, structure=link["structure"], role=link["role"], created_at=rt.now())
             await membership.save()
             await journal.append(
                 rt.secrets.journal_key,
-                Act("role_granted", link["invited_by"], link["structure"], "membership", membership.id,
-                    {"role": link["role"], "user": user_id}),
+                Act(
+                    "role_granted",
+                    link["invited_by"],
+                    link["structure"],
+                    "membership",
+                    membership.id,
+                    {"role": link["role"], "user": user_id},
+                ),
             )
     return user_id
 
@@ -448,13 +512,19 @@ async def request_password_reset(rt: Runtime, email: str) -> None:
     if user is None or not user["is_active"]:
         return
     recent = await AccessLink.count().where(
-        (AccessLink.user == user["id"]) & (AccessLink.purpose == "reset") & (AccessLink.created_at > rt.now() - timedelta(hours=1))
+        (AccessLink.user == user["id"])
+        & (AccessLink.purpose == "reset")
+        & (AccessLink.created_at > rt.now() - timedelta(hours=1))
     )
     if recent >= RESETS_PER_HOUR:
         return
     async with write_transaction():
-        token, _ = await _new_link(rt, timedelta(hours=rt.settings.reset_hours), purpose="reset", email=email, user=user["id"])
-        await mail.enqueue(rt, to=email, template="password_reset", context={"token": token, "hours": rt.settings.reset_hours})
+        token, _ = await _new_link(
+            rt, timedelta(hours=rt.settings.reset_hours), purpose="reset", email=email, user=user["id"]
+        )
+        await mail.enqueue(
+            rt, to=email, template="password_reset", context={"token": token, "hours": rt.settings.reset_hours}
+        )
 
 
 async def complete_password_reset(rt: Runtime, token: str, password: str) -> None:
@@ -476,8 +546,11 @@ async def list_members(actor: Actor, structure_id: int) -> list[dict[str, Any]]:
         raise Forbidden("Seul un référent de la structure ou le coordinateur voit ses membres.")
     return await (
         Membership.select(
-            Membership.id, Membership.role, Membership.created_at,
-            Membership.user.id.as_alias("user_id"), Membership.user.full_name.as_alias("full_name"),
+            Membership.id,
+            Membership.role,
+            Membership.created_at,
+            Membership.user.id.as_alias("user_id"),
+            Membership.user.full_name.as_alias("full_name"),
             Membership.user.email.as_alias("email"),
         )
         .where(Membership.structure == structure_id)
@@ -500,7 +573,14 @@ async def remove_membership(rt: Runtime, actor: Actor, membership_id: int) -> No
         await Membership.delete().where(Membership.id == membership_id)
         await journal.append(
             rt.secrets.journal_key,
-            Act("role_revoked", actor.user_id, sid, "membership", membership_id, {"role": row["role"], "user": row["user"]}),
+            Act(
+                "role_revoked",
+                actor.user_id,
+                sid,
+                "membership",
+                membership_id,
+                {"role": row["role"], "user": row["user"]},
+            ),
         )
 
 
@@ -513,7 +593,14 @@ async def set_coordinator(rt: Runtime, actor: Actor, user_id: int, value: bool) 
         await User.update({User.is_coordinator: value}).where(User.id == user_id)
         await journal.append(
             rt.secrets.journal_key,
-            Act("role_granted" if value else "role_revoked", actor.user_id, None, "user", user_id, {"role": "coordinator"}),
+            Act(
+                "role_granted" if value else "role_revoked",
+                actor.user_id,
+                None,
+                "user",
+                user_id,
+                {"role": "coordinator"},
+            ),
         )
 
 
@@ -536,7 +623,9 @@ async def create_api_token(rt: Runtime, actor: Actor, name: str) -> tuple[int, s
 
 async def list_api_tokens(actor: Actor) -> list[dict[str, Any]]:
     return await (
-        ApiToken.select(ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at)
+        ApiToken.select(
+            ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at
+        )
         .where(ApiToken.user == actor.user_id)
         .order_by(ApiToken.id, ascending=False)
     )
@@ -544,20 +633,28 @@ async def list_api_tokens(actor: Actor) -> list[dict[str, Any]]:
 
 async def revoke_api_token(rt: Runtime, actor: Actor, token_id: int) -> None:
     async with write_transaction():
-        revoked = await ApiToken.update({ApiToken.revoked_at: rt.now()}).where(
-            (ApiToken.id == token_id) & (ApiToken.user == actor.user_id) & ApiToken.revoked_at.is_null()
-        ).returning(ApiToken.id)
+        revoked = (
+            await ApiToken.update({ApiToken.revoked_at: rt.now()})
+            .where((ApiToken.id == token_id) & (ApiToken.user == actor.user_id) & ApiToken.revoked_at.is_null())
+            .returning(ApiToken.id)
+        )
         if not revoked:
             raise NotFound("Jeton introuvable.")
-        await journal.append(rt.secrets.journal_key, Act("api_token_revoked", actor.user_id, None, "api_token", token_id))
+        await journal.append(
+            rt.secrets.journal_key, Act("api_token_revoked", actor.user_id, None, "api_token", token_id)
+        )
 
 
 async def resolve_api_token(rt: Runtime, token: str) -> Actor | None:
     if not token.startswith("mlg_") or len(token) > 120:
         return None
     row = (
-        await ApiToken.select(ApiToken.id, ApiToken.last_used_at, ApiToken.revoked_at,
-                              ApiToken.user.all_columns(exclude=["password_hash", "totp_secret"]))
+        await ApiToken.select(
+            ApiToken.id,
+            ApiToken.last_used_at,
+            ApiToken.revoked_at,
+            ApiToken.user.all_columns(exclude=["password_hash", "totp_secret"]),
+        )
         .where(ApiToken.token_hash == token_hash(token))
         .first()
     )

@@ -7,11 +7,10 @@ from typing import Annotated
 
 from litestar import Controller, delete, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from hub import accounts, auth, journal
-from hub.accounts import Actor
-from hub.runtime import Runtime
+from hub.auth import CurrentActor, RuntimeDep
 from hub.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
@@ -39,13 +38,15 @@ _PROBLEM_TEXT = {
 def problems(*codes: int) -> dict[int, ResponseSpec]:
     """Document the problem+json answers a handler can give (schemathesis checks them)."""
     return {
-        code: ResponseSpec(data_container=Problem, description=_PROBLEM_TEXT[code], media_type="application/problem+json")
+        code: ResponseSpec(
+            data_container=Problem, description=_PROBLEM_TEXT[code], media_type="application/problem+json"
+        )
         for code in (400, 401, *codes)
     }
 
 
-StructureId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="Identifiant de la structure")]
-ObjectId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
+StructureId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="Identifiant de la structure")]
+ObjectId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 
 class AccountApi(Controller):
@@ -54,27 +55,34 @@ class AccountApi(Controller):
     guards = [auth.signed_in]
 
     @get("/me", operation_id="getMe", responses=problems())
-    async def me(self, actor: Actor) -> Me:
+    async def me(self, actor: CurrentActor) -> Me:
         """The signed-in user and their roles per structure."""
         return Me(
-            id=actor.user_id, email=actor.email, full_name=actor.full_name, is_admin=actor.is_admin,
+            id=actor.user_id,
+            email=actor.email,
+            full_name=actor.full_name,
+            is_admin=actor.is_admin,
             is_coordinator=actor.is_coordinator,
-            memberships=[Membership(structure_id=sid, roles=sorted(roles)) for sid, roles in sorted(actor.roles.items())],  # type: ignore[misc]
+            memberships=[
+                Membership(structure_id=sid, roles=sorted(roles)) for sid, roles in sorted(actor.roles.items())
+            ],  # type: ignore[misc]
         )
 
     @get("/tokens", operation_id="listApiTokens", responses=problems())
-    async def list_tokens(self, actor: Actor) -> list[ApiTokenInfo]:
+    async def list_tokens(self, actor: CurrentActor) -> list[ApiTokenInfo]:
         """The caller's personal API tokens (never the secret itself)."""
         return [ApiTokenInfo(**row) for row in await accounts.list_api_tokens(actor)]
 
     @post("/tokens", operation_id="createApiToken", responses=problems(403))
-    async def create_token(self, rt: Runtime, actor: Actor, data: JSONBody[ApiTokenCreate]) -> ApiTokenCreated:
+    async def create_token(
+        self, rt: RuntimeDep, actor: CurrentActor, data: JSONBody[ApiTokenCreate]
+    ) -> ApiTokenCreated:
         """Create a personal API token; its secret is returned once."""
         token_id, token = await accounts.create_api_token(rt, actor, data.name)
         return ApiTokenCreated(id=token_id, name=" ".join(data.name.split()), token=token)
 
     @delete("/tokens/{token_id:int}", operation_id="revokeApiToken", responses=problems(404))
-    async def revoke_token(self, rt: Runtime, actor: Actor, token_id: ObjectId) -> None:
+    async def revoke_token(self, rt: RuntimeDep, actor: CurrentActor, token_id: ObjectId) -> None:
         """Revoke one of the caller's tokens."""
         await accounts.revoke_api_token(rt, actor, token_id)
 
@@ -85,17 +93,25 @@ class MembersApi(Controller):
     guards = [auth.structure_manager]
 
     @get("/structures/{structure_id:int}/members", operation_id="listMembers", responses=problems(403, 404))
-    async def list_members(self, actor: Actor, structure_id: StructureId) -> list[Member]:
+    async def list_members(self, actor: CurrentActor, structure_id: StructureId) -> list[Member]:
         """People of a structure and their roles (its managers and the coordinator)."""
         rows = await accounts.list_members(actor, structure_id)
         return [
-            Member(membership_id=r["id"], user_id=r["user_id"], full_name=r["full_name"], email=r["email"],
-                   role=r["role"], since=r["created_at"])
+            Member(
+                membership_id=r["id"],
+                user_id=r["user_id"],
+                full_name=r["full_name"],
+                email=r["email"],
+                role=r["role"],
+                since=r["created_at"],
+            )
             for r in rows
         ]
 
     @post("/structures/{structure_id:int}/invitations", operation_id="inviteMember", responses=problems(403, 404, 409))
-    async def invite(self, rt: Runtime, actor: Actor, structure_id: StructureId, data: JSONBody[InvitationCreate]) -> Invitation:
+    async def invite(
+        self, rt: RuntimeDep, actor: CurrentActor, structure_id: StructureId, data: JSONBody[InvitationCreate]
+    ) -> Invitation:
         """Invite someone by email into the structure with a role (single-use link, 7 days)."""
         link_id = await accounts.invite(rt, actor, structure_id, data.email, data.role)
         return Invitation(id=link_id, structure_id=structure_id, role=data.role)
@@ -107,7 +123,7 @@ class MembershipApi(Controller):
     guards = [auth.any_structure_manager]
 
     @delete("/{membership_id:int}", operation_id="removeMembership", responses=problems(403, 404, 409))
-    async def remove(self, rt: Runtime, actor: Actor, membership_id: ObjectId) -> None:
+    async def remove(self, rt: RuntimeDep, actor: CurrentActor, membership_id: ObjectId) -> None:
         """Withdraw a role from someone in a structure the caller manages."""
         await accounts.remove_membership(rt, actor, membership_id)
 
@@ -120,14 +136,23 @@ class JournalApi(Controller):
     @get("/", operation_id="listJournal", responses=problems(403))
     async def list_entries(
         self,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        before: Annotated[int | None, Parameter(ge=1, le=2**62)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        before: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
     ) -> JournalPage:
         """The audit journal, newest first."""
         rows = await journal.recent(limit, before)
         entries = [
-            JournalLine(seq=r["seq"], at=r["at"], actor_id=r["actor_id"], structure_id=r["structure_id"], action=r["action"],
-                        object_type=r["object_type"], object_id=r["object_id"], details=json.loads(r["details"]), hash=r["hash"])
+            JournalLine(
+                seq=r["seq"],
+                at=r["at"],
+                actor_id=r["actor_id"],
+                structure_id=r["structure_id"],
+                action=r["action"],
+                object_type=r["object_type"],
+                object_id=r["object_id"],
+                details=json.loads(r["details"]),
+                hash=r["hash"],
+            )
             for r in rows
         ]
         return JournalPage(entries=entries, next_before=entries[-1].seq if len(entries) == limit else None)

@@ -76,7 +76,10 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             await db.stop(engine)
 
     static = create_static_files_router(
-        path="/static", directories=[PROJECT_ROOT / "static"], guards=[auth.public], include_in_schema=False,
+        path="/static",
+        directories=[PROJECT_ROOT / "static"],
+        guards=[auth.public],
+        include_in_schema=False,
     )
     openapi = OpenAPIConfig(
         title="Maillage API",
@@ -88,13 +91,18 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
     )
     return Litestar(
         route_handlers=[health, static, *PAGE_CONTROLLERS, *API_CONTROLLERS],
-        dependencies={"rt": Provide(provide_runtime, sync_to_thread=False),
-                      "actor": Provide(provide_actor, sync_to_thread=False)},
+        dependencies={
+            "rt": Provide(provide_runtime, sync_to_thread=False),
+            "actor": Provide(provide_actor, sync_to_thread=False),
+        },
         state=State({"runtime": runtime, "settings": settings}),
         middleware=[DefineMiddleware(ActorMiddleware)],
         csrf_config=CSRFConfig(
-            secret=runtime.secrets.csrf_secret, cookie_name="maillage_csrf", cookie_secure=settings.secure_cookies,
-            cookie_httponly=True, exclude=["/api/"],
+            secret=runtime.secrets.csrf_secret,
+            cookie_name="maillage_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            exclude=["/api/"],
         ),
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         openapi_config=openapi,

@@ -9,6 +9,7 @@ import abc
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -18,6 +19,9 @@ from hub.errors import DomainError, Forbidden, Unauthorized
 from hub.runtime import Runtime
 
 SESSION_COOKIE = "maillage_session"
+# Handler parameters filled by the app's dependencies (hub.app): the runtime and the signed-in actor.
+RuntimeDep = NamedDependency[Runtime]
+CurrentActor = NamedDependency[Actor]
 API_PREFIX = "/api/"
 
 

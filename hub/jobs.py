@@ -46,7 +46,9 @@ class TickReport:
     purged: int = 0
 
 
-async def schedule(kind: str, due_at: datetime, payload: dict[str, Any] | None = None, dedupe_key: str | None = None) -> None:
+async def schedule(
+    kind: str, due_at: datetime, payload: dict[str, Any] | None = None, dedupe_key: str | None = None
+) -> None:
     """Queue a job; a dedupe_key makes scheduling the same work twice a no-op."""
     if dedupe_key and await Job.exists().where(Job.dedupe_key == dedupe_key):
         return
@@ -104,8 +106,14 @@ async def purge_expired(rt: Runtime) -> int:
     idle = now - timedelta(minutes=rt.settings.session_idle_minutes)
     too_old = now - timedelta(hours=rt.settings.session_max_hours)
     purged = 0
-    purged += len(await WebSession.delete().where((WebSession.last_seen_at < idle) | (WebSession.created_at < too_old)).returning(WebSession.id))
-    purged += len(await LoginFailure.delete().where(LoginFailure.at < now - timedelta(days=1)).returning(LoginFailure.id))
+    purged += len(
+        await WebSession.delete()
+        .where((WebSession.last_seen_at < idle) | (WebSession.created_at < too_old))
+        .returning(WebSession.id)
+    )
+    purged += len(
+        await LoginFailure.delete().where(LoginFailure.at < now - timedelta(days=1)).returning(LoginFailure.id)
+    )
     purged += len(await AccessLink.delete().where(AccessLink.expires_at < now - LINK_KEEP).returning(AccessLink.id))
     return purged
 

@@ -112,10 +112,7 @@ async def verify(key: bytes, batch_size: int = 2000) -> Verification:
     expected_seq, prev_hash, checked = 1, "", 0
     while True:
         rows = await (
-            JournalEntry.select()
-            .where(JournalEntry.seq >= expected_seq)
-            .order_by(JournalEntry.seq)
-            .limit(batch_size)
+            JournalEntry.select().where(JournalEntry.seq >= expected_seq).order_by(JournalEntry.seq).limit(batch_size)
         )
         for row in rows:
             if row["seq"] != expected_seq:

@@ -60,9 +60,7 @@ async def enqueue(rt: Runtime, *, to: str, template: str, context: dict[str, Any
 
     Subjects come from the template alone: they never carry a name or any personal data.
     """
-    rendered = rt.mail_templates.get_template(f"{template}.txt").render(
-        base_url=rt.settings.base_url, **context
-    )
+    rendered = rt.mail_templates.get_template(f"{template}.txt").render(base_url=rt.settings.base_url, **context)
     first_line, _, body = rendered.partition("\n")
     if not first_line.startswith("Subject: "):
         raise ValueError(f"mail template {template} must start with a Subject: line")

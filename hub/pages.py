@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from hub import accounts, auth, journal
 from hub.accounts import ROLE_LABELS, Actor
-from hub.auth import SESSION_COOKIE
+from hub.auth import SESSION_COOKIE, CurrentActor, RuntimeDep
 from hub.errors import Invalid
 from hub.runtime import Runtime
 from hub.schemas import (
@@ -39,7 +39,12 @@ def _safe_next(target: str) -> str:
 
 def _set_session(response: Response[Any], rt: Runtime, token: str) -> Response[Any]:
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, secure=rt.settings.secure_cookies, samesite="lax", path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        secure=rt.settings.secure_cookies,
+        samesite="lax",
+        path="/",
         max_age=rt.settings.session_max_hours * 3600,
     )
     return response
@@ -59,9 +64,11 @@ class HomePages(Controller):
         actor = auth.current_actor(request)
         structures: list[dict[str, Any]] = []
         if actor and actor.roles:
-            structures = await Structure.select(Structure.id, Structure.name, Structure.kind).where(
-                Structure.id.is_in(list(actor.roles))
-            ).order_by(Structure.name)
+            structures = (
+                await Structure.select(Structure.id, Structure.name, Structure.kind)
+                .where(Structure.id.is_in(list(actor.roles)))
+                .order_by(Structure.name)
+            )
         return page(request, "home.html", structures=structures, role_labels=ROLE_LABELS)
 
 
@@ -70,18 +77,24 @@ class SignInPages(Controller):
     include_in_schema = False
 
     @get("/connexion", operation_id="loginPage")
-    async def login_form(self, request: AnyRequest, suivant: str = "/") -> Template:
+    async def login_form(self, request: AnyRequest, suivant: FromQuery[str] = "/") -> Template:
         """The sign-in form."""
         return page(request, "login.html", suivant=_safe_next(suivant[:200]), values={}, errors={})
 
     @post("/connexion", operation_id="loginSubmit")
-    async def login(self, request: AnyRequest, rt: Runtime, data: URLEncodedBody[LoginForm]) -> Response[Any]:
+    async def login(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[LoginForm]) -> Response[Any]:
         """Check the password, then ask for the second factor where the role needs one."""
         try:
             token, actor = await accounts.login(rt, data.email, data.password, _client_key(request))
         except Invalid as error:
-            return page(request, "login.html", status_code=400, suivant=_safe_next(data.suivant),
-                        values={"email": data.email}, errors=error.fields)
+            return page(
+                request,
+                "login.html",
+                status_code=400,
+                suivant=_safe_next(data.suivant),
+                values={"email": data.email},
+                errors=error.fields,
+            )
         if actor.requires_mfa:
             target = "/connexion/code" if actor.mfa_enrolled else "/compte/double-authentification"
             return _set_session(redirect(request, target), rt, token)
@@ -93,46 +106,66 @@ class SignInPages(Controller):
         return page(request, "forgot_password.html", errors={}, values={})
 
     @post("/mot-de-passe-oublie", operation_id="forgotPasswordSubmit")
-    async def forgot(self, request: AnyRequest, rt: Runtime, data: URLEncodedBody[EmailForm]) -> Response[Any]:
+    async def forgot(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[EmailForm]) -> Response[Any]:
         """Send a reset link when the address has an account (same answer either way)."""
         try:
             await accounts.request_password_reset(rt, data.email)
         except Invalid as error:
-            return page(request, "forgot_password.html", status_code=400, errors=error.fields, values={"email": data.email})
-        return redirect(request, "/connexion", "Si un compte existe pour cette adresse, un lien vient d'y être envoyé. Il est valable 2 heures.")
+            return page(
+                request, "forgot_password.html", status_code=400, errors=error.fields, values={"email": data.email}
+            )
+        return redirect(
+            request,
+            "/connexion",
+            "Si un compte existe pour cette adresse, un lien vient d'y être envoyé. Il est valable 2 heures.",
+        )
 
     @get("/mot-de-passe/{token:str}", operation_id="resetPasswordPage")
-    async def reset_form(self, request: AnyRequest, rt: Runtime, token: str) -> Template:
+    async def reset_form(self, request: AnyRequest, rt: RuntimeDep, token: FromPath[str]) -> Template:
         """Choose a new password from a reset link."""
         await accounts.peek_link(rt, token, "reset")
         return page(request, "reset_password.html", token=token, errors={})
 
     @post("/mot-de-passe/{token:str}", operation_id="resetPasswordSubmit")
-    async def reset(self, request: AnyRequest, rt: Runtime, token: str, data: URLEncodedBody[NewPasswordForm]) -> Response[Any]:
+    async def reset(
+        self, request: AnyRequest, rt: RuntimeDep, token: FromPath[str], data: URLEncodedBody[NewPasswordForm]
+    ) -> Response[Any]:
         """Set the new password; every open session of the account is closed."""
         try:
             if data.password != data.password_confirm:
-                raise Invalid("Les mots de passe diffèrent.", {"password_confirm": "Les deux mots de passe ne sont pas identiques."})
+                raise Invalid(
+                    "Les mots de passe diffèrent.",
+                    {"password_confirm": "Les deux mots de passe ne sont pas identiques."},
+                )
             await accounts.complete_password_reset(rt, token, data.password)
         except Invalid as error:
             return page(request, "reset_password.html", status_code=400, token=token, errors=error.fields)
         return redirect(request, "/connexion", "Votre mot de passe a été changé. Connectez-vous.")
 
     @get("/invitation/{token:str}", operation_id="invitationPage")
-    async def invitation_form(self, request: AnyRequest, rt: Runtime, token: str) -> Template:
+    async def invitation_form(self, request: AnyRequest, rt: RuntimeDep, token: FromPath[str]) -> Template:
         """Accept an invitation: create an account or confirm an existing one."""
         summary = await accounts.invitation_summary(rt, token)
         return page(request, "invitation.html", token=token, invitation=summary, errors={}, values={})
 
     @post("/invitation/{token:str}", operation_id="invitationSubmit")
-    async def accept(self, request: AnyRequest, rt: Runtime, token: str, data: URLEncodedBody[InvitationAcceptForm]) -> Response[Any]:
+    async def accept(
+        self, request: AnyRequest, rt: RuntimeDep, token: FromPath[str], data: URLEncodedBody[InvitationAcceptForm]
+    ) -> Response[Any]:
         """Join the structure with the invited role."""
         try:
             await accounts.accept_invitation(rt, token, data.full_name, data.password)
         except Invalid as error:
             summary = await accounts.invitation_summary(rt, token)
-            return page(request, "invitation.html", status_code=400, token=token, invitation=summary,
-                        errors=error.fields, values={"full_name": data.full_name})
+            return page(
+                request,
+                "invitation.html",
+                status_code=400,
+                token=token,
+                invitation=summary,
+                errors=error.fields,
+                values={"full_name": data.full_name},
+            )
         return redirect(request, "/connexion", "Bienvenue ! Connectez-vous pour continuer.")
 
 
@@ -141,14 +174,16 @@ class SecondFactorPages(Controller):
     include_in_schema = False
 
     @get("/connexion/code", operation_id="secondFactorPage")
-    async def code_form(self, request: AnyRequest, actor: Actor) -> Response[Any]:
+    async def code_form(self, request: AnyRequest, actor: CurrentActor) -> Response[Any]:
         """Ask for the one-time code of the authenticator app (or a recovery code)."""
         if not actor.mfa_enrolled:
             return redirect(request, "/compte/double-authentification")
         return page(request, "second_factor.html", errors={})
 
     @post("/connexion/code", operation_id="secondFactorSubmit")
-    async def code(self, request: AnyRequest, rt: Runtime, actor: Actor, data: URLEncodedBody[CodeForm]) -> Response[Any]:
+    async def code(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, data: URLEncodedBody[CodeForm]
+    ) -> Response[Any]:
         """Check the code and finish signing in."""
         try:
             token = await accounts.pass_second_factor(rt, actor, data.code)
@@ -165,7 +200,7 @@ class SecondFactorPages(Controller):
         return response
 
     @get("/compte/double-authentification", operation_id="mfaEnrolPage")
-    async def enrol_form(self, request: AnyRequest, rt: Runtime, actor: Actor) -> Response[Any]:
+    async def enrol_form(self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor) -> Response[Any]:
         """Show the QR code to add Maillage to an authenticator app."""
         if actor.mfa_enrolled:
             return redirect(request, "/compte" if actor.fully_authenticated else "/connexion/code")
@@ -174,14 +209,22 @@ class SecondFactorPages(Controller):
         return page(request, "mfa_enrol.html", qr_svg=totp_qr_svg(uri), secret=secret, errors={})
 
     @post("/compte/double-authentification", operation_id="mfaEnrolSubmit")
-    async def enrol(self, request: AnyRequest, rt: Runtime, actor: Actor, data: URLEncodedBody[CodeForm]) -> Response[Any]:
+    async def enrol(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, data: URLEncodedBody[CodeForm]
+    ) -> Response[Any]:
         """Confirm the app with a first code; show the recovery codes once."""
         try:
             token, codes = await accounts.confirm_totp_enrolment(rt, actor, data.code)
         except Invalid as error:
             secret = await accounts.pending_totp_secret(rt, actor)
-            return page(request, "mfa_enrol.html", status_code=400, qr_svg=totp_qr_svg(totp_uri(secret, actor.email)),
-                        secret=secret, errors=error.fields)
+            return page(
+                request,
+                "mfa_enrol.html",
+                status_code=400,
+                qr_svg=totp_qr_svg(totp_uri(secret, actor.email)),
+                secret=secret,
+                errors=error.fields,
+            )
         return _set_session(page(request, "recovery_codes.html", codes=codes), rt, token)
 
 
@@ -192,19 +235,24 @@ class AccountPages(Controller):
 
     async def _render(self, request: AnyRequest, actor: Actor, status_code: int = 200, **extra: Any) -> Template:
         return page(
-            request, "account.html", status_code=status_code,
+            request,
+            "account.html",
+            status_code=status_code,
             tokens=await accounts.list_api_tokens(actor),
             recovery_left=await accounts.remaining_recovery_codes(actor.user_id) if actor.mfa_enrolled else 0,
-            errors=extra.pop("errors", {}), **extra,
+            errors=extra.pop("errors", {}),
+            **extra,
         )
 
     @get("/", operation_id="accountPage")
-    async def show(self, request: AnyRequest, actor: Actor) -> Template:
+    async def show(self, request: AnyRequest, actor: CurrentActor) -> Template:
         """The user's account: password, two-factor, API tokens."""
         return await self._render(request, actor)
 
     @post("/mot-de-passe", operation_id="accountPasswordSubmit")
-    async def password(self, request: AnyRequest, rt: Runtime, actor: Actor, data: URLEncodedBody[PasswordChangeForm]) -> Response[Any]:
+    async def password(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, data: URLEncodedBody[PasswordChangeForm]
+    ) -> Response[Any]:
         """Change the password (other sessions are closed)."""
         try:
             await accounts.change_password(rt, actor, data.current_password, data.new_password)
@@ -213,12 +261,14 @@ class AccountPages(Controller):
         return redirect(request, "/compte", "Mot de passe changé. Vos autres sessions ont été fermées.")
 
     @post("/codes-de-secours", operation_id="recoveryCodesSubmit")
-    async def recovery(self, request: AnyRequest, rt: Runtime, actor: Actor) -> Template:
+    async def recovery(self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor) -> Template:
         """Replace the recovery codes (the old ones stop working)."""
         return page(request, "recovery_codes.html", codes=await accounts.regenerate_recovery_codes(rt, actor))
 
     @post("/jetons", operation_id="apiTokenCreateSubmit")
-    async def create_token(self, request: AnyRequest, rt: Runtime, actor: Actor, data: URLEncodedBody[TokenForm]) -> Template:
+    async def create_token(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, data: URLEncodedBody[TokenForm]
+    ) -> Template:
         """Create a personal API token, shown once."""
         try:
             _, token = await accounts.create_api_token(rt, actor, data.name)
@@ -227,7 +277,9 @@ class AccountPages(Controller):
         return await self._render(request, actor, new_token=token)
 
     @post("/jetons/{token_id:int}/revoquer", operation_id="apiTokenRevokeSubmit")
-    async def revoke_token(self, request: AnyRequest, rt: Runtime, actor: Actor, token_id: int) -> Response[Any]:
+    async def revoke_token(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, token_id: FromPath[int]
+    ) -> Response[Any]:
         """Revoke a personal API token."""
         await accounts.revoke_api_token(rt, actor, token_id)
         return redirect(request, "/compte", "Jeton révoqué.")
@@ -238,29 +290,62 @@ class MemberPages(Controller):
     guards = [auth.structure_manager]
     include_in_schema = False
 
-    async def _render(self, request: AnyRequest, actor: Actor, structure_id: int, status_code: int = 200,
-                      errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Template:
+    async def _render(
+        self,
+        request: AnyRequest,
+        actor: Actor,
+        structure_id: int,
+        status_code: int = 200,
+        errors: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
+    ) -> Template:
         structure = await Structure.select(Structure.id, Structure.name).where(Structure.id == structure_id).first()
         members = await accounts.list_members(actor, structure_id)
-        return page(request, "members.html", status_code=status_code, structure=structure, members=members,
-                    role_labels=ROLE_LABELS, errors=errors or {}, values=values or {})
+        return page(
+            request,
+            "members.html",
+            status_code=status_code,
+            structure=structure,
+            members=members,
+            role_labels=ROLE_LABELS,
+            errors=errors or {},
+            values=values or {},
+        )
 
     @get("/membres", operation_id="membersPage")
-    async def members(self, request: AnyRequest, actor: Actor, structure_id: int) -> Template:
+    async def members(self, request: AnyRequest, actor: CurrentActor, structure_id: FromPath[int]) -> Template:
         """The structure's people and roles; invite someone."""
         return await self._render(request, actor, structure_id)
 
     @post("/invitations", operation_id="inviteSubmit")
-    async def invite(self, request: AnyRequest, rt: Runtime, actor: Actor, structure_id: int, data: URLEncodedBody[InviteForm]) -> Response[Any]:
+    async def invite(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        data: URLEncodedBody[InviteForm],
+    ) -> Response[Any]:
         """Send an invitation by email."""
         try:
             await accounts.invite(rt, actor, structure_id, data.email, data.role)
         except Invalid as error:
-            return await self._render(request, actor, structure_id, 400, error.fields, {"email": data.email, "role": data.role})
-        return redirect(request, f"/structures/{structure_id}/membres", "Invitation envoyée. Le lien est valable 7 jours.")
+            return await self._render(
+                request, actor, structure_id, 400, error.fields, {"email": data.email, "role": data.role}
+            )
+        return redirect(
+            request, f"/structures/{structure_id}/membres", "Invitation envoyée. Le lien est valable 7 jours."
+        )
 
     @post("/membres/{membership_id:int}/retirer", operation_id="removeMemberSubmit")
-    async def remove(self, request: AnyRequest, rt: Runtime, actor: Actor, structure_id: int, membership_id: int) -> Response[Any]:
+    async def remove(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        membership_id: FromPath[int],
+    ) -> Response[Any]:
         """Withdraw a role."""
         await accounts.remove_membership(rt, actor, membership_id)
         return redirect(request, f"/structures/{structure_id}/membres", "Rôle retiré.")
@@ -271,12 +356,17 @@ class JournalPages(Controller):
     include_in_schema = False
 
     @get("/journal", operation_id="journalPage")
-    async def show(self, request: AnyRequest, rt: Runtime, avant: int | None = None) -> Template:
+    async def show(self, request: AnyRequest, rt: RuntimeDep, avant: FromQuery[int | None] = None) -> Template:
         """The audit journal and whether its chain is intact."""
         entries = await journal.recent(50, avant)
         check = await journal.verify(rt.secrets.journal_key)
-        return page(request, "journal.html", entries=entries, check=check,
-                    next_before=entries[-1]["seq"] if len(entries) == 50 else None)
+        return page(
+            request,
+            "journal.html",
+            entries=entries,
+            check=check,
+            next_before=entries[-1]["seq"] if len(entries) == 50 else None,
+        )
 
 
 class AdminPages(Controller):
@@ -288,13 +378,26 @@ class AdminPages(Controller):
     async def users(self, request: AnyRequest) -> Template:
         """Every account, with the network-wide roles."""
         users = await User.select(
-            User.id, User.email, User.full_name, User.is_admin, User.is_coordinator, User.is_active,
-            User.totp_enabled, User.last_login_at,
+            User.id,
+            User.email,
+            User.full_name,
+            User.is_admin,
+            User.is_coordinator,
+            User.is_active,
+            User.totp_enabled,
+            User.last_login_at,
         ).order_by(User.full_name)
         return page(request, "users.html", users=users)
 
     @post("/utilisateurs/{user_id:int}/coordinateur", operation_id="coordinatorSubmit")
-    async def coordinator(self, request: AnyRequest, rt: Runtime, actor: Actor, user_id: int, data: URLEncodedBody[CoordinatorForm]) -> Response[Any]:
+    async def coordinator(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        user_id: FromPath[int],
+        data: URLEncodedBody[CoordinatorForm],
+    ) -> Response[Any]:
         """Name or withdraw a network coordinator."""
         await accounts.set_coordinator(rt, actor, user_id, data.value == "1")
         return redirect(request, "/admin/utilisateurs", "Rôle mis à jour.")

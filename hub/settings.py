@@ -90,4 +90,3 @@ def load_or_create_secret(var_dir: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
-

@@ -81,8 +81,13 @@ def redirect(request: Request[Any, Any, Any], path: str, message: str = "", cate
         rt: Runtime = request.app.state.runtime
         payload = json.dumps([[category, message]], ensure_ascii=False).encode()
         response.set_cookie(
-            FLASH_COOKIE, _sign(rt, payload), max_age=120, httponly=True,
-            secure=rt.settings.secure_cookies, samesite="lax", path="/",
+            FLASH_COOKIE,
+            _sign(rt, payload),
+            max_age=120,
+            httponly=True,
+            secure=rt.settings.secure_cookies,
+            samesite="lax",
+            path="/",
         )
     return response
 
@@ -100,8 +105,20 @@ def template_environment() -> Environment:
     return env
 
 
-MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-             "octobre", "novembre", "décembre")
+MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 def _date_fr(value: Any, with_time: bool = True) -> str:
@@ -112,7 +129,6 @@ def _date_fr(value: Any, with_time: bool = True) -> str:
     local = moment.astimezone(ZoneInfo("Europe/Paris"))
     text = f"{local.day} {MONTHS_FR[local.month - 1]} {local.year}"
     return f"{text} à {local.hour} h {local.minute:02d}" if with_time else text
-
 
 
 def navigation(actor: Actor | None) -> list[tuple[str, str]]:
@@ -182,8 +198,13 @@ def _validation_fields(exc: ValidationException) -> dict[str, str]:
     return fields
 
 
-def _problem(request: Request[Any, Any, Any], status: int, detail: str, fields: dict[str, str] | None = None,
-             headers: dict[str, str] | None = None) -> Response[Any]:
+def _problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    detail: str,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": STATUS_TITLES.get(status, "Erreur"),
@@ -196,10 +217,22 @@ def _problem(request: Request[Any, Any, Any], status: int, detail: str, fields: 
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _error_page(request: Request[Any, Any, Any], status: int, detail: str, fields: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None) -> Response[Any]:
-    template = page(request, "error.html", status_code=status, status=status,
-                    title=STATUS_TITLES.get(status, "Erreur"), detail=detail, fields=fields or {})
+def _error_page(
+    request: Request[Any, Any, Any],
+    status: int,
+    detail: str,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    template = page(
+        request,
+        "error.html",
+        status_code=status,
+        status=status,
+        title=STATUS_TITLES.get(status, "Erreur"),
+        detail=detail,
+        fields=fields or {},
+    )
     if headers:
         template.headers.update(headers)
     return template
@@ -219,7 +252,9 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return _error_page(request, status, detail, fields, headers)
 
 
-def _classify(request: Request[Any, Any, Any], exc: Exception) -> tuple[int, str, dict[str, str], dict[str, str] | None]:
+def _classify(
+    request: Request[Any, Any, Any], exc: Exception
+) -> tuple[int, str, dict[str, str], dict[str, str] | None]:
     if isinstance(exc, TooManyRequests):
         return exc.status_code, exc.message, exc.fields, {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, DomainError):

@@ -1,0 +1,275 @@
+"""Test harness: real engines (a SQLite file, or PostgreSQL when DATABASE_URL says so), a real SMTP server.
+
+Each test gets its own database cloned from one migrated template: a file copy on SQLite,
+CREATE DATABASE … TEMPLATE on PostgreSQL. Nothing of ours is mocked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import re
+import shutil
+import socket
+from collections.abc import AsyncIterator, Iterator
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pyotp
+import pytest
+from aiosmtpd.controller import Controller
+from litestar import Litestar
+
+from hub import accounts, db
+from hub.app import create_app
+from hub.runtime import Runtime
+from hub.settings import Settings
+from hub.tables import Membership, User
+from network.tables import Structure
+
+PASSWORD = "un mot de passe solide"
+TEST_SECRET = "test-secret-key-for-the-suite-only"
+_counter = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# ---------------------------------------------------------------- SMTP (aiosmtpd on loopback)
+class Inbox:
+    """An aiosmtpd handler keeping every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == address]
+
+    def link(self, message: Message, path_prefix: str) -> str:
+        body = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
+        match = re.search(rf"https?://[^\s]+({re.escape(path_prefix)}[^\s]+)", body)
+        assert match, f"no {path_prefix} link in the mail"
+        return match.group(1)
+
+
+class SmtpServer:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.inbox = Inbox()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def inbox(smtp_server: SmtpServer) -> Inbox:
+    smtp_server.inbox.messages.clear()
+    return smtp_server.inbox
+
+
+# ---------------------------------------------------------------- databases
+@dataclasses.dataclass
+class DatabaseFactory:
+    """Clones the migrated template for each test."""
+
+    kind: str  # "sqlite" | "postgres"
+    template: str  # a file path, or the template database's URL
+    workdir: Path
+
+    async def clone(self) -> str:
+        n = next(_counter)
+        if self.kind == "sqlite":
+            target = self.workdir / f"test_{n}.sqlite3"
+            shutil.copyfile(self.template, target)
+            return f"sqlite:///{target}"
+        parts = urlsplit(self.template)
+        name = f"{parts.path.lstrip('/')}_t{n}"
+        connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{parts.path.lstrip("/")}"')
+        finally:
+            await connection.close()
+        return urlunsplit(parts._replace(path=f"/{name}"))
+
+    async def drop(self, url: str) -> None:
+        if self.kind == "sqlite":
+            return
+        parts = urlsplit(url)
+        connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def database_factory(tmp_path_factory: pytest.TempPathFactory) -> DatabaseFactory:
+    workdir = tmp_path_factory.mktemp("db")
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        factory = DatabaseFactory("postgres", url, workdir)
+        settings = base_settings(workdir, url, 0)
+    else:
+        path = workdir / "template.sqlite3"
+        factory = DatabaseFactory("sqlite", str(path), workdir)
+        settings = base_settings(workdir, f"sqlite:///{path}", 0)
+    engine = db.make_engine(settings)
+    await db.migrate(engine)
+    if isinstance(engine, db.PostgresEngine):
+        await engine.close_connection_pool()
+    return factory
+
+
+def base_settings(var_dir: Path, database_url: str, smtp_port: int, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "var_dir": var_dir,
+        "database_url": database_url,
+        "secret_key": TEST_SECRET,
+        "base_url": "http://testserver.local",
+        "smtp_url": f"smtp://127.0.0.1:{smtp_port}?starttls=0",
+        "argon2_time_cost": 1,
+        "argon2_memory_cost": 1024,
+        "run_jobs_in_process": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+async def database_url(database_factory: DatabaseFactory) -> AsyncIterator[str]:
+    url = await database_factory.clone()
+    yield url
+    await database_factory.drop(url)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, smtp_server: SmtpServer) -> Settings:
+    return base_settings(tmp_path, database_url, smtp_server.port)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+def rt(app: Litestar) -> Runtime:
+    return app.state.runtime  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app, in the test's own event loop (so a PostgreSQL pool is shared safely).
+
+    The app's lifespan is replaced by its database part: anyio's task groups cannot be entered in a
+    fixture's set-up task and left in its tear-down task. The browser tests run the real lifespan (uvicorn).
+    """
+    engine = db.current_engine()
+    await db.start(engine)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver.local", follow_redirects=True
+        ) as http:
+            yield http
+    finally:
+        await db.stop(engine)
+
+
+# ---------------------------------------------------------------- people and structures
+@dataclasses.dataclass
+class Person:
+    id: int
+    email: str
+    password: str
+    totp_secret: str | None = None
+
+
+async def make_structure(name: str = "Centre social des Tilleuls", kind: str = "CS") -> int:
+    structure = Structure(name=name, kind=kind, commune="Montclair-sur-Loire", postal_code="45990")
+    await structure.save()
+    return int(structure.id)
+
+
+async def make_person(
+    rt: Runtime,
+    email: str,
+    roles: dict[int, list[str]] | None = None,
+    *,
+    admin: bool = False,
+    coordinator: bool = False,
+    enrolled: bool | None = None,
+) -> Person:
+    """A user with memberships; users whose role needs 2FA are enrolled unless enrolled=False."""
+    user_id = await accounts.create_user(
+        rt,
+        email=email,
+        full_name=email.split("@")[0].replace(".", " ").title(),
+        password=PASSWORD,
+        is_admin=admin,
+        is_coordinator=coordinator,
+    )
+    for structure_id, role_list in (roles or {}).items():
+        for role in role_list:
+            await Membership.insert(Membership(user=user_id, structure=structure_id, role=role))
+    needs = admin or coordinator or any(r in ("aidant", "manager") for rl in (roles or {}).values() for r in rl)
+    secret = None
+    if enrolled if enrolled is not None else needs:
+        secret = pyotp.random_base32()
+        await User.update({User.totp_secret: rt.secrets.seal(secret), User.totp_enabled: True}).where(
+            User.id == user_id
+        )
+    return Person(user_id, email, PASSWORD, secret)
+
+
+def csrf_token(client: httpx.AsyncClient) -> str:
+    token = client.cookies.get("maillage_csrf")
+    assert token, "no CSRF cookie: GET a page first"
+    return token
+
+
+async def post_form(client: httpx.AsyncClient, path: str, data: dict[str, str] | None = None, **kwargs: Any) -> Any:
+    """Submit a form as a browser does: the CSRF cookie from a prior GET and its hidden field."""
+    if not client.cookies.get("maillage_csrf"):
+        await client.get("/connexion")
+    return await client.post(path, data={**(data or {}), "_csrf_token": csrf_token(client)}, **kwargs)
+
+
+async def sign_in(client: httpx.AsyncClient, person: Person) -> None:
+    """The full page flow: password, then the TOTP code when the account has one."""
+    await client.get("/connexion")
+    response = await post_form(client, "/connexion", {"email": person.email, "password": person.password})
+    assert response.history and response.history[0].status_code == 302, response.text
+    if person.totp_secret:
+        assert response.url.path == "/connexion/code"
+        response = await post_form(client, "/connexion/code", {"code": pyotp.TOTP(person.totp_secret).now()})
+        assert response.history and response.url.path == "/", response.text
