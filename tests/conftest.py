@@ -111,7 +111,7 @@ class DatabaseFactory:
             shutil.copyfile(self.template, target)
             return f"sqlite:///{target}"
         parts = urlsplit(self.template)
-        name = f"{parts.path.lstrip('/')}_t{n}"
+        name = f"{parts.path.lstrip('/')}_{os.getpid()}_t{n}"
         connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
         try:
             await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{parts.path.lstrip("/")}"')
