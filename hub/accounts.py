@@ -218,7 +218,7 @@ async def login(rt: Runtime, email: str, password: str, client: str) -> tuple[st
 async def resolve_session(rt: Runtime, token: str) -> Actor | None:
     row = (
         await WebSession.select(
-            WebSession.all_columns(), WebSession.user.all_columns(exclude=["password_hash", "totp_secret"])
+            *WebSession.all_columns(), *WebSession.user.all_columns(exclude=["password_hash", "totp_secret"])
         )
         .where(WebSession.token_hash == token_hash(token))
         .first()
@@ -653,7 +653,7 @@ async def resolve_api_token(rt: Runtime, token: str) -> Actor | None:
             ApiToken.id,
             ApiToken.last_used_at,
             ApiToken.revoked_at,
-            ApiToken.user.all_columns(exclude=["password_hash", "totp_secret"]),
+            *ApiToken.user.all_columns(exclude=["password_hash", "totp_secret"]),
         )
         .where(ApiToken.token_hash == token_hash(token))
         .first()

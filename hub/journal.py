@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
 
@@ -84,7 +85,7 @@ async def append(key: bytes, act: Act, now: datetime | None = None) -> int:
         if isinstance(current_engine(), PostgresEngine):
             query = query.lock_rows("UPDATE")  # serialises appenders on the one head row
         head = (await query)[0]
-        row: dict[str, object] = {
+        row: dict[str, Any] = {
             "seq": head["seq"] + 1,
             "at": (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds"),
             "actor_id": act.actor_id,
@@ -101,10 +102,10 @@ async def append(key: bytes, act: Act, now: datetime | None = None) -> int:
             {
                 JournalHead.seq: row["seq"],
                 JournalHead.hash: row["hash"],
-                JournalHead.seal: head_seal(key, int(row["seq"]), str(row["hash"])),  # type: ignore[call-overload]
+                JournalHead.seal: head_seal(key, int(row["seq"]), str(row["hash"])),
             }
         ).where(JournalHead.id == head["id"])
-    return int(row["seq"])  # type: ignore[call-overload]
+    return int(row["seq"])
 
 
 async def verify(key: bytes, batch_size: int = 2000) -> Verification:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, Date, DoublePrecision, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, DoublePrecision, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -32,6 +32,7 @@ STRUCTURE_KINDS: dict[str, str] = {
 
 
 class Structure(Table, tablename="network_structure"):
+    id = Serial(primary_key=True)  # declared so type checkers see it
     name = Varchar(length=200)
     kind = Varchar(length=20, default="AUTRE")
     siret = Varchar(length=14, default="", index=True)
