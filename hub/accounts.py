@@ -394,7 +394,7 @@ async def invite(rt: Runtime, actor: Actor, structure_id: int, email: str, role:
     """A structure manager (or the coordinator) invites someone into the structure with a role."""
     email, role = clean_email(email), check_role(role)
     structure = (
-        await Structure.select(Structure.id, Structure.name, Structure.is_active)
+        await Structure.select(Structure.id, Structure.name, Structure.status)
         .where(Structure.id == structure_id)
         .first()
     )
@@ -402,7 +402,7 @@ async def invite(rt: Runtime, actor: Actor, structure_id: int, email: str, role:
         raise NotFound("Structure introuvable.")
     if not (actor.oversees_network or actor.has_role(structure_id, "manager")):
         raise Forbidden("Seul un référent de la structure ou le coordinateur peut inviter.")
-    if not structure["is_active"]:
+    if structure["status"] != "active":
         raise Conflict("Cette structure est fermée.")
     existing = await User.select(User.id).where(User.email == email).first()
     if existing and await Membership.exists().where(

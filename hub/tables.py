@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from piccolo.columns import (
     JSON,
     BigInt,
@@ -9,7 +11,6 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
-    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -23,7 +24,7 @@ ROLES = ("prescriber", "aidant", "manager")
 
 
 class User(Table, tablename="hub_user"):
-    id = Serial(primary_key=True)  # declared so type checkers see it
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     email = Varchar(length=254, unique=True, index=True)
     full_name = Varchar(length=120)
     password_hash = Varchar(length=255, default="")
@@ -39,7 +40,7 @@ class User(Table, tablename="hub_user"):
 
 
 class Membership(Table, tablename="hub_membership"):
-    id = Serial(primary_key=True)  # declared so type checkers see it
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
     structure = ForeignKey(Structure, on_delete=OnDelete.cascade, index=True)
     role = Varchar(length=20)  # one of ROLES; unique with user and structure (migration)
@@ -49,7 +50,7 @@ class Membership(Table, tablename="hub_membership"):
 class AccessLink(Table, tablename="hub_access_link"):
     """Single-use links sent by mail: invitations (7 days) and password resets."""
 
-    id = Serial(primary_key=True)  # declared so type checkers see it
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     purpose = Varchar(length=20)  # invitation | reset
     token_hash = Varchar(length=64, unique=True)
     email = Varchar(length=254)
@@ -63,7 +64,7 @@ class AccessLink(Table, tablename="hub_access_link"):
 
 
 class WebSession(Table, tablename="hub_session"):
-    id = Serial(primary_key=True)  # declared so type checkers see it
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     token_hash = Varchar(length=64, unique=True)
     user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
     mfa_passed = Boolean(default=False)
@@ -72,7 +73,7 @@ class WebSession(Table, tablename="hub_session"):
 
 
 class ApiToken(Table, tablename="hub_api_token"):
-    id = Serial(primary_key=True)  # declared so type checkers see it
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
     name = Varchar(length=80)
     prefix = Varchar(length=16)
@@ -83,7 +84,7 @@ class ApiToken(Table, tablename="hub_api_token"):
 
 
 class RecoveryCode(Table, tablename="hub_recovery_code"):
-    id = Serial(primary_key=True)  # declared so type checkers see it
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
     code_hash = Varchar(length=64)
     used_at = Timestamptz(null=True, default=None)
@@ -92,7 +93,7 @@ class RecoveryCode(Table, tablename="hub_recovery_code"):
 class LoginFailure(Table, tablename="hub_login_failure"):
     """One row per failed sign-in; keyed by hashes so no address is kept in clear."""
 
-    id = Serial(primary_key=True)  # declared so type checkers see it
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     key_hash = Varchar(length=64, index=True)
     at = Timestamptz(default=TimestamptzNow(), index=True)
 
@@ -100,7 +101,7 @@ class LoginFailure(Table, tablename="hub_login_failure"):
 class JournalEntry(Table, tablename="hub_journal"):
     """Append-only, hash-chained; triggers refuse UPDATE and DELETE (see migrations)."""
 
-    id = Serial(primary_key=True)  # declared so type checkers see it
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     seq = BigInt(unique=True)
     at = Varchar(length=40)  # ISO UTC with microseconds, exactly as hashed
     actor_id = BigInt(null=True, default=None)
@@ -116,14 +117,14 @@ class JournalEntry(Table, tablename="hub_journal"):
 class JournalHead(Table, tablename="hub_journal_head"):
     """One row: the last sequence and its hash, sealed; locks appends and reveals a cut tail."""
 
-    id = Serial(primary_key=True)  # declared so type checkers see it
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     seq = BigInt(default=0)
     hash = Varchar(length=64, default="")
     seal = Varchar(length=64, default="")
 
 
 class OutboxMessage(Table, tablename="hub_outbox"):
-    id = Serial(primary_key=True)  # declared so type checkers see it
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     message_id = Varchar(length=200, unique=True)
     recipient = Varchar(length=254)
     subject = Varchar(length=200)
@@ -140,7 +141,7 @@ class OutboxMessage(Table, tablename="hub_outbox"):
 class Job(Table, tablename="hub_job"):
     """Due work: a kind, a time, a small payload without personal data."""
 
-    id = Serial(primary_key=True)  # declared so type checkers see it
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     kind = Varchar(length=60)
     dedupe_key = Varchar(length=120, unique=True, null=True, default=None)
     payload = JSON(default="{}")

@@ -1,8 +1,26 @@
-"""Directory tables. The foundation keeps what accounts and the demo need; the directory issue grows it."""
+"""Directory tables: structures, their services, the places services are delivered at.
+
+Vocabulary columns hold data·inclusion v1 codes (package `data-inclusion-schema`); multi-valued ones are
+JSON lists, mirrored into ServiceTag rows so filters are indexed lookups on both engines.
+"""
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, Date, DoublePrecision, Serial, Text, Timestamptz, Varchar
+from typing import Any
+
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    Date,
+    DoublePrecision,
+    Float,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -30,23 +48,102 @@ STRUCTURE_KINDS: dict[str, str] = {
     "AUTRE": "Autre",
 }
 
+STRUCTURE_STATUSES = ("pending", "active", "closed")
+
 
 class Structure(Table, tablename="network_structure"):
-    id = Serial(primary_key=True)  # declared so type checkers see it
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     name = Varchar(length=200)
     kind = Varchar(length=20, default="AUTRE")
+    status = Varchar(length=10, default="active", index=True)  # pending (asks to join) | active | closed
     siret = Varchar(length=14, default="", index=True)
     address = Varchar(length=255, default="")
+    address_extra = Varchar(length=255, default="")
     postal_code = Varchar(length=5, default="")
     commune = Varchar(length=120, default="")
     insee_code = Varchar(length=5, default="")
+    neighbourhood = Varchar(length=120, default="")
     latitude = DoublePrecision(null=True, default=None)
     longitude = DoublePrecision(null=True, default=None)
     phone = Varchar(length=20, default="")
     email = Varchar(length=254, default="")
     website = Varchar(length=255, default="")
+    opening_hours = Varchar(length=500, default="")  # OSM opening_hours syntax
+    accessibility_url = Varchar(length=255, default="")  # Accèslibre page
+    networks = JSON(default="[]")  # data·inclusion ReseauPorteur codes
     description = Text(default="")
-    is_active = Boolean(default=True)
+    source = Varchar(length=60, default="maillage")
+    source_id = Varchar(length=200, default="")
+    merged_into = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
     confirmed_on = Date(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Service(Table, tablename="network_service"):
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
+    structure = ForeignKey(Structure, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=200)
+    description = Text(default="")
+    types = JSON(default="[]")  # TypeService codes
+    thematiques = JSON(default="[]")  # Thematique codes
+    publics = JSON(default="[]")  # Public codes
+    fees = JSON(default="[]")  # Frais codes
+    fees_details = Text(default="")
+    reception_modes = JSON(default="[]")  # ModeAccueil codes
+    mobilisation_modes = JSON(default="[]")  # ModeMobilisation codes
+    mobilisable_by = JSON(default="[]")  # PersonneMobilisatrice codes
+    eligibility_zone = JSON(default="[]")  # INSEE commune / département codes, or ["france"]
+    access_conditions = Text(default="")
+    languages = JSON(default="[]")  # ISO 639-1 codes, e.g. ["fr", "ar"]
+    accommodations = JSON(default="[]")  # local codes: see network.vocabulary.ACCOMMODATIONS
+    weekly_capacity = Integer(null=True, default=None)
+    accepts_referrals = Boolean(default=False)
+    referral_email = Varchar(length=254, default="")  # a team mailbox, never a person's address
+    referral_instructions = Text(default="")
+    opening_hours = Varchar(length=500, default="")
+    source = Varchar(length=60, default="maillage")
+    source_id = Varchar(length=200, default="")
+    is_active = Boolean(default=True)
+    updated_on = Date(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Place(Table, tablename="network_place"):
+    """Where and when a service is delivered: permanences, itinerant stops."""
+
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
+    service = ForeignKey(Service, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=200, default="")
+    address = Varchar(length=255, default="")
+    postal_code = Varchar(length=5, default="")
+    commune = Varchar(length=120, default="")
+    insee_code = Varchar(length=5, default="")
+    neighbourhood = Varchar(length=120, default="")
+    latitude = DoublePrecision(null=True, default=None)
+    longitude = DoublePrecision(null=True, default=None)
+    opening_hours = Varchar(length=500, default="")
+    itinerant = Boolean(default=False)
+
+
+class ServiceTag(Table, tablename="network_service_tag"):
+    """One row per (service, vocabulary, code): indexed filters without JSON functions."""
+
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
+    service = ForeignKey(Service, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=20)  # thematique | public | fee | reception | type | accommodation | language
+    code = Varchar(length=120)
+
+
+class DuplicateFlag(Table, tablename="network_duplicate_flag"):
+    """Two structures that look like one: for the coordinator to merge or dismiss."""
+
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
+    structure = ForeignKey(Structure, on_delete=OnDelete.cascade, index=True)
+    other = ForeignKey(Structure, on_delete=OnDelete.cascade, index=True)
+    reason = Varchar(length=20)  # siret | name_address | name_commune
+    score = Float(default=0.0)
+    status = Varchar(length=10, default="open")  # open | merged | dismissed
+    created_at = Timestamptz(default=TimestamptzNow())
+    decided_at = Timestamptz(null=True, default=None)
