@@ -31,6 +31,7 @@ from hub.runtime import Runtime
 from hub.schemas import Health
 from hub.settings import PROJECT_ROOT, Settings
 from hub.web import handle_exception, template_environment
+from network.routes import DIRECTORY_CONTROLLERS
 
 log = logging.getLogger("maillage")
 
@@ -90,7 +91,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         use_handler_docstrings=True,
     )
     return Litestar(
-        route_handlers=[health, static, *PAGE_CONTROLLERS, *API_CONTROLLERS],
+        route_handlers=[health, static, *PAGE_CONTROLLERS, *DIRECTORY_CONTROLLERS, *API_CONTROLLERS],
         dependencies={
             "rt": Provide(provide_runtime, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=False),

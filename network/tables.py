@@ -74,7 +74,7 @@ class Structure(Table, tablename="network_structure"):
     description = Text(default="")
     source = Varchar(length=60, default="maillage")
     source_id = Varchar(length=200, default="")
-    merged_into = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
+    merged_into: ForeignKey[Structure] = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
     confirmed_on = Date(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

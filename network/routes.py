@@ -1,0 +1,320 @@
+"""Directory pages: structure and service pages, editing, joining, approval. Thin: rules live in network.service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Template
+
+from hub import auth
+from hub.auth import CurrentActor, RuntimeDep
+from hub.errors import Invalid, NotFound
+from hub.schemas import EmailForm
+from hub.web import page, redirect
+from network import service as directory
+from network import validation
+from network.schemas import JoinRequestForm, PlaceForm, ServiceForm, StructureForm
+from network.tables import STRUCTURE_KINDS
+
+AnyRequest = Request[Any, Any, Any]
+
+
+def _structure_context(request: AnyRequest, structure: dict[str, Any]) -> dict[str, Any]:
+    rt = request.app.state.runtime
+    today = rt.now().date()
+    code, label = validation.freshness(structure["confirmed_on"], today)
+    return {
+        "structure": structure,
+        "kind_label": STRUCTURE_KINDS.get(structure["kind"], structure["kind"]),
+        "freshness": code,
+        "freshness_label": label,
+        "hours": validation.hours_in_french(structure["opening_hours"], today),
+        "can_edit": directory.can_edit(auth.current_actor(request), structure["id"]),
+        "vocabularies": directory.VOCABULARIES,
+        "kinds": STRUCTURE_KINDS,
+    }
+
+
+class DirectoryPages(Controller):
+    path = "/annuaire"
+    guards = [auth.public]
+    include_in_schema = False
+
+    @get("/structures/{structure_id:int}", operation_id="structurePage")
+    async def structure(self, request: AnyRequest, structure_id: FromPath[int]) -> Template:
+        """A structure: contact, hours written out in French, freshness, services."""
+        row = await directory.structure_for(auth.current_actor(request), structure_id)
+        context = _structure_context(request, row)
+        services = await directory.services_of(structure_id, include_inactive=context["can_edit"])
+        return page(request, "directory/structure.html", services=services, **context)
+
+    @get("/services/{service_id:int}", operation_id="servicePage")
+    async def service(self, request: AnyRequest, service_id: FromPath[int]) -> Template:
+        """A service: who it is for, conditions, places and hours."""
+        service, structure, places = await directory.service_for(auth.current_actor(request), service_id)
+        today = request.app.state.runtime.now().date()
+        context = _structure_context(request, structure)
+        if service["opening_hours"]:  # a service without hours of its own keeps its structure's
+            context["hours"] = validation.hours_in_french(service["opening_hours"], today)
+        place_hours = {p["id"]: validation.hours_in_french(p["opening_hours"], today) for p in places}
+        return page(
+            request, "directory/service.html", service=service, places=places, place_hours=place_hours, **context
+        )
+
+    @get("/rejoindre", operation_id="joinPage")
+    async def join_form(self, request: AnyRequest) -> Template:
+        """A structure asks to join the network."""
+        return page(request, "directory/join.html", values={}, errors={}, kinds=STRUCTURE_KINDS)
+
+    @post("/rejoindre", operation_id="joinSubmit")
+    async def join(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[JoinRequestForm]) -> Response[Any]:
+        """Record the request; the coordinator approves it."""
+        try:
+            await directory.request_to_join(rt, data)
+        except Invalid as error:
+            values = {f: getattr(data, f) for f in data.__struct_fields__}
+            return page(
+                request,
+                "directory/join.html",
+                status_code=400,
+                values=values,
+                errors=error.fields,
+                kinds=STRUCTURE_KINDS,
+            )
+        return redirect(
+            request, "/", "Merci ! Votre demande est transmise au coordinateur du réseau, qui vous répondra par e-mail."
+        )
+
+
+class StructureEditPages(Controller):
+    path = "/annuaire/structures/{structure_id:int}"
+    guards = [auth.structure_manager]
+    include_in_schema = False
+
+    @get("/modifier", operation_id="structureEditPage")
+    async def edit_form(self, request: AnyRequest, structure_id: FromPath[int]) -> Template:
+        """Edit the structure's entry."""
+        row = await directory.structure_for(auth.current_actor(request), structure_id)
+        values = {k: ("" if v is None else v) for k, v in row.items()}
+        return page(
+            request, "directory/structure_edit.html", values=values, errors={}, **_structure_context(request, row)
+        )
+
+    @post("/modifier", operation_id="structureEditSubmit")
+    async def edit(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        data: URLEncodedBody[StructureForm],
+    ) -> Response[Any]:
+        """Save the entry (saving also confirms it)."""
+        try:
+            await directory.update_structure(rt, actor, structure_id, data)
+        except Invalid as error:
+            row = await directory.structure_for(actor, structure_id)
+            values = {f: getattr(data, f) for f in data.__struct_fields__}
+            return page(
+                request,
+                "directory/structure_edit.html",
+                status_code=400,
+                values=values,
+                errors=error.fields,
+                **_structure_context(request, row),
+            )
+        return redirect(request, f"/annuaire/structures/{structure_id}", "Fiche enregistrée.")
+
+    @post("/confirmer", operation_id="structureConfirmSubmit")
+    async def confirm(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, structure_id: FromPath[int]
+    ) -> Response[Any]:
+        """ "Everything is still right": renew the entry's freshness."""
+        await directory.confirm_structure(rt, actor, structure_id)
+        return redirect(request, f"/annuaire/structures/{structure_id}", "Merci ! La fiche est confirmée à jour.")
+
+    @get("/services/nouveau", operation_id="serviceNewPage")
+    async def new_service_form(self, request: AnyRequest, structure_id: FromPath[int]) -> Template:
+        """Describe a new service."""
+        row = await directory.structure_for(auth.current_actor(request), structure_id)
+        return page(
+            request,
+            "directory/service_edit.html",
+            values={},
+            errors={},
+            service_id=None,
+            places=[],
+            **_structure_context(request, row),
+        )
+
+    @post("/services/nouveau", operation_id="serviceNewSubmit")
+    async def new_service(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        data: URLEncodedBody[ServiceForm],
+    ) -> Response[Any]:
+        """Create the service."""
+        return await self._save(request, rt, actor, structure_id, data, None)
+
+    @get("/services/{service_id:int}/modifier", operation_id="serviceEditPage")
+    async def edit_service_form(
+        self, request: AnyRequest, structure_id: FromPath[int], service_id: FromPath[int]
+    ) -> Template:
+        """Edit a service and its places."""
+        actor = auth.current_actor(request)
+        service, structure, places = await directory.service_for(actor, service_id)
+        if structure["id"] != structure_id:
+            raise NotFound("Ce service n'existe pas.")
+        values = {k: ("" if v is None else v) for k, v in service.items()}
+        values["languages"] = ", ".join(service["languages"] or [])
+        return page(
+            request,
+            "directory/service_edit.html",
+            values=values,
+            errors={},
+            service_id=service_id,
+            places=places,
+            **_structure_context(request, structure),
+        )
+
+    @post("/services/{service_id:int}/modifier", operation_id="serviceEditSubmit")
+    async def edit_service(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        service_id: FromPath[int],
+        data: URLEncodedBody[ServiceForm],
+    ) -> Response[Any]:
+        """Save the service."""
+        return await self._save(request, rt, actor, structure_id, data, service_id)
+
+    async def _save(
+        self, request: AnyRequest, rt: Any, actor: Any, structure_id: int, data: ServiceForm, service_id: int | None
+    ) -> Response[Any]:
+        try:
+            saved = await directory.save_service(rt, actor, structure_id, data, service_id)
+        except Invalid as error:
+            row = await directory.structure_for(actor, structure_id)
+            values = {f: getattr(data, f) for f in data.__struct_fields__}
+            return page(
+                request,
+                "directory/service_edit.html",
+                status_code=400,
+                values=values,
+                errors=error.fields,
+                service_id=service_id,
+                places=[],
+                **_structure_context(request, row),
+            )
+        return redirect(request, f"/annuaire/services/{saved}", "Service enregistré.")
+
+    @post("/services/{service_id:int}/fermer", operation_id="serviceCloseSubmit")
+    async def close_service(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        service_id: FromPath[int],
+    ) -> Response[Any]:
+        """Take a service out of the directory (it is kept, and can be reopened)."""
+        await directory.set_service_active(rt, actor, structure_id, service_id, False)
+        return redirect(request, f"/annuaire/structures/{structure_id}", "Service retiré de l'annuaire.")
+
+    @post("/services/{service_id:int}/rouvrir", operation_id="serviceReopenSubmit")
+    async def reopen_service(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        service_id: FromPath[int],
+    ) -> Response[Any]:
+        """Put a service back in the directory."""
+        await directory.set_service_active(rt, actor, structure_id, service_id, True)
+        return redirect(request, f"/annuaire/services/{service_id}", "Service de retour dans l'annuaire.")
+
+    @post("/services/{service_id:int}/lieux", operation_id="placeAddSubmit")
+    async def add_place(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        service_id: FromPath[int],
+        data: URLEncodedBody[PlaceForm],
+    ) -> Response[Any]:
+        """Add a place (permanence, itinerant stop) to a service."""
+        try:
+            await directory.add_place(rt, actor, structure_id, service_id, data)
+        except Invalid as error:
+            return redirect(
+                request,
+                f"/annuaire/structures/{structure_id}/services/{service_id}/modifier",
+                " ".join(error.fields.values()) or error.message,
+                category="error",
+            )
+        return redirect(request, f"/annuaire/structures/{structure_id}/services/{service_id}/modifier", "Lieu ajouté.")
+
+    @post("/lieux/{place_id:int}/retirer", operation_id="placeRemoveSubmit")
+    async def remove_place(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        place_id: FromPath[int],
+    ) -> Response[Any]:
+        """Remove a place."""
+        await directory.remove_place(rt, actor, structure_id, place_id)
+        return redirect(request, f"/annuaire/structures/{structure_id}", "Lieu retiré.")
+
+
+class CoordinationPages(Controller):
+    path = "/annuaire"
+    guards = [auth.coordinator]
+    include_in_schema = False
+
+    @get("/validation", operation_id="joinRequestsPage")
+    async def requests(self, request: AnyRequest) -> Template:
+        """Structures asking to join."""
+        return page(
+            request,
+            "directory/join_requests.html",
+            structures=await directory.pending_structures(),
+            kinds=STRUCTURE_KINDS,
+        )
+
+    @post("/structures/{structure_id:int}/valider", operation_id="joinApproveSubmit")
+    async def approve(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        data: URLEncodedBody[EmailForm],
+    ) -> Response[Any]:
+        """Let the structure in; its contact is invited as manager."""
+        try:
+            await directory.approve_structure(rt, actor, structure_id, data.email)
+        except Invalid as error:
+            return redirect(request, "/annuaire/validation", " ".join(error.fields.values()), category="error")
+        return redirect(request, "/annuaire/validation", "Structure validée. Son référent a reçu une invitation.")
+
+    @post("/structures/{structure_id:int}/fermer", operation_id="structureCloseSubmit")
+    async def close(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, structure_id: FromPath[int]
+    ) -> Response[Any]:
+        """Close a structure: it leaves the directory, its history stays."""
+        await directory.close_structure(rt, actor, structure_id)
+        return redirect(request, f"/annuaire/structures/{structure_id}", "Structure fermée.")
+
+
+DIRECTORY_CONTROLLERS = [DirectoryPages, StructureEditPages, CoordinationPages]

@@ -1,0 +1,71 @@
+"""Input shapes of the directory's forms and API (msgspec). Forms send strings; services convert."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+Short = Annotated[str, msgspec.Meta(max_length=255)]
+Long = Annotated[str, msgspec.Meta(max_length=10000)]
+Code = Annotated[str, msgspec.Meta(max_length=120)]
+# A form sends one value as a string and several as a list (repeated keys).
+Codes = list[Code] | Code
+
+
+class StructureForm(msgspec.Struct):
+    """Extra fields (such as _csrf_token) pass; every field is optional so missing ones get a French message."""
+
+    name: Short = ""
+    kind: Annotated[str, msgspec.Meta(max_length=20)] = "AUTRE"
+    siret: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    address: Short = ""
+    address_extra: Short = ""
+    postal_code: Annotated[str, msgspec.Meta(max_length=10)] = ""
+    commune: Short = ""
+    insee_code: Annotated[str, msgspec.Meta(max_length=10)] = ""
+    neighbourhood: Short = ""
+    latitude: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    longitude: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    phone: Annotated[str, msgspec.Meta(max_length=30)] = ""
+    email: Short = ""
+    website: Short = ""
+    opening_hours: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    accessibility_url: Short = ""
+    description: Long = ""
+
+
+class ServiceForm(msgspec.Struct):
+    name: Short = ""
+    description: Long = ""
+    thematiques: Codes = []
+    publics: Codes = []
+    fees: Codes = []
+    fees_details: Long = ""
+    reception_modes: Codes = []
+    accommodations: Codes = []
+    languages: Short = ""  # "fr, ar" in the form
+    access_conditions: Long = ""
+    weekly_capacity: Annotated[str, msgspec.Meta(max_length=10)] = ""
+    accepts_referrals: str = ""  # checkbox: "on" when ticked
+    referral_email: Short = ""
+    referral_instructions: Long = ""
+    opening_hours: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class PlaceForm(msgspec.Struct):
+    name: Short = ""
+    address: Short = ""
+    postal_code: Annotated[str, msgspec.Meta(max_length=10)] = ""
+    commune: Short = ""
+    neighbourhood: Short = ""
+    latitude: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    longitude: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    opening_hours: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    itinerant: str = ""
+
+
+class JoinRequestForm(StructureForm):
+    """A structure asking to join: its contact becomes its first manager once approved."""
+
+    contact_email: Short = ""

@@ -1,0 +1,361 @@
+"""Directory rules: who edits what, joining, approving, closing, confirming, services and places."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from data_inclusion.schema.v1 import Frais, ModeAccueil, Public, Thematique
+
+from hub import accounts, journal
+from hub.accounts import Actor
+from hub.db import write_transaction
+from hub.errors import Conflict, Forbidden, Invalid, NotFound
+from hub.journal import Act
+from hub.runtime import Runtime
+from network import validation
+from network.schemas import JoinRequestForm, PlaceForm, ServiceForm, StructureForm
+from network.tables import STRUCTURE_KINDS, Place, Service, Structure
+
+ACCOMMODATIONS = {
+    "surdite": "Accueil des personnes sourdes ou malentendantes",
+    "langue-des-signes": "Langue des signes française",
+    "malvoyance": "Accueil des personnes aveugles ou malvoyantes",
+    "mobilite-reduite": "Accès pour les personnes à mobilité réduite",
+    "falc": "Documents faciles à lire et à comprendre",
+}
+VOCABULARIES: dict[str, dict[str, str]] = {
+    "thematiques": {t.value: t.label for t in Thematique},
+    "publics": {p.value: p.label for p in Public},
+    "fees": {f.value: f.label for f in Frais},
+    "reception_modes": {m.value: m.label for m in ModeAccueil},
+    "accommodations": ACCOMMODATIONS,
+}
+
+
+# ---------------------------------------------------------------- reading
+async def structure_for(actor: Actor | None, structure_id: int) -> dict[str, Any]:
+    """Active structures are public; pending or closed ones only for their managers and the coordinator."""
+    row = await Structure.select().where(Structure.id == structure_id).output(load_json=True).first()
+    if row is None or (row["status"] != "active" and not can_edit(actor, structure_id)):
+        raise NotFound("Cette structure n'existe pas ou n'est plus dans l'annuaire.")
+    return row
+
+
+async def services_of(structure_id: int, include_inactive: bool = False) -> list[dict[str, Any]]:
+    query = Service.select().where(Service.structure == structure_id).order_by(Service.name).output(load_json=True)
+    if not include_inactive:
+        query = query.where(Service.is_active == True)  # noqa: E712
+    return await query
+
+
+async def service_for(
+    actor: Actor | None, service_id: int
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    service = await Service.select().where(Service.id == service_id).output(load_json=True).first()
+    if service is None:
+        raise NotFound("Ce service n'existe pas.")
+    structure = await structure_for(actor, service["structure"])
+    if not service["is_active"] and not can_edit(actor, structure["id"]):
+        raise NotFound("Ce service n'existe pas.")
+    places = await Place.select().where(Place.service == service_id).order_by(Place.name)
+    return service, structure, places
+
+
+async def pending_structures() -> list[dict[str, Any]]:
+    return await Structure.select().where(Structure.status == "pending").order_by(Structure.created_at)
+
+
+def can_edit(actor: Actor | None, structure_id: int) -> bool:
+    return (
+        actor is not None
+        and actor.fully_authenticated
+        and (actor.oversees_network or actor.has_role(structure_id, "manager"))
+    )
+
+
+def _require_editor(actor: Actor, structure_id: int) -> None:
+    if not can_edit(actor, structure_id):
+        raise Forbidden("Seuls les référents de cette structure et le coordinateur peuvent la modifier.")
+
+
+# ---------------------------------------------------------------- structures
+def _structure_values(form: StructureForm) -> dict[Any, Any]:
+    name = " ".join(form.name.split())
+    errors: dict[str, str] = {}
+    if not 3 <= len(name) <= 150:
+        errors["name"] = "Le nom compte entre 3 et 150 caractères."
+    if form.kind not in STRUCTURE_KINDS:
+        errors["kind"] = "Choisissez un type de structure dans la liste."
+    if not form.commune.strip():
+        errors["commune"] = "Indiquez la commune."
+    try:
+        validation.check(
+            {
+                "siret": form.siret,
+                "postal_code": form.postal_code,
+                "insee_code": form.insee_code,
+                "latitude": form.latitude,
+                "longitude": form.longitude,
+                "phone": form.phone,
+                "email": form.email,
+                "website": form.website,
+                "accessibility_url": form.accessibility_url,
+                "opening_hours": form.opening_hours,
+            }
+        )
+    except Invalid as error:
+        errors.update(error.fields)
+    if bool(form.latitude.strip()) != bool(form.longitude.strip()):
+        errors["longitude"] = "Indiquez la latitude et la longitude ensemble."
+    if errors:
+        raise Invalid("Certains champs sont invalides.", errors)
+    return {
+        Structure.name: name,
+        Structure.kind: form.kind,
+        Structure.siret: form.siret.replace(" ", ""),
+        Structure.address: form.address.strip(),
+        Structure.address_extra: form.address_extra.strip(),
+        Structure.postal_code: form.postal_code.strip(),
+        Structure.commune: form.commune.strip(),
+        Structure.insee_code: form.insee_code.strip(),
+        Structure.neighbourhood: form.neighbourhood.strip(),
+        Structure.latitude: float(form.latitude) if form.latitude.strip() else None,
+        Structure.longitude: float(form.longitude) if form.longitude.strip() else None,
+        Structure.phone: form.phone.strip(),
+        Structure.email: form.email.strip().lower(),
+        Structure.website: form.website.strip(),
+        Structure.opening_hours: form.opening_hours.strip(),
+        Structure.accessibility_url: form.accessibility_url.strip(),
+        Structure.description: form.description.strip(),
+    }
+
+
+async def update_structure(rt: Runtime, actor: Actor, structure_id: int, form: StructureForm) -> None:
+    await structure_for(actor, structure_id)
+    _require_editor(actor, structure_id)
+    values = _structure_values(form)
+    async with write_transaction():
+        await Structure.update(
+            {**values, Structure.updated_at: rt.now(), Structure.confirmed_on: rt.now().date()}
+        ).where(Structure.id == structure_id)
+        await journal.append(
+            rt.secrets.journal_key, Act("structure_updated", actor.user_id, structure_id, "structure", structure_id)
+        )
+
+
+async def request_to_join(rt: Runtime, form: JoinRequestForm) -> int:
+    """Anyone may ask for a structure to join; it stays hidden until the coordinator approves it."""
+    values = _structure_values(form)
+    contact = accounts.clean_email(form.contact_email, field="contact_email")
+    async with write_transaction():
+        structure = Structure(status="pending", source="maillage", created_at=rt.now(), updated_at=rt.now())
+        for column, value in values.items():
+            setattr(structure, column._meta.name, value)
+        if not structure.email:
+            structure.email = contact
+        await structure.save()
+        await journal.append(
+            rt.secrets.journal_key, Act("structure_join_requested", None, structure.id, "structure", structure.id)
+        )
+    return int(structure.id)
+
+
+async def approve_structure(rt: Runtime, actor: Actor, structure_id: int, manager_email: str) -> None:
+    """The coordinator lets a structure in and invites its first manager."""
+    if not actor.oversees_network:
+        raise Forbidden("Réservé au coordinateur du réseau.")
+    async with write_transaction():
+        row = await Structure.select(Structure.status).where(Structure.id == structure_id).first()
+        if row is None:
+            raise NotFound("Structure introuvable.")
+        if row["status"] != "pending":
+            raise Conflict("Cette structure n'attend pas de validation.")
+        await Structure.update(
+            {Structure.status: "active", Structure.confirmed_on: rt.now().date(), Structure.updated_at: rt.now()}
+        ).where(Structure.id == structure_id)
+        await journal.append(
+            rt.secrets.journal_key, Act("structure_approved", actor.user_id, structure_id, "structure", structure_id)
+        )
+        await accounts.invite(rt, actor, structure_id, manager_email, "manager")
+
+
+async def close_structure(rt: Runtime, actor: Actor, structure_id: int) -> None:
+    if not actor.oversees_network:
+        raise Forbidden("Réservé au coordinateur du réseau.")
+    async with write_transaction():
+        row = await Structure.select(Structure.status).where(Structure.id == structure_id).first()
+        if row is None:
+            raise NotFound("Structure introuvable.")
+        if row["status"] == "closed":
+            raise Conflict("Cette structure est déjà fermée.")
+        await Structure.update({Structure.status: "closed", Structure.updated_at: rt.now()}).where(
+            Structure.id == structure_id
+        )
+        await journal.append(
+            rt.secrets.journal_key, Act("structure_closed", actor.user_id, structure_id, "structure", structure_id)
+        )
+
+
+async def confirm_structure(rt: Runtime, actor: Actor, structure_id: int) -> date:
+    """ "Tout est encore juste": the manager vouches for the entry as it stands."""
+    await structure_for(actor, structure_id)
+    _require_editor(actor, structure_id)
+    today = rt.now().date()
+    async with write_transaction():
+        await Structure.update({Structure.confirmed_on: today}).where(Structure.id == structure_id)
+        await journal.append(
+            rt.secrets.journal_key, Act("structure_confirmed", actor.user_id, structure_id, "structure", structure_id)
+        )
+    return today
+
+
+# ---------------------------------------------------------------- services and places
+def _codes(values: list[str] | str, vocabulary: str, errors: dict[str, str]) -> list[str]:
+    values = [values] if isinstance(values, str) else values
+    known = VOCABULARIES[vocabulary]
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        errors[vocabulary] = "Valeur inconnue : choisissez dans la liste."
+    return sorted(set(values) & set(known))
+
+
+def _service_values(form: ServiceForm) -> dict[Any, Any]:
+    errors: dict[str, str] = {}
+    name = " ".join(form.name.split())
+    if not 3 <= len(name) <= 150:
+        errors["name"] = "Le nom compte entre 3 et 150 caractères."
+    values: dict[Any, Any] = {
+        Service.thematiques: _codes(form.thematiques, "thematiques", errors),
+        Service.publics: _codes(form.publics, "publics", errors),
+        Service.fees: _codes(form.fees, "fees", errors),
+        Service.reception_modes: _codes(form.reception_modes, "reception_modes", errors),
+        Service.accommodations: _codes(form.accommodations, "accommodations", errors),
+    }
+    languages = sorted({code.strip().lower() for code in form.languages.replace(";", ",").split(",") if code.strip()})
+    if any(len(code) != 2 or not code.isalpha() for code in languages):
+        errors["languages"] = "Indiquez les langues par leur code à 2 lettres, séparées par des virgules : fr, en, ar."
+    capacity = form.weekly_capacity.strip()
+    if capacity and (not capacity.isdigit() or int(capacity) > 10000):
+        errors["weekly_capacity"] = "La capacité est un nombre entier de personnes par semaine."
+    accepts = form.accepts_referrals in ("on", "1", "true")
+    if accepts and not form.referral_email.strip():
+        errors["referral_email"] = "Pour recevoir des orientations, indiquez l'adresse e-mail de l'équipe."
+    try:
+        validation.check({"referral_email": form.referral_email, "opening_hours": form.opening_hours})
+    except Invalid as error:
+        errors.update(error.fields)
+    if errors:
+        raise Invalid("Certains champs sont invalides.", errors)
+    return {
+        **values,
+        Service.name: name,
+        Service.description: form.description.strip(),
+        Service.fees_details: form.fees_details.strip(),
+        Service.languages: languages,
+        Service.access_conditions: form.access_conditions.strip(),
+        Service.weekly_capacity: int(capacity) if capacity else None,
+        Service.accepts_referrals: accepts,
+        Service.referral_email: form.referral_email.strip().lower(),
+        Service.referral_instructions: form.referral_instructions.strip(),
+        Service.opening_hours: form.opening_hours.strip(),
+    }
+
+
+async def save_service(
+    rt: Runtime, actor: Actor, structure_id: int, form: ServiceForm, service_id: int | None = None
+) -> int:
+    await structure_for(actor, structure_id)
+    _require_editor(actor, structure_id)
+    values = _service_values(form)
+    async with write_transaction():
+        if service_id is None:
+            service = Service(
+                structure=structure_id, created_at=rt.now(), updated_at=rt.now(), updated_on=rt.now().date()
+            )
+            for column, value in values.items():
+                setattr(service, column._meta.name, value)
+            await service.save()
+            service_id = int(service.id)
+            action = "service_created"
+        else:
+            updated = (
+                await Service.update({**values, Service.updated_at: rt.now(), Service.updated_on: rt.now().date()})
+                .where((Service.id == service_id) & (Service.structure == structure_id))
+                .returning(Service.id)
+            )
+            if not updated:
+                raise NotFound("Ce service n'existe pas.")
+            action = "service_updated"
+        await journal.append(rt.secrets.journal_key, Act(action, actor.user_id, structure_id, "service", service_id))
+    return service_id
+
+
+async def set_service_active(rt: Runtime, actor: Actor, structure_id: int, service_id: int, active: bool) -> None:
+    _require_editor(actor, structure_id)
+    async with write_transaction():
+        updated = (
+            await Service.update({Service.is_active: active, Service.updated_at: rt.now()})
+            .where((Service.id == service_id) & (Service.structure == structure_id))
+            .returning(Service.id)
+        )
+        if not updated:
+            raise NotFound("Ce service n'existe pas.")
+        await journal.append(
+            rt.secrets.journal_key,
+            Act("service_reopened" if active else "service_closed", actor.user_id, structure_id, "service", service_id),
+        )
+
+
+async def add_place(rt: Runtime, actor: Actor, structure_id: int, service_id: int, form: PlaceForm) -> int:
+    _require_editor(actor, structure_id)
+    errors: dict[str, str] = {}
+    if not form.commune.strip():
+        errors["commune"] = "Indiquez la commune."
+    try:
+        validation.check(
+            {
+                "postal_code": form.postal_code,
+                "latitude": form.latitude,
+                "longitude": form.longitude,
+                "opening_hours": form.opening_hours,
+            }
+        )
+    except Invalid as error:
+        errors.update(error.fields)
+    if errors:
+        raise Invalid("Certains champs sont invalides.", errors)
+    async with write_transaction():
+        if not await Service.exists().where((Service.id == service_id) & (Service.structure == structure_id)):
+            raise NotFound("Ce service n'existe pas.")
+        place = Place(
+            service=service_id,
+            name=form.name.strip(),
+            address=form.address.strip(),
+            postal_code=form.postal_code.strip(),
+            commune=form.commune.strip(),
+            neighbourhood=form.neighbourhood.strip(),
+            latitude=float(form.latitude) if form.latitude.strip() else None,
+            longitude=float(form.longitude) if form.longitude.strip() else None,
+            opening_hours=form.opening_hours.strip(),
+            itinerant=form.itinerant in ("on", "1", "true"),
+        )
+        await place.save()
+        await journal.append(rt.secrets.journal_key, Act("place_added", actor.user_id, structure_id, "place", place.id))
+    return int(place.id)
+
+
+async def remove_place(rt: Runtime, actor: Actor, structure_id: int, place_id: int) -> None:
+    _require_editor(actor, structure_id)
+    async with write_transaction():
+        row = (
+            await Place.select(Place.id, Place.service.structure.as_alias("structure_id"))
+            .where(Place.id == place_id)
+            .first()
+        )
+        if row is None or row["structure_id"] != structure_id:
+            raise NotFound("Ce lieu n'existe pas.")
+        await Place.delete().where(Place.id == place_id)
+        await journal.append(
+            rt.secrets.journal_key, Act("place_removed", actor.user_id, structure_id, "place", place_id)
+        )

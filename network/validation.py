@@ -1,0 +1,119 @@
+"""Field rules of the directory, with French messages: used by the edit forms and by the import."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]  # stub lacks ParserError
+
+from hub.errors import Invalid
+
+WEEKDAYS_FR = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
+_POSTAL = re.compile(r"^(?:0[1-9]|[1-8]\d|9[0-8])\d{3}$")
+_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+_PHONE = re.compile(r"^\+?[\d .\-()]{8,20}$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+FRESH_MONTHS = 6
+
+
+def siret_problem(value: str) -> str | None:
+    """None when valid: 14 digits and the Luhn key (La Poste's establishments are the known exception)."""
+    digits = value.replace(" ", "")
+    if not re.fullmatch(r"\d{14}", digits):
+        return "Le SIRET compte 14 chiffres."
+    if digits.startswith("356000000"):  # La Poste: its SIRETs follow another rule
+        return None
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        n = int(char) * (2 if index % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return None if total % 10 == 0 else "Ce SIRET n'est pas valide : vérifiez les chiffres."
+
+
+def opening_hours_problem(value: str) -> str | None:
+    try:
+        OpeningHours(value)
+    except (ParserError, ValueError):
+        return "Horaires illisibles : utilisez le format OpenStreetMap, par exemple « Mo-Fr 08:30-12:30; PH off »."
+    return None
+
+
+def check(fields: dict[str, object]) -> None:
+    """Raise Invalid listing every field at fault (not just the first)."""
+    errors: dict[str, str] = {}
+    for name, value in fields.items():
+        if value in (None, ""):
+            continue
+        text = str(value).strip()
+        problem: str | None = None
+        if name == "siret":
+            problem = siret_problem(text)
+        elif name == "postal_code":
+            problem = None if _POSTAL.match(text) else "Le code postal compte 5 chiffres, par exemple 45000."
+        elif name == "insee_code":
+            problem = None if _INSEE.match(text) else "Le code INSEE compte 5 caractères, par exemple 45234."
+        elif name == "latitude":
+            problem = _range(value, -90, 90, "La latitude")
+        elif name == "longitude":
+            problem = _range(value, -180, 180, "La longitude")
+        elif name == "phone":
+            problem = None if _PHONE.match(text) else "Numéro de téléphone invalide, par exemple 02 38 00 00 00."
+        elif name in ("website", "accessibility_url"):
+            problem = (
+                None if _URL.match(text) and len(text) <= 255 else "Adresse web invalide : elle commence par https://."
+            )
+        elif name in ("email", "referral_email"):
+            problem = None if _EMAIL.match(text) and len(text) <= 254 else "Adresse e-mail invalide."
+        elif name == "opening_hours":
+            problem = opening_hours_problem(text)
+        if problem:
+            errors[name] = problem
+    if errors:
+        raise Invalid("Certains champs sont invalides.", errors)
+
+
+def _range(value: object, low: float, high: float, label: str) -> str | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return f"{label} doit être un nombre."
+    return None if low <= number <= high else f"{label} doit être comprise entre {low} et {high}."
+
+
+def freshness(confirmed_on: date | None, today: date) -> tuple[str, str]:
+    """(code, French label) of an entry's freshness: fresh, to confirm, stale."""
+    if confirmed_on is None:
+        return "stale", "Jamais confirmée"
+    age = today - confirmed_on
+    if age <= timedelta(days=30 * FRESH_MONTHS):
+        return "fresh", "À jour"
+    if age <= timedelta(days=365):
+        return "aging", "À confirmer"
+    return "stale", "Ancienne"
+
+
+def _hm(moment: datetime) -> str:
+    return f"{moment.hour} h {moment.minute:02d}" if moment.minute else f"{moment.hour} h"
+
+
+def hours_in_french(value: str, week_of: date) -> list[tuple[str, str]]:
+    """The week starting on week_of's Monday, day by day: [("Lundi", "8 h 30 à 12 h 30, 14 h à 17 h"), …]."""
+    if not value or opening_hours_problem(value):
+        return []
+    monday = week_of - timedelta(days=week_of.weekday())
+    start = datetime(monday.year, monday.month, monday.day)
+    days: list[list[str]] = [[] for _ in range(7)]
+    for begin, end, state, _comment in OpeningHours(value).intervals(start, start + timedelta(days=7)):
+        while state == State.OPEN and begin < end:  # an interval may run over several days (24/7)
+            midnight = datetime.combine(begin.date() + timedelta(days=1), datetime.min.time())
+            stop = min(end, midnight)
+            day = (begin.date() - monday).days
+            if 0 <= day < 7:
+                whole_day = begin.hour == begin.minute == 0 and stop == midnight
+                days[day].append(
+                    "24 h sur 24" if whole_day else f"{_hm(begin)} à {'minuit' if stop == midnight else _hm(stop)}"
+                )
+            begin = stop
+    return [(WEEKDAYS_FR[i], ", ".join(slots) if slots else "fermé") for i, slots in enumerate(days)]
