@@ -1,0 +1,419 @@
+"""The pages in a real Chromium: sign-in flows, no-JavaScript use, keyboard, and axe-core on every page.
+
+The app runs for real (uvicorn, real lifespan) over a clone of the migrated database seeded with the demo
+network; see tests/browser_support.py. Screenshots land in /tmp/shots (MAILLAGE_SHOTS_DIR) for review.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyotp
+import pytest
+import segno
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+
+from hub import demo
+from hub.runtime import Runtime
+from hub.security import totp_qr_svg, totp_uri
+from network.tables import Structure
+from tests.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    MOBILE,
+    SHOTS_DIR,
+    AccessibilityAudit,
+    LiveServer,
+    TotpPhone,
+    demo_user,
+    screenshot,
+)
+from tests.conftest import PASSWORD, DatabaseFactory, Inbox, SmtpServer, make_person
+
+pytestmark = pytest.mark.browser
+
+COORDINATOR = demo_user("coordination@demo.maillage.fr")
+ADMIN = demo_user("admin@demo.maillage.fr")
+MANAGER = demo_user("referente.ccas@demo.maillage.fr")
+AIDANT = demo_user("aidant.franceservices@demo.maillage.fr")
+PRESCRIBER = demo_user("prescripteur.caf@demo.maillage.fr")
+CCAS = "CCAS de Montclair-sur-Loire"
+
+
+# ---------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def live_server(
+    database_factory: DatabaseFactory, smtp_server: SmtpServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    server = LiveServer(database_factory, tmp_path_factory.mktemp("browser"), smtp_server.port).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(live_server: LiveServer) -> Iterator[Browser]:
+    # Depends on live_server so the browser is closed before the server stops, and so every async
+    # fixture is set up before Playwright's own loop starts in this thread.
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def audit() -> Iterator[AccessibilityAudit]:
+    checker = AccessibilityAudit()
+    yield checker
+    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    lines = [f"{label}: {', '.join(found) or 'aucune violation'}" for label, found in checker.findings.items()]
+    (SHOTS_DIR / "axe-summary.txt").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def phone() -> TotpPhone:
+    return TotpPhone()
+
+
+@pytest.fixture
+def new_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., Page]]:
+    """Opens a page in a fresh browser context (its own cookies), closed at the end of the test."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(**options: Any) -> Page:
+        context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="fr-FR", **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+# ---------------------------------------------------------------- helpers
+def sign_in(page: Page, email: str, password: str) -> None:
+    page.goto("/connexion")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe", exact=True).fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def enter_code(page: Page, code: str) -> None:
+    expect(page).to_have_url(re.compile(r"/connexion/code$"))
+    page.get_by_label("Code à 6 chiffres, ou code de secours").fill(code)
+    page.get_by_role("button", name="Valider").click()
+
+
+def sign_in_demo(page: Page, user: demo.DemoUser, phone: TotpPhone) -> None:
+    sign_in(page, user.email, demo.DEMO_PASSWORD)
+    if user.totp_secret:
+        enter_code(page, phone.code(user.totp_secret))
+    expect(page.get_by_role("status").filter(has_text="Vous êtes connecté.")).to_be_visible()
+
+
+def nav(page: Page, name: str) -> Locator:
+    """A link of the main navigation (pages also link to the same places in their text)."""
+    return page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name=name, exact=True)
+
+
+def flash(page: Page, text: str) -> None:
+    expect(page.locator("main [role=status]").filter(has_text=text)).to_be_visible()
+
+
+def mail_link(live_server: LiveServer, inbox: Inbox, to: str, prefix: str) -> str:
+    assert live_server.deliver_mail() >= 1
+    messages = inbox.to(to)
+    assert messages, f"no mail to {to}"
+    return inbox.link(messages[-1], prefix)
+
+
+# ---------------------------------------------------------------- tests
+def test_public_pages_are_accessible(new_page: Callable[..., Page], audit: AccessibilityAudit) -> None:
+    page = new_page()
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bienvenue sur Maillage")
+    audit.check(page, "accueil (anonyme)")
+    screenshot(page, "accueil-anonyme")
+
+    page.get_by_role("link", name="Se connecter").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Connexion")
+    audit.check(page, "connexion")
+    page.get_by_label("Adresse e-mail").fill(PRESCRIBER.email)
+    page.get_by_label("Mot de passe", exact=True).fill("pas le bon mot de passe")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("alert")).to_contain_text("Adresse e-mail ou mot de passe incorrect.")
+    expect(page.get_by_label("Mot de passe", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Adresse e-mail")).to_have_value(PRESCRIBER.email)
+    audit.check(page, "connexion (erreurs)")
+    screenshot(page, "connexion-erreurs")
+
+    page.get_by_role("link", name="Mot de passe oublié ?").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mot de passe oublié")
+    audit.check(page, "mot de passe oublié")
+    screenshot(page, "mot-de-passe-oublie")
+
+    response = page.goto("/cette-page-n-existe-pas")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page introuvable")
+    audit.check(page, "page 404")
+    screenshot(page, "erreur-404")
+
+
+def test_coordinator_signs_in_with_a_totp_code_and_reads_the_journal(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, phone: TotpPhone
+) -> None:
+    page = new_page()
+    sign_in(page, COORDINATOR.email, demo.DEMO_PASSWORD)
+    expect(page).to_have_url(re.compile(r"/connexion/code$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Code de connexion")
+    audit.check(page, "second facteur")
+    screenshot(page, "code-de-connexion")
+    assert COORDINATOR.totp_secret
+    enter_code(page, phone.code(COORDINATOR.totp_secret))
+
+    expect(page).to_have_url(re.compile(r"/$"))
+    flash(page, "Vous êtes connecté.")
+    expect(page.locator("main")).to_contain_text(f"Bonjour {COORDINATOR.full_name}")
+    audit.check(page, "accueil (coordinatrice)")
+    screenshot(page, "accueil-coordinatrice")
+
+    nav(page, "Journal").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Journal des actions")
+    expect(page.get_by_role("status")).to_contain_text("Chaîne intacte")
+    expect(page.locator("tbody tr").first).to_be_visible()
+    audit.check(page, "journal")
+    screenshot(page, "journal")
+
+    nav(page, "Mon compte").click()
+    page.get_by_label("Nom du jeton").fill("Tableau de bord du réseau")
+    page.get_by_role("button", name="Créer un jeton").click()
+    expect(page.locator("code.secret")).to_have_text(re.compile(r"^mlg_"))
+    expect(page.get_by_role("table", name="Vos jetons")).to_contain_text("Tableau de bord du réseau")
+    audit.check(page, "mon compte (jeton créé)")
+    screenshot(page, "mon-compte")
+
+
+def test_admin_sees_every_account(new_page: Callable[..., Page], audit: AccessibilityAudit, phone: TotpPhone) -> None:
+    page = new_page()
+    sign_in_demo(page, ADMIN, phone)
+    nav(page, "Utilisateurs").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Utilisateurs")
+    table = page.get_by_role("table", name="Comptes et rôles à l'échelle du réseau")
+    for user in demo.USERS:
+        expect(table).to_contain_text(user.email)
+    audit.check(page, "administration des utilisateurs")
+    screenshot(page, "utilisateurs")
+
+
+def test_manager_invites_a_colleague_who_then_joins(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, phone: TotpPhone, live_server: LiveServer, inbox: Inbox
+) -> None:
+    page = new_page()
+    sign_in_demo(page, MANAGER, phone)
+    nav(page, "Ma structure").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Membres de {CCAS}")
+    expect(page.get_by_role("table")).to_contain_text(MANAGER.email)
+    audit.check(page, "membres")
+
+    newcomer = "lea.durand@ccas-montclair.example.fr"
+    page.get_by_label("Adresse e-mail professionnelle").fill(newcomer)
+    page.get_by_label("Rôle", exact=True).select_option("prescriber")
+    page.get_by_role("button", name="Envoyer l'invitation").click()
+    flash(page, "Invitation envoyée. Le lien est valable 7 jours.")
+    audit.check(page, "membres (invitation envoyée)")
+    screenshot(page, "membres")
+
+    link = mail_link(live_server, inbox, newcomer, "/invitation/")
+    guest = new_page()
+    guest.goto(link)
+    expect(guest.get_by_role("heading", level=1)).to_have_text(f"Rejoindre {CCAS}")
+    expect(guest.locator("main")).to_contain_text(newcomer)
+    audit.check(guest, "invitation")
+    guest.get_by_label("Prénom et nom").fill("Léa Durand")
+    guest.get_by_label("Choisissez un mot de passe").fill("court")
+    guest.get_by_role("button", name="Rejoindre la structure").click()
+    expect(guest.get_by_role("alert")).to_be_visible()
+    audit.check(guest, "invitation (erreurs)")
+    screenshot(guest, "invitation-erreurs")
+    guest.get_by_label("Choisissez un mot de passe").fill("une phrase de passe assez longue")
+    guest.get_by_role("button", name="Rejoindre la structure").click()
+    expect(guest).to_have_url(re.compile(r"/connexion$"))
+    flash(guest, "Bienvenue !")
+
+    sign_in(guest, newcomer, "une phrase de passe assez longue")
+    expect(guest.locator(".card").filter(has_text=CCAS)).to_contain_text("Prescripteur")
+
+
+def test_new_manager_enrols_an_authenticator_app(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, live_server: LiveServer
+) -> None:
+    email = "claire.nouvelle@ccas-montclair.example.fr"
+
+    async def unenrolled_manager(rt: Runtime) -> None:
+        ccas = await Structure.select(Structure.id).where(Structure.name == CCAS).first()
+        assert ccas is not None
+        await make_person(rt, email, {ccas["id"]: ["manager"]}, enrolled=False)
+
+    live_server.call(unenrolled_manager)
+    page = new_page()
+    sign_in(page, email, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/compte/double-authentification$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Activer la double authentification")
+
+    qr = page.get_by_role("img", name=re.compile("Code QR"))
+    expect(qr).to_be_visible()
+    secret = page.locator("code.secret").inner_text().replace(" ", "")  # shown in groups of four
+    assert re.fullmatch(r"[A-Z2-7]{16,}", secret), secret
+    # The QR code carries the very key written under it (same dark modules as a fresh rendering)...
+    shown_modules = page.locator(".qr svg path.qrline").get_attribute("d")
+    expected_modules = re.search(r'class="qrline"[^>]*\sd="([^"]+)"', totp_qr_svg(totp_uri(secret, email)))
+    assert expected_modules and shown_modules == expected_modules.group(1)
+    # ... and is drawn whole and large enough, on a desktop screen and on a phone.
+    size = int(segno.make(totp_uri(secret, email), error="m").symbol_size(scale=1)[0])
+    assert_qr_code_fully_drawn(page, modules=size)
+    page.set_viewport_size(MOBILE)
+    assert_qr_code_fully_drawn(page, modules=size)
+    page.set_viewport_size(DESKTOP)
+    audit.check(page, "activation de la double authentification")
+    screenshot(page, "double-authentification")
+
+    page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Activer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vos codes de secours")
+    expect(page.locator(".codes li")).to_have_count(10)
+    audit.check(page, "codes de secours")
+    screenshot(page, "codes-de-secours")
+    page.get_by_role("link", name="Continuer").click()
+    expect(nav(page, "Ma structure")).to_be_visible()
+
+
+def assert_qr_code_fully_drawn(page: Page, modules: int) -> None:
+    """The whole symbol is on screen (no cropping by CSS) and each module is at least 3 px: a phone reads it."""
+    drawn = page.locator(".qr svg").evaluate(
+        """svg => {
+            const b = svg.getBBox(), m = svg.getScreenCTM(), r = svg.getBoundingClientRect();
+            return {x: b.x * m.a + m.e, y: b.y * m.d + m.f, w: b.width * m.a, h: b.height * m.d,
+                    box: {x: r.x, y: r.y, w: r.width, h: r.height}};
+        }"""
+    )
+    box = drawn["box"]
+    assert drawn["x"] >= box["x"] - 1 and drawn["x"] + drawn["w"] <= box["x"] + box["w"] + 1, drawn
+    assert drawn["y"] >= box["y"] - 1 and drawn["y"] + drawn["h"] <= box["y"] + box["h"] + 1, drawn
+    assert drawn["w"] / modules >= 3 and drawn["w"] >= 160, f"QR code too small to scan: {drawn}"
+
+
+def test_password_reset_by_email(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, live_server: LiveServer, inbox: Inbox
+) -> None:
+    page = new_page()
+    page.goto("/mot-de-passe-oublie")
+    page.get_by_label("Adresse e-mail").fill(PRESCRIBER.email)
+    page.get_by_role("button", name="Recevoir un lien").click()
+    expect(page).to_have_url(re.compile(r"/connexion$"))
+    flash(page, "Si un compte existe pour cette adresse")
+
+    page.goto(mail_link(live_server, inbox, PRESCRIBER.email, "/mot-de-passe/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choisir un nouveau mot de passe")
+    audit.check(page, "nouveau mot de passe")
+    page.get_by_label("Nouveau mot de passe").fill("la nouvelle phrase de Sophie")
+    page.get_by_label("Confirmez le mot de passe").fill("une autre phrase de Sophie")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_role("alert")).to_contain_text("Les deux mots de passe ne sont pas identiques.")
+    audit.check(page, "nouveau mot de passe (erreurs)")
+    screenshot(page, "nouveau-mot-de-passe-erreurs")
+    page.get_by_label("Nouveau mot de passe").fill("la nouvelle phrase de Sophie")
+    page.get_by_label("Confirmez le mot de passe").fill("la nouvelle phrase de Sophie")
+    page.get_by_role("button", name="Enregistrer").click()
+    flash(page, "Votre mot de passe a été changé.")
+
+    sign_in(page, PRESCRIBER.email, "la nouvelle phrase de Sophie")
+    expect(page.locator("main")).to_contain_text(f"Bonjour {PRESCRIBER.full_name}")
+
+
+def test_directory_pages_are_accessible(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, phone: TotpPhone, live_server: LiveServer
+) -> None:
+    async def ccas_id(rt: Runtime) -> int:
+        row = await Structure.select(Structure.id).where(Structure.name == CCAS).first()
+        assert row is not None
+        return int(row["id"])
+
+    structure_id = live_server.call(ccas_id)
+    visitor = new_page()
+    visitor.goto(f"/annuaire/structures/{structure_id}")
+    expect(visitor.get_by_role("heading", level=1)).to_have_text(CCAS)
+    audit.check(visitor, "annuaire : fiche structure")
+    screenshot(visitor, "annuaire-structure")
+    visitor.goto("/annuaire/rejoindre")
+    expect(visitor.get_by_role("heading", level=1)).to_have_text("Rejoindre le réseau")
+    audit.check(visitor, "annuaire : rejoindre le réseau")
+    screenshot(visitor, "annuaire-rejoindre")
+
+    page = new_page()
+    sign_in_demo(page, MANAGER, phone)
+    page.goto(f"/annuaire/structures/{structure_id}/modifier")
+    expect(page.get_by_label("Nom de la structure")).to_have_value(CCAS)
+    audit.check(page, "annuaire : modifier la fiche")
+    screenshot(page, "annuaire-modifier")
+
+
+def test_aidant_uses_the_hub_without_javascript(new_page: Callable[..., Page], phone: TotpPhone) -> None:
+    page = new_page(java_script_enabled=False)
+    sign_in_demo(page, AIDANT, phone)
+    expect(page.locator(".card").filter(has_text="France Services de Montclair")).to_contain_text("Aidant")
+
+    nav(page, "Mon compte").click()
+    page.get_by_label("Nom du jeton").fill("Tableur de suivi")
+    page.get_by_role("button", name="Créer un jeton").click()
+    expect(page.locator("code.secret")).to_have_text(re.compile(r"^mlg_"))
+    page.get_by_role("button", name="Révoquer le jeton Tableur de suivi").click()
+    flash(page, "Jeton révoqué.")
+    expect(page.get_by_role("table", name="Vos jetons")).to_contain_text("Révoqué")
+
+    page.get_by_role("button", name="Se déconnecter").click()
+    flash(page, "Vous êtes déconnecté.")
+    expect(nav(page, "Se connecter")).to_be_visible()
+    page.goto("/compte")
+    expect(page).to_have_url(re.compile(r"/connexion\?suivant=/compte$"))
+
+
+def test_skip_link_is_the_first_tab_stop_and_focus_is_visible(new_page: Callable[..., Page]) -> None:
+    page = new_page()
+    page.goto("/connexion")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Aller au contenu")
+    expect(skip).to_be_focused()
+    box = skip.bounding_box()
+    assert box and box["x"] >= 0 and box["y"] >= 0 and box["width"] > 40, f"skip link off screen: {box}"
+    assert_focus_ring(page)
+
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Adresse e-mail")).to_be_focused()
+    assert_focus_ring(page)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Se connecter")).to_be_focused()
+    assert_focus_ring(page)
+    screenshot(page, "focus-bouton")
+
+
+def assert_focus_ring(page: Page) -> None:
+    """The focused element shows an outline of at least 2 px (WCAG 2.4.7), not the browser's hidden default."""
+    style = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return {style: s.outlineStyle, width: parseFloat(s.outlineWidth), shadow: s.boxShadow}; }"
+    )
+    assert (style["style"] != "none" and style["width"] >= 2) or style["shadow"] != "none", style
+
+
+def test_the_accessibility_audit_fails_on_a_serious_violation(new_page: Callable[..., Page]) -> None:
+    """The audit is not vacuous: an image without text and an empty button are reported and fail."""
+    page = new_page()
+    page.set_content('<!DOCTYPE html><html lang="fr"><title>t</title><main><img src="x.png"><button></button></main>')
+    with pytest.raises(AssertionError, match=r"image-alt \[critical\]"):
+        AccessibilityAudit().check(page, "contrôle de l'outil")
