@@ -141,10 +141,7 @@ async def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Database
         path = workdir / "template.sqlite3"
         factory = DatabaseFactory("sqlite", str(path), workdir)
         settings = base_settings(workdir, f"sqlite:///{path}", 0)
-    engine = db.make_engine(settings)
-    await db.migrate(engine)
-    if isinstance(engine, db.PostgresEngine):
-        await engine.close_connection_pool()
+    await db.migrate(db.make_engine(settings))  # no pool was started: nothing stays connected to the template
     return factory
 
 
