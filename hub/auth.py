@@ -15,7 +15,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from hub import accounts
 from hub.accounts import Actor
-from hub.errors import DomainError, Forbidden, Unauthorized
+from hub.errors import DomainError, Forbidden, Invalid, Unauthorized
 from hub.runtime import Runtime
 
 SESSION_COOKIE = "maillage_session"
@@ -23,6 +23,7 @@ SESSION_COOKIE = "maillage_session"
 RuntimeDep = NamedDependency[Runtime]
 CurrentActor = NamedDependency[Actor]
 API_PREFIX = "/api/"
+ID_MAX = 2**31 - 1  # every id in a path is a Serial primary key: PostgreSQL's integer
 
 
 class SecondFactorRequired(DomainError):
@@ -83,11 +84,28 @@ class Policy(abc.ABC):
     def check(self, actor: Actor | None, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         """Raise a domain error when the actor may not go through."""
 
-    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        # async, so Litestar calls the guard in the event loop instead of a worker thread per request
         self.check(current_actor(connection), connection)
+        check_path_ids(connection)
 
     def __repr__(self) -> str:
         return f"<Policy {self.name}>"
+
+
+def check_path_ids(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Refuse integer path parameters that no row can have, before any query sees them.
+
+    Every route passes through exactly one policy, so this covers pages and API alike: an id beyond the
+    database's integer would otherwise fail inside the driver (a 500), on SQLite past 2**63, on PostgreSQL past 2**31.
+    """
+    wrong = {
+        name: f"Identifiant invalide : un nombre entier de 1 à {ID_MAX}."
+        for name, value in connection.path_params.items()
+        if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= ID_MAX
+    }
+    if wrong:
+        raise Invalid("Identifiant invalide dans l'adresse.", wrong)
 
 
 def _signed_in(actor: Actor | None) -> Actor:

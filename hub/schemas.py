@@ -8,8 +8,35 @@ from typing import Annotated, Literal
 import msgspec
 
 Role = Literal["prescriber", "aidant", "manager"]
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
-ShortText = Annotated[str, msgspec.Meta(max_length=200)]
+# Patterns are spelled out character by character, not with \s: JSON Schema (ECMA-262) and Python disagree on
+# what \s covers (U+0085 for one), and the document must promise exactly what msgspec and the services accept.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+_BLANK_OR_CONTROL = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"  # str.isspace + controls
+# The end of the text: Python's $ also matches before a final newline, ECMA-262's does not; (?!\n) aligns them.
+_END = r"$(?!\n)"
+# No control characters in stored text: PostgreSQL refuses NUL, and none belongs in a name or an address.
+SINGLE_LINE = rf"^[^{_CONTROL}]*{_END}"
+# Free text (descriptions): line breaks and tabs, but no other control character.
+MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+# hub.accounts.clean_email's rule (no blank, one @, a dot in the domain), minus control characters.
+EMAIL_PATTERN = rf"^[^@{_BLANK_OR_CONTROL}]{{1,64}}@[^@{_BLANK_OR_CONTROL}]+\.[^@{_BLANK_OR_CONTROL}]{{2,}}{_END}"
+# A token name keeps at least one visible character once its spaces are collapsed.
+TOKEN_NAME_PATTERN = rf"^[^{_CONTROL}]*[^{_BLANK_OR_CONTROL}][^{_CONTROL}]*{_END}"
+PATTERN_MESSAGES = {
+    SINGLE_LINE: "Caractères non autorisés (retours à la ligne, caractères de contrôle).",
+    MULTI_LINE: "Caractères non autorisés (caractères de contrôle).",
+    EMAIL_PATTERN: "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr.",
+    TOKEN_NAME_PATTERN: "Donnez un nom lisible, sans caractères de contrôle.",
+}
+"""The French message for each pattern above, read by hub.web when a value does not match."""
+
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=6, max_length=254, pattern=EMAIL_PATTERN, description="Adresse e-mail", examples=["nom@exemple.fr"]
+    ),
+]
+ShortText = Annotated[str, msgspec.Meta(max_length=200, pattern=SINGLE_LINE)]
 Password = Annotated[str, msgspec.Meta(max_length=128)]
 
 
@@ -92,7 +119,9 @@ class Invitation(msgspec.Struct):
 
 
 class ApiTokenCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    name: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=80, pattern=TOKEN_NAME_PATTERN, examples=["Tableau de bord"])
+    ]
 
 
 class ApiTokenInfo(msgspec.Struct):
@@ -132,12 +161,19 @@ class Health(msgspec.Struct):
     database: bool
 
 
+class FieldError(msgspec.Struct):
+    """One invalid input: which field (`body` for the body as a whole) and what to fix, in French."""
+
+    field: str
+    message: str
+
+
 class Problem(msgspec.Struct):
     """RFC 9457 problem details, as every API error is answered."""
 
     type: str
     title: str
-    status: int
+    status: Annotated[int, msgspec.Meta(ge=400, le=599)]
     detail: str
     instance: str
-    errors: list[dict[str, str]] = []
+    errors: list[FieldError] = []

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.exceptions import (
+    ClientException,
     HTTPException,
     NotAuthorizedException,
     NotFoundException,
@@ -30,6 +31,7 @@ from hub.accounts import Actor
 from hub.auth import SecondFactorRequired, current_actor, is_api_path
 from hub.errors import DomainError, TooManyRequests, Unauthorized
 from hub.runtime import Runtime
+from hub.schemas import PATTERN_MESSAGES
 from hub.settings import PROJECT_ROOT
 
 log = logging.getLogger("maillage.web")
@@ -50,6 +52,9 @@ STATUS_TITLES = {
     429: "Trop de tentatives",
     500: "Erreur interne",
 }
+
+API_TITLES = {404: "Introuvable"}  # an API client asked for a resource, not a page
+API_UNAUTHORIZED = "Jeton absent, inconnu ou révoqué : envoyez l'en-tête Authorization: Bearer <jeton personnel>."
 
 
 # ---------------------------------------------------------------- flash messages (signed cookie)
@@ -160,22 +165,47 @@ def page(request: Request[Any, Any, Any], template: str, status_code: int = 200,
 
 
 # ---------------------------------------------------------------- error mapping (the one place)
+_TYPE_NAMES = {
+    "int": "nombre entier",
+    "float": "nombre",
+    "number": "nombre",
+    "str": "texte",
+    "bool": "booléen",
+    "object": "objet",
+    "array": "liste",
+    "null": "null",
+}
 _MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"Object missing required field `(\w+)`"), "Champ obligatoire manquant."),
-    (re.compile(r"Object contains unknown field `(\w+)`"), "Champ inconnu : retirez-le."),
+    (re.compile(r"Object contains unknown field `([^`]*)`"), "Champ inconnu : retirez-le."),
+    (re.compile(r"Missing request body"), "Corps de la requête manquant : envoyez un objet JSON."),
     (re.compile(r"Expected `str` of length <= (\d+)"), "Texte trop long : {0} caractères au plus."),
     (re.compile(r"Expected `str` of length >= (\d+)"), "Texte trop court : {0} caractères au moins."),
-    (re.compile(r"Expected `str` matching regex"), "Format invalide."),
-    (re.compile(r"Expected `(?:int|integer)` >= (-?\d+)"), "La valeur doit être au moins {0}."),
-    (re.compile(r"Expected `(?:int|integer)` <= (-?\d+)"), "La valeur doit être au plus {0}."),
-    (re.compile(r"Expected `(\w+)`, got `(\w+)`"), "Type invalide : {0} attendu, {1} reçu."),
+    (re.compile(r"Expected `(?:int|integer|float|number)` >= (-?[\d.]+)"), "La valeur doit être au moins {0}."),
+    (re.compile(r"Expected `(?:int|integer|float|number)` <= (-?[\d.]+)"), "La valeur doit être au plus {0}."),
+    (re.compile(r"Integer value out of range|Number out of range", re.I), "Nombre hors des limites acceptées."),
     (re.compile(r"Invalid enum value '?([^']*)'?"), "Valeur non autorisée."),
     (re.compile(r"JSON is malformed|malformed|Input data was truncated", re.I), "JSON mal formé."),
 ]
-_FIELD_IN_MESSAGE = re.compile(r"(?:at `\$\.([\w.\[\]]+)`|field `(\w+)`)")
+_TYPE_MISMATCH = re.compile(r"Expected `([^`]+)`, got `([^`]+)`")
+_REGEX_MISMATCH = re.compile(r"Expected `str` matching regex (.*?)(?: - at `[^`]*`)?$")
+# msgspec quotes the pattern with repr(): look the messages up by that spelling
+_PATTERN_MESSAGES = {repr(pattern): message for pattern, message in PATTERN_MESSAGES.items()}
+_FIELD_IN_MESSAGE = re.compile(r"(?:at `\$\.([\w.\[\]]+)`|field `([^`]*)`)")
+
+
+def _type_name(name: str) -> str:
+    return " ou ".join(_TYPE_NAMES.get(part.strip(), part.strip()) for part in name.split("|"))
 
 
 def _french(message: str) -> str:
+    """msgspec and Litestar speak English; the people reading our errors read French."""
+    mismatch = _TYPE_MISMATCH.search(message)
+    if mismatch:
+        return f"Type invalide : {_type_name(mismatch.group(1))} attendu, {_type_name(mismatch.group(2))} reçu."
+    regex = _REGEX_MISMATCH.search(message)
+    if regex:
+        return _PATTERN_MESSAGES.get(regex.group(1), "Format invalide.")
     for pattern, template in _MSGSPEC_PATTERNS:
         match = pattern.search(message)
         if match:
@@ -184,15 +214,21 @@ def _french(message: str) -> str:
 
 
 def _validation_fields(exc: ValidationException) -> dict[str, str]:
+    """Field name -> French message; the body as a whole is `body`, never the handler's parameter name."""
     fields: dict[str, str] = {}
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", ""))
-        where = _FIELD_IN_MESSAGE.search(message)
-        key = str(item.get("key") or (where and (where.group(1) or where.group(2))) or "body")
-        fields[key] = _french(message)
+        key = str(item.get("key") or "")
+        named = _FIELD_IN_MESSAGE.search(message)
+        if item.get("source") == "body" and key == "data":
+            if message == "'data'":  # Litestar's KeyError: no body at all
+                key, message = "body", "Missing request body"
+            else:
+                key = (named and (named.group(1) or named.group(2))) or "body"
+        fields[key or "body"] = _french(message)
     if not fields:
         fields["body"] = _french(str(exc.detail))
     return fields
@@ -207,7 +243,7 @@ def _problem(
 ) -> Response[Any]:
     body: dict[str, Any] = {
         "type": "about:blank",
-        "title": STATUS_TITLES.get(status, "Erreur"),
+        "title": API_TITLES.get(status) or STATUS_TITLES.get(status, "Erreur"),
         "status": status,
         "detail": detail,
         "instance": request.url.path,
@@ -243,6 +279,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     status, detail, fields, headers = _classify(request, exc)
     if is_api_path(request.url.path) or request.url.path.startswith("/schema"):
         if status == 401:
+            # the API has no sign-in page: say what it takes instead of "sign in to continue"
+            detail = API_UNAUTHORIZED
             headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="maillage"'}
         return _problem(request, status, detail, fields, headers)
     if isinstance(exc, SecondFactorRequired):
@@ -270,6 +308,10 @@ def _classify(
         return 403, "Vous n'avez pas accès à cette page.", {}, None
     if isinstance(exc, NotFoundException):
         return 404, "Cette page n'existe pas ou plus.", {}, None
+    if isinstance(exc, ClientException) and exc.status_code == 400:
+        # Litestar's own 400s: a body it could not decode (malformed JSON, broken form encoding).
+        message = _french(str(exc.detail))
+        return 400, "Les données envoyées sont illisibles : " + message, {"body": message}, None
     if isinstance(exc, HTTPException):
         status = exc.status_code
         if status >= 500:
