@@ -30,6 +30,9 @@ from hub.schemas import (
     Role,
 )
 
+BEARER_SCHEME = "jetonPersonnel"  # declared in hub.app's OpenAPI components
+SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+
 _PROBLEM_TEXT = {
     400: "Données invalides (le champ `errors` nomme chaque champ à corriger)",
     401: "Jeton absent ou invalide",
@@ -118,6 +121,7 @@ ObjectId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="Identif
 class AccountApi(Controller):
     path = "/api/v1"
     tags = ["Comptes"]
+    security = SECURITY
     guards = [auth.signed_in]
 
     @get("/me", operation_id="getMe", responses=problems())
@@ -157,6 +161,7 @@ class AccountApi(Controller):
 class MembersApi(Controller):
     path = "/api/v1"
     tags = ["Structures"]
+    security = SECURITY
     guards = [auth.structure_manager]
 
     @get("/structures/{structure_id:int}/members", operation_id="listMembers", responses=problems(403, 404))
@@ -196,6 +201,7 @@ class MembersApi(Controller):
 class MembershipApi(Controller):
     path = "/api/v1/memberships"
     tags = ["Structures"]
+    security = SECURITY
     guards = [auth.any_structure_manager]
 
     @delete("/{membership_id:int}", operation_id="removeMembership", responses=problems(403, 404, 409))
@@ -207,6 +213,7 @@ class MembershipApi(Controller):
 class JournalApi(Controller):
     path = "/api/v1/journal"
     tags = ["Journal"]
+    security = SECURITY
     guards = [auth.coordinator]
 
     @get("/", operation_id="listJournal", responses=problems(403))

@@ -15,8 +15,9 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware.base import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
 from litestar.static_files import create_static_files_router
@@ -24,7 +25,7 @@ from litestar.template import TemplateConfig
 
 from hub import auth, db, jobs
 from hub.accounts import Actor
-from hub.api import API_CONTROLLERS
+from hub.api import API_CONTROLLERS, BEARER_SCHEME
 from hub.auth import ActorMiddleware
 from hub.pages import PAGE_CONTROLLERS
 from hub.runtime import Runtime
@@ -36,7 +37,13 @@ from network.routes import DIRECTORY_CONTROLLERS
 log = logging.getLogger("maillage")
 
 
-@get("/healthz", operation_id="health", guards=[auth.public], tags=["Service"], cache=False)
+@get(
+    "/healthz",
+    operation_id="health",
+    tags=["Service"],
+    cache=False,
+    responses={503: ResponseSpec(data_container=Health, description="Base de données injoignable")},
+)
 async def health(request: Request[Any, Any, Any]) -> Response[Health]:
     """Liveness and database check (503 when the database does not answer)."""
     ok = await db.ping(db.current_engine())
@@ -87,11 +94,25 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         version="1",
         description="API du réseau Maillage. Authentification : en-tête `Authorization: Bearer <jeton personnel>`.",
         render_plugins=[JsonRenderPlugin()],
-        openapi_router=Router(path="/schema", guards=[auth.public], route_handlers=[]),
+        openapi_router=Router(path="/schema", guards=[auth.public], route_handlers=[], include_in_schema=False),
+        components=Components(
+            security_schemes={
+                BEARER_SCHEME: SecurityScheme(
+                    type="http", scheme="bearer", description="Jeton personnel créé depuis « Mon compte »"
+                )
+            }
+        ),
         use_handler_docstrings=True,
     )
     return Litestar(
-        route_handlers=[health, static, *PAGE_CONTROLLERS, *DIRECTORY_CONTROLLERS, *API_CONTROLLERS],
+        route_handlers=[
+            # A router, so the OPTIONS handler Litestar adds for /healthz carries the policy too.
+            Router(path="/", guards=[auth.public], route_handlers=[health]),
+            static,
+            *PAGE_CONTROLLERS,
+            *DIRECTORY_CONTROLLERS,
+            *API_CONTROLLERS,
+        ],
         dependencies={
             "rt": Provide(provide_runtime, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=False),

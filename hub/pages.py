@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from hub import accounts, auth, journal
@@ -356,7 +356,9 @@ class JournalPages(Controller):
     include_in_schema = False
 
     @get("/journal", operation_id="journalPage")
-    async def show(self, request: AnyRequest, rt: RuntimeDep, avant: FromQuery[int | None] = None) -> Template:
+    async def show(
+        self, request: AnyRequest, rt: RuntimeDep, avant: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None
+    ) -> Template:
         """The audit journal and whether its chain is intact."""
         entries = await journal.recent(50, avant)
         check = await journal.verify(rt.secrets.journal_key)

@@ -8,7 +8,7 @@ import hmac
 import json
 import logging
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -126,13 +126,21 @@ MONTHS_FR = (
 )
 
 
+def _day_fr(moment: date) -> str:
+    """ "1er octobre 2026", "13 octobre 2026": the French way."""
+    day = "1er" if moment.day == 1 else str(moment.day)
+    return f"{day} {MONTHS_FR[moment.month - 1]} {moment.year}"
+
+
 def _date_fr(value: Any, with_time: bool = True) -> str:
     """Dates are stored in UTC and shown in Europe/Paris, written out in French."""
     if value is None or value == "":
         return "—"
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):  # a calendar date: no time zone to convert
+        return _day_fr(moment)
     local = moment.astimezone(ZoneInfo("Europe/Paris"))
-    text = f"{local.day} {MONTHS_FR[local.month - 1]} {local.year}"
+    text = _day_fr(local)
     return f"{text} à {local.hour} h {local.minute:02d}" if with_time else text
 
 

@@ -6,9 +6,11 @@ from typing import Annotated
 
 import msgspec
 
-Short = Annotated[str, msgspec.Meta(max_length=255)]
-Long = Annotated[str, msgspec.Meta(max_length=10000)]
-Code = Annotated[str, msgspec.Meta(max_length=120)]
+from hub.schemas import MULTI_LINE, SINGLE_LINE
+
+Short = Annotated[str, msgspec.Meta(max_length=255, pattern=SINGLE_LINE)]
+Long = Annotated[str, msgspec.Meta(max_length=10000, pattern=MULTI_LINE)]
+Code = Annotated[str, msgspec.Meta(max_length=120, pattern=SINGLE_LINE)]
 # A form sends one value as a string and several as a list (repeated keys).
 Codes = list[Code] | Code
 

@@ -207,23 +207,10 @@ def _document(app: Litestar) -> dict[str, Any]:
     return dict(json.loads(encode_json(app.openapi_schema.to_schema())))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/app.py mounts the /schema router without include_in_schema=False, so the document lists its own "
-    "routes (SchemaHandler, /schema/{path}…). Fix: Router(path='/schema', guards=[auth.public], route_handlers=[], "
-    "include_in_schema=False).",
-)
 def test_document_lists_only_the_service_and_the_api(app: Litestar) -> None:
     assert all(path == "/healthz" or path.startswith("/api/") for path in _document(app)["paths"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="No security scheme is declared, so clients and tools cannot tell the API takes bearer tokens. Fix: in "
-    "hub/app.py, OpenAPIConfig(components=Components(security_schemes={'jetonPersonnel': SecurityScheme(type='http', "
-    "scheme='bearer', description='Jeton personnel créé depuis « Mon compte »')})); then in hub/api.py, "
-    "security=[{'jetonPersonnel': []}] on the four API controllers.",
-)
 def test_document_declares_bearer_tokens(app: Litestar) -> None:
     document = _document(app)
     assert document["components"]["securitySchemes"]["jetonPersonnel"]["scheme"] == "bearer"
@@ -232,10 +219,5 @@ def test_document_declares_bearer_tokens(app: Litestar) -> None:
             assert (operation.get("security") == [{"jetonPersonnel": []}]) == path.startswith("/api/"), path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/app.py `health` answers 503 when the database is down, undocumented. Fix: "
-    "@get(..., responses={503: ResponseSpec(Health, description='Base de données injoignable')}).",
-)
 def test_health_documents_its_503(app: Litestar) -> None:
     assert "503" in _document(app)["paths"]["/healthz"]["get"]["responses"]

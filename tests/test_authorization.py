@@ -40,12 +40,7 @@ def _route_handlers(app: Litestar) -> list[tuple[str, str, Any]]:
 
 
 # Handlers Litestar builds for us that our code cannot guard yet, each with the fix that closes it.
-KNOWN_UNGUARDED = {
-    # hub/app.py: `health` is a bare app-level handler, so the OPTIONS handler Litestar adds for its path has no
-    # owner with guards. Fix there: mount it as `Router(path="/", guards=[auth.public], route_handlers=[health])`
-    # and drop guards= from @get. Then empty this set.
-    ("/healthz", "OPTIONS"),
-}
+KNOWN_UNGUARDED: set[tuple[str, str]] = set()
 
 
 def test_every_route_handler_has_exactly_one_policy(app: Litestar) -> None:

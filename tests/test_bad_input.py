@@ -401,12 +401,6 @@ async def test_page_ids_out_of_range_are_400_not_500(browser: Browser) -> None:
     await each(PAGE_IDS, check)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/pages.py JournalPages.show: `avant: FromQuery[int | None]` is unbounded, so a huge value reaches the "
-    "driver (OverflowError / asyncpg DataError -> 500). Fix: `avant: Annotated[int | None, QueryParameter(ge=1, "
-    "le=2**62)] = None`, as hub/api.py does for `before`.",
-)
 async def test_journal_page_cursor_out_of_range_is_400(browser: Browser) -> None:
     response = await browser.client.get(f"/journal?avant={BIG}")
     french_page(response)
@@ -424,12 +418,6 @@ DIRECTORY_FORMS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="network/schemas.py: Short/Long/Code accept control characters, and PostgreSQL refuses NUL (500 on PG, "
-    "stored as-is on SQLite). Fix: `pattern=SINGLE_LINE` on Short and Code, `pattern=MULTI_LINE` on Long "
-    "(both from hub.schemas; hub.web already has their French messages).",
-)
 @pytest.mark.parametrize(("path", "data"), DIRECTORY_FORMS)
 async def test_directory_forms_refuse_control_characters(browser: Browser, path: str, data: dict[str, str]) -> None:
     before = await row_counts()
