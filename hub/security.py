@@ -78,8 +78,8 @@ def totp_uri(secret: str, email: str) -> str:
 
 
 def totp_qr_svg(uri: str) -> str:
-    """An inline SVG QR code (no image request, no external service)."""
-    return segno.make(uri, error="m").svg_inline(scale=5, omitsize=True, dark="#000", light="#fff")  # viewBox only: CSS sizes it
+    """An inline SVG QR code (no image request, no external service); viewBox only, the CSS sizes it."""
+    return segno.make(uri, error="m").svg_inline(scale=5, omitsize=True, dark="#000", light="#fff")
 
 
 def totp_match_step(secret: str, code: str, now: float, last_step: int) -> int | None:
