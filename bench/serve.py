@@ -1,0 +1,124 @@
+"""Serve one benchmark target under uvicorn (one process, no access log); started by bench.api_get.
+
+python -m bench.serve app     --port P              Maillage itself, settings from the environment
+python -m bench.serve bare    --port P --payload F  a bare Litestar app (no database, no middleware)
+                                                    answering GET /api/v1/me with the JSON in file F
+python -m bench.serve bare_db --port P --payload F  the same, plus one raw token lookup per request on a
+                                                    connection kept open (DATABASE_URL): the floor of an
+                                                    authenticated request that reads the database once
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from litestar import Litestar, Request, get
+from litestar.exceptions import NotAuthorizedException
+
+LOOKUP_SQL = (
+    'SELECT u.id, u.email, u.full_name, u.is_active FROM hub_api_token t JOIN hub_user u ON u.id = t."user" '
+    "WHERE t.token_hash = {} AND t.revoked_at IS NULL"
+)
+
+
+def bare_app(payload: Any) -> Litestar:
+    """The floor: the same route and the same JSON, serialised by Litestar, with nothing behind it."""
+
+    @get("/api/v1/me")
+    async def me() -> Any:
+        return payload
+
+    @get("/healthz")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return Litestar(route_handlers=[me, health], openapi_config=None)
+
+
+def _bearer(request: Request[Any, Any, Any]) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthorizedException()
+    return hashlib.sha256(token.strip().encode()).hexdigest()
+
+
+def bare_db_app(payload: Any, database_url: str) -> Litestar:
+    """The bare app plus one indexed SELECT per request through the raw driver, on a connection kept open."""
+    lookup: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if database_url.startswith("sqlite"):
+            import aiosqlite
+
+            connection = await aiosqlite.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+
+            async def sqlite_lookup(digest: str) -> Any:
+                async with connection.execute(LOOKUP_SQL.format("?"), (digest,)) as cursor:
+                    return await cursor.fetchone()
+
+            lookup["run"] = sqlite_lookup
+            try:
+                yield
+            finally:
+                await connection.close()
+        else:
+            import asyncpg
+
+            pool = await asyncpg.create_pool(database_url, min_size=1, max_size=10)
+
+            async def pg_lookup(digest: str) -> Any:
+                return await pool.fetchrow(LOOKUP_SQL.format("$1"), digest)
+
+            lookup["run"] = pg_lookup
+            try:
+                yield
+            finally:
+                await pool.close()
+
+    @get("/api/v1/me")
+    async def me(request: Request[Any, Any, Any]) -> Any:
+        if await lookup["run"](_bearer(request)) is None:
+            raise NotAuthorizedException()
+        return payload
+
+    @get("/healthz")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return Litestar(route_handlers=[me, health], openapi_config=None, lifespan=[lifespan])
+
+
+def maillage_app() -> Litestar:
+    from hub.app import create_app
+    from hub.settings import Settings
+
+    return create_app(Settings.from_env())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.serve")
+    parser.add_argument("kind", choices=["app", "bare", "bare_db"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--payload", type=Path)
+    args = parser.parse_args()
+    if args.kind == "app":
+        app = maillage_app()
+    else:
+        if args.payload is None:
+            parser.error("--payload is required for the bare apps")
+        payload = json.loads(args.payload.read_text())
+        app = bare_app(payload) if args.kind == "bare" else bare_db_app(payload, os.environ["DATABASE_URL"])
+    uvicorn.run(app, host="127.0.0.1", port=args.port, workers=1, access_log=False, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
