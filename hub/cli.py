@@ -164,6 +164,82 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return _run(run)
 
 
+def _progress_bar(phase: str, done: int, total: int) -> None:
+    """A one-line bar on stderr, only on a terminal and for files worth waiting for."""
+    if total < 2000 or not sys.stderr.isatty():
+        return
+    width = 30
+    filled = width * done // max(total, 1)
+    end = "\n" if done >= total else ""
+    sys.stderr.write(f"\r{phase:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
+    sys.stderr.flush()
+
+
+def cmd_directory_import(args: argparse.Namespace) -> int:
+    async def run(settings: Settings) -> int:
+        from pathlib import Path
+
+        from hub.errors import DomainError
+        from hub.runtime import Runtime
+        from network import exchange
+
+        async def work() -> int:
+            try:
+                report = await exchange.import_paths(
+                    Runtime(settings),
+                    [Path(name) for name in args.files],
+                    args.format,
+                    source=args.source,
+                    dry_run=args.dry_run,
+                    progress=_progress_bar,
+                )
+            except DomainError as error:
+                print(f"Import impossible : {error.message}", file=sys.stderr)
+                return 2
+            label = {"datainclusion": "data·inclusion", "mednum": "médiation numérique"}[args.format]
+            if report.dry_run:
+                print(f"Simulation de l'import {label} : rien n'a été enregistré.")
+            else:
+                print(f"Import {label} terminé.")
+            for line in report.summary_lines():
+                print(line)
+            if report.rejected:
+                print(f"Lignes refusées ({len(report.rejected)}) :")
+                for row in report.rejected:
+                    print(f"  {row.file} {row.where} ({row.ident or 'sans id'}) : {' ; '.join(row.reasons)}")
+                return 1
+            return 0
+
+        return await _with_engine(settings, work)
+
+    return _run(run)
+
+
+def cmd_directory_export(args: argparse.Namespace) -> int:
+    async def run(settings: Settings) -> int:
+        from pathlib import Path
+
+        from hub.errors import DomainError
+        from hub.runtime import Runtime
+        from network import exchange
+
+        async def work() -> int:
+            try:
+                report = await exchange.export_directory(Runtime(settings), args.format, Path(args.out))
+            except (DomainError, OSError) as error:
+                print(f"Export impossible : {getattr(error, 'message', error)}", file=sys.stderr)
+                return 2
+            for line in report.summary_lines():
+                print(line)
+            for line in report.skipped:
+                print(f"  non exportée : {line}")
+            return 0
+
+        return await _with_engine(settings, work)
+
+    return _run(run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maillage", description="Maillage : le carrefour du réseau des partenaires.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -203,6 +279,29 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin", action="store_true")
     create.add_argument("--coordinator", action="store_true")
     create.set_defaults(func=cmd_user_create)
+
+    directory = sub.add_parser("directory", help="annuaire : échanges open data").add_subparsers(
+        dest="directory_command", required=True
+    )
+    imp = directory.add_parser(
+        "import", help="importer un fichier data·inclusion (JSON, CSV) ou médiation numérique (CSV)"
+    )
+    imp.add_argument("files", nargs="+", metavar="FICHIER", help="un fichier, ou structures puis services")
+    imp.add_argument("--format", required=True, choices=["datainclusion", "mednum"])  # network.exchange.FORMATS_IN
+    imp.add_argument("--source", help="nom de la source (par défaut : celle des lignes, ou mediation-numerique)")
+    imp.add_argument("--dry-run", action="store_true", help="vérifier et compter sans rien enregistrer")
+    imp.set_defaults(func=cmd_directory_import)
+    exp = directory.add_parser("export", help="exporter l'annuaire ouvert (structures actives)")
+    exp.add_argument(
+        "--format", required=True, choices=["datainclusion-json", "datainclusion-csv", "mednum-csv", "geojson"]
+    )
+    exp.add_argument(
+        "--out",
+        required=True,
+        metavar="FICHIER",
+        help="datainclusion-csv : X.csv donne X-structures.csv et X-services.csv",
+    )
+    exp.set_defaults(func=cmd_directory_export)
     return parser
 
 

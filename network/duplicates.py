@@ -1,0 +1,408 @@
+"""Likely duplicate structures, flagged for the coordinator on import and on creation, then merged keeping history.
+
+Two structures look like one when they share a SIRET, or when their names are close (rapidfuzz
+token_sort_ratio on names without accents, case or punctuation, at least NAME_THRESHOLD) at the same address
+or in the same commune. Names are only compared within such a block (same address, same commune), so a
+département's directory is checked in well under a second. A pair is flagged once, whatever its later status:
+a dismissed pair is not raised again.
+
+A merge moves the services and memberships (and pending invitations) of the dropped structure to the kept one,
+fills the kept one's empty fields from the dropped one, closes the dropped one with `merged_into` set, and
+journals it. Nothing is deleted: the dropped structure stays, closed, with what could not move (a role its
+member already holds in the kept structure), and its history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from hub import journal
+from hub.accounts import Actor
+from hub.db import write_transaction
+from hub.errors import Conflict, Forbidden, Invalid, NotFound
+from hub.journal import Act
+from hub.runtime import Runtime
+from hub.tables import AccessLink, Membership
+from network import search
+from network.tables import DuplicateFlag, Service, Structure
+
+NAME_THRESHOLD = 88.0
+REASONS = {
+    "siret": "même SIRET",
+    "name_address": "nom proche, même adresse",
+    "name_commune": "nom proche, même commune",
+}
+_PRIORITY = ("siret", "name_address", "name_commune")
+_ADDRESS_WORDS = {
+    "av": "avenue",
+    "ave": "avenue",
+    "bd": "boulevard",
+    "bld": "boulevard",
+    "r": "rue",
+    "pl": "place",
+    "all": "allee",
+    "che": "chemin",
+    "chem": "chemin",
+    "imp": "impasse",
+    "rte": "route",
+    "fbg": "faubourg",
+    "st": "saint",
+    "ste": "sainte",
+    "qu": "quai",
+    "sq": "square",
+    "res": "residence",
+}
+# Filled from the dropped structure when empty in the kept one.
+_FILLABLE = (
+    "siret",
+    "address",
+    "address_extra",
+    "postal_code",
+    "commune",
+    "insee_code",
+    "neighbourhood",
+    "phone",
+    "email",
+    "website",
+    "opening_hours",
+    "accessibility_url",
+    "description",
+)
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents, punctuation as spaces: "Centre Social « Les Tilleuls »" → "centre social les tilleuls"."""
+    folded = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
+    return " ".join(re.findall(r"[a-z0-9]+", folded))
+
+
+def address_key(address: str, postal_code: str) -> str:
+    """Same street address, written either way ("12 av. Jean Jaurès" = "12 avenue jean jaures")."""
+    words = [_ADDRESS_WORDS.get(word, word) for word in normalise(address).split()]
+    return f"{postal_code.strip()}|{' '.join(words)}" if words else ""
+
+
+def commune_keys(commune: str, postal_code: str, insee_code: str) -> list[str]:
+    """A structure's commune, by INSEE code and by name within its département (either may be missing)."""
+    keys = [f"insee:{insee_code.strip()}"] if insee_code.strip() else []
+    if name := normalise(commune):
+        keys.append(f"name:{postal_code.strip()[:2]}:{name}")
+    return keys
+
+
+@dataclasses.dataclass(frozen=True)
+class Match:
+    structure_id: int  # the one being checked (new or updated)
+    other_id: int
+    reason: str  # siret | name_address | name_commune
+    score: float
+
+    @property
+    def pair(self) -> frozenset[int]:
+        return frozenset((self.structure_id, self.other_id))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    id: int
+    name: str
+    siret: str
+    address: str
+    communes: tuple[str, ...]
+
+
+def _entry(row: dict[str, Any]) -> _Entry:
+    return _Entry(
+        id=int(row.get("id") or 0),
+        name=normalise(row.get("name") or ""),
+        siret=(row.get("siret") or "").replace(" ", ""),
+        address=address_key(row.get("address") or "", row.get("postal_code") or ""),
+        communes=tuple(
+            commune_keys(row.get("commune") or "", row.get("postal_code") or "", row.get("insee_code") or "")
+        ),
+    )
+
+
+async def _population() -> list[_Entry]:
+    """Every structure that can still be a duplicate: not closed (a merged one is closed)."""
+    rows = await Structure.select(
+        Structure.id,
+        Structure.name,
+        Structure.siret,
+        Structure.address,
+        Structure.postal_code,
+        Structure.commune,
+        Structure.insee_code,
+    ).where(Structure.status != "closed")
+    return [_entry(row) for row in rows]
+
+
+def _matches(probes: list[_Entry], population: list[_Entry]) -> list[Match]:
+    """Best reason per pair (SIRET first), comparing names only within a shared address or commune."""
+    by_siret: dict[str, list[_Entry]] = defaultdict(list)
+    by_address: dict[str, list[_Entry]] = defaultdict(list)
+    by_commune: dict[str, list[_Entry]] = defaultdict(list)
+    for entry in population:
+        if entry.siret:
+            by_siret[entry.siret].append(entry)
+        if entry.address:
+            by_address[entry.address].append(entry)
+        for key in entry.communes:
+            by_commune[key].append(entry)
+    best: dict[frozenset[int], Match] = {}
+
+    def keep(match: Match) -> None:
+        current = best.get(match.pair)
+        if current is None or _PRIORITY.index(match.reason) < _PRIORITY.index(current.reason):
+            best[match.pair] = match
+
+    def compare(probe: _Entry, block: list[_Entry], reason: str) -> None:
+        others = [e for e in block if e.id != probe.id and e.name]
+        if not probe.name or not others:
+            return
+        for _, score, index in process.extract(
+            probe.name,
+            [e.name for e in others],
+            scorer=fuzz.token_sort_ratio,
+            processor=None,
+            score_cutoff=NAME_THRESHOLD,
+            limit=None,
+        ):
+            keep(Match(probe.id, others[index].id, reason, round(float(score), 1)))
+
+    for probe in probes:
+        for other in by_siret.get(probe.siret, []) if probe.siret else []:
+            if other.id != probe.id:
+                keep(Match(probe.id, other.id, "siret", 100.0))
+        if probe.address:
+            compare(probe, by_address.get(probe.address, []), "name_address")
+        seen_blocks: set[int] = set()
+        for key in probe.communes:
+            block = by_commune.get(key, [])
+            if id(block) not in seen_blocks:
+                seen_blocks.add(id(block))
+                compare(probe, block, "name_commune")
+    return list(best.values())
+
+
+async def similar_to(fields: dict[str, Any], exclude_id: int | None = None) -> list[Match]:
+    """Structures that look like these fields (a structure about to be created: id 0 in the matches)."""
+    probe = _entry({**fields, "id": 0})
+    return [m for m in _matches([probe], await _population()) if m.other_id != exclude_id]
+
+
+async def flag_duplicates(structure_ids: Iterable[int]) -> int:
+    """Flag the likely duplicates of these (new or changed) structures; returns how many flags were added.
+
+    Joins the caller's transaction (an import's), or opens its own.
+    """
+    wanted = {int(i) for i in structure_ids}
+    if not wanted:
+        return 0
+    async with write_transaction():
+        population = await _population()
+        probes = [entry for entry in population if entry.id in wanted]
+        matches = _matches(probes, population)
+        if not matches:
+            return 0
+        known = {
+            frozenset((row["structure"], row["other"]))
+            for row in await DuplicateFlag.select(DuplicateFlag.structure, DuplicateFlag.other)
+        }
+        fresh = [m for m in matches if m.pair not in known]
+        now = datetime.now(UTC)
+        for start in range(0, len(fresh), 500):
+            await DuplicateFlag.insert(
+                *[
+                    DuplicateFlag(
+                        structure=m.structure_id, other=m.other_id, reason=m.reason, score=m.score, created_at=now
+                    )
+                    for m in fresh[start : start + 500]
+                ]
+            )
+    return len(fresh)
+
+
+async def open_flags() -> list[dict[str, Any]]:
+    """Open flags between two structures still open, with both names and communes: the coordinator's list."""
+    rows = await (
+        DuplicateFlag.select(
+            DuplicateFlag.id,
+            DuplicateFlag.reason,
+            DuplicateFlag.score,
+            DuplicateFlag.created_at,
+            DuplicateFlag.structure.id.as_alias("structure_id"),
+            DuplicateFlag.structure.name.as_alias("structure_name"),
+            DuplicateFlag.structure.commune.as_alias("structure_commune"),
+            DuplicateFlag.structure.status.as_alias("structure_status"),
+            DuplicateFlag.other.id.as_alias("other_id"),
+            DuplicateFlag.other.name.as_alias("other_name"),
+            DuplicateFlag.other.commune.as_alias("other_commune"),
+            DuplicateFlag.other.status.as_alias("other_status"),
+        )
+        .where(DuplicateFlag.status == "open")
+        .order_by(DuplicateFlag.id)
+    )
+    flags = []
+    for row in rows:
+        if "closed" in (row["structure_status"], row["other_status"]):
+            continue
+        flags.append({**row, "reason_label": REASONS.get(row["reason"], row["reason"])})
+    return flags
+
+
+def _require_coordinator(actor: Actor) -> None:
+    if not actor.oversees_network:
+        raise Forbidden("Seul le coordinateur du réseau traite les doublons.")
+
+
+async def dismiss(rt: Runtime, actor: Actor, flag_id: int) -> None:
+    """Not a duplicate after all: the pair will not be flagged again."""
+    _require_coordinator(actor)
+    async with write_transaction():
+        flag = await DuplicateFlag.select().where(DuplicateFlag.id == flag_id).first()
+        if flag is None:
+            raise NotFound("Signalement introuvable.")
+        if flag["status"] != "open":
+            raise Conflict("Ce signalement a déjà été traité.")
+        await DuplicateFlag.update(
+            {DuplicateFlag.status: "dismissed", DuplicateFlag.decided_at: datetime.now(UTC)}
+        ).where(DuplicateFlag.id == flag_id)
+        await journal.append(
+            rt.secrets.journal_key,
+            Act(
+                "duplicate_dismissed",
+                actor.user_id,
+                flag["structure"],
+                "duplicate_flag",
+                flag_id,
+                {"other": flag["other"]},
+            ),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class MergeOutcome:
+    kept_id: int
+    dropped_id: int
+    services_moved: int
+    memberships_moved: int
+    memberships_left: int  # roles the member already held in the kept structure: left on the closed one
+    invitations_moved: int
+    fields_filled: tuple[str, ...]
+
+
+async def merge(rt: Runtime, actor: Actor, keep_id: int, drop_id: int) -> MergeOutcome:
+    """Merge drop_id into keep_id (coordinator only); the dropped structure is closed, never deleted."""
+    _require_coordinator(actor)
+    if keep_id == drop_id:
+        raise Invalid(
+            "Choisissez deux structures différentes.", {"drop_id": "Une structure ne fusionne pas avec elle-même."}
+        )
+    now = datetime.now(UTC)
+    async with write_transaction():
+        rows = {row["id"]: row for row in await Structure.select().where(Structure.id.is_in([keep_id, drop_id]))}
+        keep, drop = rows.get(keep_id), rows.get(drop_id)
+        if keep is None or drop is None:
+            raise NotFound("Structure introuvable.")
+        if drop["merged_into"] is not None or drop["status"] == "closed":
+            raise Conflict("Cette structure est déjà fermée ou fusionnée.")
+        if keep["status"] == "closed":
+            raise Conflict("On ne fusionne pas dans une structure fermée.")
+
+        service_ids = [r["id"] for r in await Service.select(Service.id).where(Service.structure == drop_id)]
+        if service_ids:
+            await Service.update({Service.structure: keep_id, Service.updated_at: now}).where(
+                Service.id.is_in(service_ids)
+            )
+
+        held = {
+            (r["user"], r["role"])
+            for r in await Membership.select(Membership.user, Membership.role).where(Membership.structure == keep_id)
+        }
+        movable, left = [], 0
+        for member in await Membership.select().where(Membership.structure == drop_id):
+            if (member["user"], member["role"]) in held:
+                left += 1
+            else:
+                movable.append(member["id"])
+        if movable:
+            await Membership.update({Membership.structure: keep_id}).where(Membership.id.is_in(movable))
+
+        pending = await AccessLink.select(AccessLink.id).where(
+            (AccessLink.structure == drop_id) & AccessLink.used_at.is_null()
+        )
+        if pending:
+            await AccessLink.update({AccessLink.structure: keep_id}).where(
+                AccessLink.id.is_in([r["id"] for r in pending])
+            )
+
+        filled: dict[Any, Any] = {}
+        for name in _FILLABLE:
+            if not keep[name] and drop[name]:
+                filled[Structure._meta.get_column_by_name(name)] = drop[name]
+        if keep["latitude"] is None and drop["latitude"] is not None and drop["longitude"] is not None:
+            filled[Structure.latitude], filled[Structure.longitude] = drop["latitude"], drop["longitude"]
+        networks = sorted(set(_codes(keep["networks"])) | set(_codes(drop["networks"])))
+        if networks != sorted(_codes(keep["networks"])):
+            filled[Structure.networks] = json.dumps(networks)
+        if drop["confirmed_on"] and (keep["confirmed_on"] is None or drop["confirmed_on"] > keep["confirmed_on"]):
+            filled[Structure.confirmed_on] = drop["confirmed_on"]
+        await Structure.update({**filled, Structure.updated_at: now}).where(Structure.id == keep_id)
+        await Structure.update(
+            {Structure.status: "closed", Structure.merged_into: keep_id, Structure.updated_at: now}
+        ).where(Structure.id == drop_id)
+
+        pair = ((DuplicateFlag.structure == keep_id) & (DuplicateFlag.other == drop_id)) | (
+            (DuplicateFlag.structure == drop_id) & (DuplicateFlag.other == keep_id)
+        )
+        await DuplicateFlag.update({DuplicateFlag.status: "merged", DuplicateFlag.decided_at: now}).where(pair)
+
+        # the dropped structure left the index when it closed (trigger); its services come back under the kept one
+        await search.reindex_structure(keep_id)
+        outcome = MergeOutcome(
+            kept_id=keep_id,
+            dropped_id=drop_id,
+            services_moved=len(service_ids),
+            memberships_moved=len(movable),
+            memberships_left=left,
+            invitations_moved=len(pending),
+            fields_filled=tuple(str(column._meta.name) for column in filled),
+        )
+        await journal.append(
+            rt.secrets.journal_key,
+            Act(
+                "structure_merged",
+                actor.user_id,
+                keep_id,
+                "structure",
+                drop_id,
+                {
+                    "kept": keep_id,
+                    "services": outcome.services_moved,
+                    "memberships": outcome.memberships_moved,
+                    "memberships_left": left,
+                    "invitations": outcome.invitations_moved,
+                },
+            ),
+        )
+    return outcome
+
+
+def _codes(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    try:
+        parsed = json.loads(value or "[]")
+    except (TypeError, json.JSONDecodeError):
+        return []
+    return [str(v) for v in parsed] if isinstance(parsed, list) else []
