@@ -1,0 +1,122 @@
+"""French labels of the directory's codes: data·inclusion v1 enums, plus the local lists it lacks.
+
+The data·inclusion codes and labels come from the `data-inclusion-schema` package (never copied here);
+accommodations and languages are local lists, as are the structure kinds (network.tables.STRUCTURE_KINDS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+
+from data_inclusion.schema.v1 import (
+    Categorie,
+    Frais,
+    ModeAccueil,
+    ModeMobilisation,
+    PersonneMobilisatrice,
+    Public,
+    ReseauPorteur,
+    Thematique,
+    TypeService,
+)
+
+from network.tables import STRUCTURE_KINDS
+
+
+def _labels(enum: type[Enum]) -> dict[str, str]:
+    return {str(member.value): str(getattr(member, "label", None) or member.value) for member in enum}
+
+
+THEMATIQUES: dict[str, str] = _labels(Thematique)
+CATEGORIES: dict[str, str] = _labels(Categorie)  # the part of a thématique code before "--"
+PUBLICS: dict[str, str] = _labels(Public)
+FEES: dict[str, str] = _labels(Frais)
+RECEPTION_MODES: dict[str, str] = _labels(ModeAccueil)
+SERVICE_TYPES: dict[str, str] = _labels(TypeService)
+MOBILISATION_MODES: dict[str, str] = _labels(ModeMobilisation)
+MOBILISED_BY: dict[str, str] = _labels(PersonneMobilisatrice)
+NETWORKS: dict[str, str] = _labels(ReseauPorteur)
+
+# What a place or a team does for people with a disability or a language need (not in data·inclusion v1).
+ACCOMMODATIONS: dict[str, str] = {
+    "surdite": "Accueil des personnes sourdes ou malentendantes",
+    "langue-des-signes": "Accueil en langue des signes française (LSF)",
+    "malvoyance": "Accueil des personnes aveugles ou malvoyantes",
+    "mobilite-reduite": "Accessible aux personnes à mobilité réduite",
+    "falc": "Documents faciles à lire et à comprendre (FALC)",
+}
+
+# ISO 639-1 codes of the languages most often offered by the network's teams.
+LANGUAGES: dict[str, str] = {
+    "fr": "français",
+    "en": "anglais",
+    "ar": "arabe",
+    "es": "espagnol",
+    "pt": "portugais",
+    "it": "italien",
+    "de": "allemand",
+    "ro": "roumain",
+    "ru": "russe",
+    "uk": "ukrainien",
+    "pl": "polonais",
+    "tr": "turc",
+    "zh": "chinois",
+    "vi": "vietnamien",
+    "fa": "persan",
+    "ps": "pachto",
+    "ku": "kurde",
+    "ta": "tamoul",
+    "wo": "wolof",
+    "bm": "bambara",
+    "so": "somali",
+    "ti": "tigrigna",
+    "am": "amharique",
+    "ber": "tamazight (berbère)",
+}
+
+# Service tag kind → its labels; the kinds are those of ServiceTag rows (see network.search).
+TAG_LABELS: dict[str, dict[str, str]] = {
+    "thematique": THEMATIQUES,
+    "public": PUBLICS,
+    "fee": FEES,
+    "reception": RECEPTION_MODES,
+    "type": SERVICE_TYPES,
+    "accommodation": ACCOMMODATIONS,
+    "language": LANGUAGES,
+}
+
+
+def label(kind: str, code: str) -> str:
+    """The French label of a code of a tag kind (or "kind" for structure kinds); the code itself when unknown."""
+    labels = STRUCTURE_KINDS if kind == "kind" else TAG_LABELS.get(kind, {})
+    return labels.get(code, code)
+
+
+def labels(kind: str, codes: Iterable[str]) -> list[str]:
+    return [label(kind, code) for code in codes]
+
+
+def thematique_category(code: str) -> str:
+    """ "numerique--acquerir-un-equipement" → "numerique"."""
+    return code.split("--", 1)[0]
+
+
+def expand_thematiques(codes: Iterable[str]) -> set[str]:
+    """Thématique codes, where a category ("numerique") stands for all its thématiques."""
+    expanded: set[str] = set()
+    for code in codes:
+        if code in CATEGORIES:
+            expanded.add(code)
+            expanded.update(t for t in THEMATIQUES if thematique_category(t) == code)
+        else:
+            expanded.add(code)
+    return expanded
+
+
+def is_known(kind: str, code: str) -> bool:
+    if kind == "thematique":
+        return code in THEMATIQUES or code in CATEGORIES
+    if kind == "language":
+        return code in LANGUAGES or (2 <= len(code) <= 3 and code.isascii() and code.isalpha() and code.islower())
+    return code in TAG_LABELS.get(kind, {})

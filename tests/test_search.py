@@ -1,0 +1,414 @@
+"""Directory search (network.search): words, filters, places, distance, opening hours, index upkeep.
+
+Every test runs on the engine the suite runs on (a SQLite file, or PostgreSQL with DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from hub.errors import Invalid
+from network import search
+from network.search import PARIS, SearchQuery
+from network.tables import Place, Service, ServiceTag, Structure
+
+pytestmark = pytest.mark.usefixtures("app")
+
+TUESDAY_10H = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
+TUESDAY_15H = datetime(2026, 11, 24, 15, 0, tzinfo=PARIS)
+BASTILLE_DAY_10H = datetime(2026, 7, 14, 10, 0, tzinfo=PARIS)  # a Tuesday and a public holiday
+MORNINGS = "Mo-Fr 08:30-12:30; PH off"
+
+
+async def make_structure(name: str = "Centre social des Tilleuls", **values: Any) -> int:
+    values = {"kind": "CS", "commune": "Montclair-sur-Loire", "insee_code": "45990", **values}
+    structure = Structure(name=name, **values)
+    await structure.save()
+    return int(structure.id)
+
+
+async def make_service(structure_id: int, name: str, *, places: list[dict[str, Any]] = (), **values: Any) -> int:  # type: ignore[assignment]
+    """A service as the directory's editing and import code leave it: saved, tags synced, reindexed."""
+    service = Service(structure=structure_id, name=name, **values)
+    await service.save()
+    for place in places:
+        await Place(service=service.id, **place).save()
+    await search.sync_tags(int(service.id))
+    await search.reindex_service(int(service.id))
+    return int(service.id)
+
+
+async def names(now: datetime = TUESDAY_10H, **query: Any) -> list[str]:
+    page = await search.search(SearchQuery(**query), now=now)
+    return [hit.service_name for hit in page.hits]
+
+
+# ---------------------------------------------------------------- words
+async def test_words_match_without_accents_or_case_and_as_prefixes() -> None:
+    structure = await make_structure()
+    await make_service(structure, "Démarches CAF en ligne", description="Votre espace personnel CAF.")
+    await make_service(structure, "Atelier numérique", description="Apprendre l'ordinateur et la tablette.")
+    await make_service(structure, "Cours de français")
+
+    assert await names(text="demarche caf") == ["Démarches CAF en ligne"]
+    assert await names(text="DÉMARCHES Caf") == ["Démarches CAF en ligne"]
+    assert await names(text="numerique") == ["Atelier numérique"]
+    assert await names(text="Numériq") == ["Atelier numérique"]
+    assert await names(text="ordi") == ["Atelier numérique"]  # a prefix, from the description
+    assert await names(text="ateliers numériques") == ["Atelier numérique"]  # plurals
+    assert await names(text="francais") == ["Cours de français"]
+    assert await names(text="aide pour les démarches") == []  # every word counts, "aide" is nowhere
+    assert await names(text="les démarches de la caf") == ["Démarches CAF en ligne"]  # stop words are not
+
+
+async def test_caf_finds_the_caf_by_its_kind_and_its_name() -> None:
+    caf = await make_structure("Caisse d'allocations familiales du Loiret", kind="CAF")
+    other = await make_structure("Médiathèque Jean-Moulin", kind="BIB")
+    await make_service(caf, "Accueil sur rendez-vous")
+    await make_service(other, "Prêt de liseuses")
+    await make_service(other, "Point numérique CAF")
+
+    assert sorted(await names(text="caf")) == ["Accueil sur rendez-vous", "Point numérique CAF"]
+    assert sorted(await names(text="mediatheque")) == ["Point numérique CAF", "Prêt de liseuses"]
+
+
+async def test_the_service_name_ranks_before_the_description() -> None:
+    structure = await make_structure()
+    await make_service(structure, "Permanence logement", description="On vous aide aussi pour le budget.")
+    await make_service(structure, "Aide au budget", description="Rendez-vous avec une conseillère.")
+
+    page = await search.search(SearchQuery(text="budget"), now=TUESDAY_10H)
+
+    assert [hit.service_name for hit in page.hits] == ["Aide au budget", "Permanence logement"]
+    assert page.sort == "relevance" and page.terms == ("budget",)
+    assert page.hits[0].score is not None and page.hits[0].score >= (page.hits[1].score or 0)
+
+
+async def test_thematique_labels_places_and_the_structure_are_searchable() -> None:
+    structure = await make_structure("Maison de quartier Bel-Air", kind="MQ", neighbourhood="Les Aulnaies")
+    await make_service(
+        structure,
+        "Permanence du mardi",
+        thematiques=["numerique--acquerir-un-equipement"],
+        places=[{"name": "Salle polyvalente", "commune": "Saint-Jean-de-Braye", "neighbourhood": "Le Bourg"}],
+    )
+
+    for words in ("équipement", "maison de quartier bel air", "aulnaies", "saint jean braye", "salle polyvalente"):
+        assert await names(text=words) == ["Permanence du mardi"], words
+
+
+async def test_the_snippet_shows_the_words_found() -> None:
+    structure = await make_structure()
+    description = "Un lieu chaleureux. " * 12 + "Nous aidons pour la déclaration de revenus en ligne."
+    await make_service(structure, "Accueil", description=description)
+
+    page = await search.search(SearchQuery(text="declaration revenus"), now=TUESDAY_10H)
+
+    assert page.hits[0].snippet.startswith("…")
+    assert "déclaration de revenus" in page.hits[0].snippet
+    assert len(page.hits[0].snippet) <= 190
+
+
+# ---------------------------------------------------------------- filters
+async def test_filters_by_codes_category_and_structure() -> None:
+    caf = await make_structure("CAF du Loiret", kind="CAF")
+    social = await make_structure("Centre social Dauphine", kind="CS")
+    await make_service(
+        caf,
+        "Démarches en ligne",
+        thematiques=["numerique--acceder-a-des-services-en-ligne"],
+        publics=["tous-publics"],
+        fees=["gratuit"],
+        types=["accompagnement"],
+        reception_modes=["en-presentiel", "a-distance"],
+        accommodations=["surdite", "mobilite-reduite"],
+        languages=["fr", "ar"],
+        accepts_referrals=True,
+    )
+    await make_service(
+        social,
+        "Atelier smartphone",
+        thematiques=["numerique--maitriser-les-fondamentaux-du-numerique"],
+        publics=["seniors"],
+        fees=["payant"],
+        types=["atelier"],
+        reception_modes=["en-presentiel"],
+        accommodations=["mobilite-reduite"],
+        languages=["fr"],
+    )
+    await make_service(
+        social,
+        "Aide au budget",
+        thematiques=["difficultes-financieres--ameliorer-sa-gestion-budgetaire"],
+        publics=["familles"],
+        fees=["gratuit"],
+    )
+
+    assert await names(thematiques=("numerique--acceder-a-des-services-en-ligne",)) == ["Démarches en ligne"]
+    assert await names(thematiques=("numerique",)) == ["Atelier smartphone", "Démarches en ligne"]  # by name
+    assert await names(thematiques=("numerique", "difficultes-financieres")) == [
+        "Aide au budget",
+        "Atelier smartphone",
+        "Démarches en ligne",
+    ]
+    assert await names(publics=("seniors", "familles")) == ["Aide au budget", "Atelier smartphone"]
+    assert await names(fees=("gratuit",)) == ["Aide au budget", "Démarches en ligne"]
+    assert await names(types=("atelier",)) == ["Atelier smartphone"]
+    assert await names(reception_modes=("a-distance",)) == ["Démarches en ligne"]
+    assert await names(accommodations=("mobilite-reduite",)) == ["Atelier smartphone", "Démarches en ligne"]
+    assert await names(accommodations=("mobilite-reduite", "surdite")) == ["Démarches en ligne"]  # all needed
+    assert await names(languages=("ar",)) == ["Démarches en ligne"]
+    assert await names(structure_kinds=("CAF",)) == ["Démarches en ligne"]
+    assert await names(accepts_referrals=True) == ["Démarches en ligne"]
+    assert await names(text="atelier", thematiques=("numerique",), fees=("payant",)) == ["Atelier smartphone"]
+    assert await names(text="atelier", fees=("gratuit",)) == []
+
+
+async def test_filter_by_commune_or_neighbourhood_of_the_structure_or_a_place() -> None:
+    orleans = await make_structure("CCAS d'Orléans", kind="CCAS", commune="Orléans", insee_code="45234")
+    montclair = await make_structure("Mairie de Montclair", kind="MUNI", neighbourhood="Centre-ville")
+    await make_service(orleans, "Aide sociale")
+    await make_service(
+        montclair,
+        "Permanence itinérante",
+        places=[
+            {
+                "commune": "Orléans",
+                "insee_code": "45234",
+                "neighbourhood": "La Source",
+                "latitude": 47.84,
+                "longitude": 1.94,
+            }
+        ],
+    )
+    await make_service(montclair, "État civil")
+
+    assert await names(commune="orleans") == ["Aide sociale", "Permanence itinérante"]
+    assert await names(commune="ORLÉANS") == ["Aide sociale", "Permanence itinérante"]
+    assert await names(commune="45234") == ["Aide sociale", "Permanence itinérante"]
+    assert await names(commune="Montclair-sur-Loire") == ["État civil", "Permanence itinérante"]
+    assert await names(neighbourhood="la source") == ["Permanence itinérante"]
+    assert await names(neighbourhood="centre ville") == ["État civil", "Permanence itinérante"]
+    assert await names(commune="Orléans", neighbourhood="La Source") == ["Permanence itinérante"]
+    assert await names(text="aide", commune="orleans") == ["Aide sociale"]
+
+    page = await search.search(SearchQuery(commune="orleans"), now=TUESDAY_10H)
+    itinerant = next(hit for hit in page.hits if hit.service_name == "Permanence itinérante")
+    assert (itinerant.commune, itinerant.neighbourhood, itinerant.latitude) == ("Orléans", "La Source", 47.84)
+
+
+# ---------------------------------------------------------------- distance
+async def test_distance_order_and_radius() -> None:
+    # From Orléans' cathedral (47.9022, 1.9090): Olivet ~4 km, Saran ~6.5 km, Gien ~60 km.
+    for name, lat, lon in (("Gien", 47.6880, 2.6310), ("Olivet", 47.8633, 1.9000), ("Saran", 47.9500, 1.8750)):
+        structure = await make_structure(f"Point numérique {name}", commune=name, latitude=lat, longitude=lon)
+        await make_service(structure, f"Atelier numérique {name}")
+    nowhere = await make_structure("Sans adresse", commune="")
+    await make_service(nowhere, "Atelier numérique à distance")
+    here = {"latitude": 47.9022, "longitude": 1.9090}
+
+    page = await search.search(SearchQuery(text="atelier", sort="distance", **here), now=TUESDAY_10H)
+
+    assert page.sort == "distance"
+    assert [hit.service_name for hit in page.hits] == [
+        "Atelier numérique Olivet",
+        "Atelier numérique Saran",
+        "Atelier numérique Gien",
+        "Atelier numérique à distance",  # no coordinates: last, without a distance
+    ]
+    distances = [hit.distance_m for hit in page.hits]
+    assert distances[3] is None
+    assert 4_000 < distances[0] < 4_800 and 5_500 < distances[1] < 6_500 and 57_000 < distances[2] < 62_000  # type: ignore[operator]
+
+    assert await names(radius_m=10_000, **here) == ["Atelier numérique Olivet", "Atelier numérique Saran"]
+    # Without words, nearest first, page by page (widening circles, then everything).
+    pages = [
+        await search.search(SearchQuery(limit=limit, offset=offset, **here), now=TUESDAY_10H)
+        for limit, offset in ((2, 0), (1, 2), (1, 3), (5, 4))
+    ]
+    assert [[hit.service_name for hit in page.hits] for page in pages] == [
+        ["Atelier numérique Olivet", "Atelier numérique Saran"],
+        ["Atelier numérique Gien"],
+        ["Atelier numérique à distance"],
+        [],
+    ]
+    assert {(page.sort, page.total) for page in pages} == {("distance", 4)}
+
+
+# ---------------------------------------------------------------- opening hours
+async def test_open_now_with_a_fixed_clock_in_paris() -> None:
+    mornings = await make_structure("Centre social des matins", opening_hours=MORNINGS)
+    no_hours = await make_structure("Association sans horaires")
+    await make_service(mornings, "Accueil du matin")  # the structure's hours
+    await make_service(mornings, "Atelier de l'après-midi", opening_hours="Tu,Th 14:00-17:00; PH off")
+    await make_service(mornings, "Sur rendez-vous", opening_hours='Tu 09:00-12:00 unknown "sur rendez-vous"')
+    await make_service(no_hours, "Permanence sans horaires")
+    await make_service(no_hours, "Horaires illisibles", opening_hours="le mardi matin")
+
+    assert await names(open_now=True) == ["Accueil du matin"]  # "unknown" is not open
+    assert await names(open_now=True, now=TUESDAY_15H) == ["Atelier de l'après-midi"]
+    assert await names(open_now=True, now=BASTILLE_DAY_10H) == []  # "PH off": closed on 14 July
+    assert await names(open_at=datetime(2026, 11, 26, 15, 30)) == ["Atelier de l'après-midi"]  # naive = Paris
+    tuesday_9h = datetime(2026, 11, 24, 9, 0, tzinfo=PARIS)
+    assert await names(open_at=tuesday_9h, open_now=True, now=TUESDAY_15H) == ["Accueil du matin"]
+
+    page = await search.search(SearchQuery(text="horaires"), now=TUESDAY_10H)
+    assert {hit.service_name: (hit.open_now, hit.opening_hours) for hit in page.hits} == {
+        "Permanence sans horaires": (False, ""),
+        "Horaires illisibles": (False, "le mardi matin"),
+    }
+    morning = (await search.search(SearchQuery(text="accueil matin"), now=TUESDAY_10H)).hits[0]
+    assert (morning.open_now, morning.opening_hours) == (True, MORNINGS)
+    assert page.at == TUESDAY_10H
+
+
+def test_opening_hours_are_read_in_paris_time() -> None:
+    assert not search.is_open(MORNINGS, datetime(2026, 11, 24, 8, 0, tzinfo=PARIS))
+    utc_morning = datetime.fromisoformat("2026-11-24T08:00:00+00:00")  # 09:00 in Paris (winter)
+    assert search.is_open(MORNINGS, utc_morning)
+    assert search.paris_minute(utc_morning) == datetime(2026, 11, 24, 9, 0, tzinfo=PARIS)
+    assert not search.is_open(MORNINGS, datetime.fromisoformat("2026-07-14T08:00:00+00:00"))
+    assert not search.is_open("", utc_morning) and not search.is_open("n'importe quoi", utc_morning)
+
+
+# ---------------------------------------------------------------- what never shows
+async def test_closed_or_pending_structures_and_inactive_services_never_appear() -> None:
+    active = await make_structure("Centre social ouvert")
+    pending = await make_structure("Centre social en attente", status="pending")
+    closed = await make_structure("Centre social fermé", status="closed")
+    kept = await make_service(active, "Atelier numérique ouvert")
+    gone = await make_service(active, "Atelier numérique arrêté", is_active=False)
+    await make_service(pending, "Atelier numérique en attente")
+    await make_service(closed, "Atelier numérique fermé")
+    assert await names(text="atelier") == ["Atelier numérique ouvert"]
+
+    # Closing a structure or stopping a service hides it at once, before any reindex (triggers).
+    await Service.update({Service.is_active: False}).where(Service.id == kept)
+    assert await names(text="atelier") == []
+    await Service.update({Service.is_active: True}).where(Service.id.is_in([kept, gone]))
+    await search.reindex_structure(active)
+    assert sorted(await names(text="atelier")) == ["Atelier numérique arrêté", "Atelier numérique ouvert"]
+    await Structure.update({Structure.status: "closed"}).where(Structure.id == active)
+    assert await names(text="atelier") == []
+
+    # Approving the pending structure and reindexing it shows its services.
+    await Structure.update({Structure.status: "active"}).where(Structure.id == pending)
+    await search.reindex_structure(pending)
+    assert await names(text="atelier") == ["Atelier numérique en attente"]
+
+
+async def test_a_deleted_service_leaves_the_index() -> None:
+    structure = await make_structure()
+    service = await make_service(structure, "Écrivain public")
+    await Service.delete().where(Service.id == service)
+
+    assert await names(text="ecrivain") == []
+    await make_service(structure, "Écrivain public")  # the same words again, a new row
+    assert await names(text="ecrivain") == ["Écrivain public"]
+
+
+# ---------------------------------------------------------------- index upkeep
+async def test_reindex_after_an_edit_and_only_when_something_changed() -> None:
+    structure = await make_structure("Centre social des Tilleuls")
+    service = await make_service(structure, "Atelier tablette")
+
+    await Service.update({Service.name: "Atelier smartphone"}).where(Service.id == service)
+    assert await names(text="smartphone") == []  # not reindexed yet
+    report = await search.reindex_services([service])
+    assert (report.written, report.indexed) == (1, 1)
+    assert await names(text="tablette") == []
+    assert await names(text="smartphone") == ["Atelier smartphone"]
+    assert (await search.reindex_services([service])).written == 0  # unchanged: nothing rewritten
+
+    await Structure.update({Structure.name: "Maison des solidarités"}).where(Structure.id == structure)
+    await search.reindex_structure(structure)
+    assert await names(text="solidarites smartphone") == ["Atelier smartphone"]
+    assert await names(text="tilleuls") == []
+
+
+async def test_sync_tags_mirrors_the_code_lists_and_is_idempotent() -> None:
+    structure = await make_structure()
+    service = Service(
+        structure=structure,
+        name="Aide aux démarches",
+        thematiques=["numerique--acceder-a-des-services-en-ligne"],
+        publics=["seniors", "familles"],
+        fees=["gratuit"],
+        languages=["fr"],
+    )
+    await service.save()
+
+    assert await search.sync_tags_bulk([service.id]) == 5
+    assert await search.sync_tags_bulk([service.id]) == 0
+    await Service.update({Service.publics: ["seniors"], Service.accommodations: ["surdite"]}).where(
+        Service.id == service.id
+    )
+    assert await search.sync_tags_bulk([service.id]) == 2  # one deleted, one added
+    rows = await ServiceTag.select(ServiceTag.kind, ServiceTag.code).where(ServiceTag.service == service.id)
+    assert sorted((r["kind"], r["code"]) for r in rows) == [
+        ("accommodation", "surdite"),
+        ("fee", "gratuit"),
+        ("language", "fr"),
+        ("public", "seniors"),
+        ("thematique", "numerique--acceder-a-des-services-en-ligne"),
+    ]
+
+
+async def test_rebuild_index_catches_up_with_rows_written_behind_its_back() -> None:
+    structure = await make_structure()
+    for n in range(3):
+        await Service(structure=structure, name=f"Permanence {n}", fees=["gratuit"]).save()
+    assert await names(text="permanence") == []
+
+    report = await search.rebuild_index()
+
+    assert (report.services, report.indexed, report.written, report.tags_written) == (3, 3, 3, 3)
+    assert await names(text="permanence", fees=("gratuit",)) == ["Permanence 0", "Permanence 1", "Permanence 2"]
+    again = await search.rebuild_index()
+    assert (again.written, again.removed, again.tags_written) == (0, 0, 0)
+
+
+# ---------------------------------------------------------------- pages and bad input
+async def test_pages_and_total() -> None:
+    structure = await make_structure()
+    for n in range(25):
+        await make_service(structure, f"Atelier {n:02d}")
+
+    first = await search.search(SearchQuery(text="atelier", limit=10), now=TUESDAY_10H)
+    last = await search.search(SearchQuery(text="atelier", limit=10, offset=20), now=TUESDAY_10H)
+    beyond = await search.search(SearchQuery(text="atelier", limit=10, offset=40), now=TUESDAY_10H)
+    by_name = await search.search(SearchQuery(limit=10, offset=10), now=TUESDAY_10H)
+
+    assert (first.total, len(first.hits), last.total, len(last.hits)) == (25, 10, 25, 5)
+    assert (beyond.total, beyond.hits) == (25, [])
+    assert [hit.service_name for hit in by_name.hits] == [f"Atelier {n:02d}" for n in range(10, 20)]
+    assert by_name.total == 25 and by_name.sort == "name"
+    everything = [
+        hit.service_id
+        for n in range(0, 25, 10)
+        for hit in (await search.search(SearchQuery(text="atelier", limit=10, offset=n), now=TUESDAY_10H)).hits
+    ]
+    assert len(set(everything)) == 25
+
+
+async def test_a_query_that_cannot_be_searched_is_refused_in_french() -> None:
+    with pytest.raises(Invalid) as refused:
+        await search.search(SearchQuery(thematiques=("cuisine",), publics=("martiens",), limit=0))
+    assert set(refused.value.fields) == {"thematiques", "publics", "limit"}
+    assert "Thématique inconnue : cuisine" in refused.value.fields["thematiques"]
+    with pytest.raises(Invalid) as refused:
+        await search.search(SearchQuery(latitude=91.0, longitude=2.0))
+    assert "latitude" in refused.value.fields
+    with pytest.raises(Invalid):
+        await search.search(SearchQuery(radius_m=5000))  # a radius needs a point
+
+
+async def test_words_that_look_like_nothing_find_nothing_without_error() -> None:
+    structure = await make_structure()
+    await make_service(structure, "Aide", fees=["gratuit"])
+    for text in ('"', "*", "AND OR NOT", "le la les", "zq", "a:b", "NEAR(", "'; DROP TABLE x; --", "é" * 150):
+        page = await search.search(SearchQuery(text=text), now=TUESDAY_10H)
+        assert page.total == (1 if not search.query_terms(text) else 0), text
