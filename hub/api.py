@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any, cast
 
 import msgspec
+from data_inclusion.schema.v1 import Thematique
 from litestar import Controller, Request, delete, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import SerializationException, ValidationException
@@ -16,6 +17,7 @@ from hub import accounts, auth, journal
 from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import DomainError
 from hub.schemas import (
+    SINGLE_LINE,
     ApiTokenCreate,
     ApiTokenCreated,
     ApiTokenInfo,
@@ -27,8 +29,12 @@ from hub.schemas import (
     Member,
     Membership,
     Problem,
+    PublicService,
+    PublicStructure,
     Role,
 )
+from network import service as directory
+from network.search import SearchPage, SearchQuery, search
 
 BEARER_SCHEME = "jetonPersonnel"  # declared in hub.app's OpenAPI components
 SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
@@ -45,8 +51,8 @@ _PROBLEM_TEXT = {
 JSON_MEDIA_TYPES = ("application/json",)
 
 
-def problems(*codes: int) -> dict[int, ResponseSpec]:
-    """Document the problem+json answers a handler can give (schemathesis checks them)."""
+def problems(*codes: int, public: bool = False) -> dict[int, ResponseSpec]:
+    """Document the problem+json answers a handler can give (schemathesis checks them); public ones never 401."""
     return {
         code: ResponseSpec(
             data_container=Problem,
@@ -54,7 +60,7 @@ def problems(*codes: int) -> dict[int, ResponseSpec]:
             media_type="application/problem+json",
             generate_examples=False,
         )
-        for code in sorted({400, 401, *codes})
+        for code in sorted({400, *(() if public else (401,)), *codes})
     }
 
 
@@ -241,4 +247,61 @@ class JournalApi(Controller):
         return JournalPage(entries=entries, next_before=entries[-1].seq if len(entries) == limit else None)
 
 
-API_CONTROLLERS = [AccountApi, MembersApi, MembershipApi, JournalApi]
+class DirectoryApi(Controller):
+    """The open directory: public, read-only, with no individual's personal contact."""
+
+    path = "/api/v1/directory"
+    tags = ["Annuaire"]
+    guards = [auth.public]
+
+    @get("/services", operation_id="searchServices", responses=problems(public=True))
+    async def search_services(
+        self,
+        rt: RuntimeDep,
+        q: Annotated[str, QueryParameter(max_length=200, pattern=SINGLE_LINE)] = "",
+        thematique: Annotated[list[Thematique] | None, QueryParameter(max_items=20)] = None,
+        commune: Annotated[str, QueryParameter(max_length=120, pattern=SINGLE_LINE)] = "",
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=10000)] = 0,
+    ) -> SearchPage:
+        """Search the directory's services (same rules as the search page)."""
+        query = SearchQuery(
+            text=q, thematiques=tuple(t.value for t in thematique or ()), commune=commune, limit=limit, offset=offset
+        )
+        return await search(query, now=rt.now())
+
+    @get("/structures/{structure_id:int}", operation_id="getStructure", responses=problems(404, public=True))
+    async def structure(self, structure_id: StructureId) -> PublicStructure:
+        """One active structure and its active services."""
+        row = await directory.structure_for(None, structure_id)
+        services = await directory.services_of(structure_id)
+        return PublicStructure(
+            id=row["id"],
+            name=row["name"],
+            kind=row["kind"],
+            address=row["address"],
+            postal_code=row["postal_code"],
+            commune=row["commune"],
+            insee_code=row["insee_code"],
+            latitude=row["latitude"],
+            longitude=row["longitude"],
+            phone=row["phone"],
+            email=row["email"],
+            website=row["website"],
+            opening_hours=row["opening_hours"],
+            confirmed_on=row["confirmed_on"],
+            services=[
+                PublicService(
+                    id=s["id"],
+                    name=s["name"],
+                    thematiques=s["thematiques"],
+                    fees=s["fees"],
+                    opening_hours=s["opening_hours"],
+                    accepts_referrals=s["accepts_referrals"],
+                )
+                for s in services
+            ],
+        )
+
+
+API_CONTROLLERS = [AccountApi, MembersApi, MembershipApi, JournalApi, DirectoryApi]

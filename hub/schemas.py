@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -154,6 +154,35 @@ class JournalLine(msgspec.Struct):
 class JournalPage(msgspec.Struct):
     entries: list[JournalLine]
     next_before: int | None
+
+
+class PublicService(msgspec.Struct):
+    id: int
+    name: str
+    thematiques: list[str]
+    fees: list[str]
+    opening_hours: str
+    accepts_referrals: bool
+
+
+class PublicStructure(msgspec.Struct):
+    """A structure as the open directory shows it: its public desk, never a person."""
+
+    id: int
+    name: str
+    kind: str
+    address: str
+    postal_code: str
+    commune: str
+    insee_code: str
+    latitude: float | None
+    longitude: float | None
+    phone: str
+    email: str
+    website: str
+    opening_hours: str
+    confirmed_on: date | None
+    services: list[PublicService]
 
 
 class Health(msgspec.Struct):

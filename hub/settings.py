@@ -35,6 +35,9 @@ class Settings:
     jobs_interval_seconds: float = 15.0
     log_level: str = "INFO"
     debug: bool = False
+    # Map tiles: any XYZ tile server; the directory list works without them.
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "© les contributeurs d'OpenStreetMap"
 
     @property
     def is_production(self) -> bool:
@@ -71,6 +74,8 @@ class Settings:
             "jobs_interval_seconds": float(env.get("MAILLAGE_JOBS_INTERVAL", cls.jobs_interval_seconds)),
             "log_level": env.get("MAILLAGE_LOG_LEVEL", cls.log_level),
             "debug": env.get("MAILLAGE_DEBUG", "0") in ("1", "true", "yes"),
+            "tile_url": env.get("MAILLAGE_TILE_URL", cls.tile_url),
+            "tile_attribution": env.get("MAILLAGE_TILE_ATTRIBUTION", cls.tile_attribution),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from hub import auth
@@ -16,7 +20,10 @@ from hub.web import page, redirect
 from network import service as directory
 from network import validation
 from network.schemas import JoinRequestForm, PlaceForm, ServiceForm, StructureForm
+from network.search import SearchQuery, search
 from network.tables import STRUCTURE_KINDS
+
+PARIS = ZoneInfo("Europe/Paris")
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -37,10 +44,128 @@ def _structure_context(request: AnyRequest, structure: dict[str, Any]) -> dict[s
     }
 
 
+WEEKDAY_CODES = {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
+PAGE_SIZE = 20
+Many = list[str] | None  # a repeated query parameter (checkboxes)
+
+
+def _at(now: datetime, day: str, hour: str) -> datetime | None:
+    """The next such weekday and hour, in Europe/Paris ("mardi", "14:30")."""
+    if not day and not hour:
+        return None
+    if day not in WEEKDAY_CODES or not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", hour or ""):
+        raise Invalid(
+            "Jour ou heure invalide.", {"heure": "Choisissez un jour et une heure, par exemple mardi à 14:30."}
+        )
+    local = now.astimezone(PARIS)
+    days_ahead = (WEEKDAY_CODES[day] - local.weekday()) % 7
+    hh, mm = (int(part) for part in hour.split(":"))
+    moment = (local + timedelta(days=days_ahead)).replace(hour=hh, minute=mm, second=0, microsecond=0)
+    return moment + timedelta(days=7) if moment < local else moment
+
+
 class DirectoryPages(Controller):
     path = "/annuaire"
     guards = [auth.public]
     include_in_schema = False
+
+    @get("/", operation_id="directorySearchPage")
+    async def search_page(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        q: Annotated[str, QueryParameter(max_length=200)] = "",
+        theme: Many = None,
+        public: Many = None,
+        frais: Many = None,
+        accueil: Many = None,
+        adaptation: Many = None,
+        commune: Annotated[str, QueryParameter(max_length=120)] = "",
+        quartier: Annotated[str, QueryParameter(max_length=120)] = "",
+        orientation: Annotated[str, QueryParameter(max_length=3)] = "",
+        ouvert: Annotated[str, QueryParameter(max_length=10)] = "",
+        jour: Annotated[str, QueryParameter(max_length=10)] = "",
+        heure: Annotated[str, QueryParameter(max_length=5)] = "",
+        pres_de: Annotated[str, QueryParameter(max_length=120)] = "",
+        lat: Annotated[float | None, QueryParameter(ge=-90, le=90)] = None,
+        lon: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
+        page_number: Annotated[int, QueryParameter(query="page", ge=1, le=500)] = 1,
+    ) -> Template:
+        """One box and filters: results as a list and on a map (the list works without the map)."""
+        options = await directory.search_options()
+        form = {
+            "q": q,
+            "theme": theme or [],
+            "public": public or [],
+            "frais": frais or [],
+            "accueil": accueil or [],
+            "adaptation": adaptation or [],
+            "commune": commune,
+            "quartier": quartier,
+            "orientation": orientation,
+            "ouvert": ouvert,
+            "jour": jour,
+            "heure": heure,
+            "pres_de": pres_de,
+        }
+        origin = (
+            options["centres"].get(pres_de)
+            if pres_de
+            else ((lat, lon) if lat is not None and lon is not None else None)
+        )
+        errors: dict[str, str] = {}
+        results = None
+        try:
+            query = SearchQuery(
+                text=q,
+                thematiques=tuple(theme or ()),
+                publics=tuple(public or ()),
+                fees=tuple(frais or ()),
+                reception_modes=tuple(accueil or ()),
+                accommodations=tuple(adaptation or ()),
+                commune=commune,
+                neighbourhood=quartier,
+                accepts_referrals=orientation == "oui",
+                open_now=ouvert == "maintenant",
+                open_at=_at(rt.now(), jour, heure),
+                latitude=origin[0] if origin else None,
+                longitude=origin[1] if origin else None,
+                sort="distance" if origin else "relevance",
+                limit=PAGE_SIZE,
+                offset=(page_number - 1) * PAGE_SIZE,
+            )
+            results = await search(query, now=rt.now())
+        except Invalid as error:
+            errors = error.fields or {"q": error.message}
+        markers = [
+            {
+                "lat": h.latitude,
+                "lon": h.longitude,
+                "name": h.service_name,
+                "structure": h.structure_name,
+                "url": f"/annuaire/services/{h.service_id}",
+            }
+            for h in (results.hits if results else [])
+            if h.latitude is not None and h.longitude is not None
+        ]
+        base_query = urlencode(
+            [(k, v) for k, values in form.items() for v in (values if isinstance(values, list) else [values]) if v]
+        )
+        return page(
+            request,
+            "directory/search.html",
+            form=form,
+            results=results,
+            errors=errors,
+            options=options,
+            vocabularies=directory.VOCABULARIES,
+            markers=markers,
+            page_number=page_number,
+            page_size=PAGE_SIZE,
+            base_query=base_query,
+            weekdays=list(WEEKDAY_CODES),
+            tiles={"url": rt.settings.tile_url, "attribution": rt.settings.tile_attribution},
+        )
 
     @get("/structures/{structure_id:int}", operation_id="structurePage")
     async def structure(self, request: AnyRequest, structure_id: FromPath[int]) -> Template:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from data_inclusion.schema.v1 import Frais, ModeAccueil, Public, Thematique
+from piccolo.query.functions.aggregate import Avg
 
 from hub import accounts, journal
 from hub.accounts import Actor
@@ -13,23 +13,16 @@ from hub.db import write_transaction
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
-from network import validation
+from network import duplicates, search, validation, vocabulary
 from network.schemas import JoinRequestForm, PlaceForm, ServiceForm, StructureForm
-from network.tables import STRUCTURE_KINDS, Place, Service, Structure
+from network.tables import STRUCTURE_KINDS, Place, Service, ServiceTag, Structure
 
-ACCOMMODATIONS = {
-    "surdite": "Accueil des personnes sourdes ou malentendantes",
-    "langue-des-signes": "Langue des signes française",
-    "malvoyance": "Accueil des personnes aveugles ou malvoyantes",
-    "mobilite-reduite": "Accès pour les personnes à mobilité réduite",
-    "falc": "Documents faciles à lire et à comprendre",
-}
 VOCABULARIES: dict[str, dict[str, str]] = {
-    "thematiques": {t.value: t.label for t in Thematique},
-    "publics": {p.value: p.label for p in Public},
-    "fees": {f.value: f.label for f in Frais},
-    "reception_modes": {m.value: m.label for m in ModeAccueil},
-    "accommodations": ACCOMMODATIONS,
+    "thematiques": vocabulary.THEMATIQUES,
+    "publics": vocabulary.PUBLICS,
+    "fees": vocabulary.FEES,
+    "reception_modes": vocabulary.RECEPTION_MODES,
+    "accommodations": vocabulary.ACCOMMODATIONS,
 }
 
 
@@ -60,6 +53,27 @@ async def service_for(
         raise NotFound("Ce service n'existe pas.")
     places = await Place.select().where(Place.service == service_id).order_by(Place.name)
     return service, structure, places
+
+
+async def search_options() -> dict[str, Any]:
+    """What the search form offers: the thématiques, communes and neighbourhoods the directory really has."""
+    themes = await ServiceTag.select(ServiceTag.code).where(ServiceTag.kind == "thematique").distinct()
+    active = Structure.status == "active"
+    communes = await Structure.select(Structure.commune).where(active & (Structure.commune != "")).distinct()
+    centres = (
+        await Structure.select(
+            Structure.neighbourhood, Avg(Structure.latitude).as_alias("lat"), Avg(Structure.longitude).as_alias("lon")
+        )
+        .where(active & (Structure.neighbourhood != "") & Structure.latitude.is_not_null())
+        .group_by(Structure.neighbourhood)
+    )
+    return {
+        "thematiques": {c: vocabulary.THEMATIQUES.get(c, c) for c in sorted(r["code"] for r in themes)},
+        "communes": sorted(r["commune"] for r in communes),
+        "centres": {
+            r["neighbourhood"]: (r["lat"], r["lon"]) for r in sorted(centres, key=lambda r: r["neighbourhood"])
+        },
+    }
 
 
 async def pending_structures() -> list[dict[str, Any]]:
@@ -142,6 +156,8 @@ async def update_structure(rt: Runtime, actor: Actor, structure_id: int, form: S
         await journal.append(
             rt.secrets.journal_key, Act("structure_updated", actor.user_id, structure_id, "structure", structure_id)
         )
+        await search.reindex_structure(structure_id)
+        await duplicates.flag_duplicates([structure_id])
 
 
 async def request_to_join(rt: Runtime, form: JoinRequestForm) -> int:
@@ -158,6 +174,7 @@ async def request_to_join(rt: Runtime, form: JoinRequestForm) -> int:
         await journal.append(
             rt.secrets.journal_key, Act("structure_join_requested", None, structure.id, "structure", structure.id)
         )
+        await duplicates.flag_duplicates([int(structure.id)])  # the coordinator sees look-alikes before approving
     return int(structure.id)
 
 
@@ -177,6 +194,7 @@ async def approve_structure(rt: Runtime, actor: Actor, structure_id: int, manage
         await journal.append(
             rt.secrets.journal_key, Act("structure_approved", actor.user_id, structure_id, "structure", structure_id)
         )
+        await search.reindex_structure(structure_id)
         await accounts.invite(rt, actor, structure_id, manager_email, "manager")
 
 
@@ -288,6 +306,8 @@ async def save_service(
                 raise NotFound("Ce service n'existe pas.")
             action = "service_updated"
         await journal.append(rt.secrets.journal_key, Act(action, actor.user_id, structure_id, "service", service_id))
+        await search.sync_tags(service_id)
+        await search.reindex_service(service_id)
     return service_id
 
 
@@ -305,6 +325,7 @@ async def set_service_active(rt: Runtime, actor: Actor, structure_id: int, servi
             rt.secrets.journal_key,
             Act("service_reopened" if active else "service_closed", actor.user_id, structure_id, "service", service_id),
         )
+        await search.reindex_service(service_id)
 
 
 async def add_place(rt: Runtime, actor: Actor, structure_id: int, service_id: int, form: PlaceForm) -> int:
@@ -342,6 +363,7 @@ async def add_place(rt: Runtime, actor: Actor, structure_id: int, service_id: in
         )
         await place.save()
         await journal.append(rt.secrets.journal_key, Act("place_added", actor.user_id, structure_id, "place", place.id))
+        await search.reindex_service(service_id)
     return int(place.id)
 
 
@@ -349,13 +371,14 @@ async def remove_place(rt: Runtime, actor: Actor, structure_id: int, place_id: i
     _require_editor(actor, structure_id)
     async with write_transaction():
         row = (
-            await Place.select(Place.id, Place.service.structure.as_alias("structure_id"))
+            await Place.select(Place.id, Place.service, Place.service.structure.as_alias("structure_id"))
             .where(Place.id == place_id)
             .first()
         )
         if row is None or row["structure_id"] != structure_id:
             raise NotFound("Ce lieu n'existe pas.")
         await Place.delete().where(Place.id == place_id)
+        await search.reindex_service(row["service"])
         await journal.append(
             rt.secrets.journal_key, Act("place_removed", actor.user_id, structure_id, "place", place_id)
         )

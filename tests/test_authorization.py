@@ -185,6 +185,15 @@ PROBES: list[Probe] = [
         "/annuaire/services/{svc_a_closed}",
         public("404") | dict.fromkeys(MANAGERS_A, "200"),
     ),
+    Probe("GET", "/annuaire", "/annuaire?q=centre", public("200")),
+    Probe("GET", "/api/v1/directory/services", "/api/v1/directory/services?q=centre", public("200")),
+    Probe("GET", "/api/v1/directory/structures/{structure_id:int}", "/api/v1/directory/structures/{a}", public("200")),
+    Probe(
+        "GET",
+        "/api/v1/directory/structures/{structure_id:int}",
+        "/api/v1/directory/structures/{pending}",
+        public("404"),  # the open directory shows active structures only, whoever asks
+    ),
     Probe("GET", "/annuaire/rejoindre", "/annuaire/rejoindre", public("200")),
     Probe(
         "POST",
