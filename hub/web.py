@@ -146,10 +146,11 @@ def _date_fr(value: Any, with_time: bool = True) -> str:
 
 def navigation(actor: Actor | None) -> list[tuple[str, str]]:
     if actor is None or not actor.fully_authenticated:
-        return [("/", "Accueil")]
-    items = [("/", "Accueil")]
+        return [("/", "Accueil"), ("/annuaire", "Annuaire")]
+    items = [("/", "Accueil"), ("/annuaire", "Annuaire")]
     items += [(f"/structures/{sid}/membres", "Ma structure") for sid in actor.structures_with("manager")[:1]]
     if actor.oversees_network:
+        items.append(("/annuaire/validation", "Adhésions"))
         items.append(("/journal", "Journal"))
     if actor.is_admin:
         items.append(("/admin/utilisateurs", "Utilisateurs"))

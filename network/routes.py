@@ -64,6 +64,17 @@ def _at(now: datetime, day: str, hour: str) -> datetime | None:
     return moment + timedelta(days=7) if moment < local else moment
 
 
+def _point(lat: str, lon: str) -> tuple[float, float] | None:
+    """A position from "Autour de moi" (the browser fills both), or None."""
+    if not lat.strip() and not lon.strip():
+        return None
+    validation.check({"latitude": lat, "longitude": lon})
+    try:
+        return float(lat), float(lon)
+    except ValueError:
+        raise Invalid("Position invalide.", {"q": "Position invalide : réessayez « Autour de moi »."}) from None
+
+
 class DirectoryPages(Controller):
     path = "/annuaire"
     guards = [auth.public]
@@ -87,8 +98,8 @@ class DirectoryPages(Controller):
         jour: Annotated[str, QueryParameter(max_length=10)] = "",
         heure: Annotated[str, QueryParameter(max_length=5)] = "",
         pres_de: Annotated[str, QueryParameter(max_length=120)] = "",
-        lat: Annotated[float | None, QueryParameter(ge=-90, le=90)] = None,
-        lon: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
+        lat: Annotated[str, QueryParameter(max_length=20)] = "",  # strings: the form sends them empty
+        lon: Annotated[str, QueryParameter(max_length=20)] = "",
         page_number: Annotated[int, QueryParameter(query="page", ge=1, le=500)] = 1,
     ) -> Template:
         """One box and filters: results as a list and on a map (the list works without the map)."""
@@ -108,14 +119,10 @@ class DirectoryPages(Controller):
             "heure": heure,
             "pres_de": pres_de,
         }
-        origin = (
-            options["centres"].get(pres_de)
-            if pres_de
-            else ((lat, lon) if lat is not None and lon is not None else None)
-        )
         errors: dict[str, str] = {}
         results = None
         try:
+            origin = options["centres"].get(pres_de) if pres_de else _point(lat, lon)
             query = SearchQuery(
                 text=q,
                 thematiques=tuple(theme or ()),

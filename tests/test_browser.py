@@ -352,12 +352,34 @@ def test_directory_pages_are_accessible(
     audit.check(visitor, "annuaire : rejoindre le réseau")
     screenshot(visitor, "annuaire-rejoindre")
 
+    visitor.goto("/annuaire")
+    visitor.get_by_label("Que cherchez-vous ?").fill("demarches caf")
+    visitor.get_by_role("button", name="Rechercher").click()
+    expect(visitor.get_by_role("heading", level=2, name=re.compile("résultat"))).to_be_visible()
+    expect(visitor.get_by_role("link", name="Point numérique CAF")).to_be_visible()
+    # the map is drawn from the results (tiles cannot load here: the list must not depend on them)
+    expect(visitor.locator("#carte .leaflet-marker-icon").first).to_be_attached()
+    audit.check(visitor, "annuaire : recherche et carte")
+    screenshot(visitor, "annuaire-recherche")
+    visitor.get_by_role("link", name="Point numérique CAF").click()
+    expect(visitor.get_by_role("heading", level=1)).to_have_text("Point numérique CAF")
+    audit.check(visitor, "annuaire : fiche service")
+    screenshot(visitor, "annuaire-service")
+
+    offline = new_page(java_script_enabled=False)
+    offline.goto("/annuaire?q=ordinateur")
+    expect(offline.get_by_role("link", name="Ordinateurs solidaires", exact=True)).to_be_visible()
+    expect(offline.locator("#carte")).to_be_hidden()
+
     page = new_page()
     sign_in_demo(page, MANAGER, phone)
     page.goto(f"/annuaire/structures/{structure_id}/modifier")
     expect(page.get_by_label("Nom de la structure")).to_have_value(CCAS)
     audit.check(page, "annuaire : modifier la fiche")
     screenshot(page, "annuaire-modifier")
+    page.goto(f"/annuaire/structures/{structure_id}/services/nouveau")
+    audit.check(page, "annuaire : nouveau service")
+    screenshot(page, "annuaire-nouveau-service")
 
 
 def test_aidant_uses_the_hub_without_javascript(new_page: Callable[..., Page], phone: TotpPhone) -> None:
