@@ -215,26 +215,53 @@ async def login(rt: Runtime, email: str, password: str, client: str) -> tuple[st
     return token, await _actor(user, "session", False, int(session.id))
 
 
-async def resolve_session(rt: Runtime, token: str) -> Actor | None:
-    row = (
-        await WebSession.select(
-            *WebSession.all_columns(), *WebSession.user.all_columns(exclude=["password_hash", "totp_secret"])
-        )
-        .where(WebSession.token_hash == token_hash(token))
-        .first()
+# Every request resolves its caller: one statement (credential, user and roles), not three built by the ORM.
+_CALLER_SQL = """
+SELECT c.id AS credential_id, c.{columns}, u.id AS user_id, u.email, u.full_name, u.is_admin, u.is_coordinator,
+       u.is_active, u.totp_enabled, m.structure AS member_of, m.role AS member_role
+FROM {table} c
+JOIN hub_user u ON u.id = c."user"
+LEFT JOIN hub_membership m ON m."user" = u.id
+WHERE c.token_hash = {{}}
+"""
+_SESSION_SQL = _CALLER_SQL.format(table="hub_session", columns="mfa_passed, c.created_at, c.last_seen_at")
+_TOKEN_SQL = _CALLER_SQL.format(table="hub_api_token", columns="last_used_at, c.revoked_at")
+
+
+def _caller(rows: list[dict[str, Any]], via: str, mfa_passed: bool, session_id: int | None = None) -> Actor:
+    first = rows[0]
+    roles: dict[int, set[str]] = {}
+    for row in rows:
+        if row["member_of"] is not None:
+            roles.setdefault(row["member_of"], set()).add(row["member_role"])
+    return Actor(
+        user_id=first["user_id"],
+        email=first["email"],
+        full_name=first["full_name"],
+        is_admin=bool(first["is_admin"]),
+        is_coordinator=bool(first["is_coordinator"]),
+        roles={sid: frozenset(held) for sid, held in roles.items()},
+        mfa_enrolled=bool(first["totp_enabled"]),
+        mfa_passed=mfa_passed,
+        via=via,
+        session_id=session_id,
     )
-    if row is None:
+
+
+async def resolve_session(rt: Runtime, token: str) -> Actor | None:
+    rows = await WebSession.raw(_SESSION_SQL, token_hash(token))
+    if not rows:
         return None
+    row = rows[0]
     now = rt.now()
     idle = timedelta(minutes=rt.settings.session_idle_minutes)
     max_age = timedelta(hours=rt.settings.session_max_hours)
-    if not row["user.is_active"] or row["last_seen_at"] < now - idle or row["created_at"] < now - max_age:
-        await WebSession.delete().where(WebSession.id == row["id"])
+    if not row["is_active"] or row["last_seen_at"] < now - idle or row["created_at"] < now - max_age:
+        await WebSession.delete().where(WebSession.id == row["credential_id"])
         return None
     if row["last_seen_at"] < now - SESSION_TOUCH_EVERY:  # one write a minute, not one a request
-        await WebSession.update({WebSession.last_seen_at: now}).where(WebSession.id == row["id"])
-    user = {k.removeprefix("user."): v for k, v in row.items() if k.startswith("user.")}
-    return await _actor(user, "session", row["mfa_passed"], row["id"])
+        await WebSession.update({WebSession.last_seen_at: now}).where(WebSession.id == row["credential_id"])
+    return _caller(rows, "session", bool(row["mfa_passed"]), row["credential_id"])
 
 
 async def logout(token: str) -> None:
@@ -648,20 +675,11 @@ async def revoke_api_token(rt: Runtime, actor: Actor, token_id: int) -> None:
 async def resolve_api_token(rt: Runtime, token: str) -> Actor | None:
     if not token.startswith("mlg_") or len(token) > 120:
         return None
-    row = (
-        await ApiToken.select(
-            ApiToken.id,
-            ApiToken.last_used_at,
-            ApiToken.revoked_at,
-            *ApiToken.user.all_columns(exclude=["password_hash", "totp_secret"]),
-        )
-        .where(ApiToken.token_hash == token_hash(token))
-        .first()
-    )
-    if row is None or row["revoked_at"] is not None or not row["user.is_active"]:
+    rows = await ApiToken.raw(_TOKEN_SQL, token_hash(token))
+    if not rows or rows[0]["revoked_at"] is not None or not rows[0]["is_active"]:
         return None
     now = rt.now()
-    if row["last_used_at"] is None or row["last_used_at"] < now - TOKEN_TOUCH_EVERY:
-        await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["id"])
-    user = {k.removeprefix("user."): v for k, v in row.items() if k.startswith("user.")}
-    return await _actor(user, "token", True)
+    last_used = rows[0]["last_used_at"]
+    if last_used is None or last_used < now - TOKEN_TOUCH_EVERY:
+        await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == rows[0]["credential_id"])
+    return _caller(rows, "token", True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -9,17 +10,59 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
 from hub import piccolo_conf
 from hub.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_S = 10
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine opens a connection (and its thread) for every query outside a transaction;
+    this one keeps a few open for those queries. Transactions still get a connection of their own."""
+
+    def __init__(self, path: str, pool_size: int = 4, **connection_kwargs: Any) -> None:
+        super().__init__(path=path, **connection_kwargs)
+        self._pool_size = pool_size
+        self._pool: asyncio.Queue[aiosqlite.Connection] | None = None
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
+        self._connections: list[aiosqlite.Connection] = []
+
+    async def start_pool(self) -> None:
+        self._pool, self._pool_loop = asyncio.Queue(), asyncio.get_running_loop()
+        for _ in range(self._pool_size):
+            connection = await aiosqlite.connect(**self.connection_kwargs)
+            await connection.execute("PRAGMA foreign_keys = 1")
+            connection.row_factory = dict_factory  # type: ignore[assignment]
+            self._connections.append(connection)
+            self._pool.put_nowait(connection)
+
+    async def close_pool(self) -> None:
+        self._pool, self._pool_loop = None, None
+        for connection in self._connections:
+            await connection.close()
+        self._connections.clear()
+
+    async def _run_in_new_connection(
+        self, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
+    ) -> Any:
+        pool = self._pool
+        if pool is None or self._pool_loop is not asyncio.get_running_loop():
+            return await super()._run_in_new_connection(query, args, query_type, table)
+        connection = await pool.get()
+        try:
+            # isolation_level=None: each statement commits on its own, as in Piccolo's fresh connections
+            async with connection.execute(query, args or []) as cursor:
+                return await cursor.fetchall()
+        finally:
+            pool.put_nowait(connection)
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -29,7 +72,7 @@ def make_engine(settings: Settings) -> Engine:
         path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
         _enable_wal(path)
-        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_S)
+        return PooledSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_S)
     if url.startswith(("postgres://", "postgresql://")):
         return PostgresEngine(config={"dsn": url})
     raise ValueError(f"DATABASE_URL non pris en charge : {url.split(':', 1)[0]}")
@@ -93,8 +136,12 @@ async def ping(engine: Engine) -> bool:
 async def start(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=10)
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.start_pool()
 
 
 async def stop(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+    elif isinstance(engine, PooledSQLiteEngine):
+        await engine.close_pool()
