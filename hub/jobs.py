@@ -17,6 +17,7 @@ from hub import mail
 from hub.db import current_engine, write_transaction
 from hub.runtime import Runtime
 from hub.tables import AccessLink, Job, LoginFailure, WebSession
+from network import service as directory
 
 log = logging.getLogger("maillage.jobs")
 
@@ -44,6 +45,7 @@ class TickReport:
     jobs_done: int = 0
     jobs_failed: int = 0
     purged: int = 0
+    reminders: int = 0
 
 
 async def schedule(
@@ -123,6 +125,7 @@ async def tick(rt: Runtime) -> TickReport:
     report.mails_sent, report.mails_postponed = await mail.deliver_due(rt)
     report.jobs_done, report.jobs_failed = await run_due_jobs(rt)
     report.purged = await purge_expired(rt)
+    report.reminders = await directory.remind_stale_entries(rt)
     return report
 
 

@@ -29,6 +29,7 @@ class Settings:
     login_window_minutes: int = 15
     invitation_days: int = 7
     reset_hours: int = 2
+    confirm_months: int = 6  # directory entries unconfirmed this long: their managers are asked to check them
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
     run_jobs_in_process: bool = True
@@ -70,6 +71,7 @@ class Settings:
             "mail_from": env.get("MAILLAGE_MAIL_FROM", cls.mail_from),
             "session_idle_minutes": int(env.get("MAILLAGE_SESSION_IDLE_MINUTES", cls.session_idle_minutes)),
             "login_max_failures": int(env.get("MAILLAGE_LOGIN_MAX_FAILURES", cls.login_max_failures)),
+            "confirm_months": int(env.get("MAILLAGE_CONFIRM_MONTHS", cls.confirm_months)),
             "run_jobs_in_process": env.get("MAILLAGE_RUN_JOBS", "1") not in ("0", "false", "no"),
             "jobs_interval_seconds": float(env.get("MAILLAGE_JOBS_INTERVAL", cls.jobs_interval_seconds)),
             "log_level": env.get("MAILLAGE_LOG_LEVEL", cls.log_level),

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from piccolo.query.functions.aggregate import Avg
 
-from hub import accounts, journal
+from hub import accounts, journal, mail
 from hub.accounts import Actor
 from hub.db import write_transaction
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
+from hub.tables import Membership
 from network import duplicates, search, validation, vocabulary
 from network.schemas import JoinRequestForm, PlaceForm, ServiceForm, StructureForm
 from network.tables import STRUCTURE_KINDS, Place, Service, ServiceTag, Structure
@@ -226,6 +227,43 @@ async def confirm_structure(rt: Runtime, actor: Actor, structure_id: int) -> dat
             rt.secrets.journal_key, Act("structure_confirmed", actor.user_id, structure_id, "structure", structure_id)
         )
     return today
+
+
+REMIND_AGAIN_AFTER = timedelta(days=30)
+
+
+async def remind_stale_entries(rt: Runtime) -> int:
+    """Ask the managers of entries unconfirmed for `confirm_months` to check them; at most once a month each."""
+    today = rt.now().date()
+    stale_before = today - timedelta(days=round(30.44 * rt.settings.confirm_months))
+    due = await Structure.select(Structure.id, Structure.name).where(
+        (Structure.status == "active")
+        & (Structure.confirmed_on.is_null() | (Structure.confirmed_on < stale_before))
+        & (Structure.reminded_on.is_null() | (Structure.reminded_on < today - REMIND_AGAIN_AFTER))
+    )
+    sent = 0
+    for structure in due:
+        managers = await Membership.select(Membership.user.email.as_alias("email")).where(
+            (Membership.structure == structure["id"])
+            & (Membership.role == "manager")
+            & (Membership.user.is_active == True)  # noqa: E712
+        )
+        async with write_transaction():
+            for manager in managers:
+                await mail.enqueue(
+                    rt,
+                    to=manager["email"],
+                    template="confirm_entry",
+                    context={
+                        "structure": structure["name"],
+                        "structure_id": structure["id"],
+                        "months": rt.settings.confirm_months,
+                    },
+                )
+            # Entries without a manager are marked too: the coordinator sees them as "Ancienne" in the directory.
+            await Structure.update({Structure.reminded_on: today}).where(Structure.id == structure["id"])
+        sent += len(managers)
+    return sent
 
 
 # ---------------------------------------------------------------- services and places

@@ -76,6 +76,7 @@ class Structure(Table, tablename="network_structure"):
     source_id = Varchar(length=200, default="")
     merged_into: ForeignKey[Structure] = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
     confirmed_on = Date(null=True, default=None)
+    reminded_on = Date(null=True, default=None)  # last mail asking the managers to confirm the entry
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from datetime import timedelta
 
 from hub import jobs
 from hub.tables import JournalEntry, Membership
@@ -158,3 +159,22 @@ async def test_coordinator_closes_a_structure(client, rt):
     response = await post_form(client, f"/annuaire/structures/{sid}/fermer")
     assert "Structure fermée." in response.text
     assert (await Structure.select(Structure.status).where(Structure.id == sid).first())["status"] == "closed"
+
+
+async def test_managers_are_reminded_to_confirm_a_stale_entry_once_a_month(app, rt, inbox):
+    stale, fresh = await make_structure("Structure ancienne"), await make_structure("Structure à jour")
+    today = rt.now().date()
+    await Structure.update({Structure.confirmed_on: today - timedelta(days=200)}).where(Structure.id == stale)
+    await Structure.update({Structure.confirmed_on: today - timedelta(days=10)}).where(Structure.id == fresh)
+    await make_person(rt, "nadia@ancienne.example.fr", {stale: ["manager"]})
+    await make_person(rt, "tom@ajour.example.fr", {fresh: ["manager"]})
+
+    assert (await jobs.tick(rt)).reminders == 1
+    await jobs.tick(rt)  # delivers
+    [message] = inbox.to("nadia@ancienne.example.fr")
+    assert "Structure ancienne" not in message["Subject"]  # subjects carry nothing but the question
+    assert f"/annuaire/structures/{stale}" in message.get_payload(decode=True).decode()
+    assert not inbox.to("tom@ajour.example.fr")
+    assert (await jobs.tick(rt)).reminders == 0  # not every tick
+    rt.advance_clock(timedelta(days=31))
+    assert (await jobs.tick(rt)).reminders == 1  # a month later, still unconfirmed: asked again
