@@ -150,7 +150,7 @@ def navigation(actor: Actor | None) -> list[tuple[str, str]]:
     items = [("/", "Accueil"), ("/annuaire", "Annuaire")]
     items += [(f"/structures/{sid}/membres", "Ma structure") for sid in actor.structures_with("manager")[:1]]
     if actor.oversees_network:
-        items.append(("/annuaire/validation", "Adhésions"))
+        items.append(("/annuaire/coordination", "Coordination"))
         items.append(("/journal", "Journal"))
     if actor.is_admin:
         items.append(("/admin/utilisateurs", "Utilisateurs"))

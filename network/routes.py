@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -9,7 +10,9 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from hub import auth
@@ -17,13 +20,14 @@ from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import Invalid, NotFound
 from hub.schemas import EmailForm
 from hub.web import page, redirect
+from network import duplicates, exchange, validation
 from network import service as directory
-from network import validation
-from network.schemas import JoinRequestForm, PlaceForm, ServiceForm, StructureForm
+from network.schemas import JoinRequestForm, MergeForm, PlaceForm, ServiceForm, StructureForm
 from network.search import SearchQuery, search
 from network.tables import STRUCTURE_KINDS
 
 PARIS = ZoneInfo("Europe/Paris")
+IMPORT_MAX_BYTES = 200 * 1024 * 1024  # a département's full data·inclusion export
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -409,10 +413,84 @@ class StructureEditPages(Controller):
         return redirect(request, f"/annuaire/structures/{structure_id}", "Lieu retiré.")
 
 
+@dataclasses.dataclass
+class ImportUpload:
+    file: UploadFile
+    format: str = "datainclusion"
+    source: str = ""
+    dry_run: str = ""  # checkbox
+
+
 class CoordinationPages(Controller):
     path = "/annuaire"
     guards = [auth.coordinator]
     include_in_schema = False
+
+    @get("/coordination", operation_id="directoryCoordinationPage")
+    async def coordination(self, request: AnyRequest) -> Template:
+        """The coordinator's desk: import a file, decide on likely duplicates."""
+        return page(request, "directory/coordination.html", flags=await duplicates.open_flags(), report=None, errors={})
+
+    @post("/import", operation_id="directoryImportSubmit", request_max_body_size=IMPORT_MAX_BYTES)
+    async def import_file(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Template:
+        """Import a data·inclusion JSON or a médiation numérique CSV; show the report row by row."""
+        content = await data.file.read()
+        errors: dict[str, str] = {}
+        report = None
+        try:
+            report = await exchange.import_files(
+                rt,
+                [exchange.InputFile(data.file.filename or "fichier", content)],
+                data.format,
+                source=data.source.strip() or None,
+                dry_run=data.dry_run in ("on", "1"),
+                actor_id=actor.user_id,
+            )
+        except Invalid as error:
+            errors = {"file": error.message, **error.fields}
+        return page(
+            request,
+            "directory/coordination.html",
+            status_code=400 if errors else 200,
+            flags=await duplicates.open_flags(),
+            report=report,
+            errors=errors,
+        )
+
+    @post("/doublons/{flag_id:int}/fusionner", operation_id="duplicateMergeSubmit")
+    async def merge(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        flag_id: FromPath[int],
+        data: URLEncodedBody[MergeForm],
+    ) -> Response[Any]:
+        """Merge two structures into the one kept; nothing is deleted."""
+        flag = next((f for f in await duplicates.open_flags() if f["id"] == flag_id), None)
+        if flag is None:
+            raise NotFound("Ce signalement n'existe pas ou a déjà été traité.")
+        keep, drop = (
+            (flag["structure_id"], flag["other_id"])
+            if data.keep == "structure"
+            else (flag["other_id"], flag["structure_id"])
+        )
+        await duplicates.merge(rt, actor, keep, drop)
+        return redirect(request, "/annuaire/coordination", "Structures fusionnées. L'historique est conservé.")
+
+    @post("/doublons/{flag_id:int}/ecarter", operation_id="duplicateDismissSubmit")
+    async def dismiss(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, flag_id: FromPath[int]
+    ) -> Response[Any]:
+        """Not duplicates: the pair will not be flagged again."""
+        await duplicates.dismiss(rt, actor, flag_id)
+        return redirect(request, "/annuaire/coordination", "Signalement écarté.")
 
     @get("/validation", operation_id="joinRequestsPage")
     async def requests(self, request: AnyRequest) -> Template:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -71,3 +71,7 @@ class JoinRequestForm(StructureForm):
     """A structure asking to join: its contact becomes its first manager once approved."""
 
     contact_email: Short = ""
+
+
+class MergeForm(msgspec.Struct):
+    keep: Literal["structure", "other"] = "structure"

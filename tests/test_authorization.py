@@ -361,6 +361,19 @@ PROBES: list[Probe] = [
         page("see:/annuaire/validation", OVERSEERS),
         form={"email": "direction@nouvelle.example.fr"},
     ),
+    Probe("GET", "/annuaire/coordination", "/annuaire/coordination", page("200", OVERSEERS)),
+    # an import without a file: the coordinator is told what is missing, the others are stopped before
+    Probe("POST", "/annuaire/import", "/annuaire/import", page("400", OVERSEERS), form={"format": "datainclusion"}),
+    Probe(
+        "POST",
+        "/annuaire/doublons/{flag_id:int}/fusionner",
+        "/annuaire/doublons/999999/fusionner",
+        page("404", OVERSEERS),
+        form={"keep": "structure"},
+    ),
+    Probe(
+        "POST", "/annuaire/doublons/{flag_id:int}/ecarter", "/annuaire/doublons/999999/ecarter", page("404", OVERSEERS)
+    ),
     # network-wide pages
     Probe("GET", "/journal", "/journal", page("200", OVERSEERS)),
     Probe("GET", "/admin/utilisateurs", "/admin/utilisateurs", page("200", {"admin"})),

@@ -1,0 +1,63 @@
+"""The coordinator's desk: importing a real-looking export from the browser form, deciding on duplicates."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from network.tables import DuplicateFlag, Service, Structure
+from tests.conftest import csrf_token, make_person, make_structure, post_form, sign_in
+
+DATA = Path(__file__).parent / "data"
+
+
+async def _coordinator(client, rt) -> None:
+    await sign_in(client, await make_person(rt, "camille@reseau.example.fr", coordinator=True))
+
+
+async def _upload(client, name: str, fmt: str, dry_run: bool = False):
+    files = {"file": (name, (DATA / name).read_bytes(), "application/json")}
+    data = {"format": fmt, "_csrf_token": csrf_token(client), **({"dry_run": "on"} if dry_run else {})}
+    return await client.post("/annuaire/import", data=data, files=files)
+
+
+async def test_coordinator_imports_a_datainclusion_export_and_reads_the_report(client, rt):
+    await _coordinator(client, rt)
+    await client.get("/annuaire/coordination")
+    dry = await _upload(client, "datainclusion_valid.json", "datainclusion", dry_run=True)
+    assert dry.status_code == 200 and "Simulation : rien n'a été enregistré" in html.unescape(dry.text)
+    assert await Structure.count() == 0
+    done = await _upload(client, "datainclusion_valid.json", "datainclusion")
+    assert done.status_code == 200 and "Import terminé" in done.text
+    assert await Structure.count() > 0 and await Service.count() > 0
+
+
+async def test_broken_rows_are_listed_and_a_truncated_file_changes_nothing(client, rt):
+    await _coordinator(client, rt)
+    await client.get("/annuaire/coordination")
+    broken = await _upload(client, "datainclusion_broken_rows.json", "datainclusion")
+    assert "Lignes refusées" in broken.text
+    before = await Structure.count()
+    truncated = await _upload(client, "datainclusion_truncated.json", "datainclusion")
+    assert truncated.status_code == 400 and "Rien n'a été importé" in html.unescape(truncated.text)
+    assert await Structure.count() == before
+
+
+async def test_coordinator_merges_a_flagged_pair_keeping_history(client, rt):
+    a = await make_structure("Centre social des Tilleuls")
+    b = await make_structure("Centre Social des Tilleuls")
+    await DuplicateFlag.insert(DuplicateFlag(structure=a, other=b, reason="name_commune", score=97.0))
+    await _coordinator(client, rt)
+    desk = await client.get("/annuaire/coordination")
+    assert "Garder" in desk.text
+    flag_id = (await DuplicateFlag.select(DuplicateFlag.id).first())["id"]
+    merged = await post_form(client, f"/annuaire/doublons/{flag_id}/fusionner", {"keep": "structure"})
+    assert "Structures fusionnées" in merged.text
+    dropped = await Structure.select().where(Structure.id == b).first()
+    assert dropped["status"] == "closed" and dropped["merged_into"] == a
+
+
+async def test_only_the_coordinator_reaches_the_desk(client, rt):
+    sid = await make_structure()
+    await sign_in(client, await make_person(rt, "nadia@a.example.fr", {sid: ["manager"]}))
+    assert (await client.get("/annuaire/coordination")).status_code == 403
