@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -186,6 +187,17 @@ def test_coordinator_signs_in_with_a_totp_code_and_reads_the_journal(
     expect(page.locator("tbody tr").first).to_be_visible()
     audit.check(page, "journal")
     screenshot(page, "journal")
+
+    # the coordinator's desk: a real data·inclusion file through the upload form, then its row report
+    nav(page, "Coordination").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Coordination de l'annuaire")
+    audit.check(page, "coordination de l'annuaire")
+    page.get_by_label("Fichier").set_input_files(str(Path(__file__).parent / "data" / "datainclusion_broken_rows.json"))
+    page.get_by_role("button", name="Importer").click()
+    expect(page.get_by_role("status").filter(has_text="Import terminé")).to_be_visible()
+    expect(page.get_by_role("table", name=re.compile("Lignes refusées"))).to_be_visible()
+    audit.check(page, "rapport d'import")
+    screenshot(page, "rapport-import")
 
     nav(page, "Mon compte").click()
     page.get_by_label("Nom du jeton").fill("Tableau de bord du réseau")
