@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter, URLEncodedBody
+from litestar.params import Body, FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from hub import auth
@@ -50,7 +50,7 @@ def _structure_context(request: AnyRequest, structure: dict[str, Any]) -> dict[s
 
 WEEKDAY_CODES = {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
 PAGE_SIZE = 20
-Many = list[str] | None  # a repeated query parameter (checkboxes)
+Many = FromQuery[list[str] | None]  # a repeated query parameter (checkboxes)
 
 
 def _at(now: datetime, day: str, hour: str) -> datetime | None:
@@ -104,7 +104,7 @@ class DirectoryPages(Controller):
         pres_de: Annotated[str, QueryParameter(max_length=120)] = "",
         lat: Annotated[str, QueryParameter(max_length=20)] = "",  # strings: the form sends them empty
         lon: Annotated[str, QueryParameter(max_length=20)] = "",
-        page_number: Annotated[int, QueryParameter(query="page", ge=1, le=500)] = 1,
+        page_number: Annotated[int, QueryParameter(name="page", ge=1, le=500)] = 1,
     ) -> Template:
         """One box and filters: results as a list and on a map (the list works without the map)."""
         options = await directory.search_options()
