@@ -47,3 +47,12 @@ async def test_no_result_says_what_to_do(client, rt):
     await _seeded(rt)
     page = await client.get("/annuaire", params={"q": "zzzyxw"})
     assert "0 résultat" in page.text and "Essayez moins de mots" in page.text
+
+
+async def test_results_are_paginated(client, rt):
+    await _seeded(rt)
+    first = await client.get("/annuaire")
+    assert "Page 1 sur 1" in first.text  # 20 demo services fit on one page
+    beyond = await client.get("/annuaire", params={"page": "2"})
+    assert beyond.status_code == 200 and "Aucun service ne correspond" in beyond.text
+    assert (await client.get("/annuaire", params={"page": "0"})).status_code == 400
