@@ -24,11 +24,13 @@ import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from bench.common import (
     LoadResult,
     choose_generator,
+    create_pg_database,
+    drop_pg_database,
     fmt_ms,
     http_get,
     median,
@@ -76,29 +78,6 @@ async def _prepare(env: dict[str, str]) -> str:
     finally:
         await db.stop(engine)
     return token
-
-
-async def _create_pg_database(base_url: str, name: str) -> str:
-    import asyncpg
-
-    parts = urlsplit(base_url)
-    connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-async def _drop_pg_database(url: str) -> None:
-    import asyncpg
-
-    parts = urlsplit(url)
-    connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
-    finally:
-        await connection.close()
 
 
 # ---------------------------------------------------------------- one engine
@@ -234,11 +213,11 @@ def run(options: Options | None = None) -> dict[str, Any]:
             pg_dir = workdir / "postgres"
             pg_dir.mkdir()
             name = f"{urlsplit(base).path.lstrip('/') or 'maillage'}_bench_{os.getpid()}"
-            url = asyncio.run(_create_pg_database(base, name))
+            url = asyncio.run(create_pg_database(base, name))
             try:
                 engines.append(measure_engine("postgres", url, pg_dir, options, generator))
             finally:
-                asyncio.run(_drop_pg_database(url))
+                asyncio.run(drop_pg_database(url))
             print_engine(engines[-1])
         else:
             print("  (PostgreSQL : définir BENCH_DATABASE_URL=postgresql://… pour le mesurer aussi)")

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
@@ -292,3 +293,28 @@ def run_load(
 
 def fmt_ms(value: float) -> str:
     return f"{value:8.2f} ms"
+
+
+async def create_pg_database(base_url: str, name: str) -> str:
+    """A throwaway PostgreSQL database on the server of base_url (replaced if a failed run left one)."""
+    import asyncpg  # only the PostgreSQL runs need it
+
+    parts = urlsplit(base_url)
+    connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def drop_pg_database(url: str) -> None:
+    import asyncpg
+
+    parts = urlsplit(url)
+    connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
+    finally:
+        await connection.close()

@@ -29,9 +29,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from bench.common import write_result
+from bench.common import create_pg_database, drop_pg_database, write_result
 
 IMPORT_TARGET_S = 90.0
 EXPORT_TARGET_S = 30.0
@@ -319,20 +318,6 @@ def print_engine(f: dict[str, Any]) -> None:
     print(f"  cibles (import < {IMPORT_TARGET_S:.0f} s, export < {EXPORT_TARGET_S:.0f} s) : {verdict}")
 
 
-async def _pg_database(base_url: str, name: str, create: bool) -> str:
-    import asyncpg
-
-    parts = urlsplit(base_url)
-    connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if create:
-            await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 def run(options: Options | None = None) -> dict[str, Any]:
     options = options or Options()
     print(
@@ -351,12 +336,12 @@ def run(options: Options | None = None) -> dict[str, Any]:
         for name, url in engines + ([("postgresql", pg_base)] if pg_base else []):
             if name == "postgresql":
                 throwaway = f"maillage_bench_exchange_{os.getpid()}"
-                url = asyncio.run(_pg_database(pg_base, throwaway, create=True))
+                url = asyncio.run(create_pg_database(pg_base, throwaway))
             try:
                 result = asyncio.run(measure(name, url, workdir, data))
             finally:
                 if name == "postgresql":
-                    asyncio.run(_pg_database(pg_base, throwaway, create=False))
+                    asyncio.run(drop_pg_database(url))
             print_engine(result)
             results.append(result)
     document = {"options": dataclasses.asdict(options), "generated": generated, "engines": results}

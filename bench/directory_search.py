@@ -30,9 +30,8 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from bench.common import percentile, write_result
+from bench.common import create_pg_database, drop_pg_database, percentile, write_result
 
 TARGET_P95_MS = 50.0
 TARGET_RATIO = 2.0
@@ -634,30 +633,6 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
     return result
 
 
-async def _create_pg_database(base_url: str, name: str) -> str:
-    import asyncpg
-
-    parts = urlsplit(base_url)
-    connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-async def _drop_pg_database(url: str) -> None:
-    import asyncpg
-
-    parts = urlsplit(url)
-    connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 def print_result(result: dict[str, Any]) -> None:
     print(
         f"-- {result['engine']}: données générées en {result['generate_s']} s, chargées en {result['load_s']} s, "
@@ -686,11 +661,11 @@ def run(options: Options | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="maillage-search-") as tmp:
         workdir = Path(tmp)
         if url.startswith(("postgres://", "postgresql://")):
-            database_url = asyncio.run(_create_pg_database(url, f"maillage_bench_search_{os.getpid()}"))
+            database_url = asyncio.run(create_pg_database(url, f"maillage_bench_search_{os.getpid()}"))
             try:
                 result = asyncio.run(_measure(options, database_url, workdir))
             finally:
-                asyncio.run(_drop_pg_database(database_url))
+                asyncio.run(drop_pg_database(database_url))
         else:
             result = asyncio.run(_measure(options, f"sqlite:///{workdir / 'search.sqlite3'}", workdir))
     print_result(result)
