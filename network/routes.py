@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -210,7 +211,7 @@ class DirectoryPages(Controller):
         try:
             await directory.request_to_join(rt, data)
         except Invalid as error:
-            values = {f: getattr(data, f) for f in data.__struct_fields__}
+            values = msgspec.structs.asdict(data)
             return page(
                 request,
                 "directory/join.html",
@@ -224,6 +225,41 @@ class DirectoryPages(Controller):
         )
 
 
+def _row_values(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row as form values (no "None" shown in inputs)."""
+    return {k: ("" if v is None else v) for k, v in row.items()}
+
+
+async def _service_form(
+    request: AnyRequest,
+    structure_id: int,
+    service_id: int | None,
+    values: dict[str, Any] | None,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    """The service form, new or existing; values=None shows the stored service, else what was submitted."""
+    actor = auth.current_actor(request)
+    places: list[dict[str, Any]] = []
+    if service_id is None:
+        structure = await directory.structure_for(actor, structure_id)
+    else:
+        service, structure, places = await directory.service_for(actor, service_id)
+        if structure["id"] != structure_id:
+            raise NotFound("Ce service n'existe pas.")
+        if values is None:
+            values = {**_row_values(service), "languages": ", ".join(service["languages"] or [])}
+    return page(
+        request,
+        "directory/service_edit.html",
+        status_code=400 if errors else 200,
+        values=values or {},
+        errors=errors or {},
+        service_id=service_id,
+        places=places,
+        **_structure_context(request, structure),
+    )
+
+
 class StructureEditPages(Controller):
     path = "/annuaire/structures/{structure_id:int}"
     guards = [auth.structure_manager]
@@ -233,9 +269,12 @@ class StructureEditPages(Controller):
     async def edit_form(self, request: AnyRequest, structure_id: FromPath[int]) -> Template:
         """Edit the structure's entry."""
         row = await directory.structure_for(auth.current_actor(request), structure_id)
-        values = {k: ("" if v is None else v) for k, v in row.items()}
         return page(
-            request, "directory/structure_edit.html", values=values, errors={}, **_structure_context(request, row)
+            request,
+            "directory/structure_edit.html",
+            values=_row_values(row),
+            errors={},
+            **_structure_context(request, row),
         )
 
     @post("/modifier", operation_id="structureEditSubmit")
@@ -252,7 +291,7 @@ class StructureEditPages(Controller):
             await directory.update_structure(rt, actor, structure_id, data)
         except Invalid as error:
             row = await directory.structure_for(actor, structure_id)
-            values = {f: getattr(data, f) for f in data.__struct_fields__}
+            values = msgspec.structs.asdict(data)
             return page(
                 request,
                 "directory/structure_edit.html",
@@ -274,16 +313,7 @@ class StructureEditPages(Controller):
     @get("/services/nouveau", operation_id="serviceNewPage")
     async def new_service_form(self, request: AnyRequest, structure_id: FromPath[int]) -> Template:
         """Describe a new service."""
-        row = await directory.structure_for(auth.current_actor(request), structure_id)
-        return page(
-            request,
-            "directory/service_edit.html",
-            values={},
-            errors={},
-            service_id=None,
-            places=[],
-            **_structure_context(request, row),
-        )
+        return await _service_form(request, structure_id, None, {})
 
     @post("/services/nouveau", operation_id="serviceNewSubmit")
     async def new_service(
@@ -302,21 +332,7 @@ class StructureEditPages(Controller):
         self, request: AnyRequest, structure_id: FromPath[int], service_id: FromPath[int]
     ) -> Template:
         """Edit a service and its places."""
-        actor = auth.current_actor(request)
-        service, structure, places = await directory.service_for(actor, service_id)
-        if structure["id"] != structure_id:
-            raise NotFound("Ce service n'existe pas.")
-        values = {k: ("" if v is None else v) for k, v in service.items()}
-        values["languages"] = ", ".join(service["languages"] or [])
-        return page(
-            request,
-            "directory/service_edit.html",
-            values=values,
-            errors={},
-            service_id=service_id,
-            places=places,
-            **_structure_context(request, structure),
-        )
+        return await _service_form(request, structure_id, service_id, None)
 
     @post("/services/{service_id:int}/modifier", operation_id="serviceEditSubmit")
     async def edit_service(
@@ -337,18 +353,7 @@ class StructureEditPages(Controller):
         try:
             saved = await directory.save_service(rt, actor, structure_id, data, service_id)
         except Invalid as error:
-            row = await directory.structure_for(actor, structure_id)
-            values = {f: getattr(data, f) for f in data.__struct_fields__}
-            return page(
-                request,
-                "directory/service_edit.html",
-                status_code=400,
-                values=values,
-                errors=error.fields,
-                service_id=service_id,
-                places=[],
-                **_structure_context(request, row),
-            )
+            return await _service_form(request, structure_id, service_id, msgspec.structs.asdict(data), error.fields)
         return redirect(request, f"/annuaire/services/{saved}", "Service enregistré.")
 
     @post("/services/{service_id:int}/fermer", operation_id="serviceCloseSubmit")
