@@ -6,6 +6,7 @@ python -m bench.serve bare    --port P --payload F  a bare Litestar app (no data
 python -m bench.serve bare_db --port P --payload F  the same, plus one raw token lookup per request on a
                                                     connection kept open (DATABASE_URL): the floor of an
                                                     authenticated request that reads the database once
+                                                    (SQLite: a synchronous read; PostgreSQL: asyncpg)
 """
 
 from __future__ import annotations
@@ -57,19 +58,19 @@ def bare_db_app(payload: Any, database_url: str) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if database_url.startswith("sqlite"):
-            import aiosqlite
+            import sqlite3
 
-            connection = await aiosqlite.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+            # synchronous, in the event loop's thread, as hub.callers reads callers on SQLite
+            connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
 
             async def sqlite_lookup(digest: str) -> Any:
-                async with connection.execute(LOOKUP_SQL.format("?"), (digest,)) as cursor:
-                    return await cursor.fetchone()
+                return connection.execute(LOOKUP_SQL.format("?"), (digest,)).fetchone()
 
             lookup["run"] = sqlite_lookup
             try:
                 yield
             finally:
-                await connection.close()
+                connection.close()
         else:
             import asyncpg
 

@@ -249,23 +249,33 @@ def _caller(rows: list[dict[str, Any]], via: str, mfa_passed: bool, session_id: 
 
 
 async def resolve_session(rt: Runtime, token: str) -> Actor | None:
-    rows = await WebSession.raw(_SESSION_SQL, token_hash(token))
-    if not rows:
-        return None
-    row = rows[0]
+    digest = token_hash(token)
+    rows = await rt.callers.rows(_SESSION_SQL, digest)
     now = rt.now()
     idle = timedelta(minutes=rt.settings.session_idle_minutes)
     max_age = timedelta(hours=rt.settings.session_max_hours)
-    if not row["is_active"] or row["last_seen_at"] < now - idle or row["created_at"] < now - max_age:
+
+    def expired(row: dict[str, Any]) -> bool:
+        return not row["is_active"] or row["last_seen_at"] < now - idle or row["created_at"] < now - max_age
+
+    if rows and expired(rows[0]):  # a cached row may be behind another process's touch: ask the database
+        rows = await rt.callers.rows(_SESSION_SQL, digest, fresh=True)
+    if not rows:
+        return None
+    row = rows[0]
+    if expired(row):
         await WebSession.delete().where(WebSession.id == row["credential_id"])
+        rt.callers.invalidate()
         return None
     if row["last_seen_at"] < now - SESSION_TOUCH_EVERY:  # one write a minute, not one a request
         await WebSession.update({WebSession.last_seen_at: now}).where(WebSession.id == row["credential_id"])
+        rt.callers.forget(_SESSION_SQL, digest)
     return _caller(rows, "session", bool(row["mfa_passed"]), row["credential_id"])
 
 
-async def logout(token: str) -> None:
+async def logout(rt: Runtime, token: str) -> None:
     await WebSession.delete().where(WebSession.token_hash == token_hash(token))
+    rt.callers.invalidate()
 
 
 async def _use_second_factor(rt: Runtime, user_id: int, code: str) -> str | None:
@@ -309,6 +319,7 @@ async def pass_second_factor(rt: Runtime, actor: Actor, code: str) -> str:
     await WebSession.update({WebSession.token_hash: token_hash(token), WebSession.mfa_passed: True}).where(
         WebSession.id == actor.session_id
     )
+    rt.callers.invalidate()  # the old token must die now, not when its cache entry ages out
     if used == "recovery":
         await journal.append(
             rt.secrets.journal_key, Act("mfa_recovery_code_used", actor.user_id, None, "user", actor.user_id)
@@ -353,6 +364,7 @@ async def confirm_totp_enrolment(rt: Runtime, actor: Actor, code: str) -> tuple[
                 WebSession.id == actor.session_id
             )
         await journal.append(rt.secrets.journal_key, Act("mfa_enabled", actor.user_id, None, "user", actor.user_id))
+    rt.callers.invalidate()
     return token, codes
 
 
@@ -384,6 +396,7 @@ async def change_password(rt: Runtime, actor: Actor, current: str, new: str) -> 
         await journal.append(
             rt.secrets.journal_key, Act("password_changed", actor.user_id, None, "user", actor.user_id)
         )
+    rt.callers.invalidate()
 
 
 # ---------------------------------------------------------------- single-use links
@@ -529,6 +542,7 @@ async def accept_invitation(rt: Runtime, token: str, full_name: str, password: s
                     {"role": link["role"], "user": user_id},
                 ),
             )
+    rt.callers.invalidate()
     return user_id
 
 
@@ -563,6 +577,7 @@ async def complete_password_reset(rt: Runtime, token: str, password: str) -> Non
         await WebSession.delete().where(WebSession.user == link["user"])
         await LoginFailure.delete().where(LoginFailure.key_hash == rt.secrets.keyed_hash(f"email:{link['email']}"))
         await journal.append(rt.secrets.journal_key, Act("password_reset", link["user"], None, "user", link["user"]))
+    rt.callers.invalidate()
 
 
 # ---------------------------------------------------------------- memberships
@@ -609,6 +624,7 @@ async def remove_membership(rt: Runtime, actor: Actor, membership_id: int) -> No
                 {"role": row["role"], "user": row["user"]},
             ),
         )
+    rt.callers.invalidate()
 
 
 async def set_coordinator(rt: Runtime, actor: Actor, user_id: int, value: bool) -> None:
@@ -629,6 +645,7 @@ async def set_coordinator(rt: Runtime, actor: Actor, user_id: int, value: bool) 
                 {"role": "coordinator"},
             ),
         )
+    rt.callers.invalidate()
 
 
 # ---------------------------------------------------------------- API tokens
@@ -670,16 +687,19 @@ async def revoke_api_token(rt: Runtime, actor: Actor, token_id: int) -> None:
         await journal.append(
             rt.secrets.journal_key, Act("api_token_revoked", actor.user_id, None, "api_token", token_id)
         )
+    rt.callers.invalidate()
 
 
 async def resolve_api_token(rt: Runtime, token: str) -> Actor | None:
     if not token.startswith("mlg_") or len(token) > 120:
         return None
-    rows = await ApiToken.raw(_TOKEN_SQL, token_hash(token))
+    digest = token_hash(token)
+    rows = await rt.callers.rows(_TOKEN_SQL, digest)
     if not rows or rows[0]["revoked_at"] is not None or not rows[0]["is_active"]:
         return None
     now = rt.now()
     last_used = rows[0]["last_used_at"]
     if last_used is None or last_used < now - TOKEN_TOUCH_EVERY:
         await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == rows[0]["credential_id"])
+        rt.callers.forget(_TOKEN_SQL, digest)
     return _caller(rows, "token", True)

@@ -73,6 +73,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         await db.start(engine)
         if migrate:
             await db.migrate(engine)
+        await runtime.callers.start(engine)
         stop = asyncio.Event()
         loop_task = asyncio.create_task(jobs.loop(runtime, stop)) if settings.run_jobs_in_process else None
         try:
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             stop.set()
             if loop_task is not None:
                 await loop_task
+            await runtime.callers.stop()
             await db.stop(engine)
 
     static = create_static_files_router(

@@ -192,9 +192,9 @@ class SecondFactorPages(Controller):
         return _set_session(redirect(request, "/", "Vous êtes connecté."), rt, token)
 
     @post("/deconnexion", operation_id="logout")
-    async def logout(self, request: AnyRequest) -> Response[Any]:
+    async def logout(self, request: AnyRequest, rt: RuntimeDep) -> Response[Any]:
         """Close the session."""
-        await accounts.logout(request.cookies.get(SESSION_COOKIE, ""))
+        await accounts.logout(rt, request.cookies.get(SESSION_COOKIE, ""))
         response = redirect(request, "/", "Vous êtes déconnecté.")
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

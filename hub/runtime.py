@@ -6,6 +6,7 @@ import datetime
 
 import jinja2
 
+from hub.callers import Callers
 from hub.security import Secrets
 from hub.settings import PROJECT_ROOT, Settings
 
@@ -23,6 +24,7 @@ class Runtime:
             keep_trailing_newline=True,
         )
         self._offset = datetime.timedelta(0)
+        self.callers = Callers()  # started with the database by the app's lifespan
 
     def now(self) -> datetime.datetime:
         return datetime.datetime.now(datetime.UTC) + self._offset

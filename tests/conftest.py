@@ -191,7 +191,9 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     fixture's set-up task and left in its tear-down task. The browser tests run the real lifespan (uvicorn).
     """
     engine = db.current_engine()
+    callers = app.state.runtime.callers
     await db.start(engine)
+    await callers.start(engine)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     try:
         async with httpx.AsyncClient(
@@ -199,6 +201,7 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
         ) as http:
             yield http
     finally:
+        await callers.stop()
         await db.stop(engine)
 
 
