@@ -395,6 +395,7 @@ async def merge(rt: Runtime, actor: Actor, keep_id: int, drop_id: int) -> MergeO
                 },
             ),
         )
+    rt.callers.invalidate()  # members of the dropped structure now hold their roles in the kept one
     return outcome
 
 
