@@ -18,6 +18,27 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 FRESH_MONTHS = 6
 
 
+_GENERIC_MAILBOX = re.compile(
+    r"contact|accueil|info|secr[eé]tariat|direction|mairie|ccas|cias|caf|asso|mediath|biblio|centre|social|"
+    r"numerique|france|service|mjc|epn|espace|maison|point|relais|permanence|bonjour|hello|admin|public|equipe|"
+    r"team|orientation|inscription|rdv|aidant|conseiller|atelier|pimms|poste|mds|cs\d|ville|commune|agglo|"
+    r"departement|region|solidarit|emploi|insertion|jeunes|famille|seniors|mediation|tiers|lieu|quartier",
+    re.I,
+)
+
+
+def looks_personal(email: str) -> bool:
+    """A person's own address (firstname.lastname@…, j.dupont@…): withheld from open data.
+
+    A heuristic: team mailboxes (contact@, accueil.ccas@…) are exported; anything shaped like a name is not.
+    """
+    local = email.split("@", 1)[0].lower()
+    if not local or _GENERIC_MAILBOX.search(local):
+        return False
+    parts = [p for p in re.split(r"[._\-]+", local) if p]
+    return len(parts) == 2 and all(p.isalpha() for p in parts) and len(parts[1]) >= 2
+
+
 def siret_problem(value: str) -> str | None:
     """None when valid: 14 digits and the Luhn key (La Poste's establishments are the known exception)."""
     digits = value.replace(" ", "")
