@@ -188,6 +188,43 @@ async def test_rows_repeated_in_a_file_are_rejected(rt, tmp_path):
     assert repeated and "déjà présent dans le fichier" in repeated[0].reasons[0]
 
 
+@pytest.mark.parametrize("table", [Structure, Service])
+async def test_two_rows_cannot_share_a_source_and_source_id(rt, table):
+    structure = Structure(name="Centre social", source="maillage")
+    await structure.save()
+
+    def row(**values):
+        return table(**values) if table is Structure else table(structure=structure.id, **values)
+
+    await table.insert(row(name="Premier", source="dora", source_id="42"))
+    with pytest.raises(Exception, match="(?i)unique"):  # the database refuses it, whoever writes
+        await table.insert(row(name="Second", source="dora", source_id="42"))
+    await table.insert(row(name="Ailleurs", source="cd45", source_id="42"))  # another source may use the id
+    await table.insert(row(name="Local A", source="maillage"), row(name="Local B", source="maillage"))  # no id
+    assert await table.count().where(table.source_id == "42") == 2
+
+
+async def test_an_id_empty_after_its_source_prefix_is_rejected(rt, tmp_path):
+    document = json.loads((DATA / "datainclusion_valid.json").read_text())
+    document["structures"][2]["id"] = "dora--"
+    emptied = tmp_path / "emptied.json"
+    emptied.write_text(json.dumps(document))
+    report = await importing.import_paths(rt, [emptied], "datainclusion")
+    assert reasons_of(report, "dora--") == ["id : identifiant vide après le préfixe « dora-- »"]
+    assert report.counts("structure") == {"created": 2, "rejected": 1}
+
+
+async def test_imports_of_one_file_at_the_same_time_make_each_row_once(rt):
+    # on PostgreSQL both read the directory before either writes: the unique index makes the second an update
+    first, second = await asyncio.gather(
+        run_import(rt, "datainclusion_valid.json"), run_import(rt, "datainclusion_valid.json")
+    )
+    assert not first.rejected and not second.rejected
+    assert await counts() == (3, 4, 1)
+    again = await run_import(rt, "datainclusion_valid.json")
+    assert again.counts("structure") == {"unchanged": 3} and again.counts("service") == {"unchanged": 4}
+
+
 # ---------------------------------------------------------------- médiation numérique import
 async def test_mednum_csv_gives_a_structure_and_its_digital_service_per_row(rt):
     report = await run_import(rt, "mednum_valid.csv", fmt="mednum")

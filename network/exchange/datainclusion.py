@@ -125,6 +125,9 @@ def _di_candidate(kind: str, row: RawRow, source_override: str | None) -> tuple[
     row_source = str(data["source"])
     source = source_override or row_source
     key = (source, strip_prefix(row_source, str(data["id"])))
+    if not key[1]:  # rows made here have no source_id: an imported row needs one
+        outcome.reasons.append(f"id : identifiant vide après le préfixe « {row_source}-- »")
+        return outcome, None
     if isinstance(model, di.Structure):
         values = structure_values(model)
         networks = json.loads(values["networks"])

@@ -69,10 +69,21 @@ async def _execute_many(transaction: Any, sql: str, rows: list[tuple[Any, ...]])
         await transaction.connection.executemany(sql, rows[start : start + BATCH * 10])
 
 
-async def _insert_many(transaction: Any, table: type[Table], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+async def _insert_many(
+    transaction: Any,
+    table: type[Table],
+    columns: list[str],
+    rows: list[tuple[Any, ...]],
+    on_conflict_update: Sequence[str] = (),
+) -> None:
+    """With on_conflict_update, rows are upserted on the unique (source, source_id) index: a row that another
+    import created since the preload gets these columns updated instead of being duplicated."""
     if rows:
         names = ", ".join(f'"{c}"' for c in columns)
         sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({", ".join(_placeholders(len(columns)))})'
+        if on_conflict_update:
+            sets = ", ".join(f'"{c}" = excluded."{c}"' for c in on_conflict_update)
+            sql += f" ON CONFLICT (source, source_id) WHERE source_id <> '' DO UPDATE SET {sets}"
         await _execute_many(transaction, sql, rows)
 
 
@@ -163,7 +174,7 @@ async def upsert(
             "updated_at",
         ]
         rows = [(*c.values.values(), *c.on_create.values(), *c.key, "active", now, now) for c in creates]
-        await _insert_many(transaction, Structure, create_columns, rows)
+        await _insert_many(transaction, Structure, create_columns, rows, [*s_columns, "updated_at"])
     if transaction is not None and updates:
         rows = [(*c.values.values(), now, found.id) for c, found in updates]
         await _update_many(transaction, Structure, [*s_columns, "updated_at"], rows)
@@ -226,7 +237,7 @@ async def upsert(
     if transaction is not None and s_creates:
         columns = [*v_columns, "structure", "source", "source_id", "created_at", "updated_at"]
         rows = [(*c.values.values(), sid, *c.key, now, now) for c, sid in s_creates]
-        await _insert_many(transaction, Service, columns, rows)
+        await _insert_many(transaction, Service, columns, rows, [*v_columns, "structure", "updated_at"])
     if transaction is not None and s_updates:
         rows = [(*c.values.values(), sid, now, found.id) for c, found, sid in s_updates]
         await _update_many(transaction, Service, [*v_columns, "structure", "updated_at"], rows)
@@ -239,11 +250,16 @@ async def upsert(
         fresh_services = await _load(Service, {c.key[0] for c, _ in s_creates}, []) if s_creates else {}
         new_places: list[dict[str, Any]] = []
         changed_places: list[tuple[dict[str, Any], int]] = []
-        for candidate, _ in s_creates:
-            service_id = fresh_services[candidate.key].id
+        created_ids = [fresh_services[c.key].id for c, _ in s_creates]
+        # a service another import created since the preload came through ON CONFLICT: it may have its place
+        raced = await load_places([i for (c, _), i in zip(s_creates, created_ids, strict=True) if c.place])
+        for (candidate, _), service_id in zip(s_creates, created_ids, strict=True):
             report.service_ids.append(service_id)
-            if candidate.place:
+            old_place = raced.get(service_id)
+            if candidate.place and old_place is None:
                 new_places.append({**candidate.place, "service": service_id})
+            elif candidate.place and old_place is not None and _changed(old_place, candidate.place):
+                changed_places.append((candidate.place, old_place["id"]))
         for candidate, found, _ in s_updates:
             report.service_ids.append(found.id)
             if candidate.place and found.place is None:

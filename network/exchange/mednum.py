@@ -193,6 +193,9 @@ def _mednum_candidate(row: RawRow, source: str) -> tuple[RowOutcome, list[Candid
         return outcome, []
 
     ident = strip_prefix(source, cells["id"])
+    if not ident:
+        reasons.append(f"id : identifiant vide après le préfixe « {source}-- »")
+        return outcome, []
     di_id = f"{source}--{ident}"
     emails = [e for e in re.split(r"[|;,]\s*", cells.get("courriels", "")) if e]
     websites = [w for w in re.split(r"[|;,]\s*", cells.get("site_web", "")) if w]
