@@ -92,6 +92,8 @@ def service_values(model: di.Service) -> tuple[dict[str, Any], dict[str, Any] | 
         "access_conditions": conditions,
         "referral_email": email,
         "referral_instructions": d["mobilisation_precisions"] or "",
+        "phone": d["telephone"] or "",
+        "booking_url": d["lien_mobilisation"] or "",
         "accepts_referrals": bool(email) and "envoyer-un-courriel" in modes and (not by or "professionnels" in by),
         "opening_hours": d["horaires_accueil"] or "",
         "updated_on": model.date_maj,
@@ -168,6 +170,7 @@ DI_NAMES = {  # our column → data·inclusion field, for messages
     "opening_hours": "horaires_accueil",
     "accessibility_url": "accessibilite_lieu",
     "referral_email": "courriel",
+    "booking_url": "lien_mobilisation",
     "source_id": "id",
 }
 

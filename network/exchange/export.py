@@ -101,6 +101,7 @@ class _Offer:
     languages: set[str] = dataclasses.field(default_factory=set)
     itinerant: bool = False
     opening_hours: str = ""
+    phone: str = ""
     booking_url: str = ""
 
 
@@ -140,6 +141,8 @@ async def _write_mednum(out: Path, report: ExportReport) -> None:
         offer.languages |= set(loads(row["languages"]))
         offer.itinerant |= bool(place and place["itinerant"])
         offer.opening_hours = offer.opening_hours or row["opening_hours"]
+        offer.phone = offer.phone or row["phone"]
+        offer.booking_url = offer.booking_url or row["booking_url"]
     sink = Sink(out)
     writer = csv.writer(sink.open())
     try:
@@ -162,6 +165,8 @@ async def _write_mednum(out: Path, report: ExportReport) -> None:
             )
             fees += ["Payant"] if "payant" in found.fees else []
             access = _reverse(MEDNUM_ACCESS, found.access)
+            if found.booking_url and "Prendre un RDV en ligne" not in access:  # prise_rdv says so
+                access.append("Prendre un RDV en ligne")
             if found.prescription:
                 access.append("Envoyer un mail avec une fiche de prescription")
             modes = []
@@ -184,7 +189,7 @@ async def _write_mednum(out: Path, report: ExportReport) -> None:
                 "latitude": row["latitude"],
                 "longitude": row["longitude"],
                 "typologie": "Autre" if row["kind"] == "AUTRE" else row["kind"],
-                "telephone": row["phone"],
+                "telephone": row["phone"] or found.phone,
                 "courriels": email,
                 "site_web": row["website"],
                 "horaires": row["opening_hours"] or found.opening_hours,
@@ -201,6 +206,7 @@ async def _write_mednum(out: Path, report: ExportReport) -> None:
                 "modalites_acces": access,
                 "modalites_accompagnement": modes,
                 "fiche_acces_libre": row["accessibility_url"],
+                "prise_rdv": found.booking_url,
             }
             writer.writerow([csv_cell(cells.get(column)) for column in MEDNUM_COLUMNS])
             report.structures += 1
@@ -276,6 +282,8 @@ async def _write_geojson(out: Path, report: ExportReport) -> None:
                         "code_postal": place["postal_code"],
                         "commune": place["commune"],
                         "horaires_accueil": place["opening_hours"] or service["opening_hours"],
+                        "telephone": service["phone"],
+                        "lien_mobilisation": service["booking_url"],
                         "itinerant": place["itinerant"] or None,
                     }
                 ),

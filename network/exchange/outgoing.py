@@ -118,6 +118,8 @@ def _service_out(
         "publics": loads(row["publics"]),
         "conditions_acces": row["access_conditions"],
         "courriel": public_email(row["referral_email"], report),
+        "telephone": row["phone"],
+        "lien_mobilisation": row["booking_url"],
         "modes_accueil": loads(row["reception_modes"]),
         "zone_eligibilite": loads(row["eligibility_zone"]),
         "modes_mobilisation": loads(row["mobilisation_modes"]),
