@@ -247,7 +247,7 @@ async def measure(engine_name: str, database_url: str, workdir: Path, data: Path
     from hub import db
     from hub.runtime import Runtime
     from hub.settings import Settings
-    from network import exchange
+    from network.exchange import export, importing
 
     settings = Settings.from_env(
         {"MAILLAGE_VAR_DIR": str(workdir / "var"), "MAILLAGE_SECRET_KEY": "bench-" + "x" * 40},
@@ -265,21 +265,21 @@ async def measure(engine_name: str, database_url: str, workdir: Path, data: Path
         figures["floor_import_s"] = figures["floor_validation_s"] + figures["floor_insert_s"]
 
         started = time.perf_counter()
-        report = await exchange.import_paths(rt, [data], "datainclusion")
+        report = await importing.import_paths(rt, [data], "datainclusion")
         figures["import_s"] = time.perf_counter() - started
         figures["import_phases_s"] = {name: round(seconds, 2) for name, seconds in report.timings.items()}
         figures["import_counts"] = {k: dict(report.counts(k)) for k in ("structure", "service")}
         figures["duplicates_flagged"] = report.duplicates_flagged
 
         started = time.perf_counter()
-        again = await exchange.import_paths(rt, [data], "datainclusion")
+        again = await importing.import_paths(rt, [data], "datainclusion")
         figures["reimport_s"] = time.perf_counter() - started
         figures["reimport_counts"] = {k: dict(again.counts(k)) for k in ("structure", "service")}
 
         figures["floor_export_s"] = await _export_floor(workdir / f"floor-{engine_name}.jsonl")
         for fmt, name in (("datainclusion-json", "export.json"), ("datainclusion-csv", "export.csv")):
             started = time.perf_counter()
-            exported = await exchange.export_directory(rt, fmt, workdir / f"{engine_name}-{name}")
+            exported = await export.export_directory(rt, fmt, workdir / f"{engine_name}-{name}")
             figures[f"export_{fmt.split('-')[1]}_s"] = time.perf_counter() - started
             figures[f"export_{fmt.split('-')[1]}_rows"] = exported.structures + exported.services
     finally:

@@ -35,6 +35,7 @@ from hub.schemas import (
 )
 from network import service as directory
 from network.search import SearchPage, SearchQuery, search
+from network.validation import looks_personal
 
 BEARER_SCHEME = "jetonPersonnel"  # declared in hub.app's OpenAPI components
 SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
@@ -247,6 +248,11 @@ class JournalApi(Controller):
         return JournalPage(entries=entries, next_before=entries[-1].seq if len(entries) == limit else None)
 
 
+def _public_email(address: str) -> str:
+    """A team mailbox is published; one shaped like a person's own (firstname.lastname@…) is not."""
+    return "" if looks_personal(address) else address
+
+
 class DirectoryApi(Controller):
     """The open directory: public, read-only, with no individual's personal contact."""
 
@@ -286,7 +292,7 @@ class DirectoryApi(Controller):
             latitude=row["latitude"],
             longitude=row["longitude"],
             phone=row["phone"],
-            email=row["email"],
+            email=_public_email(row["email"]),
             website=row["website"],
             opening_hours=row["opening_hours"],
             confirmed_on=row["confirmed_on"],
@@ -298,6 +304,9 @@ class DirectoryApi(Controller):
                     fees=s["fees"],
                     opening_hours=s["opening_hours"],
                     accepts_referrals=s["accepts_referrals"],
+                    phone=s["phone"],
+                    email=_public_email(s["referral_email"]),
+                    booking_url=s["booking_url"],
                 )
                 for s in services
             ],

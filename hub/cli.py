@@ -181,11 +181,11 @@ def cmd_directory_import(args: argparse.Namespace) -> int:
 
         from hub.errors import DomainError
         from hub.runtime import Runtime
-        from network import exchange
+        from network.exchange import importing
 
         async def work() -> int:
             try:
-                report = await exchange.import_paths(
+                report = await importing.import_paths(
                     Runtime(settings),
                     [Path(name) for name in args.files],
                     args.format,
@@ -221,11 +221,11 @@ def cmd_directory_export(args: argparse.Namespace) -> int:
 
         from hub.errors import DomainError
         from hub.runtime import Runtime
-        from network import exchange
+        from network.exchange import export
 
         async def work() -> int:
             try:
-                report = await exchange.export_directory(Runtime(settings), args.format, Path(args.out))
+                report = await export.export_directory(Runtime(settings), args.format, Path(args.out))
             except (DomainError, OSError) as error:
                 print(f"Export impossible : {getattr(error, 'message', error)}", file=sys.stderr)
                 return 2
@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="importer un fichier data·inclusion (JSON, CSV) ou médiation numérique (CSV)"
     )
     imp.add_argument("files", nargs="+", metavar="FICHIER", help="un fichier, ou structures puis services")
-    imp.add_argument("--format", required=True, choices=["datainclusion", "mednum"])  # network.exchange.FORMATS_IN
+    imp.add_argument("--format", required=True, choices=["datainclusion", "mednum"])  # exchange.report.FORMATS_IN
     imp.add_argument("--source", help="nom de la source (par défaut : celle des lignes, ou mediation-numerique)")
     imp.add_argument("--dry-run", action="store_true", help="vérifier et compter sans rien enregistrer")
     imp.set_defaults(func=cmd_directory_import)

@@ -1,7 +1,8 @@
 """The demo network: a fictional town of 60,000 people, its 35 partner structures, one user per role.
 
 Idempotent (structures by name, users by email); `maillage demo` refuses to run in production.
-Everything here is invented: names, addresses, phone numbers (in the 01 99 00 range reserved for fiction).
+Everything here is invented: names, addresses, phone numbers (in the 01 99 00 range reserved for fiction, but
+the CAF's national 32 30), booking links (under demo.maillage.fr).
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ class DemoService:
     accommodations: tuple[str, ...] = ()
     languages: tuple[str, ...] = ("fr",)
     capacity: int | None = None
+    phone: str = ""  # the team's line, in the range reserved for fiction (or a real national number)
+    booking_url: str = ""
     places: tuple[tuple[str, str, str, tuple[float, float], str], ...] = ()  # name, street, quarter, offset, hours
 
 
@@ -108,6 +111,7 @@ SERVICES = [
         ("familles", "beneficiaires-des-minimas-sociaux"),
         hours="Mo,We,Fr 08:30-12:00; PH off",
         capacity=40,
+        phone="32 30",  # the CAF's national number
     ),
     DemoService(
         "CAF du Loiret – accueil de Montclair",
@@ -118,6 +122,8 @@ SERVICES = [
         ("familles",),
         hours="Tu,Th 13:30-16:30; PH off",
         capacity=25,
+        phone="32 30",
+        booking_url="https://rdv.demo.maillage.fr/caf-du-loiret/montclair/droits-et-prestations",
     ),
     DemoService(
         "CCAS de Montclair-sur-Loire",
@@ -139,6 +145,7 @@ SERVICES = [
         hours="Mo-Fr 09:00-12:30,13:30-17:30; Sa 09:00-12:00; PH off",
         capacity=120,
         accommodations=("mobilite-reduite", "surdite"),
+        booking_url="https://rdv.demo.maillage.fr/france-services/montclair",
     ),
     DemoService(
         "France Services itinérant du Val de Loire",
@@ -147,6 +154,7 @@ SERVICES = [
         (DEMARCHES, EN_LIGNE),
         ("accompagnement",),
         capacity=30,
+        phone="01 99 00 10 01",
         places=(
             ("Place du marché des Aubiers", "Place du Marché", "Les Aubiers", (1.35, -1.15), "Tu 09:00-12:00"),
             ("Parking de la mairie annexe", "1 rue du Stade", "Bel-Air", (1.0, 1.25), "Th 14:00-17:00"),
@@ -180,6 +188,7 @@ SERVICES = [
         ("residents-qpv-frr",),
         hours="Th 14:00-17:00; PH off",
         capacity=12,
+        phone="01 99 00 10 02",
     ),
     DemoService(
         "Centre social de la Roseraie",
@@ -279,6 +288,7 @@ SERVICES = [
         hours="Th 14:00-18:00; PH off",
         languages=("fr", "en", "ar"),
         capacity=15,
+        phone="01 99 00 10 03",
     ),
     DemoService(
         "Conseillers numériques de la Ville",
@@ -287,6 +297,7 @@ SERVICES = [
         (EN_LIGNE, FONDAMENTAUX),
         ("accompagnement",),
         capacity=45,
+        phone="01 99 00 10 04",
         places=(
             ("Maison de quartier des Tilleuls", "11 rue des Peupliers", "Les Tilleuls", (-0.9, 0.8), "Mo 14:00-17:00"),
             ("Maison de quartier de la Gare", "6 rue Denis-Papin", "Gare", (0.5, -0.5), "We 09:00-12:00"),
@@ -391,6 +402,8 @@ async def _seed_services(rt: Runtime, ids: dict[str, int], report: SeedReport) -
             referral_email=f"orientations{structure_id}@structures.demo.maillage.fr"
             if demo_service.accepts_referrals
             else "",
+            phone=demo_service.phone,
+            booking_url=demo_service.booking_url,
             opening_hours=demo_service.hours,
             updated_on=date(2026, 10, 1),
         )

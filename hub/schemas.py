@@ -157,12 +157,17 @@ class JournalPage(msgspec.Struct):
 
 
 class PublicService(msgspec.Struct):
+    """A service as the open directory shows it: its team's contacts, never a person's."""
+
     id: int
     name: str
     thematiques: list[str]
     fees: list[str]
     opening_hours: str
     accepts_referrals: bool
+    phone: str
+    email: str  # the team's mailbox; empty when it looks like a person's own address
+    booking_url: str  # where to book online (data·inclusion lien_mobilisation)
 
 
 class PublicStructure(msgspec.Struct):

@@ -21,8 +21,10 @@ from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import Invalid, NotFound
 from hub.schemas import EmailForm
 from hub.web import page, redirect
-from network import duplicates, exchange, validation
+from network import duplicates, validation
 from network import service as directory
+from network.exchange import importing
+from network.exchange.files import InputFile
 from network.schemas import JoinRequestForm, MergeForm, PlaceForm, ServiceForm, StructureForm
 from network.search import SearchQuery, search
 from network.tables import STRUCTURE_KINDS
@@ -449,9 +451,9 @@ class CoordinationPages(Controller):
         errors: dict[str, str] = {}
         report = None
         try:
-            report = await exchange.import_files(
+            report = await importing.import_files(
                 rt,
-                [exchange.InputFile(data.file.filename or "fichier", content)],
+                [InputFile(data.file.filename or "fichier", content)],
                 data.format,
                 source=data.source.strip() or None,
                 dry_run=data.dry_run in ("on", "1"),

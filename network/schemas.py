@@ -11,6 +11,7 @@ from hub.schemas import MULTI_LINE, SINGLE_LINE
 Short = Annotated[str, msgspec.Meta(max_length=255, pattern=SINGLE_LINE)]
 Long = Annotated[str, msgspec.Meta(max_length=10000, pattern=MULTI_LINE)]
 Code = Annotated[str, msgspec.Meta(max_length=120, pattern=SINGLE_LINE)]
+Link = Annotated[str, msgspec.Meta(max_length=2000, pattern=SINGLE_LINE)]  # the length rule speaks French later
 # A form sends one value as a string and several as a list (repeated keys).
 Codes = list[Code] | Code
 
@@ -52,6 +53,8 @@ class ServiceForm(msgspec.Struct):
     accepts_referrals: str = ""  # checkbox: "on" when ticked
     referral_email: Short = ""
     referral_instructions: Long = ""
+    phone: Short = ""
+    booking_url: Link = ""
     opening_hours: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 

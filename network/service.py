@@ -137,7 +137,7 @@ def _structure_values(form: StructureForm) -> dict[Any, Any]:
         Structure.neighbourhood: form.neighbourhood.strip(),
         Structure.latitude: float(form.latitude) if form.latitude.strip() else None,
         Structure.longitude: float(form.longitude) if form.longitude.strip() else None,
-        Structure.phone: form.phone.strip(),
+        Structure.phone: validation.french_phone(form.phone) or "",
         Structure.email: form.email.strip().lower(),
         Structure.website: form.website.strip(),
         Structure.opening_hours: form.opening_hours.strip(),
@@ -298,7 +298,14 @@ def _service_values(form: ServiceForm) -> dict[Any, Any]:
     if accepts and not form.referral_email.strip():
         errors["referral_email"] = "Pour recevoir des orientations, indiquez l'adresse e-mail de l'équipe."
     try:
-        validation.check({"referral_email": form.referral_email, "opening_hours": form.opening_hours})
+        validation.check(
+            {
+                "referral_email": form.referral_email,
+                "phone": form.phone,
+                "booking_url": form.booking_url,
+                "opening_hours": form.opening_hours,
+            }
+        )
     except Invalid as error:
         errors.update(error.fields)
     if errors:
@@ -314,6 +321,8 @@ def _service_values(form: ServiceForm) -> dict[Any, Any]:
         Service.accepts_referrals: accepts,
         Service.referral_email: form.referral_email.strip().lower(),
         Service.referral_instructions: form.referral_instructions.strip(),
+        Service.phone: validation.french_phone(form.phone) or "",
+        Service.booking_url: form.booking_url.strip(),
         Service.opening_hours: form.opening_hours.strip(),
     }
 

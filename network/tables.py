@@ -102,6 +102,10 @@ class Service(Table, tablename="network_service"):
     accepts_referrals = Boolean(default=False)
     referral_email = Varchar(length=254, default="")  # a team mailbox, never a person's address
     referral_instructions = Text(default="")
+    phone = Varchar(length=20, default="")  # the team's line (data·inclusion telephone), never a person's own
+    booking_url = Varchar(
+        length=500, default=""
+    )  # booking online: data·inclusion lien_mobilisation, LaMednum prise_rdv
     opening_hours = Varchar(length=500, default="")
     source = Varchar(length=60, default="maillage")
     source_id = Varchar(length=200, default="")

@@ -12,10 +12,50 @@ from hub.errors import Invalid
 WEEKDAYS_FR = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
 _POSTAL = re.compile(r"^(?:0[1-9]|[1-8]\d|9[0-8])\d{3}$")
 _INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
-_PHONE = re.compile(r"^\+?[\d .\-()]{8,20}$")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-/]")
+# +33, and the overseas départements' own codes (Réunion and Mayotte, Guadeloupe, Guyane, Martinique)
+_PHONE_INTERNATIONAL = re.compile(r"^(?:\+|00)(?:33|262|590|594|596)(?:\(0\))?([1-9]\d{8})$")
+_PHONE_NATIONAL = re.compile(r"^0[1-9]\d{8}$")
+_PHONE_SHORT = re.compile(r"^(?:3\d{3}|10\d{2})$")  # 4-digit service numbers: 3230 (CAF), 3949 (France Travail)
+_PHONE_PROBLEM = (
+    "Numéro de téléphone invalide : 10 chiffres, par exemple 02 38 00 00 00 "
+    "(ou +33 2 38 00 00 00, ou un numéro court comme 32 30)."
+)
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
+_URL_MAX_LENGTHS = {"website": 255, "accessibility_url": 255, "booking_url": 500}
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 FRESH_MONTHS = 6
+
+
+_GENERIC_MAILBOX = re.compile(
+    r"contact|accueil|info|secr[eé]tariat|direction|mairie|ccas|cias|caf|asso|mediath|biblio|centre|social|"
+    r"numerique|france|service|mjc|epn|espace|maison|point|relais|permanence|bonjour|hello|admin|public|equipe|"
+    r"team|orientation|inscription|rdv|aidant|conseiller|atelier|pimms|poste|mds|cs\d|ville|commune|agglo|"
+    r"departement|region|solidarit|emploi|insertion|jeunes|famille|seniors|mediation|tiers|lieu|quartier",
+    re.I,
+)
+
+
+def looks_personal(email: str) -> bool:
+    """A person's own address (firstname.lastname@…, j.dupont@…): withheld from open data.
+
+    A heuristic: team mailboxes (contact@, accueil.ccas@…) are exported; anything shaped like a name is not.
+    """
+    local = email.split("@", 1)[0].lower()
+    if not local or _GENERIC_MAILBOX.search(local):
+        return False
+    parts = [p for p in re.split(r"[._\-]+", local) if p]
+    return len(parts) == 2 and all(p.isalpha() for p in parts) and len(parts[1]) >= 2
+
+
+def french_phone(value: str) -> str | None:
+    """The number written the French way ("02 38 00 00 00", "32 30"), or None when it is not a French number."""
+    digits = _PHONE_SEPARATORS.sub("", value.strip())
+    if found := _PHONE_INTERNATIONAL.match(digits):
+        digits = "0" + found.group(1)
+    if not (_PHONE_NATIONAL.match(digits) or _PHONE_SHORT.match(digits)):
+        return None
+    return " ".join(digits[i : i + 2] for i in range(0, len(digits), 2))
 
 
 def siret_problem(value: str) -> str | None:
@@ -59,11 +99,13 @@ def check(fields: dict[str, object]) -> None:
         elif name == "longitude":
             problem = _range(value, -180, 180, "La longitude")
         elif name == "phone":
-            problem = None if _PHONE.match(text) else "Numéro de téléphone invalide, par exemple 02 38 00 00 00."
-        elif name in ("website", "accessibility_url"):
-            problem = (
-                None if _URL.match(text) and len(text) <= 255 else "Adresse web invalide : elle commence par https://."
-            )
+            problem = None if french_phone(text) else _PHONE_PROBLEM
+        elif name in _URL_MAX_LENGTHS:
+            limit = _URL_MAX_LENGTHS[name]
+            if not _URL.match(text):
+                problem = "Adresse web invalide : elle commence par https:// (ou http://), sans espace."
+            elif len(text) > limit:
+                problem = f"Adresse web trop longue : {limit} caractères au plus."
         elif name in ("email", "referral_email"):
             problem = None if _EMAIL.match(text) and len(text) <= 254 else "Adresse e-mail invalide."
         elif name == "opening_hours":

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, 
 from hub import demo
 from hub.runtime import Runtime
 from hub.security import totp_qr_svg, totp_uri
-from network.tables import Structure
+from network.tables import Service, Structure
 from tests.browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -377,6 +377,19 @@ def test_directory_pages_are_accessible(
     expect(visitor.get_by_role("heading", level=1)).to_have_text("Point numérique CAF")
     audit.check(visitor, "annuaire : fiche service")
     screenshot(visitor, "annuaire-service")
+
+    async def appointment_id(rt: Runtime) -> int:
+        row = await Service.select(Service.id).where(Service.name == "Rendez-vous droits et prestations").first()
+        assert row is not None
+        return int(row["id"])
+
+    appointment = next(s for s in demo.SERVICES if s.name == "Rendez-vous droits et prestations")
+    visitor.goto(f"/annuaire/services/{live_server.call(appointment_id)}")
+    booking = visitor.get_by_role("link", name=re.compile("^Prendre rendez-vous"))
+    expect(booking).to_have_attribute("href", appointment.booking_url)
+    expect(visitor.get_by_role("link", name="32 30")).to_have_attribute("href", "tel:3230")
+    audit.check(visitor, "annuaire : service avec prise de rendez-vous")
+    screenshot(visitor, "annuaire-service-rendez-vous")
 
     offline = new_page(java_script_enabled=False)
     offline.goto("/annuaire?q=ordinateur")

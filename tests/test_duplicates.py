@@ -10,7 +10,8 @@ import pytest
 from hub import accounts
 from hub.errors import Conflict, Forbidden
 from hub.tables import JournalEntry, Membership
-from network import duplicates, exchange
+from network import duplicates
+from network.exchange import importing
 from network.tables import DuplicateFlag, Service, Structure
 from tests.conftest import make_person
 
@@ -39,7 +40,7 @@ def test_names_and_addresses_are_compared_without_accents_case_or_abbreviations(
 
 async def test_same_siret_is_flagged_on_import(rt, tmp_path):
     own = await structure("Maison France Services", siret="13481780311533", commune="Saran", postal_code="45770")
-    report = await exchange.import_paths(
+    report = await importing.import_paths(
         rt, [DATA / "datainclusion_structures.csv", DATA / "datainclusion_services.csv"], "datainclusion"
     )
     assert report.duplicates_flagged == 1
@@ -144,11 +145,11 @@ async def test_only_the_coordinator_merges(rt):
 async def test_reimport_after_merge_attaches_services_to_the_kept_structure(rt):
     coordinator = await make_person(rt, "coordination@reseau.example.fr", coordinator=True)
     actor = await accounts.actor_for_user(coordinator.id)
-    await exchange.import_paths(rt, [DATA / "datainclusion_valid.json"], "datainclusion")
+    await importing.import_paths(rt, [DATA / "datainclusion_valid.json"], "datainclusion")
     keep = await structure("Centre social de l'Argonne (fiche du réseau)", address="1 rue Pierre Ségelle")
     argonne = (await Structure.select(Structure.id).where(Structure.source_id == "cs-argonne").first())["id"]
     await duplicates.merge(rt, actor, keep, argonne)
-    report = await exchange.import_paths(rt, [DATA / "datainclusion_valid.json"], "datainclusion")
+    report = await importing.import_paths(rt, [DATA / "datainclusion_valid.json"], "datainclusion")
     assert report.counts("service") == {"unchanged": 4}
     assert await Service.count().where(Service.structure == keep) == 2
     assert await Service.count().where(Service.structure == argonne) == 0

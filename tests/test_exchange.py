@@ -17,7 +17,8 @@ from data_inclusion.schema import v1 as di
 
 from hub.errors import Invalid
 from hub.tables import JournalEntry, User
-from network import exchange
+from network import validation
+from network.exchange import export, importing, mednum, rows
 from network.tables import Place, Service, ServiceTag, Structure
 from tests.conftest import TEST_SECRET
 
@@ -25,7 +26,7 @@ DATA = Path(__file__).parent / "data"
 
 
 async def run_import(rt, *names: str, fmt: str = "datainclusion", **options):
-    return await exchange.import_paths(rt, [DATA / name for name in names], fmt, **options)
+    return await importing.import_paths(rt, [DATA / name for name in names], fmt, **options)
 
 
 async def counts() -> tuple[int, int, int]:
@@ -83,7 +84,7 @@ async def test_a_changed_row_is_updated_and_only_it(rt, tmp_path):
     document["services"][1]["latitude"] = 47.9140  # the atelier's place moved
     changed = tmp_path / "changed.json"
     changed.write_text(json.dumps(document))
-    report = await exchange.import_paths(rt, [changed], "datainclusion")
+    report = await importing.import_paths(rt, [changed], "datainclusion")
     assert report.counts("structure") == {"updated": 1, "unchanged": 2}
     assert report.counts("service") == {"updated": 1, "unchanged": 3}
     ccas = await Structure.select(Structure.phone).where(Structure.source_id == "ccas-orleans").first()
@@ -149,7 +150,7 @@ async def test_a_database_error_after_the_writes_rolls_everything_back(rt, tmp_p
     # the search index is written last, in the same transaction: make the database refuse it
     await Structure.raw("ALTER TABLE network_search RENAME TO network_search_away")
     with pytest.raises(Exception, match="network_search"):
-        await exchange.import_paths(rt, [edited], "datainclusion")
+        await importing.import_paths(rt, [edited], "datainclusion")
     phone = (await Structure.select(Structure.phone).where(Structure.source_id == "cs-argonne").first())["phone"]
     assert phone == "+33238000001" and await counts() == (3, 4, 1)
     assert await JournalEntry.count().where(JournalEntry.action == "directory_import") == 1
@@ -181,10 +182,47 @@ async def test_rows_repeated_in_a_file_are_rejected(rt, tmp_path):
     document["structures"].append(dict(document["structures"][0], nom="Autre nom"))
     twice = tmp_path / "twice.json"
     twice.write_text(json.dumps(document))
-    report = await exchange.import_paths(rt, [twice], "datainclusion")
+    report = await importing.import_paths(rt, [twice], "datainclusion")
     assert reasons_of(report, "dora--cs-argonne") == []
     repeated = [row for row in report.rejected if row.ident == "dora--cs-argonne"]
     assert repeated and "déjà présent dans le fichier" in repeated[0].reasons[0]
+
+
+@pytest.mark.parametrize("table", [Structure, Service])
+async def test_two_rows_cannot_share_a_source_and_source_id(rt, table):
+    structure = Structure(name="Centre social", source="maillage")
+    await structure.save()
+
+    def row(**values):
+        return table(**values) if table is Structure else table(structure=structure.id, **values)
+
+    await table.insert(row(name="Premier", source="dora", source_id="42"))
+    with pytest.raises(Exception, match="(?i)unique"):  # the database refuses it, whoever writes
+        await table.insert(row(name="Second", source="dora", source_id="42"))
+    await table.insert(row(name="Ailleurs", source="cd45", source_id="42"))  # another source may use the id
+    await table.insert(row(name="Local A", source="maillage"), row(name="Local B", source="maillage"))  # no id
+    assert await table.count().where(table.source_id == "42") == 2
+
+
+async def test_an_id_empty_after_its_source_prefix_is_rejected(rt, tmp_path):
+    document = json.loads((DATA / "datainclusion_valid.json").read_text())
+    document["structures"][2]["id"] = "dora--"
+    emptied = tmp_path / "emptied.json"
+    emptied.write_text(json.dumps(document))
+    report = await importing.import_paths(rt, [emptied], "datainclusion")
+    assert reasons_of(report, "dora--") == ["id : identifiant vide après le préfixe « dora-- »"]
+    assert report.counts("structure") == {"created": 2, "rejected": 1}
+
+
+async def test_imports_of_one_file_at_the_same_time_make_each_row_once(rt):
+    # on PostgreSQL both read the directory before either writes: the unique index makes the second an update
+    first, second = await asyncio.gather(
+        run_import(rt, "datainclusion_valid.json"), run_import(rt, "datainclusion_valid.json")
+    )
+    assert not first.rejected and not second.rejected
+    assert await counts() == (3, 4, 1)
+    again = await run_import(rt, "datainclusion_valid.json")
+    assert again.counts("structure") == {"unchanged": 3} and again.counts("service") == {"unchanged": 4}
 
 
 # ---------------------------------------------------------------- médiation numérique import
@@ -236,20 +274,20 @@ async def test_round_trip_import_export_is_valid_for_the_package(rt, tmp_path):
     await run_import(rt, "datainclusion_valid.json")
     await run_import(rt, "datainclusion_structures.csv", "datainclusion_services.csv")
     await run_import(rt, "mednum_valid.csv", fmt="mednum")
-    as_json = await exchange.export_directory(rt, "datainclusion-json", tmp_path / "annuaire.json")
+    as_json = await export.export_directory(rt, "datainclusion-json", tmp_path / "annuaire.json")
     assert (as_json.structures, as_json.services) == (8, 10) and not as_json.skipped
-    assert validate_all(exchange.read_datainclusion_export(as_json.paths)) == (8, 10)
-    as_csv = await exchange.export_directory(rt, "datainclusion-csv", tmp_path / "annuaire.csv")
+    assert validate_all(export.read_datainclusion_export(as_json.paths)) == (8, 10)
+    as_csv = await export.export_directory(rt, "datainclusion-csv", tmp_path / "annuaire.csv")
     assert [p.name for p in as_csv.paths] == ["annuaire-structures.csv", "annuaire-services.csv"]
-    assert validate_all(exchange.read_datainclusion_export(as_csv.paths)) == (8, 10)
+    assert validate_all(export.read_datainclusion_export(as_csv.paths)) == (8, 10)
     # what was imported comes back: ids, lists, the place of a service
-    rows = dict(((kind, row["id"]), row) for kind, row in exchange.read_datainclusion_export(as_json.paths))
+    rows = dict(((kind, row["id"]), row) for kind, row in export.read_datainclusion_export(as_json.paths))
     atelier = rows[("service", "dora--svc-atelier")]
     assert atelier["structure_id"] == "dora--cs-argonne" and atelier["adresse"] == "Salle Pellicer, 3 rue de la Gare"
     assert rows[("structure", "cd45--france-services-saran")]["reseaux_porteurs"] == ["communes", "france-service"]
     # and an export imports back unchanged, as JSON and as the CSV pair
-    assert (await exchange.import_paths(rt, as_json.paths, "datainclusion")).counts("service") == {"unchanged": 10}
-    again = await exchange.import_paths(rt, as_csv.paths, "datainclusion")
+    assert (await importing.import_paths(rt, as_json.paths, "datainclusion")).counts("service") == {"unchanged": 10}
+    again = await importing.import_paths(rt, as_csv.paths, "datainclusion")
     assert again.counts("structure") == {"unchanged": 8} and again.counts("service") == {"unchanged": 10}
 
 
@@ -260,16 +298,16 @@ async def test_export_leaves_out_closed_structures_users_and_personal_addresses(
     own = Structure(name="Centre social des Tilleuls", commune="Orléans", postal_code="45000", email="x@y.fr")
     await own.save()
     await User.insert(User(email="agent.prive@example.org", full_name="Agent Privé"))
-    report = await exchange.export_directory(rt, "datainclusion-json", tmp_path / "out.json")
+    report = await export.export_directory(rt, "datainclusion-json", tmp_path / "out.json")
     text = (tmp_path / "out.json").read_text()
     assert "Madeleine" not in text and "Accès libre à internet" not in text
     assert "jean.dupont" not in text and "agent.prive" not in text and "Agent Privé" not in text
     assert report.withheld_emails == 1 and "accueil.argonne@example.org" in text
     assert f'"maillage--{own.id}"' in text  # a structure made in Maillage gets an id in our own source
-    again = await exchange.import_paths(rt, [tmp_path / "out.json"], "datainclusion")
+    again = await importing.import_paths(rt, [tmp_path / "out.json"], "datainclusion")
     assert again.counts("structure")["created"] == 0 and await Structure.count() == 4  # matched, not duplicated
-    assert exchange.looks_personal("j.dupont@mairie-orleans.fr")
-    assert not exchange.looks_personal("accueil.ccas@orleans.fr") and not exchange.looks_personal("contact@x.fr")
+    assert validation.looks_personal("j.dupont@mairie-orleans.fr")
+    assert not validation.looks_personal("accueil.ccas@orleans.fr") and not validation.looks_personal("contact@x.fr")
 
 
 MEDNUM_PATTERNS = {  # LaMednum v1.0.1 constraints on the columns we fill
@@ -294,10 +332,10 @@ MEDNUM_PATTERNS = {  # LaMednum v1.0.1 constraints on the columns we fill
 async def test_mednum_export_follows_the_lamednum_schema_and_round_trips(rt, tmp_path):
     await run_import(rt, "datainclusion_valid.json")
     await run_import(rt, "mednum_valid.csv", fmt="mednum")
-    report = await exchange.export_directory(rt, "mednum-csv", tmp_path / "lieux.csv")
+    report = await export.export_directory(rt, "mednum-csv", tmp_path / "lieux.csv")
     with (tmp_path / "lieux.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == list(exchange.MEDNUM_COLUMNS)
+    assert list(rows[0]) == list(mednum.MEDNUM_COLUMNS)
     # digital inclusion places only: the CCAS (no numerique-- thématique) is not one
     assert {r["nom"] for r in rows} == {
         "Centre social de l'Argonne",
@@ -307,7 +345,7 @@ async def test_mednum_export_follows_the_lamednum_schema_and_round_trips(rt, tmp
         "Ressourcerie R3 ordinateurs solidaires",
     } and report.structures == 5
     for row in rows:
-        for column in exchange.MEDNUM_REQUIRED:
+        for column in mednum.MEDNUM_REQUIRED:
             assert row[column], (row["id"], column)
         for column, pattern in MEDNUM_PATTERNS.items():
             assert not row[column] or re.fullmatch(pattern, row[column]), (column, row[column])
@@ -315,14 +353,14 @@ async def test_mednum_export_follows_the_lamednum_schema_and_round_trips(rt, tmp
     assert epn["services"] == "Aide aux démarches administratives|Maîtrise des outils numériques du quotidien"
     assert "Envoyer un mail avec une fiche de prescription" in epn["modalites_acces"]
     assert epn["prise_en_charge_specifique"] == "Surdité|Langues étrangères (anglais)"
-    again = await exchange.import_paths(rt, [tmp_path / "lieux.csv"], "mednum", source="export")
+    again = await importing.import_paths(rt, [tmp_path / "lieux.csv"], "mednum", source="export")
     assert again.counts("lieu") == {"created": 5}
 
 
 async def test_geojson_has_structures_and_places_with_coordinates(rt, tmp_path):
     await run_import(rt, "datainclusion_valid.json")
     await run_import(rt, "mednum_valid.csv", fmt="mednum")
-    report = await exchange.export_directory(rt, "geojson", tmp_path / "carte.geojson")
+    report = await export.export_directory(rt, "geojson", tmp_path / "carte.geojson")
     document = json.loads((tmp_path / "carte.geojson").read_text())
     assert document["type"] == "FeatureCollection"
     kinds = [f["properties"]["type"] for f in document["features"]]
@@ -336,7 +374,7 @@ async def test_geojson_has_structures_and_places_with_coordinates(rt, tmp_path):
 
 async def test_export_is_journalled(rt, tmp_path):
     await run_import(rt, "datainclusion_valid.json")
-    await exchange.export_directory(rt, "geojson", tmp_path / "carte.geojson", actor_id=None)
+    await export.export_directory(rt, "geojson", tmp_path / "carte.geojson", actor_id=None)
     entry = await JournalEntry.select().where(JournalEntry.action == "directory_export").first()
     assert json.loads(entry["details"])["format"] == "geojson"
 
@@ -347,7 +385,7 @@ def test_pydantic_errors_are_translated_naming_the_field():
             {"source": "x", "structure_id": "x--1", "id": "x--2", "nom": "Ab", "date_maj": "2031-01-01",
              "description": "Une description", "zone_eligibilite": ["4"], "latitude": "47,9", "courriel": "a@"}
         )  # fmt: skip
-    reasons = exchange.french_errors(caught.value)
+    reasons = rows.french_errors(caught.value)
     assert "nom : 3 caractères au moins" in reasons
     assert "date_maj : La date de dernière modification ne peut pas être dans le futur." in reasons
     assert any(r.startswith("zone_eligibilite : valeur inconnue « 4 »") for r in reasons)
@@ -408,9 +446,9 @@ async def test_export_drops_invalid_optional_fields_and_leaves_out_invalid_rows(
     # rows edited by hand in the database, past the forms' checks
     await Structure.update({Structure.website: "pas une adresse"}).where(Structure.source_id == "cs-argonne")
     await Structure.update({Structure.name: "AB"}).where(Structure.source_id == "ccas-orleans")
-    report = await exchange.export_directory(rt, "datainclusion-json", tmp_path / "out.json")
+    report = await export.export_directory(rt, "datainclusion-json", tmp_path / "out.json")
     assert report.fields_dropped == 1 and report.structures == 2
     assert report.skipped == ["dora--ccas-orleans : nom : 3 caractères au moins"]
-    rows = list(exchange.read_datainclusion_export(report.paths))
+    rows = list(export.read_datainclusion_export(report.paths))
     assert validate_all(rows) == (2, 3)  # the CCAS's service goes with it
     assert all("pas une adresse" not in json.dumps(row) for _, row in rows)

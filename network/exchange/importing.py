@@ -1,0 +1,360 @@
+"""The write path of every import: rows compared with one preload per table, then created or updated with
+batched statements in one transaction, keyed by (source, source_id); search index and duplicates kept in step.
+
+A fatal file error raises `Invalid` before any write, so nothing is half-imported; a bad row is only rejected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.table import Table
+
+from hub import journal
+from hub.db import current_engine, write_transaction
+from hub.errors import Invalid
+from hub.journal import Act
+from hub.runtime import Runtime
+from network import duplicates, search
+from network.exchange.datainclusion import parse_datainclusion
+from network.exchange.files import InputFile
+from network.exchange.mednum import parse_mednum
+from network.exchange.report import BATCH, FORMATS_IN, ImportReport, Progress, RowOutcome
+from network.exchange.rows import Candidate, load_places, loads, shown
+from network.tables import Place, Service, Structure
+
+
+@dataclasses.dataclass(slots=True)
+class _Existing:
+    id: int
+    values: dict[str, Any]
+    merged_into: int | None = None
+    place: dict[str, Any] | None = None  # services: their first place
+
+
+def _same(old: Any, new: Any) -> bool:
+    if old == new:
+        return True
+    if isinstance(old, str) and isinstance(new, str) and new[:1] in "[{":
+        try:
+            return bool(json.loads(old) == json.loads(new))  # same list, written with other spacing
+        except json.JSONDecodeError:
+            return False
+    if isinstance(old, datetime) and isinstance(new, date):
+        return old.date() == new
+    return False
+
+
+def _changed(existing: dict[str, Any], values: dict[str, Any]) -> bool:
+    return any(not _same(existing.get(column), value) for column, value in values.items())
+
+
+def _placeholders(count: int, start: int = 1) -> list[str]:
+    if isinstance(current_engine(), SQLiteEngine):
+        return ["?"] * count
+    return [f"${i}" for i in range(start, start + count)]
+
+
+async def _execute_many(transaction: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """One prepared statement, many rows: the driver's executemany (aiosqlite or asyncpg) on the transaction."""
+    for start in range(0, len(rows), BATCH * 10):
+        await transaction.connection.executemany(sql, rows[start : start + BATCH * 10])
+
+
+async def _insert_many(
+    transaction: Any,
+    table: type[Table],
+    columns: list[str],
+    rows: list[tuple[Any, ...]],
+    on_conflict_update: Sequence[str] = (),
+) -> None:
+    """With on_conflict_update, rows are upserted on the unique (source, source_id) index: a row that another
+    import created since the preload gets these columns updated instead of being duplicated."""
+    if rows:
+        names = ", ".join(f'"{c}"' for c in columns)
+        sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({", ".join(_placeholders(len(columns)))})'
+        if on_conflict_update:
+            sets = ", ".join(f'"{c}" = excluded."{c}"' for c in on_conflict_update)
+            sql += f" ON CONFLICT (source, source_id) WHERE source_id <> '' DO UPDATE SET {sets}"
+        await _execute_many(transaction, sql, rows)
+
+
+async def _update_many(transaction: Any, table: type[Table], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Rows are (values…, id)."""
+    if rows:
+        marks = _placeholders(len(columns) + 1)
+        sets = ", ".join(f'"{c}" = {m}' for c, m in zip(columns, marks, strict=False))
+        sql = f'UPDATE "{table._meta.tablename}" SET {sets} WHERE id = {marks[-1]}'
+        await _execute_many(transaction, sql, rows)
+
+
+async def _load(table: type[Table], sources: set[str], columns: list[str]) -> dict[tuple[str, str], _Existing]:
+    """Every row of these sources, keyed by (source, source_id): one query, not one per row."""
+    if not sources:
+        return {}
+    extra = ["merged_into"] if table is Structure else []
+    wanted = [table._meta.get_column_by_name(c) for c in ["id", "source", "source_id", *extra, *columns]]
+    rows = await table.select(*wanted).where(table._meta.get_column_by_name("source").is_in(sorted(sources)))
+    found = {}
+    for row in rows:
+        # a row made in Maillage has no source_id: its exports name it by its id ("maillage--12")
+        key = (row["source"], row["source_id"] or str(row["id"]))
+        found[key] = _Existing(row["id"], row, row.get("merged_into"))
+    return found
+
+
+def _final(structure_id: int, merged: dict[int, int | None]) -> int:
+    """Follow merged_into: services of a merged structure belong to the one it was merged into."""
+    seen = set()
+    while (target := merged.get(structure_id)) and structure_id not in seen:
+        seen.add(structure_id)
+        structure_id = target
+    return structure_id
+
+
+def _reject_repeats(candidates: list[Candidate]) -> list[Candidate]:
+    first: dict[tuple[str, str], RowOutcome] = {}
+    kept = []
+    for candidate in candidates:
+        seen = first.get(candidate.key)
+        if seen is None:
+            first[candidate.key] = candidate.outcome
+            kept.append(candidate)
+        elif seen is not candidate.outcome:
+            reason = f"id : identifiant déjà présent dans le fichier ({seen.where})"
+            if reason not in candidate.outcome.reasons:  # a médiation numérique row repeats two candidates
+                candidate.outcome.reasons.append(reason)
+            candidate.outcome.settle("rejected")
+    return kept
+
+
+async def upsert(
+    structures: list[Candidate],
+    services: list[Candidate],
+    report: ImportReport,
+    transaction: Any | None,
+    progress: Progress | None = None,
+) -> None:
+    """Compare every candidate with the preloaded rows; write (batched) unless transaction is None (dry run)."""
+    now = datetime.now(UTC)
+    structures = _reject_repeats(structures)
+    services = _reject_repeats(services)
+    sources = {c.key[0] for c in structures} | {c.key[0] for c in services}
+    total = len(structures) + len(services)
+
+    # structures
+    s_columns = list(structures[0].values) if structures else []
+    existing = await _load(Structure, sources, s_columns)
+    creates: list[Candidate] = []
+    updates: list[tuple[Candidate, _Existing]] = []
+    for candidate in structures:
+        found = existing.get(candidate.key)
+        if found is None:
+            creates.append(candidate)
+        elif _changed(found.values, candidate.values):
+            updates.append((candidate, found))
+        else:
+            candidate.outcome.settle("unchanged")
+    if transaction is not None and creates:
+        create_columns = [
+            *s_columns,
+            *creates[0].on_create,
+            "source",
+            "source_id",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+        rows = [(*c.values.values(), *c.on_create.values(), *c.key, "active", now, now) for c in creates]
+        await _insert_many(transaction, Structure, create_columns, rows, [*s_columns, "updated_at"])
+    if transaction is not None and updates:
+        rows = [(*c.values.values(), now, found.id) for c, found in updates]
+        await _update_many(transaction, Structure, [*s_columns, "updated_at"], rows)
+    for candidate in creates:
+        candidate.outcome.settle("created")
+    for candidate, found in updates:
+        candidate.outcome.settle("updated")
+        report.structure_ids.append(found.id)
+    if progress:
+        progress("écriture", len(structures), total)
+
+    # where each structure now is: ids of the new ones, merges followed
+    structure_ids: dict[tuple[str, str], int | None] = {k: e.id for k, e in existing.items()}
+    merged = {e.id: e.merged_into for e in existing.values()}
+    if transaction is not None and creates:
+        fresh = await _load(Structure, {c.key[0] for c in creates}, [])
+        for candidate in creates:
+            structure_ids[candidate.key] = fresh[candidate.key].id
+            report.structure_ids.append(fresh[candidate.key].id)
+    else:
+        structure_ids.update({c.key: None for c in creates})  # dry run: would be created
+    rejected_refs = {o.ident for o in report.rows if o.kind == "structure" and o.status == "rejected"}
+
+    # services
+    v_columns = list(services[0].values) if services else []
+    existing_services = await _load(Service, sources, ["structure", *v_columns])
+    places = await load_places([e.id for e in existing_services.values()])
+    for found in existing_services.values():
+        found.place = places.get(found.id)
+    s_creates: list[tuple[Candidate, int | None]] = []
+    s_updates: list[tuple[Candidate, _Existing, int | None]] = []
+    for candidate in services:
+        assert candidate.structure_key is not None
+        if candidate.structure_key not in structure_ids:
+            ident = candidate.structure_ref
+            if ident in rejected_refs:
+                candidate.outcome.reasons.append(f"structure_id : la structure {shown(ident)} a été refusée")
+            else:
+                candidate.outcome.reasons.append(
+                    f"structure_id : structure {shown(ident)} introuvable (ni dans le fichier, ni dans l'annuaire)"
+                )
+            candidate.outcome.settle("rejected")
+            continue
+        structure_id = structure_ids[candidate.structure_key]
+        if structure_id is not None:
+            structure_id = _final(structure_id, merged)
+        found = existing_services.get(candidate.key)
+        if found is None:
+            s_creates.append((candidate, structure_id))
+            continue
+        for column in candidate.led_lists:
+            new, old = loads(candidate.values[column]), loads(found.values[column])
+            if len(new) == 1 and old[:1] == new:
+                candidate.values[column] = found.values[column]
+        place_changed = candidate.place is not None and (found.place is None or _changed(found.place, candidate.place))
+        if found.values["structure"] != structure_id or place_changed or _changed(found.values, candidate.values):
+            s_updates.append((candidate, found, structure_id))
+        else:
+            candidate.outcome.settle("unchanged")
+    if transaction is not None and s_creates:
+        columns = [*v_columns, "structure", "source", "source_id", "created_at", "updated_at"]
+        rows = [(*c.values.values(), sid, *c.key, now, now) for c, sid in s_creates]
+        await _insert_many(transaction, Service, columns, rows, [*v_columns, "structure", "updated_at"])
+    if transaction is not None and s_updates:
+        rows = [(*c.values.values(), sid, now, found.id) for c, found, sid in s_updates]
+        await _update_many(transaction, Service, [*v_columns, "structure", "updated_at"], rows)
+    for candidate, _ in s_creates:
+        candidate.outcome.settle("created")
+    for candidate, _, _ in s_updates:
+        candidate.outcome.settle("updated")
+
+    if transaction is not None and (s_creates or s_updates):
+        fresh_services = await _load(Service, {c.key[0] for c, _ in s_creates}, []) if s_creates else {}
+        new_places: list[dict[str, Any]] = []
+        changed_places: list[tuple[dict[str, Any], int]] = []
+        created_ids = [fresh_services[c.key].id for c, _ in s_creates]
+        # a service another import created since the preload came through ON CONFLICT: it may have its place
+        raced = await load_places([i for (c, _), i in zip(s_creates, created_ids, strict=True) if c.place])
+        for (candidate, _), service_id in zip(s_creates, created_ids, strict=True):
+            report.service_ids.append(service_id)
+            old_place = raced.get(service_id)
+            if candidate.place and old_place is None:
+                new_places.append({**candidate.place, "service": service_id})
+            elif candidate.place and old_place is not None and _changed(old_place, candidate.place):
+                changed_places.append((candidate.place, old_place["id"]))
+        for candidate, found, _ in s_updates:
+            report.service_ids.append(found.id)
+            if candidate.place and found.place is None:
+                new_places.append({**candidate.place, "service": found.id})
+            elif candidate.place and found.place is not None and _changed(found.place, candidate.place):
+                changed_places.append((candidate.place, found.place["id"]))
+        if new_places:  # one parser gives every place the same keys
+            await _insert_many(transaction, Place, list(new_places[0]), [tuple(p.values()) for p in new_places])
+        if changed_places:
+            columns = list(changed_places[0][0])
+            await _update_many(transaction, Place, columns, [(*p.values(), pid) for p, pid in changed_places])
+    if progress:
+        progress("écriture", total, total)
+
+
+async def refresh_search(service_ids: list[int], structure_ids: list[int]) -> None:
+    """Tags and index entries of the services written, and of every service of the structures written.
+
+    Runs in the import's transaction, so the index never lags the directory.
+    """
+    if service_ids:
+        await search.sync_tags_bulk(service_ids)
+    touched = set(service_ids)
+    for start in range(0, len(structure_ids), BATCH):
+        chunk = structure_ids[start : start + BATCH]
+        touched.update(r["id"] for r in await Service.select(Service.id).where(Service.structure.is_in(chunk)))
+    if touched:
+        await search.reindex_services(sorted(touched))
+
+
+_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,59}$")
+
+
+async def import_files(
+    rt: Runtime,
+    files: Sequence[InputFile],
+    fmt: str,
+    *,
+    source: str | None = None,
+    dry_run: bool = False,
+    actor_id: int | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validate every row, then upsert the good ones in one transaction (or only report, with dry_run).
+
+    Raises Invalid, with nothing written, on a fatal file error.
+    """
+    if fmt not in FORMATS_IN:
+        raise Invalid(f"Format inconnu : {fmt} (attendu : {', '.join(FORMATS_IN)}).")
+    if source is not None and not _SOURCE_NAME.match(source):
+        raise Invalid("Nom de source invalide : minuscules, chiffres et tirets, par exemple « cd45 ».")
+    if not files:
+        raise Invalid("Aucun fichier à importer.")
+    parse = parse_datainclusion if fmt == "datainclusion" else parse_mednum
+    clock = time.perf_counter()
+    outcomes, structures, services = parse(files, source, progress)
+    report = ImportReport(fmt, dry_run, outcomes)
+    report.timings["validation"] = time.perf_counter() - clock
+    for outcome in outcomes:
+        if outcome.reasons:
+            outcome.settle("rejected")
+    if dry_run:
+        await upsert(structures, services, report, None, progress)
+        return report
+    async with write_transaction() as transaction:
+        clock = time.perf_counter()
+        await upsert(structures, services, report, transaction, progress)
+        report.timings["writing"] = time.perf_counter() - clock
+        report.duplicates_flagged = await duplicates.flag_duplicates(report.structure_ids)
+        report.timings["duplicates"] = time.perf_counter() - clock - report.timings["writing"]
+        clock = time.perf_counter()
+        await refresh_search(report.service_ids, report.structure_ids)
+        report.timings["search_index"] = time.perf_counter() - clock
+        counts = {kind: report.counts(kind) for kind in ("structure", "service", "lieu")}
+        details: dict[str, journal.Scalar] = {"format": fmt}
+        if source:
+            details["source"] = source
+        for kind, c in counts.items():
+            if sum(c.values()):
+                for status in ("created", "updated", "unchanged", "rejected"):
+                    details[f"{kind}s_{status}"] = c[status]
+        details["duplicates_flagged"] = report.duplicates_flagged
+        await journal.append(rt.secrets.journal_key, Act("directory_import", actor_id, None, "import", fmt, details))
+    return report
+
+
+async def import_paths(
+    rt: Runtime,
+    paths: Sequence[Path],
+    fmt: str,
+    *,
+    source: str | None = None,
+    dry_run: bool = False,
+    actor_id: int | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    files = [InputFile.from_path(path) for path in paths]
+    return await import_files(rt, files, fmt, source=source, dry_run=dry_run, actor_id=actor_id, progress=progress)

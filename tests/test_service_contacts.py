@@ -1,0 +1,224 @@
+"""A service's phone and booking link: imported, exported in every format, shown, edited, published by the API."""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from pathlib import Path
+
+import pytest
+from data_inclusion.schema import v1 as di
+
+from hub import demo
+from network import validation
+from network.exchange import export, importing
+from network.tables import Service, Structure
+from tests.conftest import make_person, make_structure, post_form, sign_in
+
+DATA = Path(__file__).parent / "data"
+
+
+async def import_all(rt) -> None:
+    for names, fmt in (
+        (["datainclusion_valid.json"], "datainclusion"),
+        (["datainclusion_structures.csv", "datainclusion_services.csv"], "datainclusion"),
+        (["mednum_valid.csv"], "mednum"),
+    ):
+        report = await importing.import_paths(rt, [DATA / name for name in names], fmt)
+        assert not report.rejected, report.rejected
+
+
+async def contacts(source_id: str) -> tuple[str, str]:
+    row = await Service.select(Service.phone, Service.booking_url).where(Service.source_id == source_id).first()
+    return row["phone"], row["booking_url"]
+
+
+# ---------------------------------------------------------------- exchange
+async def test_phone_and_booking_link_are_imported_from_every_format(rt):
+    await import_all(rt)
+    assert await contacts("svc-atelier") == ("02 38 00 00 12", "https://rdv.example.org/argonne/atelier")
+    assert await contacts("svc-ccas-droits") == ("+33238000030", "")
+    assert await contacts("svc-mds-budget") == ("02 38 00 00 40", "")  # data·inclusion CSV
+    assert await contacts("svc-fs-demarches") == ("", "https://rdv.example.org/")  # as the package writes it
+    assert await contacts("epn-la-source") == ("+33238000020", "https://www.rdv-solidarites.fr/")  # LaMednum prise_rdv
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("datainclusion-json", "annuaire.json"), ("datainclusion-csv", "annuaire.csv")]
+)
+async def test_round_trip_keeps_phone_and_booking_link_valid_for_the_package(rt, tmp_path, fmt, name):
+    await import_all(rt)
+    report = await export.export_directory(rt, fmt, tmp_path / name)
+    assert not report.skipped and not report.fields_dropped
+    services = {}
+    for kind, row in export.read_datainclusion_export(report.paths):
+        (di.Structure if kind == "structure" else di.Service).model_validate(row)
+        if kind == "service":
+            services[row["id"]] = row
+    atelier = services["dora--svc-atelier"]
+    assert atelier["telephone"] == "02 38 00 00 12"
+    assert atelier["lien_mobilisation"] == "https://rdv.example.org/argonne/atelier"
+    assert services["cd45--svc-mds-budget"]["telephone"] == "02 38 00 00 40"
+    assert services["mediation-numerique--epn-la-source"]["lien_mobilisation"] == "https://www.rdv-solidarites.fr/"
+    assert services["dora--svc-internet"].get("lien_mobilisation") is None  # nothing made up
+    again = await importing.import_paths(rt, report.paths, "datainclusion")
+    assert again.counts("service") == {"unchanged": 10}
+
+
+async def test_mednum_export_writes_the_booking_link_in_prise_rdv(rt, tmp_path):
+    await importing.import_paths(rt, [DATA / "mednum_valid.csv"], "mednum")
+    await export.export_directory(rt, "mednum-csv", tmp_path / "lieux.csv")
+    with (tmp_path / "lieux.csv").open(encoding="utf-8", newline="") as handle:
+        rows = {row["id"]: row for row in csv.DictReader(handle)}
+    epn = rows["mediation-numerique--epn-la-source"]
+    assert epn["prise_rdv"] == "https://www.rdv-solidarites.fr/" and epn["telephone"] == "+33238000020"
+    assert "Prendre un RDV en ligne" in epn["modalites_acces"].split("|")
+    assert rows["mediation-numerique--bus-numerique-45"]["prise_rdv"] == ""
+    await importing.import_paths(rt, [tmp_path / "lieux.csv"], "mednum", source="reexport")
+    copy = await Service.select(Service.booking_url).where(Service.source == "reexport").output(as_list=True)
+    assert "https://www.rdv-solidarites.fr/" in copy
+
+
+async def test_geojson_places_carry_the_service_phone_and_booking_link(rt, tmp_path):
+    await importing.import_paths(rt, [DATA / "datainclusion_valid.json"], "datainclusion")
+    await export.export_directory(rt, "geojson", tmp_path / "carte.geojson")
+    features = json.loads((tmp_path / "carte.geojson").read_text())["features"]
+    [place] = [f["properties"] for f in features if f["properties"]["type"] == "lieu"]
+    assert place["service_id"] == "dora--svc-atelier" and place["telephone"] == "02 38 00 00 12"
+    assert place["lien_mobilisation"] == "https://rdv.example.org/argonne/atelier"
+
+
+# ---------------------------------------------------------------- pages
+SERVICE = {
+    "name": "Aide aux démarches en ligne",
+    "description": "Un conseiller vous aide à faire vos démarches.",
+    "fees": "gratuit",
+}
+
+
+async def manager_of_new_structure(client, rt) -> int:
+    sid = await make_structure()
+    await sign_in(client, await make_person(rt, "nadia@a.example.fr", {sid: ["manager"]}))
+    return sid
+
+
+async def test_manager_gives_a_phone_and_a_booking_link_shown_on_the_service_page(client, rt):
+    sid = await manager_of_new_structure(client, rt)
+    saved = await post_form(
+        client,
+        f"/annuaire/structures/{sid}/services/nouveau",
+        {**SERVICE, "phone": "+33 2 38 00 00 07", "booking_url": " https://rdv.example.fr/cs-tilleuls "},
+    )
+    assert "Service enregistré." in saved.text
+    service = await Service.select().first()
+    assert service["phone"] == "02 38 00 00 07"  # written the French way
+    assert service["booking_url"] == "https://rdv.example.fr/cs-tilleuls"
+    assert 'href="tel:0238000007">02 38 00 00 07</a>' in saved.text
+    assert 'href="https://rdv.example.fr/cs-tilleuls"' in saved.text and "Prendre rendez-vous" in saved.text
+    form = await client.get(f"/annuaire/structures/{sid}/services/{service['id']}/modifier")
+    assert 'value="02 38 00 00 07"' in form.text and 'value="https://rdv.example.fr/cs-tilleuls"' in form.text
+    short = await post_form(
+        client, f"/annuaire/structures/{sid}/services/{service['id']}/modifier", {**SERVICE, "phone": "3230"}
+    )
+    assert short.status_code == 200 and 'href="tel:3230"' in short.text
+    assert await Service.select(Service.phone, Service.booking_url).first() == {"phone": "32 30", "booking_url": ""}
+
+
+async def test_a_service_without_contacts_shows_no_empty_block(client, rt):
+    sid = await manager_of_new_structure(client, rt)
+    saved = await post_form(client, f"/annuaire/structures/{sid}/services/nouveau", SERVICE)
+    assert "Service enregistré." in saved.text
+    assert "Contacter ce service" not in saved.text and "Prendre rendez-vous" not in saved.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("phone", "12 34", "Numéro de téléphone invalide : 10 chiffres"),
+        ("phone", "+44 20 7946 0958", "Numéro de téléphone invalide"),
+        ("phone", "02 38 00 00 00 poste 12", "Numéro de téléphone invalide"),
+        ("booking_url", "javascript:alert(1)", "Adresse web invalide : elle commence par https://"),
+        ("booking_url", "www.rdv.example.fr", "Adresse web invalide : elle commence par https://"),
+        ("booking_url", "ftp://rdv.example.fr/", "Adresse web invalide"),
+        ("booking_url", "https://rdv.example.fr/" + "a" * 480, "Adresse web trop longue : 500 caractères au plus."),
+    ],
+)
+async def test_a_bad_phone_or_link_is_explained_in_french_and_nothing_is_written(client, rt, field, value, message):
+    sid = await manager_of_new_structure(client, rt)
+    refused = await post_form(client, f"/annuaire/structures/{sid}/services/nouveau", {**SERVICE, field: value})
+    assert refused.status_code == 400 and message in html.unescape(refused.text)
+    assert 'aria-invalid="true"' in refused.text and html.escape(value) in refused.text  # kept on screen to fix
+    assert await Service.count() == 0
+
+    kept = {"phone": "02 38 00 00 07", "booking_url": "https://rdv.example.fr/cs"}
+    service = Service(structure=sid, name="Permanence", **kept)
+    await service.save()
+    edited = await post_form(
+        client, f"/annuaire/structures/{sid}/services/{service.id}/modifier", {**SERVICE, field: value}
+    )
+    assert edited.status_code == 400 and message in html.unescape(edited.text)
+    row = await Service.select(Service.name, Service.phone, Service.booking_url).where(Service.id == service.id)
+    assert row == [{"name": "Permanence", **kept}]
+
+
+async def test_the_structure_phone_follows_the_same_rule(client, rt):
+    sid = await manager_of_new_structure(client, rt)
+    entry = {"name": "Centre social des Tilleuls", "kind": "CS", "commune": "Montclair-sur-Loire"}
+    refused = await post_form(client, f"/annuaire/structures/{sid}/modifier", {**entry, "phone": "12 34 56"})
+    assert refused.status_code == 400 and "Numéro de téléphone invalide" in html.unescape(refused.text)
+    saved = await post_form(client, f"/annuaire/structures/{sid}/modifier", {**entry, "phone": "+33238000001"})
+    assert "Fiche enregistrée." in saved.text
+    assert (await Structure.select(Structure.phone).where(Structure.id == sid).first())["phone"] == "02 38 00 00 01"
+
+
+def test_french_phone_numbers_are_written_the_french_way():
+    assert validation.french_phone("0238000000") == "02 38 00 00 00"
+    assert validation.french_phone("+33 (0)2.38.00.00.00") == "02 38 00 00 00"
+    assert validation.french_phone("+262 262 12 34 56") == "02 62 12 34 56"  # La Réunion
+    assert validation.french_phone("3949") == "39 49"
+    assert validation.french_phone("00 00 00 00 00") is None and validation.french_phone("+32 2 123 45 67") is None
+
+
+# ---------------------------------------------------------------- open API
+async def test_public_api_gives_service_contacts_but_no_personal_address(client, rt):
+    sid = await make_structure()
+    await Structure.update({Structure.email: "marie.durand@example.org"}).where(Structure.id == sid)
+    team, personal = (
+        Service(
+            structure=sid,
+            name="Rendez-vous droits",
+            phone="02 38 00 00 07",
+            booking_url="https://rdv.example.fr/droits",
+            referral_email="orientations@cs.example.fr",
+        ),
+        Service(structure=sid, name="Permanence", referral_email="jean.dupont@example.org"),
+    )
+    await team.save()
+    await personal.save()
+    body = (await client.get(f"/api/v1/directory/structures/{sid}")).json()
+    assert body["email"] == ""  # a person's own address is never published
+    services = {s["name"]: s for s in body["services"]}
+    assert services["Rendez-vous droits"] | {"id": 0} == {
+        "id": 0,
+        "name": "Rendez-vous droits",
+        "thematiques": [],
+        "fees": [],
+        "opening_hours": "",
+        "accepts_referrals": False,
+        "phone": "02 38 00 00 07",
+        "email": "orientations@cs.example.fr",
+        "booking_url": "https://rdv.example.fr/droits",
+    }
+    assert services["Permanence"]["email"] == "" and services["Permanence"]["booking_url"] == ""
+
+
+# ---------------------------------------------------------------- demo
+def test_demo_contacts_follow_the_form_rules():
+    phones = [s.phone for s in demo.SERVICES if s.phone]
+    links = [s.booking_url for s in demo.SERVICES if s.booking_url]
+    assert len(phones) >= 4 and all(validation.french_phone(p) == p for p in phones)
+    appointment = next(s for s in demo.SERVICES if s.name == "Rendez-vous droits et prestations")
+    assert appointment.booking_url in links
+    for link in links:
+        validation.check({"booking_url": link})  # raises Invalid on a bad one
