@@ -47,6 +47,8 @@ class ServiceForm(msgspec.Struct):
     fees_details: Long = ""
     reception_modes: Codes = []
     accommodations: Codes = []
+    mobilisation_modes: Codes = []
+    mobilisable_by: Codes = []
     languages: Short = ""  # "fr, ar" in the form
     access_conditions: Long = ""
     weekly_capacity: Annotated[str, msgspec.Meta(max_length=10)] = ""

@@ -24,6 +24,15 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "fees": vocabulary.FEES,
     "reception_modes": vocabulary.RECEPTION_MODES,
     "accommodations": vocabulary.ACCOMMODATIONS,
+    "mobilisation_modes": vocabulary.MOBILISATION_MODES,
+    "mobilisable_by": vocabulary.MOBILISED_BY,
+}
+
+# A way to reach a service needs the contact it uses (data·inclusion pairs them the same way).
+_MODE_NEEDS = {
+    "telephoner": ("phone", "Pour « Téléphoner », indiquez le téléphone du service."),
+    "utiliser-lien-mobilisation": ("booking_url", "Pour ce mode, indiquez le lien de prise de rendez-vous."),
+    "envoyer-un-courriel": ("referral_email", "Pour « Envoyer un courriel », indiquez l'e-mail de l'équipe."),
 }
 
 
@@ -287,7 +296,13 @@ def _service_values(form: ServiceForm) -> dict[Any, Any]:
         Service.fees: _codes(form.fees, "fees", errors),
         Service.reception_modes: _codes(form.reception_modes, "reception_modes", errors),
         Service.accommodations: _codes(form.accommodations, "accommodations", errors),
+        Service.mobilisation_modes: _codes(form.mobilisation_modes, "mobilisation_modes", errors),
+        Service.mobilisable_by: _codes(form.mobilisable_by, "mobilisable_by", errors),
     }
+    for mode in values[Service.mobilisation_modes]:
+        needed, message = _MODE_NEEDS.get(mode, ("", ""))
+        if needed and not str(getattr(form, needed)).strip():
+            errors.setdefault(needed, message)
     languages = sorted({code.strip().lower() for code in form.languages.replace(";", ",").split(",") if code.strip()})
     if any(len(code) != 2 or not code.isalpha() for code in languages):
         errors["languages"] = "Indiquez les langues par leur code à 2 lettres, séparées par des virgules : fr, en, ar."

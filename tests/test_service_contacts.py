@@ -222,3 +222,45 @@ def test_demo_contacts_follow_the_form_rules():
     assert appointment.booking_url in links
     for link in links:
         validation.check({"booking_url": link})  # raises Invalid on a bad one
+
+
+async def test_manager_says_how_to_reach_the_service_and_the_export_says_so(client, rt, tmp_path):
+    sid = await manager_of_new_structure(client, rt)
+    # "Téléphoner" without a phone: refused with the reason, nothing written
+    refused = await post_form(
+        client,
+        f"/annuaire/structures/{sid}/services/nouveau",
+        {**SERVICE, "mobilisation_modes": ["telephoner", "se-presenter"], "mobilisable_by": "usagers"},
+    )
+    assert refused.status_code == 400
+    assert "Pour « Téléphoner », indiquez le téléphone du service." in html.unescape(refused.text)
+    assert await Service.count() == 0
+
+    saved = await post_form(
+        client,
+        f"/annuaire/structures/{sid}/services/nouveau",
+        {
+            **SERVICE,
+            "phone": "02 38 00 00 07",
+            "mobilisation_modes": ["telephoner", "se-presenter"],
+            "mobilisable_by": ["usagers", "professionnels"],
+        },
+    )
+    assert "Service enregistré." in saved.text
+    assert "Se présenter, Téléphoner (professionnels ou usagers)" in html.unescape(saved.text)
+    row = (
+        await Service.select(Service.id, Service.mobilisation_modes, Service.mobilisable_by)
+        .output(load_json=True)
+        .first()
+    )
+    assert row["mobilisation_modes"] == ["se-presenter", "telephoner"]
+    assert row["mobilisable_by"] == ["professionnels", "usagers"]
+    form = await client.get(f"/annuaire/structures/{sid}/services/{row['id']}/modifier")
+    assert form.text.count("checked") >= 4  # the four ticks come back on the edit form
+
+    await Structure.update({Structure.status: "active"}).where(Structure.id == sid)
+    report = await export.export_directory(rt, "datainclusion-json", tmp_path / "annuaire.json")
+    [service] = [r for kind, r in export.read_datainclusion_export(report.paths) if kind == "service"]
+    di.Service.model_validate(service)
+    assert service["modes_mobilisation"] == ["se-presenter", "telephoner"]
+    assert service["mobilisable_par"] == ["professionnels", "usagers"]
