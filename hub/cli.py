@@ -96,7 +96,8 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
         from hub.runtime import Runtime
 
         async def work() -> int:
-            result = await journal.verify(Runtime(settings).secrets.journal_key)
+            runtime = Runtime(settings)
+            result = await journal.full_check(runtime.secrets.journal_key, runtime.now())  # recorded for the page
             if result.ok:
                 print(f"Journal intact : {result.checked} entrées vérifiées.")
                 return 0

@@ -13,10 +13,10 @@ from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
 
-from hub import mail
+from hub import journal, mail
 from hub.db import current_engine, write_transaction
 from hub.runtime import Runtime
-from hub.tables import AccessLink, Job, LoginFailure, WebSession
+from hub.tables import AccessLink, Job, LoginFailure, User, WebSession
 from network import service as directory
 
 log = logging.getLogger("maillage.jobs")
@@ -46,6 +46,8 @@ class TickReport:
     jobs_failed: int = 0
     purged: int = 0
     reminders: int = 0
+    journal_checked: bool = False
+    journal_ok: bool = True
 
 
 async def schedule(
@@ -120,12 +122,34 @@ async def purge_expired(rt: Runtime) -> int:
     return purged
 
 
+async def check_journal(rt: Runtime) -> journal.Verification | None:
+    """Once a day, verify the whole journal; when it fails, every active admin gets an alert."""
+    now = rt.now()
+    if not await journal.full_check_due(now):
+        return None
+    result = await journal.full_check(rt.secrets.journal_key, now)
+    if not result.ok:
+        log.error("journal altéré : entrée n° %s (%s)", result.first_bad_seq, result.reason)
+        admins = await User.select(User.email).where((User.is_admin == True) & (User.is_active == True))  # noqa: E712
+        for admin in admins:
+            await mail.enqueue(
+                rt,
+                to=admin["email"],
+                template="journal_alert",
+                context={"seq": result.first_bad_seq, "reason": result.reason},
+            )
+    return result
+
+
 async def tick(rt: Runtime) -> TickReport:
     report = TickReport()
     report.mails_sent, report.mails_postponed = await mail.deliver_due(rt)
     report.jobs_done, report.jobs_failed = await run_due_jobs(rt)
     report.purged = await purge_expired(rt)
     report.reminders = await directory.remind_stale_entries(rt)
+    checked = await check_journal(rt)
+    if checked is not None:
+        report.journal_checked, report.journal_ok = True, checked.ok
     return report
 
 

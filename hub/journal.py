@@ -1,4 +1,10 @@
-"""The audit journal: append-only, hash-chained with an HMAC, head sealed, verifiable."""
+"""The audit journal: append-only, hash-chained with an HMAC, head sealed, verifiable.
+
+A full verification reads every entry, which grows with the journal. So full checks are recorded (sealed,
+in hub_journal_check): the jobs loop makes one a day and alerts the admins when it fails, `maillage journal
+verify` and the journal page's button make one on demand, and the page itself only verifies what was
+appended since the last good one (`status`).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,15 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
 
 from hub.db import current_engine, write_transaction
-from hub.tables import JournalEntry, JournalHead
+from hub.tables import JournalCheck, JournalEntry, JournalHead
+
+FULL_CHECK_EVERY = timedelta(days=1)
 
 _DETAIL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Details are codes and numbers, never free text: no spaces, no "@", so no name or address slips in.
@@ -39,6 +47,20 @@ class Act:
 class Verification:
     ok: bool
     checked: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+    last_seq: int = 0  # the last entry found valid, and its hash: where a later check may resume
+    last_hash: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Status:
+    """What the journal page says: the last recorded full check, then the entries appended since."""
+
+    ok: bool
+    full_check_at: datetime | None  # None: no full check recorded yet, this one was made on the spot
+    full_check_entries: int
+    since_checked: int  # entries appended after that check, verified now
     first_bad_seq: int | None = None
     reason: str = ""
 
@@ -108,34 +130,85 @@ async def append(key: bytes, act: Act, now: datetime | None = None) -> int:
     return int(row["seq"])
 
 
-async def verify(key: bytes, batch_size: int = 2000) -> Verification:
-    """Recompute the whole chain; name the first entry that was altered, removed or forged."""
-    expected_seq, prev_hash, checked = 1, "", 0
+async def verify(key: bytes, batch_size: int = 2000, *, after: tuple[int, str] = (0, "")) -> Verification:
+    """Recompute the chain and name the first entry that was altered, removed or forged.
+
+    `after` = (seq, hash) of an entry already known good: only what follows it is read.
+    """
+    expected_seq, prev_hash, checked = after[0] + 1, after[1], 0
     while True:
         rows = await (
             JournalEntry.select().where(JournalEntry.seq >= expected_seq).order_by(JournalEntry.seq).limit(batch_size)
         )
         for row in rows:
             if row["seq"] != expected_seq:
-                return Verification(False, checked, expected_seq, "entrée manquante")
+                return Verification(False, checked, expected_seq, "entrée manquante", expected_seq - 1, prev_hash)
             if row["prev_hash"] != prev_hash:
-                return Verification(False, checked, row["seq"], "chaînage rompu")
+                return Verification(False, checked, row["seq"], "chaînage rompu", expected_seq - 1, prev_hash)
             if not hmac.compare_digest(entry_hash(key, row), row["hash"]):
-                return Verification(False, checked, row["seq"], "entrée modifiée")
+                return Verification(False, checked, row["seq"], "entrée modifiée", expected_seq - 1, prev_hash)
             prev_hash, expected_seq, checked = row["hash"], expected_seq + 1, checked + 1
         if len(rows) < batch_size:
             break
+    last = (expected_seq - 1, prev_hash)
     heads = await JournalHead.select()
     if len(heads) != 1:
-        return Verification(False, checked, expected_seq, "tête du journal absente")
+        return Verification(False, checked, expected_seq, "tête du journal absente", *last)
     head = heads[0]
     if not hmac.compare_digest(head_seal(key, head["seq"], head["hash"]), head["seal"] or ""):
-        if head["seq"] == 0 and head["hash"] == "" and checked == 0:
+        if head["seq"] == 0 and head["hash"] == "" and last == (0, ""):
             return Verification(True, 0)
-        return Verification(False, checked, head["seq"] or None, "tête du journal modifiée")
+        return Verification(False, checked, head["seq"] or None, "tête du journal modifiée", *last)
     if head["seq"] != expected_seq - 1 or head["hash"] != prev_hash:
-        return Verification(False, checked, expected_seq, "fin du journal supprimée")
-    return Verification(True, checked)
+        return Verification(False, checked, expected_seq, "fin du journal supprimée", *last)
+    return Verification(True, checked, None, "", *last)
+
+
+def _check_seal(key: bytes, row: Mapping[str, Any]) -> str:
+    checked_at = row["checked_at"].astimezone(UTC).isoformat(timespec="microseconds")
+    fields = [checked_at, bool(row["ok"]), row["entries"], row["last_seq"], row["last_hash"], row["first_bad_seq"]]
+    return hmac.new(key, f"check:{json.dumps(fields)}".encode(), hashlib.sha256).hexdigest()
+
+
+async def full_check(key: bytes, now: datetime) -> Verification:
+    """Verify the whole journal and record the outcome, sealed."""
+    result = await verify(key)
+    row: dict[str, Any] = {
+        "checked_at": now.astimezone(UTC),
+        "ok": result.ok,
+        "entries": result.checked,
+        "last_seq": result.last_seq,
+        "last_hash": result.last_hash,
+        "first_bad_seq": result.first_bad_seq,
+        "reason": result.reason,
+    }
+    await JournalCheck.insert(JournalCheck(**row, seal=_check_seal(key, row)))
+    return result
+
+
+async def last_full_check(key: bytes) -> dict[str, Any] | None:
+    """The newest recorded full check whose seal holds (a row forged in the database is passed over)."""
+    for row in await JournalCheck.select().order_by(JournalCheck.id, ascending=False).limit(20):
+        if hmac.compare_digest(_check_seal(key, row), row["seal"]):
+            return row
+    return None
+
+
+async def status(key: bytes) -> Status:
+    """The last full check, plus a verification of what was appended since (the whole chain if none)."""
+    check = await last_full_check(key)
+    if check is None:
+        result = await verify(key)
+        return Status(result.ok, None, result.checked, 0, result.first_bad_seq, result.reason)
+    if not check["ok"]:
+        return Status(False, check["checked_at"], check["entries"], 0, check["first_bad_seq"], check["reason"])
+    result = await verify(key, after=(check["last_seq"], check["last_hash"]))
+    return Status(result.ok, check["checked_at"], check["entries"], result.checked, result.first_bad_seq, result.reason)
+
+
+async def full_check_due(now: datetime) -> bool:
+    newest = await JournalCheck.select(JournalCheck.checked_at).order_by(JournalCheck.id, ascending=False).first()
+    return newest is None or newest["checked_at"] <= now - FULL_CHECK_EVERY
 
 
 async def recent(limit: int = 50, before_seq: int | None = None) -> list[dict]:

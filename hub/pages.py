@@ -361,13 +361,23 @@ class JournalPages(Controller):
     ) -> Template:
         """The audit journal and whether its chain is intact."""
         entries = await journal.recent(50, avant)
-        check = await journal.verify(rt.secrets.journal_key)
+        check = await journal.status(rt.secrets.journal_key)
         return page(
             request,
             "journal.html",
             entries=entries,
             check=check,
             next_before=entries[-1]["seq"] if len(entries) == 50 else None,
+        )
+
+    @post("/journal/verifier", operation_id="journalFullCheck")
+    async def full_check(self, request: AnyRequest, rt: RuntimeDep) -> Response[Any]:
+        """Verify the whole journal now (the jobs loop does it once a day)."""
+        result = await journal.full_check(rt.secrets.journal_key, rt.now())
+        if result.ok:
+            return redirect(request, "/journal", f"Journal vérifié en entier : {result.checked} entrées intactes.")
+        return redirect(
+            request, "/journal", f"Journal altéré à l'entrée n° {result.first_bad_seq} : {result.reason}.", "error"
         )
 
 

@@ -114,6 +114,20 @@ class JournalEntry(Table, tablename="hub_journal"):
     hash = Varchar(length=64)
 
 
+class JournalCheck(Table, tablename="hub_journal_check"):
+    """A full verification of the journal; sealed, so a row written straight into the database is ignored."""
+
+    id: Any
+    checked_at = Timestamptz(default=TimestamptzNow())
+    ok = Boolean(default=False)
+    entries = Integer(default=0)  # entries found valid
+    last_seq = Integer(default=0)  # the last valid entry: where the next check may start
+    last_hash = Varchar(length=64, default="")
+    first_bad_seq = Integer(null=True, default=None)
+    reason = Varchar(length=60, default="")
+    seal = Varchar(length=64, default="")
+
+
 class JournalHead(Table, tablename="hub_journal_head"):
     """One row: the last sequence and its hash, sealed; locks appends and reveals a cut tail."""
 

@@ -16,7 +16,7 @@ from litestar.routes import HTTPRoute
 
 from hub import accounts, auth
 from hub.runtime import Runtime
-from hub.tables import AccessLink, ApiToken, JournalEntry, Membership, OutboxMessage, User
+from hub.tables import AccessLink, ApiToken, JournalCheck, JournalEntry, Membership, OutboxMessage, User
 from network.tables import Place, Service, Structure
 from tests.conftest import PASSWORD, Person, csrf_token, make_person, make_structure, post_form, sign_in
 
@@ -376,6 +376,7 @@ PROBES: list[Probe] = [
     ),
     # network-wide pages
     Probe("GET", "/journal", "/journal", page("200", OVERSEERS)),
+    Probe("POST", "/journal/verifier", "/journal/verifier", page("see:/journal", OVERSEERS)),
     Probe("GET", "/admin/utilisateurs", "/admin/utilisateurs", page("200", {"admin"})),
     Probe(
         "POST",
@@ -517,6 +518,7 @@ async def snapshot() -> tuple[int, ...]:
             (AccessLink, ""),
             (OutboxMessage, ""),
             (JournalEntry, ""),
+            (JournalCheck, ""),
             (User, " WHERE is_coordinator"),
             (Structure, " WHERE status = 'active'"),
             (Service, " WHERE is_active"),

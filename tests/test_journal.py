@@ -126,3 +126,83 @@ async def test_concurrent_appends_keep_one_unbroken_chain(rt, client):
     )
     result = await journal.verify(rt.secrets.journal_key)
     assert result.ok and result.checked == 25
+
+
+# ---------------------------------------------------------------- recorded full checks
+async def test_page_verifies_only_what_follows_the_last_full_check_and_shows_it(client, rt):
+    from hub import jobs
+    from tests.conftest import make_person, sign_in
+
+    await sign_in(client, await make_person(rt, "coord@reseau.example.fr", coordinator=True))
+    await _fill(rt, 4)
+    first = await client.get("/journal")
+    assert "Chaîne intacte" in first.text and "Dernière vérification complète" not in first.text  # none recorded yet
+
+    report = await jobs.tick(rt)  # the daily full check is due: it runs and is recorded
+    assert report.journal_checked and report.journal_ok
+    assert (await jobs.tick(rt)).journal_checked is False  # not twice the same day
+    await _fill(rt, 2)
+    status = await journal.status(rt.secrets.journal_key)
+    # the sign-in left entries too: everything up to the check is counted there, the 2 new ones verified now
+    assert status.ok and status.full_check_at is not None and status.since_checked == 2
+    page = await client.get("/journal")
+    assert "Dernière vérification complète le" in page.text
+    assert "Les 2 entrées ajoutées depuis viennent d'être vérifiées." in page.text
+
+
+async def test_tampering_after_the_last_full_check_shows_at_once(client, rt):
+    await _fill(rt, 3)
+    await journal.full_check(rt.secrets.journal_key, rt.now())
+    await _fill(rt, 3)
+    await _drop_guards()
+    await _raw("UPDATE hub_journal SET details = '{\"n\":99}' WHERE seq = 5")
+    status = await journal.status(rt.secrets.journal_key)
+    assert not status.ok and status.first_bad_seq == 5 and status.reason == "entrée modifiée"
+
+
+async def test_tampering_before_it_is_caught_by_the_next_full_check_which_alerts_the_admins(client, rt, inbox):
+    from hub import jobs
+    from tests.conftest import make_person
+
+    await make_person(rt, "admin@reseau.example.fr", admin=True)
+    await _fill(rt, 5)
+    assert (await jobs.tick(rt)).journal_ok
+    await _drop_guards()
+    await _raw("UPDATE hub_journal SET action = 'forged' WHERE seq = 2")
+    rt.advance_clock(journal.FULL_CHECK_EVERY)
+    report = await jobs.tick(rt)
+    assert report.journal_checked and not report.journal_ok
+    await jobs.tick(rt)  # delivers the alert
+    [message] = inbox.to("admin@reseau.example.fr")
+    assert message["Subject"] == "Maillage : alerte sur le journal des actions"
+    body = message.get_payload(decode=True).decode()
+    assert "Entrée concernée : n° 2" in body and "Motif : entrée modifiée" in body
+    # and from now on the page reports the failed full check, whatever the newer entries
+    status = await journal.status(rt.secrets.journal_key)
+    assert not status.ok and status.first_bad_seq == 2
+
+
+async def test_a_check_row_forged_in_the_database_is_ignored(rt, app):
+    await _fill(rt, 3)
+    await _drop_guards()
+    await _raw("UPDATE hub_journal SET action = 'forged' WHERE seq = 1")
+    # a forger records a "good" check after the altered entry, without the key
+    await _raw(
+        "INSERT INTO hub_journal_check (checked_at, ok, entries, last_seq, last_hash, reason, seal) "
+        "VALUES (CURRENT_TIMESTAMP, true, 3, 3, (SELECT hash FROM hub_journal WHERE seq = 3), '', 'forged')"
+    )
+    status = await journal.status(rt.secrets.journal_key)
+    assert not status.ok and status.first_bad_seq == 1 and status.full_check_at is None
+
+
+async def test_the_button_runs_a_full_check(client, rt):
+    from tests.conftest import make_person, post_form, sign_in
+
+    await sign_in(client, await make_person(rt, "coord@reseau.example.fr", coordinator=True))
+    await _fill(rt, 3)
+    done = await post_form(client, "/journal/verifier")
+    assert "Journal vérifié en entier" in done.text and "entrées intactes" in done.text
+    await _drop_guards()
+    await _raw("DELETE FROM hub_journal WHERE seq = 2")
+    alarm = await post_form(client, "/journal/verifier")
+    assert "Journal altéré à l&#39;entrée n° 2 : entrée manquante." in alarm.text
