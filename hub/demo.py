@@ -404,6 +404,14 @@ async def _seed_services(rt: Runtime, ids: dict[str, int], report: SeedReport) -
             else "",
             phone=demo_service.phone,
             booking_url=demo_service.booking_url,
+            # how to reach it follows from the contacts it has (data·inclusion pairs them the same way)
+            mobilisation_modes=sorted(
+                ["se-presenter"]
+                + (["telephoner"] if demo_service.phone else [])
+                + (["utiliser-lien-mobilisation"] if demo_service.booking_url else [])
+                + (["envoyer-un-courriel"] if demo_service.accepts_referrals else [])
+            ),
+            mobilisable_by=["professionnels", "usagers"],
             opening_hours=demo_service.hours,
             updated_on=date(2026, 10, 1),
         )
