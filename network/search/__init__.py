@@ -27,6 +27,7 @@ planner and executor). This package's names below are the interface the rest of 
 from network.search.hours import PARIS, is_open, paris_minute
 from network.search.index import (
     TAG_COLUMNS,
+    DirectoryCache,
     IndexReport,
     rebuild_index,
     reindex_service,
@@ -39,6 +40,8 @@ from network.search.query import (
     BM25_WEIGHTS,
     MAX_LIMIT,
     MAX_OFFSET,
+    Origin,
+    Precision,
     SearchHit,
     SearchPage,
     SearchQuery,
@@ -67,7 +70,10 @@ __all__ = [
     "MAX_TERMS",
     "PARIS",
     "TAG_COLUMNS",
+    "DirectoryCache",
     "IndexReport",
+    "Origin",
+    "Precision",
     "SearchHit",
     "SearchPage",
     "SearchQuery",

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from opening_hours import OpeningHours
 
-from hub.db import current_engine
 from network.search import sql
 from network.search.sql import BATCH
 
@@ -71,8 +70,7 @@ async def expression_ids(expressions: set[str]) -> dict[str, int]:
 async def open_expression_ids(at: datetime) -> frozenset[int]:
     """Ids of the expressions open at `at`; cached per database, minute and set of expressions (rows of
     network_search_hours never change, so the highest id identifies the set)."""
-    engine = current_engine()
-    database = str(getattr(engine, "path", None) or getattr(engine, "config", {}).get("dsn", ""))
+    database = sql.database_key()
     latest = await sql.fetch("SELECT max(id) AS latest FROM network_search_hours")
     key = (database, int(latest[0]["latest"] or 0), at)
     cached = _OPEN_SETS.get(key)

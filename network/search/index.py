@@ -9,8 +9,9 @@ French stems and plain words, unaccented; the filter tokens are words of the doc
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
 
@@ -34,6 +35,39 @@ TAG_COLUMNS: dict[str, str] = {
 }
 
 
+T = TypeVar("T")
+
+
+class DirectoryCache(Generic[T]):
+    """A value read from the directory (the search form's lists, the gazetteer), kept per database until
+    this process's index writer records a change, and at most `max_age` seconds (other processes' writes).
+
+    Every directory write goes through the writer (sync_tags, reindex_*), so a change made here is seen by
+    the next request; one made by another app process, within `max_age`."""
+
+    _writes: ClassVar[int] = 0
+
+    def __init__(self, max_age: float) -> None:
+        self.max_age = max_age
+        self._entries: dict[str, tuple[int, float, T]] = {}
+
+    @classmethod
+    def directory_changed(cls) -> None:
+        cls._writes += 1
+
+    async def get(self, build: Callable[[], Awaitable[T]]) -> T:
+        key, now = sql.database_key(), time.monotonic()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == DirectoryCache._writes and now - entry[1] < self.max_age:
+            return entry[2]
+        writes = DirectoryCache._writes  # read before building: a write meanwhile makes the result stale at once
+        value = await build()
+        if len(self._entries) >= 16:
+            self._entries.clear()
+        self._entries[key] = (writes, now, value)
+        return value
+
+
 class IndexReport(msgspec.Struct, kw_only=True):
     services: int = 0  # services looked at
     indexed: int = 0  # searchable ones
@@ -55,6 +89,7 @@ async def sync_tags_bulk(service_ids: Iterable[int]) -> int:
     for chunk in sql.chunks(service_ids):
         async with write_transaction():
             changed += await _sync_tags_chunk(chunk)
+    DirectoryCache.directory_changed()
     return changed
 
 
@@ -183,6 +218,7 @@ async def reindex_structure(structure_id: int) -> None:
             [structure_id, structure_id],
         )
         await reindex_services(int(row["id"]) for row in rows)
+    DirectoryCache.directory_changed()  # its address may have changed, which no index row holds
 
 
 async def reindex_services(service_ids: Iterable[int]) -> IndexReport:
@@ -191,6 +227,7 @@ async def reindex_services(service_ids: Iterable[int]) -> IndexReport:
     for chunk in sql.chunks(service_ids):
         async with write_transaction():
             await _reindex_chunk(chunk, report)
+    DirectoryCache.directory_changed()
     return report
 
 
@@ -212,6 +249,7 @@ async def rebuild_index(*, with_tags: bool = True) -> IndexReport:
             )
         for table in ("network_search",) if sql.on_sqlite() else ("network_search", "network_search_text"):
             await sql.execute(f"ANALYZE {table}")
+    DirectoryCache.directory_changed()
     return report
 
 

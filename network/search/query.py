@@ -24,6 +24,7 @@ MAX_OFFSET = 10_000
 BM25_WEIGHTS = "10.0, 5.0, 2.0, 1.0, 0.0"  # FTS5 columns: name, structure, description, context, filters
 
 Sort = Literal["relevance", "distance", "name"]
+Precision = Literal["point", "housenumber", "street", "neighbourhood", "postcode", "municipality"]
 
 
 class SearchQuery(msgspec.Struct, kw_only=True, frozen=True):
@@ -48,7 +49,8 @@ class SearchQuery(msgspec.Struct, kw_only=True, frozen=True):
     latitude: float | None = None
     longitude: float | None = None
     radius_m: float | None = None  # with a point: only services within this distance
-    sort: Sort = "relevance"  # relevance without words falls back to distance (with a point), then name
+    sort: Sort = "relevance"  # relevance without words falls back to distance (with a point), then name;
+    # distance needs a point
     limit: int = 20
     offset: int = 0
 
@@ -76,6 +78,16 @@ class SearchHit(msgspec.Struct, kw_only=True, frozen=True):
     score: float | None = None  # relevance, higher is better (relevance sort only)
 
 
+class Origin(msgspec.Struct, kw_only=True, frozen=True):
+    """Where distances are measured from: a point given as such, or the place found for a typed address."""
+
+    latitude: float
+    longitude: float
+    label: str = ""  # what a typed address was found as ("8 avenue des Tilleuls, 45990 Montclair-sur-Loire")
+    precision: Precision = "point"  # how close to the typed address: the house, its street, or an area's centre
+    source: Literal["", "annuaire", "ban"] = ""  # the directory's own addresses, or the Base Adresse Nationale
+
+
 class SearchPage(msgspec.Struct, kw_only=True, frozen=True):
     hits: list[SearchHit]
     total: int
@@ -84,6 +96,7 @@ class SearchPage(msgspec.Struct, kw_only=True, frozen=True):
     sort: Sort  # the order actually used
     terms: tuple[str, ...]  # the words searched, normalised
     at: datetime  # the instant "open_now" was evaluated at (Europe/Paris, to the minute)
+    origin: Origin | None = None  # the point distances are measured from, when there is one
 
 
 # ---------------------------------------------------------------- searching
@@ -125,6 +138,10 @@ def _checked(q: SearchQuery) -> SearchQuery:
             errors["latitude"] = "Ce point n'existe pas : latitude de -90 à 90, longitude de -180 à 180."
     if q.radius_m is not None and (q.latitude is None or not 0 < q.radius_m <= 1_000_000):
         errors["radius_m"] = "Le rayon va jusqu'à 1 000 km, autour d'un point."
+    if q.sort == "distance" and (q.latitude is None or q.longitude is None):
+        errors["sort"] = (
+            "Le tri par distance demande un point de départ : une adresse, ou une latitude et une longitude."
+        )
     if errors:
         raise Invalid("La recherche n'est pas valide.", errors)
     return msgspec.structs.replace(q, structure_kinds=kinds, **lists)
@@ -185,8 +202,16 @@ def _squared_distance(lat: float, lon: float) -> tuple[str, list[Any]]:
     )
 
 
-async def search(q: SearchQuery, now: datetime | None = None) -> SearchPage:
-    """One page of searchable services matching `q`, with the total count."""
+async def search(q: SearchQuery, now: datetime | None = None, origin: Origin | None = None) -> SearchPage:
+    """One page of searchable services matching `q`, with the total count; `origin` (a place found for an
+    address) gives the point, in place of the query's latitude and longitude."""
+    if origin is not None:
+        if q.latitude is not None or q.longitude is not None:
+            raise Invalid(
+                "La recherche n'est pas valide.",
+                {"latitude": "Indiquez une adresse ou un point (latitude et longitude), pas les deux."},
+            )
+        q = msgspec.structs.replace(q, latitude=origin.latitude, longitude=origin.longitude)
     q = _checked(q)
     at = paris_minute(now)
     terms = query_terms(q.text)
@@ -195,12 +220,15 @@ async def search(q: SearchQuery, now: datetime | None = None) -> SearchPage:
     sort: Sort = q.sort
     if sort == "relevance" and not terms:
         sort = "distance" if point else "name"
-    if sort == "distance" and not point:
-        sort = "relevance" if terms else "name"
+    if point and origin is None:
+        origin = Origin(latitude=point[0], longitude=point[1])
     async with current_engine().transaction():
         open_ids = None
         if q.open_at is not None or q.open_now:
-            open_ids = await open_expression_ids(paris_minute(q.open_at) if q.open_at is not None else at)
+            try:
+                open_ids = await open_expression_ids(paris_minute(q.open_at) if q.open_at is not None else at)
+            except OverflowError:  # an instant at the very edge of the calendar: nothing is known open then
+                open_ids = frozenset()
         plan = _Plan(q, terms, groups, point, sort, open_ids)
         if plan.browse_by_distance:
             rows = await plan.nearest()
@@ -213,7 +241,9 @@ async def search(q: SearchQuery, now: datetime | None = None) -> SearchPage:
         else:
             total = int((await sql.fetch(*plan.count()))[0]["n"])
     hits = [_hit(row, terms, point, at, sort == "relevance") for row in rows]
-    return SearchPage(hits=hits, total=total, limit=q.limit, offset=q.offset, sort=sort, terms=tuple(terms), at=at)
+    return SearchPage(
+        hits=hits, total=total, limit=q.limit, offset=q.offset, sort=sort, terms=tuple(terms), at=at, origin=origin
+    )
 
 
 class _Plan:

@@ -22,6 +22,12 @@ def on_sqlite() -> bool:
     return isinstance(current_engine(), SQLiteEngine)
 
 
+def database_key() -> str:
+    """Which database the current engine is bound to (caches are kept per database: tests run many)."""
+    engine = current_engine()
+    return str(getattr(engine, "path", None) or getattr(engine, "config", {}).get("dsn", ""))
+
+
 def dialect(sql: str) -> str:
     if on_sqlite():
         return sql
