@@ -1,7 +1,7 @@
 """`python -m bench [NAME ...] [options]`: run the benchmarks (all by default), print their figures.
 
 A benchmark is any module of this package with a `run(options=None) -> dict` function (its figures, with
-"meets_target"); `common` and `serve` are helpers. The options below tune api_get and cli_startup; the others
+"meets_target"); `common`, `serve` and `directory_data` are helpers. The options below tune api_get and cli_startup; the others
 run with their own defaults (each also has its own `python -m bench.NAME --help`).
 
 Exit code 0 when every benchmark ran (missed targets are printed, not failed, unless --strict: then 2);
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-HELPERS = {"common", "serve"}
+HELPERS = {"common", "serve", "directory_data"}
 FIRST = ["api_get", "cli_startup"]
 
 

@@ -134,6 +134,8 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=1000),
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            # httpx logs every request's URL at INFO: the geocoder's hold a typed address, personal data
+            loggers={"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
             log_exceptions="never",  # handle_exception logs what matters, without request bodies
         ),
         lifespan=[lifespan],

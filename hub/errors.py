@@ -33,6 +33,13 @@ class NotFound(DomainError):
     title = "Introuvable"
 
 
+class Unprocessable(DomainError):
+    """Well-formed, but nothing can be done with it (an address that cannot be found)."""
+
+    status_code = 422
+    title = "Données inexploitables"
+
+
 class Conflict(DomainError):
     status_code = 409
     title = "Conflit"

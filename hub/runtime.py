@@ -1,4 +1,4 @@
-"""The runtime handed to services: settings, derived keys, clock, mail templates."""
+"""The runtime handed to services: settings, derived keys, clock, mail templates, geocoder."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import jinja2
 from hub.callers import Callers
 from hub.security import Secrets
 from hub.settings import PROJECT_ROOT, Settings
+from network.geocoding import Geocoder
 
 
 class Runtime:
-    """What services need at run time: the settings, the derived keys, the clock, the mail templates."""
+    """What services need at run time: the settings, the derived keys, the clock, the mail templates,
+    the geocoder of typed addresses."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -23,6 +25,7 @@ class Runtime:
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
         )
+        self.geocoder = Geocoder(settings.geocoder_url, settings.geocoder_timeout_seconds)
         self._offset = datetime.timedelta(0)
         self.callers = Callers()  # started with the database by the app's lifespan
 

@@ -39,6 +39,9 @@ class Settings:
     # Map tiles: any XYZ tile server; the directory list works without them.
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "© les contributeurs d'OpenStreetMap"
+    # Address search: a BAN geocoder (geocodejson) when set; else the directory's own gazetteer only.
+    geocoder_url: str = ""
+    geocoder_timeout_seconds: float = 2.0
 
     @property
     def is_production(self) -> bool:
@@ -78,6 +81,8 @@ class Settings:
             "debug": env.get("MAILLAGE_DEBUG", "0") in ("1", "true", "yes"),
             "tile_url": env.get("MAILLAGE_TILE_URL", cls.tile_url),
             "tile_attribution": env.get("MAILLAGE_TILE_ATTRIBUTION", cls.tile_attribution),
+            "geocoder_url": env.get("MAILLAGE_GEOCODER_URL", cls.geocoder_url).strip(),
+            "geocoder_timeout_seconds": float(env.get("MAILLAGE_GEOCODER_TIMEOUT", cls.geocoder_timeout_seconds)),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

@@ -18,15 +18,16 @@ from litestar.response import Template
 
 from hub import auth
 from hub.auth import CurrentActor, RuntimeDep
-from hub.errors import Invalid, NotFound
+from hub.errors import Invalid, NotFound, Unprocessable
+from hub.runtime import Runtime
 from hub.schemas import EmailForm
 from hub.web import page, redirect
-from network import duplicates, validation
+from network import duplicates, geocoding, validation
 from network import service as directory
 from network.exchange import importing
 from network.exchange.files import InputFile
 from network.schemas import JoinRequestForm, MergeForm, PlaceForm, ServiceForm, StructureForm
-from network.search import SearchQuery, search
+from network.search import Origin, SearchQuery, search
 from network.tables import STRUCTURE_KINDS
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -82,6 +83,19 @@ def _point(lat: str, lon: str) -> tuple[float, float] | None:
         raise Invalid("Position invalide.", {"q": "Position invalide : réessayez « Autour de moi »."}) from None
 
 
+async def _origin(
+    rt: Runtime, centres: dict[str, tuple[float, float]], adresse: str, pres_de: str, lat: str, lon: str
+) -> Origin | None:
+    """Where distances are measured from: a typed address, else a neighbourhood's centre, else "Autour de moi"."""
+    if adresse.strip():
+        return await geocoding.origin_of(rt.geocoder, adresse)
+    if pres_de in centres:
+        latitude, longitude = centres[pres_de]
+        return Origin(latitude=latitude, longitude=longitude, label=f"quartier {pres_de}", precision="neighbourhood")
+    point = _point(lat, lon)
+    return Origin(latitude=point[0], longitude=point[1], label="votre position") if point else None
+
+
 class DirectoryPages(Controller):
     path = "/annuaire"
     guards = [auth.public]
@@ -105,6 +119,7 @@ class DirectoryPages(Controller):
         jour: Annotated[str, QueryParameter(max_length=10)] = "",
         heure: Annotated[str, QueryParameter(max_length=5)] = "",
         pres_de: Annotated[str, QueryParameter(max_length=120)] = "",
+        adresse: Annotated[str, QueryParameter(max_length=200)] = "",
         lat: Annotated[str, QueryParameter(max_length=20)] = "",  # strings: the form sends them empty
         lon: Annotated[str, QueryParameter(max_length=20)] = "",
         page_number: Annotated[int, QueryParameter(name="page", ge=1, le=500)] = 1,
@@ -125,11 +140,15 @@ class DirectoryPages(Controller):
             "jour": jour,
             "heure": heure,
             "pres_de": pres_de,
+            "adresse": adresse,
         }
         errors: dict[str, str] = {}
-        results = None
+        results, origin = None, None
         try:
-            origin = options["centres"].get(pres_de) if pres_de else _point(lat, lon)
+            try:
+                origin = await _origin(rt, options["centres"], adresse, pres_de, lat, lon)
+            except Unprocessable as error:  # an address not found: said so, and the results by relevance
+                origin, errors = None, dict(error.fields)
             query = SearchQuery(
                 text=q,
                 thematiques=tuple(theme or ()),
@@ -142,15 +161,13 @@ class DirectoryPages(Controller):
                 accepts_referrals=orientation == "oui",
                 open_now=ouvert == "maintenant",
                 open_at=_at(rt.now(), jour, heure),
-                latitude=origin[0] if origin else None,
-                longitude=origin[1] if origin else None,
                 sort="distance" if origin else "relevance",
                 limit=PAGE_SIZE,
                 offset=(page_number - 1) * PAGE_SIZE,
             )
-            results = await search(query, now=rt.now())
+            results = await search(query, now=rt.now(), origin=origin)
         except Invalid as error:
-            errors = error.fields or {"q": error.message}
+            errors.update(error.fields or {"q": error.message})
         markers = [
             {
                 "lat": h.latitude,
@@ -162,8 +179,14 @@ class DirectoryPages(Controller):
             for h in (results.hits if results else [])
             if h.latitude is not None and h.longitude is not None
         ]
+        located = {"lat": lat, "lon": lon} if origin and origin.precision == "point" else {}  # "Autour de moi"
         base_query = urlencode(
-            [(k, v) for k, values in form.items() for v in (values if isinstance(values, list) else [values]) if v]
+            [
+                (k, v)
+                for k, values in {**form, **located}.items()
+                for v in (values if isinstance(values, list) else [values])
+                if v
+            ]
         )
         return page(
             request,
@@ -174,6 +197,7 @@ class DirectoryPages(Controller):
             options=options,
             vocabularies=directory.VOCABULARIES,
             markers=markers,
+            origin=origin,
             page_number=page_number,
             page_size=PAGE_SIZE,
             base_query=base_query,

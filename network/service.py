@@ -65,8 +65,16 @@ async def service_for(
     return service, structure, places
 
 
+_SEARCH_OPTIONS: search.DirectoryCache[dict[str, Any]] = search.DirectoryCache(max_age=60.0)
+
+
 async def search_options() -> dict[str, Any]:
-    """What the search form offers: the thématiques, communes and neighbourhoods the directory really has."""
+    """What the search form offers: the thématiques, communes and neighbourhoods the directory really has
+    (read once per directory change, not on every search)."""
+    return await _SEARCH_OPTIONS.get(_read_search_options)
+
+
+async def _read_search_options() -> dict[str, Any]:
     themes = await ServiceTag.select(ServiceTag.code).where(ServiceTag.kind == "thematique").distinct()
     active = Structure.status == "active"
     communes = await Structure.select(Structure.commune).where(active & (Structure.commune != "")).distinct()
@@ -223,6 +231,7 @@ async def close_structure(rt: Runtime, actor: Actor, structure_id: int) -> None:
         await journal.append(
             rt.secrets.journal_key, Act("structure_closed", actor.user_id, structure_id, "structure", structure_id)
         )
+        await search.reindex_structure(structure_id)  # triggers dropped its services; this tells the caches
 
 
 async def confirm_structure(rt: Runtime, actor: Actor, structure_id: int) -> date:

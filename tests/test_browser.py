@@ -407,6 +407,33 @@ def test_directory_pages_are_accessible(
     screenshot(page, "annuaire-nouveau-service")
 
 
+def test_search_by_address_sorted_by_distance(new_page: Callable[..., Page], audit: AccessibilityAudit) -> None:
+    visitor = new_page()
+    visitor.goto("/annuaire")
+    visitor.get_by_label("Que cherchez-vous ?").fill("numérique")
+    visitor.get_by_label("Près de (facultatif)").fill("22 allée des Aubiers")
+    visitor.get_by_role("button", name="Rechercher").click()
+    origin = visitor.locator("#origine")
+    expect(origin).to_contain_text("22 allée des Aubiers, 45990 Montclair-sur-Loire")
+    distances = [
+        float(text.replace(",", "."))
+        for text in re.findall(r"à (\d+,\d) km", visitor.locator("ol.results").inner_text())
+    ]
+    assert len(distances) > 2 and distances == sorted(distances), distances
+    expect(visitor.locator("#carte .leaflet-interactive").first).to_be_attached()  # the starting point, on the map
+    audit.check(visitor, "annuaire : recherche près d'une adresse")
+    screenshot(visitor, "annuaire-recherche-adresse")
+
+    visitor.get_by_label("Près de (facultatif)").fill("3 chemin des Oubliettes, Trifouilly")
+    visitor.get_by_role("button", name="Rechercher").click()
+    address = visitor.get_by_label("Près de (facultatif)")
+    expect(address).to_have_attribute("aria-invalid", "true")
+    expect(visitor.locator("#adresse-error")).to_contain_text("Adresse introuvable")
+    expect(visitor.get_by_role("heading", level=2, name=re.compile("résultat"))).to_be_visible()  # still listed
+    audit.check(visitor, "annuaire : adresse introuvable")
+    screenshot(visitor, "annuaire-adresse-introuvable")
+
+
 def test_aidant_uses_the_hub_without_javascript(new_page: Callable[..., Page], phone: TotpPhone) -> None:
     page = new_page(java_script_enabled=False)
     sign_in_demo(page, AIDANT, phone)

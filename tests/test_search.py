@@ -5,7 +5,7 @@ Every test runs on the engine the suite runs on (a SQLite file, or PostgreSQL wi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -404,6 +404,22 @@ async def test_a_query_that_cannot_be_searched_is_refused_in_french() -> None:
     assert "latitude" in refused.value.fields
     with pytest.raises(Invalid):
         await search.search(SearchQuery(radius_m=5000))  # a radius needs a point
+    with pytest.raises(Invalid) as refused:
+        await search.search(SearchQuery(text="atelier", sort="distance"))  # so does the distance order
+    assert "point de départ" in refused.value.fields["sort"]
+    with pytest.raises(Invalid) as refused:  # an address found, or a point: not both
+        await search.search(
+            SearchQuery(latitude=47.9, longitude=1.9), origin=search.Origin(latitude=47.8, longitude=1.8)
+        )
+    assert "pas les deux" in refused.value.fields["latitude"]
+
+
+async def test_an_instant_at_the_edge_of_the_calendar_finds_nothing_open() -> None:
+    structure = await make_structure()
+    await make_service(structure, "Toujours ouvert", opening_hours="24/7")
+    edge = datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=23)))  # before year 1 in Paris
+    assert await names(open_at=edge) == []
+    assert await names(open_at=datetime(2026, 11, 24, 3, 0)) == ["Toujours ouvert"]
 
 
 async def test_words_that_look_like_nothing_find_nothing_without_error() -> None:

@@ -22,6 +22,11 @@
         L.marker([m.lat, m.lon], { title: m.name, alt: m.name }).addTo(map).bindPopup(popup);
         bounds.push([m.lat, m.lon]);
       });
+      if (data.origin) {
+        L.circleMarker([data.origin.lat, data.origin.lon], { radius: 8, color: "#000091", fillOpacity: 0.6 })
+          .addTo(map).bindTooltip("Point de départ");
+        bounds.push([data.origin.lat, data.origin.lon]);
+      }
       map.fitBounds(bounds, { padding: [30, 30], maxZoom: 16 });
     }
   }
@@ -35,6 +40,7 @@
         form.elements.lat.value = position.coords.latitude.toFixed(5);
         form.elements.lon.value = position.coords.longitude.toFixed(5);
         form.elements.pres_de.value = "";
+        form.elements.adresse.value = "";
         form.submit();
       }, function () {
         around.disabled = false;
