@@ -12,9 +12,9 @@ Two sources, in this order:
    the gazetteer alone for a minute;
 then the gazetteer's fuzzy matching of streets (the house number picks the nearest recorded one).
 
-The typed text may be a resident's home address: it is never logged, stored or journaled, and the BAN
-is asked over HTTPS only if the deployment chose to (the "httpx" logger, which would print the URL, is
-kept at WARNING by hub.app).
+The typed text may be a resident's home address: it is never logged, stored or journaled (the "httpx"
+logger, which would print the URL, is kept at WARNING by hub.app), and leaves the server only for the BAN,
+when the deployment set MAILLAGE_GEOCODER_URL.
 """
 
 from __future__ import annotations
@@ -446,7 +446,7 @@ class Geocoder:
             if response.status_code != 200:
                 raise ValueError(f"HTTP {response.status_code}")
             found = _ban_origin(response.content)
-        except (httpx.HTTPError, ValueError) as error:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
             # never the address or the URL (which holds it): the kind of failure only
             log.warning(
                 "BAN geocoder unavailable (%s): directory gazetteer only for %.0f s", type(error).__name__, BAN_PAUSE_S
