@@ -5,27 +5,30 @@ Two sources, in this order:
    places): communes, postal codes and neighbourhoods (the centre of their addresses), and the street
    addresses with the coordinates recorded for them. Accent- and case-insensitive, abbreviations expanded
    ("bd" → "boulevard"), typos forgiven (rapidfuzz). It works offline: the embedded default needs nothing
-   else. A place name it knows exactly (a commune, a postal code, a neighbourhood) is answered at once;
+   else. Kept per database; after a directory change, rebuilt in the background while the previous one
+   answers. A place name it knows exactly (a commune, a postal code, a neighbourhood) is answered at once;
 2. the national BAN geocoder (Base Adresse Nationale, geocodejson), when MAILLAGE_GEOCODER_URL is set, for
    street addresses: a short timeout, its answers kept in a bounded in-process cache, and after a failure
    the gazetteer alone for a minute;
 then the gazetteer's fuzzy matching of streets (the house number picks the nearest recorded one).
 
-The typed text may be a resident's home address: it is never logged, stored or journaled, and the BAN
-is asked over HTTPS only if the deployment chose to (the "httpx" logger, which would print the URL, is
-kept at WARNING by hub.app).
+The typed text may be a resident's home address: it is never logged, stored or journaled (the "httpx"
+logger, which would print the URL, is kept at WARNING by hub.app), and leaves the server only for the BAN,
+when the deployment set MAILLAGE_GEOCODER_URL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
 import ssl
 import time
+import unicodedata
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import msgspec
@@ -33,7 +36,7 @@ from rapidfuzz import fuzz, process
 
 from hub.db import current_engine
 from hub.errors import Unprocessable
-from network.search import DirectoryCache, Origin, Precision, fold
+from network.search import DirectoryCache, Origin, Precision
 
 log = logging.getLogger("maillage.geocoding")
 
@@ -67,14 +70,21 @@ _ABBREVIATIONS = {
     "ste": "sainte",
 }
 _NOISE = {"france", "cedex"}
-_NUMBER = re.compile(r"^(\d{1,4})(?:\s*(bis|ter|quater|[a-d]))?$")
 _POSTCODE = re.compile(r"^\d{5}$")
 _WORDS = re.compile(r"[a-z0-9]+")
 
 
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})
+
+
 def words_of(text: str) -> list[str]:
-    """Folded words, abbreviations expanded: "12 Bd Bel-Air" → ["12", "boulevard", "bel", "air"]."""
-    return [_ABBREVIATIONS.get(word, word) for word in _WORDS.findall(fold(text)) if word not in _NOISE]
+    """Folded words, abbreviations expanded, a trailing "France" or "Cedex" dropped: "12 Bd Bel-Air" →
+    ["12", "boulevard", "bel", "air"]. (network.search.fold's words, in C: the gazetteer folds every address.)"""
+    ascii_text = unicodedata.normalize("NFKD", text.translate(_LIGATURES).casefold()).encode("ascii", "ignore")
+    words = [_ABBREVIATIONS.get(word, word) for word in _WORDS.findall(ascii_text.decode("ascii"))]
+    while words and words[-1] in _NOISE:
+        words.pop()
+    return words
 
 
 def _street_parts(words: Sequence[str]) -> tuple[str, str]:
@@ -112,34 +122,53 @@ def _street_label(address: str) -> str:
 # ---------------------------------------------------------------- the gazetteer
 @dataclasses.dataclass
 class _Area:
-    """Points of one commune, postal code or neighbourhood: found as their centre."""
+    """A commune, postal code or neighbourhood: found as the centre of its addresses."""
 
     label: str
-    points: list[tuple[float, float]] = dataclasses.field(default_factory=list)
+    count: int = 0
+    latitude_sum: float = 0.0
+    longitude_sum: float = 0.0
     names: Counter[str] = dataclasses.field(default_factory=Counter)
 
+    def add(self, count: int, latitude: float, longitude: float, name: str = "") -> None:
+        self.count += count
+        self.latitude_sum += count * latitude
+        self.longitude_sum += count * longitude
+        if name:
+            self.names[name] += count
+
     def origin(self, precision: Precision) -> Origin:
-        latitude = sum(p[0] for p in self.points) / len(self.points)
-        longitude = sum(p[1] for p in self.points) / len(self.points)
         return Origin(
-            latitude=round(latitude, 6),
-            longitude=round(longitude, 6),
-            label=self.label,
+            latitude=round(self.latitude_sum / self.count, 6),
+            longitude=round(self.longitude_sum / self.count, 6),
+            label=self.names.most_common(1)[0][0] if self.names else self.label,
             precision=precision,
             source="annuaire",
         )
 
 
-@dataclasses.dataclass(frozen=True)
-class _Address:
+def _area(areas: dict[str, _Area], key: str, label: str) -> _Area:
+    area = areas.get(key)
+    if area is None:
+        area = areas[key] = _Area(label)
+    return area
+
+
+class _Address(NamedTuple):
     number: str
-    label: str  # as recorded: "8 avenue des Tilleuls, 45990 Montclair-sur-Loire"
+    address: str  # as recorded: "8 avenue des Tilleuls"
+    place: str  # "45990 Montclair-sur-Loire"
     latitude: float
     longitude: float
 
+    @property
+    def label(self) -> str:
+        return f"{self.address}, {self.place}" if self.place else self.address
+
 
 class Gazetteer:
-    """The directory's own places, from rows of (address, postal_code, commune, neighbourhood, lat, lon)."""
+    """The directory's own places, from rows (address, postal_code, commune, neighbourhood, n, latitude,
+    longitude): the centre of the n located structures and places at that address."""
 
     def __init__(self, rows: Iterable[Mapping[str, Any]]) -> None:
         self.communes: dict[str, _Area] = {}
@@ -147,46 +176,38 @@ class Gazetteer:
         self.neighbourhoods: dict[str, dict[str, _Area]] = {}  # neighbourhood key → commune key → area
         self.streets: dict[str, dict[str, list[_Address]]] = {}  # commune key → street key → addresses
         self.postcode_communes: dict[str, set[str]] = {}
-        self.size = 0
-        for row in rows:
-            self._add(row)
-        for areas in (self.communes, self.postcodes):
-            for area in areas.values():
-                area.label = area.names.most_common(1)[0][0] if area.names else area.label
-        self.commune_keys = sorted(self.communes, key=len, reverse=True)
-        points = [point for area in self.communes.values() for point in area.points]
-        self.centre = (
-            (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)) if points else None
-        )
-        self._all_streets = [(street, commune) for commune, streets in self.streets.items() for street in streets]
+        everywhere = _Area("")
+        folded: dict[str, list[str]] = {}  # the same names and streets come back often: folded once
 
-    def _add(self, row: Mapping[str, Any]) -> None:
-        latitude, longitude = row["latitude"], row["longitude"]
-        if latitude is None or longitude is None:
-            return
-        point = (float(latitude), float(longitude))
-        commune = " ".join(words_of(row["commune"] or ""))
-        postcode = str(row["postal_code"] or "").strip()
-        self.size += 1
-        if commune:
-            area = self.communes.setdefault(commune, _Area(row["commune"]))
-            area.points.append(point)
-            area.names[row["commune"]] += 1
-        if _POSTCODE.match(postcode):
-            area = self.postcodes.setdefault(postcode, _Area(postcode))
-            area.points.append(point)
-            area.names[f"{postcode} {row['commune']}".strip()] += 1
+        def words(text: str) -> list[str]:
+            found = folded.get(text)
+            if found is None:
+                found = folded[text] = words_of(text)
+            return found
+
+        for row in rows:
+            count, latitude, longitude = int(row["n"]), float(row["latitude"]), float(row["longitude"])
+            name, postcode = row["commune"] or "", (row["postal_code"] or "").strip()
+            commune = " ".join(words(name))
+            everywhere.add(count, latitude, longitude)
             if commune:
+                _area(self.communes, commune, name).add(count, latitude, longitude, name)
+            if _POSTCODE.match(postcode):
+                _area(self.postcodes, postcode, postcode).add(count, latitude, longitude, f"{postcode} {name}".strip())
                 self.postcode_communes.setdefault(postcode, set()).add(commune)
-        if neighbourhood := _area_key(words_of(row["neighbourhood"] or "")):
-            label = f"quartier {row['neighbourhood']}" + (f", {row['commune']}" if row["commune"] else "")
-            by_commune = self.neighbourhoods.setdefault(neighbourhood, {})
-            by_commune.setdefault(commune, _Area(label)).points.append(point)
-        number, street = _street_parts(words_of(row["address"] or ""))
-        if street and any(not word.isdigit() for word in street.split()):
-            place = ", ".join(part for part in (row["address"], f"{postcode} {row['commune']}".strip()) if part)
-            addresses = self.streets.setdefault(commune, {}).setdefault(street, [])
-            addresses.append(_Address(number, place, point[0], point[1]))
+            if neighbourhood := _area_key(words(row["neighbourhood"] or "")):
+                by_commune = self.neighbourhoods.get(neighbourhood) or self.neighbourhoods.setdefault(neighbourhood, {})
+                label = f"quartier {row['neighbourhood']}" + (f", {name}" if name else "")
+                _area(by_commune, commune, label).add(count, latitude, longitude)
+            number, street = _street_parts(words(row["address"] or ""))
+            if street and not street.isdigit():
+                streets = self.streets.get(commune) or self.streets.setdefault(commune, {})
+                place = _Address(number, row["address"], f"{postcode} {name}".strip(), latitude, longitude)
+                streets.setdefault(street, []).append(place)
+        self.size = everywhere.count
+        self.centre = everywhere.origin("point") if everywhere.count else None
+        self.commune_keys = sorted(self.communes, key=len, reverse=True)
+        self._all_streets = [(street, commune) for commune, streets in self.streets.items() for street in streets]
 
     # -------------------------------------------------------------- lookups
     def place_name(self, text: str) -> Origin | None:
@@ -209,7 +230,7 @@ class Gazetteer:
         if len(key) >= 4:  # the start of a commune's name: "montclair" for Montclair-sur-Loire
             started = [c for c in self.communes if c.startswith(key + " ") and (allowed is None or c in allowed)]
             if started:
-                return max((self.communes[c] for c in started), key=lambda a: len(a.points)).origin("municipality")
+                return max((self.communes[c] for c in started), key=lambda a: a.count).origin("municipality")
         return None
 
     def _neighbourhood(self, key: str, postcode: str, commune: str = "") -> Origin | None:
@@ -218,7 +239,7 @@ class Gazetteer:
             return None
         allowed = {commune} if commune else self.postcode_communes.get(postcode) if postcode else None
         areas = [area for c, area in by_commune.items() if allowed is None or c in allowed]
-        return max(areas, key=lambda a: len(a.points)).origin("neighbourhood") if areas else None
+        return max(areas, key=lambda a: a.count).origin("neighbourhood") if areas else None
 
     def locate(self, text: str) -> Origin | None:
         """The best place for the text: exact names, then streets (fuzzy), then names (fuzzy); at worst the
@@ -259,7 +280,7 @@ class Gazetteer:
             if tail in self.communes:
                 splits.append((words[:-size], tail))
             elif len(tail) >= 4 and (started := [c for c in self.commune_keys if c.startswith(tail + " ")]):
-                splits.append((words[:-size], max(started, key=lambda c: len(self.communes[c].points))))
+                splits.append((words[:-size], max(started, key=lambda c: self.communes[c].count)))
             elif len(tail) >= 5 and (
                 match := process.extractOne(tail, self.commune_keys, scorer=fuzz.ratio, score_cutoff=PLACE_MIN_SCORE)
             ):
@@ -308,17 +329,24 @@ class Gazetteer:
         )
 
 
-_GAZETTEER_SQL = """
+_LOCATED = """WITH located AS (
 SELECT st.address, st.postal_code, st.commune, st.neighbourhood, st.latitude, st.longitude
 FROM network_structure st WHERE st.status = 'active' AND st.latitude IS NOT NULL AND st.longitude IS NOT NULL
 UNION ALL
 SELECT p.address, p.postal_code, p.commune, p.neighbourhood, p.latitude, p.longitude
 FROM network_place p JOIN network_service sv ON sv.id = p.service JOIN network_structure st ON st.id = sv.structure
-WHERE st.status = 'active' AND sv.is_active AND p.latitude IS NOT NULL AND p.longitude IS NOT NULL"""
+WHERE st.status = 'active' AND sv.is_active AND p.latitude IS NOT NULL AND p.longitude IS NOT NULL)
+"""
+_GAZETTEER_SQL = (
+    _LOCATED + "SELECT address, postal_code, commune, neighbourhood, count(*) AS n, avg(latitude) AS latitude,"
+    " avg(longitude) AS longitude FROM located GROUP BY address, postal_code, commune, neighbourhood"
+)
 
 
 async def load_gazetteer() -> Gazetteer:
-    return Gazetteer(await current_engine().run_ddl(_GAZETTEER_SQL))  # type: ignore[arg-type]
+    """The gazetteer of the current database: grouped in SQL, folded in a thread (the event loop serves on)."""
+    rows = await current_engine().run_ddl(_GAZETTEER_SQL)
+    return await asyncio.to_thread(Gazetteer, rows)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- the BAN (geocodejson)
@@ -377,13 +405,19 @@ class Geocoder:
     def __init__(self, ban_url: str = "", timeout: float = 2.0) -> None:
         self.ban_url = ban_url
         self.timeout = timeout
-        self._gazetteers: DirectoryCache[Gazetteer] = DirectoryCache(GAZETTEER_MAX_AGE_S)
+        self._gazetteers: DirectoryCache[Gazetteer] = DirectoryCache(GAZETTEER_MAX_AGE_S, in_background=True)
         self._ban_answers: OrderedDict[str, Origin | None] = OrderedDict()
         self._ban_paused_until = 0.0
         self._tls = ssl.create_default_context() if ban_url.startswith("https:") else None
 
     async def gazetteer(self) -> Gazetteer:
+        """The directory's gazetteer; after a change, the previous one while the next is built (~1 s for
+        20,000 structures and their places)."""
         return await self._gazetteers.get(load_gazetteer)
+
+    async def settled(self) -> None:
+        """Wait for a gazetteer being rebuilt (tests)."""
+        await self._gazetteers.settled()
 
     async def locate(self, text: str) -> Origin | None:
         """The point of a typed place, or None when neither source knows it."""
@@ -405,14 +439,14 @@ class Geocoder:
             return self._ban_answers[key]
         params: dict[str, str] = {"q": text, "limit": "1"}
         if centre := gazetteer.centre:  # the BAN ranks places near the directory first
-            params["lat"], params["lon"] = f"{centre[0]:.4f}", f"{centre[1]:.4f}"
+            params["lat"], params["lon"] = f"{centre.latitude:.4f}", f"{centre.longitude:.4f}"
         try:
             async with httpx.AsyncClient(timeout=self.timeout, verify=self._tls or True) as client:
                 response = await client.get(self.ban_url, params=params, headers={"Accept": "application/json"})
             if response.status_code != 200:
                 raise ValueError(f"HTTP {response.status_code}")
             found = _ban_origin(response.content)
-        except (httpx.HTTPError, ValueError) as error:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
             # never the address or the URL (which holds it): the kind of failure only
             log.warning(
                 "BAN geocoder unavailable (%s): directory gazetteer only for %.0f s", type(error).__name__, BAN_PAUSE_S

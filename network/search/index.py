@@ -8,7 +8,9 @@ French stems and plain words, unaccented; the filter tokens are words of the doc
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
@@ -36,6 +38,7 @@ TAG_COLUMNS: dict[str, str] = {
 
 
 T = TypeVar("T")
+log = logging.getLogger("maillage.search")
 
 
 class DirectoryCache(Generic[T]):
@@ -43,13 +46,16 @@ class DirectoryCache(Generic[T]):
     this process's index writer records a change, and at most `max_age` seconds (other processes' writes).
 
     Every directory write goes through the writer (sync_tags, reindex_*), so a change made here is seen by
-    the next request; one made by another app process, within `max_age`."""
+    the next request; one made by another app process, within `max_age`. With `in_background`, a value
+    that is dearer to build is rebuilt in a task while the previous one keeps being served."""
 
     _writes: ClassVar[int] = 0
 
-    def __init__(self, max_age: float) -> None:
+    def __init__(self, max_age: float, *, in_background: bool = False) -> None:
         self.max_age = max_age
+        self.in_background = in_background
         self._entries: dict[str, tuple[int, float, T]] = {}
+        self._refreshing: dict[str, asyncio.Task[T]] = {}
 
     @classmethod
     def directory_changed(cls) -> None:
@@ -60,12 +66,32 @@ class DirectoryCache(Generic[T]):
         entry = self._entries.get(key)
         if entry is not None and entry[0] == DirectoryCache._writes and now - entry[1] < self.max_age:
             return entry[2]
-        writes = DirectoryCache._writes  # read before building: a write meanwhile makes the result stale at once
-        value = await build()
+        if entry is None or not self.in_background:
+            return await self._build(key, build)
+        if key not in self._refreshing:
+            task = self._refreshing[key] = asyncio.create_task(self._build(key, build))
+            task.add_done_callback(_report_failure)
+        return entry[2]
+
+    async def settled(self) -> None:
+        """Wait for the rebuilds under way (tests, shutdown)."""
+        await asyncio.gather(*self._refreshing.values(), return_exceptions=True)
+
+    async def _build(self, key: str, build: Callable[[], Awaitable[T]]) -> T:
+        writes, now = DirectoryCache._writes, time.monotonic()  # before building: a write meanwhile makes it stale
+        try:
+            value = await build()
+        finally:
+            self._refreshing.pop(key, None)
         if len(self._entries) >= 16:
             self._entries.clear()
         self._entries[key] = (writes, now, value)
         return value
+
+
+def _report_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.warning("directory cache: rebuild failed (%s), the previous value is kept", type(error).__name__)
 
 
 class IndexReport(msgspec.Struct, kw_only=True):
