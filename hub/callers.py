@@ -5,8 +5,10 @@ Through the async drivers that SELECT costs more than the rest of a small reques
 
 - **SQLite** (the embedded default): the lookup runs synchronously on a connection kept open in the
   event loop's thread. An indexed read of a local file takes tens of microseconds, a tenth of a round
-  trip through aiosqlite's worker thread. In WAL mode readers never wait for writers; should the file be
-  busy all the same (a recovery), the lookup falls back to the async engine.
+  trip through aiosqlite's worker thread. Its results are kept too, for as long as `PRAGMA data_version`
+  on that connection stays the same: it changes whenever any other connection, in this process or
+  another (the CLI), commits anything. In WAL mode readers never wait for writers; should the file be busy
+  all the same (a recovery), the lookup falls back to the async engine.
 - **PostgreSQL**: results are kept per process and dropped as soon as anything that decides a caller
   changes. Triggers on hub_user, hub_membership, hub_api_token and hub_session (migration
   hub 00:30:00) NOTIFY `maillage_callers` at commit, whatever process or tool wrote; every process
@@ -53,6 +55,7 @@ class Callers:
         self._listener: Any = None  # asyncpg connection LISTENing on CHANNEL
         self._reconnect: asyncio.Task[None] | None = None
         self._stopping = False
+        self._data_version: int | None = None  # SQLite: PRAGMA data_version when the cache was last valid
         self.reads = 0  # database reads made (misses), for tests and diagnostics
 
     # ------------------------------------------------------------ life cycle
@@ -83,23 +86,25 @@ class Callers:
                 await listener.close()
         if self._sqlite is not None:
             self._sqlite.close()
-            self._sqlite = None
+            self._sqlite, self._data_version = None, None
         self.invalidate()
 
     @property
     def caching(self) -> bool:
-        """True while cached callers may be served (PostgreSQL with a live LISTEN connection)."""
+        """True while cached callers may be served: SQLite's reader is open, or PostgreSQL's LISTEN is live."""
+        if self._sqlite is not None:
+            return True
         return self._listener is not None and not self._listener.is_closed()
 
     # ------------------------------------------------------------ reads
     async def rows(self, sql: str, digest: str, *, fresh: bool = False) -> Rows:
         """The rows of `sql` for this token hash; `fresh` skips the cache (and refreshes it)."""
+        key = (sql, digest)
         if self._sqlite is not None:
             try:
-                return _typed(self._sqlite.execute(sql.replace("{}", "?"), (digest,)).fetchall())
+                return self._sqlite_rows(key, fresh)
             except sqlite3.OperationalError:  # busy or locked: let the async engine wait for it
                 log.info("lecture synchrone impossible, repli sur le moteur asynchrone")
-        key = (sql, digest)
         if not fresh and self.caching:
             entry = self._entries.get(key)
             if entry is not None and entry[0] > time.monotonic():
@@ -109,6 +114,25 @@ class Callers:
         self.reads += 1
         # Keep only what no change overtook while it was read (a notification bumps the generation).
         if rows and self.caching and generation == self._generation:
+            if len(self._entries) >= MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + TTL_S, rows)
+        return rows
+
+    def _sqlite_rows(self, key: tuple[str, str], fresh: bool) -> Rows:
+        """Synchronous: no await between the version check, the read and the store, so nothing overtakes them."""
+        assert self._sqlite is not None
+        version = self._sqlite.execute("PRAGMA data_version").fetchone()["data_version"]
+        if version != self._data_version:  # another connection (or process) committed: anything may have changed
+            self._data_version = version
+            self.invalidate()
+        if not fresh:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > time.monotonic():
+                return entry[1]
+        rows = _typed(self._sqlite.execute(key[0].replace("{}", "?"), (key[1],)).fetchall())
+        self.reads += 1
+        if rows:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
             self._entries[key] = (time.monotonic() + TTL_S, rows)
