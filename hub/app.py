@@ -126,7 +126,8 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             cookie_name="maillage_csrf",
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
-            exclude=["/api/"],
+            # the API takes no cookie; the search form's POST changes nothing (it only keeps addresses out of URLs)
+            exclude=["/api/", "/annuaire/recherche"],
         ),
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         openapi_config=openapi,

@@ -41,6 +41,7 @@ from network.search import DirectoryCache, Origin, Precision
 log = logging.getLogger("maillage.geocoding")
 
 MAX_ADDRESS_LENGTH = 200
+NOT_FOUND = "Adresse introuvable : précisez la commune ou le code postal."
 BAN_MIN_SCORE = 0.5  # below, the BAN is guessing
 BAN_PAUSE_S = 60.0  # after a failure, the gazetteer alone for this long
 CACHE_SIZE = 1024
@@ -465,6 +466,6 @@ async def origin_of(geocoder: Geocoder, address: str) -> Origin:
     if found is None:
         raise Unprocessable(
             "Adresse introuvable : précisez la commune ou le code postal, ou choisissez un quartier.",
-            {"adresse": "Adresse introuvable : précisez la commune ou le code postal."},
+            {"adresse": NOT_FOUND},
         )
     return found

@@ -14,19 +14,18 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter, URLEncodedBody
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from hub import auth
 from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import Invalid, NotFound, Unprocessable
-from hub.runtime import Runtime
 from hub.schemas import EmailForm
 from hub.web import page, redirect
 from network import duplicates, geocoding, validation
 from network import service as directory
 from network.exchange import importing
 from network.exchange.files import InputFile
-from network.schemas import JoinRequestForm, MergeForm, PlaceForm, ServiceForm, StructureForm
+from network.schemas import JoinRequestForm, MergeForm, PlaceForm, SearchForm, ServiceForm, StructureForm
 from network.search import Origin, SearchQuery, search
 from network.tables import STRUCTURE_KINDS
 
@@ -83,17 +82,35 @@ def _point(lat: str, lon: str) -> tuple[float, float] | None:
         raise Invalid("Position invalide.", {"q": "Position invalide : réessayez « Autour de moi »."}) from None
 
 
-async def _origin(
-    rt: Runtime, centres: dict[str, tuple[float, float]], adresse: str, pres_de: str, lat: str, lon: str
+# A point in a URL is rounded to 3 decimals (about 100 m): where someone lives or stands never shows in
+# a URL, a browser history or a proxy's log. Only area names (a commune, a postcode, a neighbourhood) are
+# written out there; a street or a house is "the address given".
+URL_DECIMALS = 3
+AREA_PRECISIONS = ("municipality", "postcode", "neighbourhood")
+ORIGIN_LABELS = {"adresse": "l'adresse indiquée (à 100 m près)", "position": "votre position (à 100 m près)"}
+
+
+def _origin_params(origin: Origin, kind: str) -> list[tuple[str, str]]:
+    params = [("lat", f"{origin.latitude:.{URL_DECIMALS}f}"), ("lon", f"{origin.longitude:.{URL_DECIMALS}f}")]
+    if origin.precision in AREA_PRECISIONS:
+        return [*params, ("origine", origin.label), ("precision", origin.precision)]
+    return [*params, ("origine", kind)]
+
+
+def _origin(
+    centres: dict[str, tuple[float, float]], pres_de: str, lat: str, lon: str, origine: str, precision: str
 ) -> Origin | None:
-    """Where distances are measured from: a typed address, else a neighbourhood's centre, else "Autour de moi"."""
-    if adresse.strip():
-        return await geocoding.origin_of(rt.geocoder, adresse)
+    """Where distances are measured from: a neighbourhood's centre, else a point (an address, "Autour de moi")."""
     if pres_de in centres:
         latitude, longitude = centres[pres_de]
         return Origin(latitude=latitude, longitude=longitude, label=f"quartier {pres_de}", precision="neighbourhood")
     point = _point(lat, lon)
-    return Origin(latitude=point[0], longitude=point[1], label="votre position") if point else None
+    if point is None:
+        return None
+    if precision in AREA_PRECISIONS and origine:
+        return Origin(latitude=point[0], longitude=point[1], label=origine, precision=precision)  # type: ignore[arg-type]
+    label = ORIGIN_LABELS.get(origine, ORIGIN_LABELS["position"])
+    return Origin(latitude=point[0], longitude=point[1], label=label)
 
 
 class DirectoryPages(Controller):
@@ -119,12 +136,17 @@ class DirectoryPages(Controller):
         jour: Annotated[str, QueryParameter(max_length=10)] = "",
         heure: Annotated[str, QueryParameter(max_length=5)] = "",
         pres_de: Annotated[str, QueryParameter(max_length=120)] = "",
-        adresse: Annotated[str, QueryParameter(max_length=200)] = "",
         lat: Annotated[str, QueryParameter(max_length=20)] = "",  # strings: the form sends them empty
         lon: Annotated[str, QueryParameter(max_length=20)] = "",
+        origine: Annotated[str, QueryParameter(max_length=160)] = "",  # what the point stands for (see _origin)
+        precision: Annotated[str, QueryParameter(max_length=20)] = "",
+        adresse_introuvable: Annotated[str, QueryParameter(max_length=1)] = "",
         page_number: Annotated[int, QueryParameter(name="page", ge=1, le=500)] = 1,
     ) -> Template:
-        """One box and filters: results as a list and on a map (the list works without the map)."""
+        """One box and filters: results as a list and on a map (the list works without the map).
+
+        The form posts to search_submit, which turns a typed address into a rounded point and comes back here.
+        """
         options = await directory.search_options()
         form = {
             "q": q,
@@ -140,15 +162,13 @@ class DirectoryPages(Controller):
             "jour": jour,
             "heure": heure,
             "pres_de": pres_de,
-            "adresse": adresse,
         }
         errors: dict[str, str] = {}
+        if adresse_introuvable:  # said so by search_submit; the results come by relevance
+            errors["adresse"] = geocoding.NOT_FOUND
         results, origin = None, None
         try:
-            try:
-                origin = await _origin(rt, options["centres"], adresse, pres_de, lat, lon)
-            except Unprocessable as error:  # an address not found: said so, and the results by relevance
-                origin, errors = None, dict(error.fields)
+            origin = _origin(options["centres"], pres_de, lat, lon, origine, precision)
             query = SearchQuery(
                 text=q,
                 thematiques=tuple(theme or ()),
@@ -179,7 +199,7 @@ class DirectoryPages(Controller):
             for h in (results.hits if results else [])
             if h.latitude is not None and h.longitude is not None
         ]
-        located = {"lat": lat, "lon": lon} if origin and origin.precision == "point" else {}  # "Autour de moi"
+        located = {"lat": lat, "lon": lon, "origine": origine, "precision": precision} if origin and not pres_de else {}
         base_query = urlencode(
             [
                 (k, v)
@@ -204,6 +224,27 @@ class DirectoryPages(Controller):
             weekdays=list(WEEKDAY_CODES),
             tiles={"url": rt.settings.tile_url, "attribution": rt.settings.tile_attribution},
         )
+
+    @post("/recherche", operation_id="directorySearchSubmit", status_code=303)
+    async def search_submit(self, rt: RuntimeDep, data: URLEncodedBody[SearchForm]) -> Redirect:
+        """The search form: a typed address (or "Autour de moi") becomes a point rounded to about 100 m here,
+        then the results page comes back by GET, so that no address or exact position is ever in a URL."""
+        fields = msgspec.structs.asdict(data)
+        params = [
+            (name, value)
+            for name, values in fields.items()
+            if name not in ("adresse", "lat", "lon")
+            for value in (values if isinstance(values, list) else [values])
+            if value
+        ]
+        if data.adresse.strip():
+            try:
+                params += _origin_params(await geocoding.origin_of(rt.geocoder, data.adresse), "adresse")
+            except Unprocessable:
+                params.append(("adresse_introuvable", "1"))
+        elif not data.pres_de and (point := _point(data.lat, data.lon)):
+            params += _origin_params(Origin(latitude=point[0], longitude=point[1]), "position")
+        return Redirect(path="/annuaire" + (f"?{urlencode(params)}" if params else ""), status_code=303)
 
     @get("/structures/{structure_id:int}", operation_id="structurePage")
     async def structure(self, request: AnyRequest, structure_id: FromPath[int]) -> Template:

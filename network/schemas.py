@@ -60,6 +60,27 @@ class ServiceForm(msgspec.Struct):
     opening_hours: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 
+class SearchForm(msgspec.Struct):
+    """The search form, posted: its "près de" address becomes a rounded point before any URL is made."""
+
+    q: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    theme: Codes = []
+    public: Codes = []
+    frais: Codes = []
+    accueil: Codes = []
+    adaptation: Codes = []
+    commune: Annotated[str, msgspec.Meta(max_length=120)] = ""
+    quartier: Annotated[str, msgspec.Meta(max_length=120)] = ""
+    orientation: Annotated[str, msgspec.Meta(max_length=3)] = ""
+    ouvert: Annotated[str, msgspec.Meta(max_length=10)] = ""
+    jour: Annotated[str, msgspec.Meta(max_length=10)] = ""
+    heure: Annotated[str, msgspec.Meta(max_length=5)] = ""
+    pres_de: Annotated[str, msgspec.Meta(max_length=120)] = ""
+    adresse: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    lat: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    lon: Annotated[str, msgspec.Meta(max_length=20)] = ""
+
+
 class PlaceForm(msgspec.Struct):
     name: Short = ""
     address: Short = ""

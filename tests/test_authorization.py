@@ -186,6 +186,7 @@ PROBES: list[Probe] = [
         public("404") | dict.fromkeys(MANAGERS_A, "200"),
     ),
     Probe("GET", "/annuaire", "/annuaire?q=centre", public("200")),
+    Probe("POST", "/annuaire/recherche", "/annuaire/recherche", public("see:/annuaire?q=centre"), form={"q": "centre"}),
     Probe("GET", "/api/v1/directory/services", "/api/v1/directory/services?q=centre", public("200")),
     Probe("GET", "/api/v1/directory/structures/{structure_id:int}", "/api/v1/directory/structures/{a}", public("200")),
     Probe(

@@ -60,24 +60,43 @@ async def test_results_are_paginated(client, rt):
     assert (await client.get("/annuaire", params={"page": "0"})).status_code == 400
 
 
-async def test_sort_by_distance_from_a_typed_address(client, rt):
+async def test_sort_by_distance_from_a_typed_address_that_never_shows_in_a_url(client, rt):
     await _seeded(rt)
-    page = await client.get("/annuaire", params={"q": "numerique", "adresse": "22 allée des Aubiers"})
-    assert "Du plus proche au plus loin de" in page.text
-    assert "22 allée des Aubiers, 45990 Montclair-sur-Loire" in page.text
+    page = await client.post("/annuaire/recherche", data={"q": "numerique", "adresse": "22 allée des Aubiers"})
+    # posted, then the results by GET: the address is not in the URL, the point is rounded to ~100 m
+    [hop] = page.history
+    assert hop.status_code == 303 and "Aubiers" not in hop.headers["location"]
+    assert page.url.params["lat"] == "47.913" and page.url.params["origine"] == "adresse"
+    assert "Du plus proche au plus loin de" in page.text and "l&#39;adresse indiquée (à 100 m près)" in page.text
+    assert "Aubiers" not in str(page.url) and 'value="22 allée des Aubiers"' not in page.text
     distances = [float(d.replace(",", ".")) for d in re.findall(r"à (\d+,\d) km", page.text)]
-    assert distances and distances == sorted(distances) and distances[0] == 0.0
+    assert distances and distances == sorted(distances) and distances[0] <= 0.1
     data = json.loads(re.search(r'id="carte-donnees">(.*?)</script>', page.text, re.S).group(1))
-    assert data["origin"]["lat"] == pytest.approx(47.9132)
-    assert 'value="22 allée des Aubiers"' in page.text  # kept in the form for the next search
+    assert data["origin"]["lat"] == pytest.approx(47.913)
+    # every link to the next page carries the rounded point, never the address
+    assert all("Aubiers" not in link for link in re.findall(r'href="(/annuaire\?[^"]*)"', page.text))
+
+
+async def test_an_area_is_named_in_the_url_a_street_is_not(client, rt):
+    await _seeded(rt)
+    page = await client.post("/annuaire/recherche", data={"q": "numerique", "adresse": "les aubiers"})
+    assert page.url.params["precision"] == "neighbourhood" and page.url.params["origine"]
+    assert "centre du quartier" in page.text
 
 
 async def test_an_address_not_found_is_said_and_results_come_by_relevance(client, rt):
     await _seeded(rt)
-    page = await client.get(
-        "/annuaire", params={"q": "demarches caf", "adresse": "3 chemin des Oubliettes, Trifouilly"}
+    page = await client.post(
+        "/annuaire/recherche", data={"q": "demarches caf", "adresse": "3 chemin des Oubliettes, Trifouilly"}
     )
-    assert page.status_code == 200
+    assert page.status_code == 200 and "Oubliettes" not in str(page.url)
     assert "Adresse introuvable" in page.text and "classés par pertinence" in page.text
     assert 'aria-invalid="true"' in page.text
     assert "Point numérique CAF" in page.text and "Du plus proche" not in page.text
+
+
+async def test_autour_de_moi_is_rounded_before_it_reaches_a_url(client, rt):
+    await _seeded(rt)
+    page = await client.post("/annuaire/recherche", data={"lat": "47.912345", "lon": "1.903456"})
+    assert page.url.params["lat"] == "47.912" and page.url.params["lon"] == "1.903"
+    assert "votre position (à 100 m près)" in page.text

@@ -37,8 +37,8 @@
       around.disabled = true;
       navigator.geolocation.getCurrentPosition(function (position) {
         var form = around.form;
-        form.elements.lat.value = position.coords.latitude.toFixed(5);
-        form.elements.lon.value = position.coords.longitude.toFixed(5);
+        form.elements.lat.value = position.coords.latitude.toFixed(3); // about 100 m: enough to sort by distance
+        form.elements.lon.value = position.coords.longitude.toFixed(3);
         form.elements.pres_de.value = "";
         form.elements.adresse.value = "";
         form.submit();
