@@ -27,6 +27,7 @@ from hub.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
     ApiTokenInfo,
+    GeocodeRequest,
     Invitation,
     InvitationCreate,
     JournalLine,
@@ -41,7 +42,7 @@ from hub.schemas import (
 )
 from network import geocoding, vocabulary
 from network import service as directory
-from network.search import MAX_LIMIT, MAX_OFFSET, SearchPage, SearchQuery, Sort, search
+from network.search import MAX_LIMIT, MAX_OFFSET, Origin, SearchPage, SearchQuery, Sort, search
 from network.tables import STRUCTURE_KINDS
 from network.validation import looks_personal
 
@@ -358,9 +359,9 @@ def search_parameters(
         float | None, QueryParameter(ge=-180, le=180, description="Longitude du point de départ (avec lat)")
     ] = None,
     rayon_m: Annotated[
-        int | None, QueryParameter(ge=1, le=1_000_000, description="Rayon en mètres autour du point ou de l'adresse")
+        int | None, QueryParameter(ge=1, le=1_000_000, description="Rayon en mètres autour du point")
     ] = None,
-    sort: Annotated[Sort, QueryParameter(description="distance : avec lat et lon, ou une adresse")] = "relevance",
+    sort: Annotated[Sort, QueryParameter(description="distance : avec lat et lon")] = "relevance",
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 20,
     offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SearchQuery:
@@ -406,24 +407,30 @@ class DirectoryApi(Controller):
         self,
         rt: RuntimeDep,
         wanted: NamedDependency[SearchQuery],
-        adresse: Annotated[
-            str,
-            QueryParameter(
-                max_length=200,
-                pattern=SINGLE_LINE,
-                description="Distances depuis cette adresse, rue, commune, code postal ou quartier (pas avec lat et lon)",
-            ),
-        ] = "",
     ) -> SearchPage:
-        """Search the directory's services: words, every filter, distance from a point or a typed address.
+        """Search the directory's services: words, every filter, distance from a point.
 
         The same rules as the search page. Codes of one parameter are alternatives (any of them), except
         `amenagement` (all of them); different parameters all apply. `sort=distance` needs `lat` and `lon`
-        or `adresse`; `rayon_m` too. An address that cannot be found answers 422.
+        (from a typed address: `POST /api/v1/directory/geocode` first, so the address stays out of URLs);
+        `rayon_m` too.
         """
         with named_as(SEARCH_PARAMETERS):
-            origin = await geocoding.origin_of(rt.geocoder, adresse) if adresse.strip() else None
-            return await search(wanted, now=rt.now(), origin=origin)
+            return await search(wanted, now=rt.now())
+
+    @post(
+        "/geocode",
+        operation_id="geocodeAddress",
+        status_code=200,
+        responses=problems(415, 422, public=True),
+        before_request=check_json_body,
+    )
+    async def geocode(self, rt: RuntimeDep, data: Annotated[GeocodeRequest, STRICT_JSON]) -> Origin:
+        """Where an address, a street, a commune, a postal code or a neighbourhood is (then search by `lat`, `lon`).
+
+        A POST, so that an address, which may be someone's home, is never written in a URL. 422 when not found.
+        """
+        return await geocoding.origin_of(rt.geocoder, data.adresse)
 
     @get("/structures/{structure_id:int}", operation_id="getStructure", responses=problems(404, public=True))
     async def structure(self, structure_id: StructureId) -> PublicStructure:

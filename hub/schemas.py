@@ -211,3 +211,7 @@ class Problem(msgspec.Struct):
     detail: str
     instance: str
     errors: list[FieldError] = []
+
+
+class GeocodeRequest(msgspec.Struct, forbid_unknown_fields=True):
+    adresse: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=SINGLE_LINE)]

@@ -188,6 +188,9 @@ PROBES: list[Probe] = [
     Probe("GET", "/annuaire", "/annuaire?q=centre", public("200")),
     Probe("POST", "/annuaire/recherche", "/annuaire/recherche", public("see:/annuaire?q=centre"), form={"q": "centre"}),
     Probe("GET", "/api/v1/directory/services", "/api/v1/directory/services?q=centre", public("200")),
+    Probe(
+        "POST", "/api/v1/directory/geocode", "/api/v1/directory/geocode", public("422"), json={"adresse": "Trifouilly"}
+    ),
     Probe("GET", "/api/v1/directory/structures/{structure_id:int}", "/api/v1/directory/structures/{a}", public("200")),
     Probe(
         "GET",

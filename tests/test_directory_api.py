@@ -15,6 +15,7 @@ from tests.test_search import make_service, make_structure
 pytestmark = pytest.mark.usefixtures("app")
 
 API = "/api/v1/directory/services"
+GEOCODE = "/api/v1/directory/geocode"
 # Orléans' cathedral; Olivet is ~4 km south, Saran ~6.5 km north-west, Gien ~60 km east.
 CATHEDRAL = {"lat": "47.9022", "lon": "1.9090"}
 
@@ -150,12 +151,25 @@ async def test_distance_from_a_point_with_a_radius(client: httpx.AsyncClient) ->
     assert relevance["sort"] == "relevance" and relevance["hits"][0]["distance_m"] > 5_000
 
 
-@pytest.mark.usefixtures("directory")
-async def test_distance_from_a_typed_address(client: httpx.AsyncClient) -> None:
-    page = (await client.get(API, params={"adresse": "12 r. de la Republique, Saran", "sort": "distance"})).json()
+async def point_of(client: httpx.AsyncClient, address: str) -> dict[str, Any]:
+    response = await client.post(GEOCODE, json={"adresse": address})
+    assert response.status_code == 200, response.text
+    return response.json()
 
-    assert page["origin"]["precision"] == "housenumber" and page["origin"]["source"] == "annuaire"
-    assert page["origin"]["label"] == "12 rue de la République, 45770 Saran"
+
+async def near(client: httpx.AsyncClient, address: str, **params: Any) -> list[str]:
+    origin = await point_of(client, address)
+    return await names(client, lat=origin["latitude"], lon=origin["longitude"], **params)
+
+
+@pytest.mark.usefixtures("directory")
+async def test_distance_from_a_typed_address_found_by_post_then_searched_by_point(client: httpx.AsyncClient) -> None:
+    origin = await point_of(client, "12 r. de la Republique, Saran")
+    assert origin["precision"] == "housenumber" and origin["source"] == "annuaire"
+    assert origin["label"] == "12 rue de la République, 45770 Saran"
+    page = (
+        await client.get(API, params={"lat": origin["latitude"], "lon": origin["longitude"], "sort": "distance"})
+    ).json()
     assert [hit["service_name"] for hit in page["hits"]] == [
         "Atelier smartphone",
         "Démarches en ligne",
@@ -163,9 +177,9 @@ async def test_distance_from_a_typed_address(client: httpx.AsyncClient) -> None:
     ]
     assert page["hits"][0]["distance_m"] == 0.0
     # a commune, a postal code, a neighbourhood: their centre in the directory
-    assert (await names(client, adresse="Olivet", sort="distance"))[0] == "Démarches en ligne"
-    assert (await names(client, adresse="45500", sort="distance"))[0] == "Aide au budget"
-    assert await names(client, adresse="quartier des Tilleuls", rayon_m="1000") == ["Démarches en ligne"]
+    assert (await near(client, "Olivet", sort="distance"))[0] == "Démarches en ligne"
+    assert (await near(client, "45500", sort="distance"))[0] == "Aide au budget"
+    assert await near(client, "quartier des Tilleuls", rayon_m="1000") == ["Démarches en ligne"]
 
 
 # ---------------------------------------------------------------- what cannot be searched
@@ -174,7 +188,6 @@ async def test_impossible_combinations_are_explained_in_french(client: httpx.Asy
     assert "point de départ" in (await problem(client, 400, sort="distance"))["sort"]
     assert "latitude et la longitude" in (await problem(client, 400, lat="47.9"))["lat"]
     assert "autour d'un point" in (await problem(client, 400, rayon_m="5000"))["rayon_m"]
-    assert "pas les deux" in (await problem(client, 400, adresse="Saran", **CATHEDRAL))["lat"]
     assert "par exemple 2026-11-24T14:30" in (await problem(client, 400, ouvert_le="0.5"))["ouvert_le"]
     assert set(await problem(client, 400, lat="91", lon="0")) == {"lat"}
     assert set(await problem(client, 400, thematique="cuisine")) == {"thematique"}
@@ -186,9 +199,12 @@ async def test_impossible_combinations_are_explained_in_french(client: httpx.Asy
 
 @pytest.mark.usefixtures("directory")
 async def test_an_address_that_cannot_be_found_is_a_422(client: httpx.AsyncClient) -> None:
-    fields = await problem(client, 422, adresse="3 chemin des Oubliettes, Trifouilly", sort="distance")
-    assert fields["adresse"].startswith("Adresse introuvable")
-    assert "Oubliettes" not in str(fields)  # the typed address is not echoed back
+    response = await client.post(GEOCODE, json={"adresse": "3 chemin des Oubliettes, Trifouilly"})
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    fields = {e["field"]: e["message"] for e in response.json().get("errors", [])} or response.json()
+    assert "Adresse introuvable" in str(fields)
+    assert "Oubliettes" not in response.text  # the typed address is not echoed back
+    assert (await client.post(GEOCODE, json={"adresse": "Saran", "extra": 1})).status_code == 400
 
 
 async def test_the_document_lists_every_parameter(client: httpx.AsyncClient) -> None:
@@ -214,7 +230,6 @@ async def test_the_document_lists_every_parameter(client: httpx.AsyncClient) -> 
         "lat",
         "lon",
         "rayon_m",
-        "adresse",
         "sort",
         "limit",
         "offset",
