@@ -230,18 +230,20 @@ async def test_the_typed_address_never_reaches_the_logs(
     caplog.set_level(logging.DEBUG)
     for mode, address, status in (("ok", HOME, 200), ("empty", "17 rue des Lilas, Trifouilly", 422)):
         ban.mode = mode
-        response = await client.get("/api/v1/directory/services", params={"adresse": address, "q": "atelier"})
+        response = await client.post("/api/v1/directory/geocode", json={"adresse": address})
         assert response.status_code == status
-        page = await client.get("/annuaire", params={"adresse": address + " bis", "q": "atelier"})
-        assert page.status_code == 200
+        page = await client.post("/annuaire/recherche", data={"adresse": address + " bis", "q": "atelier"})
+        assert page.status_code == 200 and "Lilas" not in str(page.url)
     assert len(ban.requests) == 4
     assert "Lilas" not in caplog.text and "Trifouilly" not in caplog.text
 
 
 @pytest.mark.usefixtures("directory")
 async def test_api_distance_from_a_ban_address(client: httpx.AsyncClient) -> None:
-    page = (await client.get("/api/v1/directory/services", params={"adresse": HOME, "sort": "distance"})).json()
-    assert page["origin"]["source"] == "ban" and page["origin"]["label"] == "17 Rue des Lilas 45160 Olivet"
+    origin = (await client.post("/api/v1/directory/geocode", json={"adresse": HOME})).json()
+    assert origin["source"] == "ban" and origin["label"] == "17 Rue des Lilas 45160 Olivet"
+    point = {"lat": origin["latitude"], "lon": origin["longitude"], "sort": "distance"}
+    page = (await client.get("/api/v1/directory/services", params=point)).json()
     assert [hit["service_name"] for hit in page["hits"]] == ["Démarches en ligne", "Atelier smartphone"]
 
 
