@@ -32,6 +32,9 @@ from typing import Any
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+from piccolo.querystring import QueryString
+
+from hub.db import current_engine
 
 log = logging.getLogger("maillage.callers")
 
@@ -105,18 +108,14 @@ class Callers:
                 return self._sqlite_rows(key, fresh)
             except sqlite3.OperationalError:  # busy or locked: let the async engine wait for it
                 log.info("lecture synchrone impossible, repli sur le moteur asynchrone")
-        if not fresh and self.caching:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] > time.monotonic():
-                return entry[1]
+        if not fresh and self.caching and (cached := self._cached(key)) is not None:
+            return cached
         generation = self._generation
         rows = await self._read(sql, digest)
         self.reads += 1
         # Keep only what no change overtook while it was read (a notification bumps the generation).
-        if rows and self.caching and generation == self._generation:
-            if len(self._entries) >= MAX_ENTRIES:
-                self._entries.clear()
-            self._entries[key] = (time.monotonic() + TTL_S, rows)
+        if self.caching and generation == self._generation:
+            self._keep(key, rows)
         return rows
 
     def _sqlite_rows(self, key: tuple[str, str], fresh: bool) -> Rows:
@@ -126,17 +125,23 @@ class Callers:
         if version != self._data_version:  # another connection (or process) committed: anything may have changed
             self._data_version = version
             self.invalidate()
-        if not fresh:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] > time.monotonic():
-                return entry[1]
+        if not fresh and (cached := self._cached(key)) is not None:
+            return cached
         rows = _typed(self._sqlite.execute(key[0].replace("{}", "?"), (key[1],)).fetchall())
         self.reads += 1
-        if rows:
-            if len(self._entries) >= MAX_ENTRIES:
-                self._entries.clear()
-            self._entries[key] = (time.monotonic() + TTL_S, rows)
+        self._keep(key, rows)
         return rows
+
+    def _cached(self, key: tuple[str, str]) -> Rows | None:
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[0] > time.monotonic() else None
+
+    def _keep(self, key: tuple[str, str], rows: Rows) -> None:
+        if not rows:  # only positive answers: a new credential needs no notice to be found
+            return
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + TTL_S, rows)
 
     def forget(self, sql: str, digest: str) -> None:
         """Drop one credential's entry (after this process wrote to its row)."""
@@ -148,18 +153,8 @@ class Callers:
         self._entries.clear()
 
     async def _read(self, sql: str, digest: str) -> Rows:
-        engine = self._engine
-        if engine is None:  # not started (a CLI command, a test of the services alone)
-            from hub.db import current_engine
-
-            engine = current_engine()
-        placeholder = "?" if isinstance(engine, SQLiteEngine) else "$1"
-        if isinstance(engine, PostgresEngine) and engine.pool is not None:
-            async with engine.pool.acquire() as connection:
-                return [dict(row) for row in await connection.fetch(sql.replace("{}", placeholder), digest)]
-        from piccolo.querystring import QueryString
-
-        result: Rows = await engine.run_querystring(QueryString(sql, digest))
+        """A miss (or SQLite busy): Piccolo's raw query on the bound engine, which fills `{}` for its driver."""
+        result: Rows = await current_engine().run_querystring(QueryString(sql, digest))
         return result
 
     # ------------------------------------------------------------ PostgreSQL notifications

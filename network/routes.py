@@ -90,6 +90,16 @@ AREA_PRECISIONS = ("municipality", "postcode", "neighbourhood")
 ORIGIN_LABELS = {"adresse": "l'adresse indiquée (à 100 m près)", "position": "votre position (à 100 m près)"}
 
 
+def _query_pairs(fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """A search form's filled fields as query pairs (a checkbox list gives one pair per code)."""
+    return [
+        (name, value)
+        for name, values in fields.items()
+        for value in (values if isinstance(values, list) else [values])
+        if value
+    ]
+
+
 def _origin_params(origin: Origin, kind: str) -> list[tuple[str, str]]:
     params = [("lat", f"{origin.latitude:.{URL_DECIMALS}f}"), ("lon", f"{origin.longitude:.{URL_DECIMALS}f}")]
     if origin.precision in AREA_PRECISIONS:
@@ -200,14 +210,7 @@ class DirectoryPages(Controller):
             if h.latitude is not None and h.longitude is not None
         ]
         located = {"lat": lat, "lon": lon, "origine": origine, "precision": precision} if origin and not pres_de else {}
-        base_query = urlencode(
-            [
-                (k, v)
-                for k, values in {**form, **located}.items()
-                for v in (values if isinstance(values, list) else [values])
-                if v
-            ]
-        )
+        base_query = urlencode(_query_pairs({**form, **located}))
         return page(
             request,
             "directory/search.html",
@@ -230,13 +233,7 @@ class DirectoryPages(Controller):
         """The search form: a typed address (or "Autour de moi") becomes a point rounded to about 100 m here,
         then the results page comes back by GET, so that no address or exact position is ever in a URL."""
         fields = msgspec.structs.asdict(data)
-        params = [
-            (name, value)
-            for name, values in fields.items()
-            if name not in ("adresse", "lat", "lon")
-            for value in (values if isinstance(values, list) else [values])
-            if value
-        ]
+        params = _query_pairs({k: v for k, v in fields.items() if k not in ("adresse", "lat", "lon")})
         if data.adresse.strip():
             try:
                 params += _origin_params(await geocoding.origin_of(rt.geocoder, data.adresse), "adresse")
