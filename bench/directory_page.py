@@ -90,10 +90,11 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
     from hub.app import create_app
     from hub.settings import Settings
     from hub.web import navigation, template_environment
-    from network import geocoding, search
+    from network import geocoding
     from network import service as directory
     from network.routes import WEEKDAY_CODES, _at
-    from network.search import Origin, SearchQuery
+    from network.search.index import rebuild_index
+    from network.search.query import Origin, SearchQuery, search
 
     settings = Settings(
         env="test",
@@ -117,7 +118,7 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
         await load_postgres(database_url, data)
     await db.start(engine)
     try:
-        report = await search.rebuild_index()
+        report = await rebuild_index()
         if result["engine"] == "postgresql":
             await engine.run_ddl("ANALYZE")
     finally:
@@ -225,10 +226,10 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
 
                 query, origin = await floor_query(params)
                 t0 = time.perf_counter()
-                results = await search.search(query, now=datetime.now(UTC), origin=origin)
+                results = await search(query, now=datetime.now(UTC), origin=origin)
                 floor_search.append((time.perf_counter() - t0) * 1000)
                 t0 = time.perf_counter()
-                results = await search.search(query, now=datetime.now(UTC), origin=origin)
+                results = await search(query, now=datetime.now(UTC), origin=origin)
                 render(params, results, origin)
                 floor_render.append((time.perf_counter() - t0) * 1000)
     finally:

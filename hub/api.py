@@ -42,7 +42,7 @@ from hub.schemas import (
 )
 from network import geocoding, vocabulary
 from network import service as directory
-from network.search import MAX_LIMIT, MAX_OFFSET, Origin, SearchPage, SearchQuery, Sort, search
+from network.search.query import MAX_LIMIT, MAX_OFFSET, Origin, SearchPage, SearchQuery, Sort, search
 from network.tables import STRUCTURE_KINDS
 from network.validation import looks_personal
 

@@ -18,7 +18,7 @@ from hub import accounts
 from hub.db import write_transaction
 from hub.runtime import Runtime
 from hub.tables import Membership, User
-from network import search
+from network.search import index as search_index
 from network.tables import Place, Service, Structure
 
 TOWN = "Montclair-sur-Loire"
@@ -472,7 +472,7 @@ async def seed(rt: Runtime, only_if_empty: bool = False) -> SeedReport:
             report.structures_created += 1
         await _seed_services(rt, ids, report)
         if report.structures_created or report.services_created:
-            await search.rebuild_index()
+            await search_index.rebuild_index()
     for user in USERS:
         row = await User.select(User.id).where(User.email == user.email).first()
         if row is None:

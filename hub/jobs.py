@@ -18,6 +18,7 @@ from hub.db import current_engine, write_transaction
 from hub.runtime import Runtime
 from hub.tables import AccessLink, Job, LoginFailure, User, WebSession
 from network import service as directory
+from network.search import pending
 
 log = logging.getLogger("maillage.jobs")
 
@@ -46,6 +47,7 @@ class TickReport:
     jobs_failed: int = 0
     purged: int = 0
     reminders: int = 0
+    reindexed: int = 0  # queued services indexed (imports cut short)
     journal_checked: bool = False
     journal_ok: bool = True
 
@@ -147,6 +149,7 @@ async def tick(rt: Runtime) -> TickReport:
     report.jobs_done, report.jobs_failed = await run_due_jobs(rt)
     report.purged = await purge_expired(rt)
     report.reminders = await directory.remind_stale_entries(rt)
+    report.reindexed = (await pending.drain()).services
     checked = await check_journal(rt)
     if checked is not None:
         report.journal_checked, report.journal_ok = True, checked.ok

@@ -32,7 +32,7 @@ from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
 from hub.tables import AccessLink, Membership
-from network import search
+from network.search import index as search_index
 from network.tables import DuplicateFlag, Service, Structure
 
 NAME_THRESHOLD = 88.0
@@ -368,7 +368,7 @@ async def merge(rt: Runtime, actor: Actor, keep_id: int, drop_id: int) -> MergeO
         await DuplicateFlag.update({DuplicateFlag.status: "merged", DuplicateFlag.decided_at: now}).where(pair)
 
         # the dropped structure left the index when it closed (trigger); its services come back under the kept one
-        await search.reindex_structure(keep_id)
+        await search_index.reindex_structure(keep_id)
         outcome = MergeOutcome(
             kept_id=keep_id,
             dropped_id=drop_id,

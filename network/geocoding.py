@@ -36,7 +36,8 @@ from rapidfuzz import fuzz, process
 
 from hub.db import current_engine
 from hub.errors import Unprocessable
-from network.search import DirectoryCache, Origin, Precision
+from network.search.index import DirectoryCache
+from network.search.query import Origin, Precision
 
 log = logging.getLogger("maillage.geocoding")
 

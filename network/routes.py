@@ -26,7 +26,7 @@ from network import service as directory
 from network.exchange import importing
 from network.exchange.files import InputFile
 from network.schemas import JoinRequestForm, MergeForm, PlaceForm, SearchForm, ServiceForm, StructureForm
-from network.search import Origin, SearchQuery, search
+from network.search.query import Origin, SearchQuery, search
 from network.tables import STRUCTURE_KINDS
 
 PARIS = ZoneInfo("Europe/Paris")

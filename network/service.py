@@ -14,8 +14,9 @@ from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
 from hub.tables import Membership
-from network import duplicates, search, validation, vocabulary
+from network import duplicates, validation, vocabulary
 from network.schemas import JoinRequestForm, PlaceForm, ServiceForm, StructureForm
+from network.search import index as search_index
 from network.tables import STRUCTURE_KINDS, Place, Service, ServiceTag, Structure
 
 VOCABULARIES: dict[str, dict[str, str]] = {
@@ -65,7 +66,7 @@ async def service_for(
     return service, structure, places
 
 
-_SEARCH_OPTIONS: search.DirectoryCache[dict[str, Any]] = search.DirectoryCache(max_age=60.0)
+_SEARCH_OPTIONS: search_index.DirectoryCache[dict[str, Any]] = search_index.DirectoryCache(max_age=60.0)
 
 
 async def search_options() -> dict[str, Any]:
@@ -174,7 +175,7 @@ async def update_structure(rt: Runtime, actor: Actor, structure_id: int, form: S
         await journal.append(
             rt.secrets.journal_key, Act("structure_updated", actor.user_id, structure_id, "structure", structure_id)
         )
-        await search.reindex_structure(structure_id)
+        await search_index.reindex_structure(structure_id)
         await duplicates.flag_duplicates([structure_id])
 
 
@@ -212,7 +213,7 @@ async def approve_structure(rt: Runtime, actor: Actor, structure_id: int, manage
         await journal.append(
             rt.secrets.journal_key, Act("structure_approved", actor.user_id, structure_id, "structure", structure_id)
         )
-        await search.reindex_structure(structure_id)
+        await search_index.reindex_structure(structure_id)
         await accounts.invite(rt, actor, structure_id, manager_email, "manager")
 
 
@@ -231,7 +232,7 @@ async def close_structure(rt: Runtime, actor: Actor, structure_id: int) -> None:
         await journal.append(
             rt.secrets.journal_key, Act("structure_closed", actor.user_id, structure_id, "structure", structure_id)
         )
-        await search.reindex_structure(structure_id)  # triggers dropped its services; this tells the caches
+        await search_index.reindex_structure(structure_id)  # triggers dropped its services; this tells the caches
 
 
 async def confirm_structure(rt: Runtime, actor: Actor, structure_id: int) -> date:
@@ -377,8 +378,8 @@ async def save_service(
                 raise NotFound("Ce service n'existe pas.")
             action = "service_updated"
         await journal.append(rt.secrets.journal_key, Act(action, actor.user_id, structure_id, "service", service_id))
-        await search.sync_tags(service_id)
-        await search.reindex_service(service_id)
+        await search_index.sync_tags(service_id)
+        await search_index.reindex_service(service_id)
     return service_id
 
 
@@ -396,7 +397,7 @@ async def set_service_active(rt: Runtime, actor: Actor, structure_id: int, servi
             rt.secrets.journal_key,
             Act("service_reopened" if active else "service_closed", actor.user_id, structure_id, "service", service_id),
         )
-        await search.reindex_service(service_id)
+        await search_index.reindex_service(service_id)
 
 
 async def add_place(rt: Runtime, actor: Actor, structure_id: int, service_id: int, form: PlaceForm) -> int:
@@ -434,7 +435,7 @@ async def add_place(rt: Runtime, actor: Actor, structure_id: int, service_id: in
         )
         await place.save()
         await journal.append(rt.secrets.journal_key, Act("place_added", actor.user_id, structure_id, "place", place.id))
-        await search.reindex_service(service_id)
+        await search_index.reindex_service(service_id)
     return int(place.id)
 
 
@@ -449,7 +450,7 @@ async def remove_place(rt: Runtime, actor: Actor, structure_id: int, place_id: i
         if row is None or row["structure_id"] != structure_id:
             raise NotFound("Ce lieu n'existe pas.")
         await Place.delete().where(Place.id == place_id)
-        await search.reindex_service(row["service"])
+        await search_index.reindex_service(row["service"])
         await journal.append(
             rt.secrets.journal_key, Act("place_removed", actor.user_id, structure_id, "place", place_id)
         )

@@ -15,10 +15,13 @@ import pydantic
 import pytest
 from data_inclusion.schema import v1 as di
 
+from hub import jobs
 from hub.errors import Invalid
 from hub.tables import JournalEntry, User
 from network import validation
 from network.exchange import export, importing, mednum, rows
+from network.search import pending
+from network.search.query import SearchQuery, search
 from network.tables import Place, Service, ServiceTag, Structure
 from tests.conftest import TEST_SECRET
 
@@ -62,7 +65,7 @@ async def test_valid_json_creates_every_row_and_reports_it(rt):
     place = await Place.select().where(Place.service == atelier["id"]).first()
     assert place["address"] == "Salle Pellicer, 3 rue de la Gare" and place["latitude"] == 47.9131
     assert await Place.count() == 1
-    # tags mirrored for the search filters, in the same transaction
+    # tags mirrored for the search filters by the time the import returns
     assert await ServiceTag.exists().where(
         (ServiceTag.service == service["id"]) & (ServiceTag.code == "numerique--acceder-a-des-services-en-ligne")
     )
@@ -140,20 +143,50 @@ async def test_a_fatal_file_error_changes_nothing(rt, name, message):
     assert not await JournalEntry.exists().where(JournalEntry.action == "directory_import")
 
 
-async def test_a_database_error_after_the_writes_rolls_everything_back(rt, tmp_path):
-    await run_import(rt, "datainclusion_valid.json")
+def edited_file(tmp_path: Path) -> Path:
+    """The valid file with one phone changed and one service more."""
     document = json.loads((DATA / "datainclusion_valid.json").read_text())
     document["structures"][0]["telephone"] = "+33238111111"
-    document["services"].append(dict(document["services"][0], id="dora--svc-nouveau"))
+    document["services"].append(dict(document["services"][0], id="dora--svc-nouveau", nom="Atelier tablette du soir"))
     edited = tmp_path / "edited.json"
     edited.write_text(json.dumps(document))
-    # the search index is written last, in the same transaction: make the database refuse it
-    await Structure.raw("ALTER TABLE network_search RENAME TO network_search_away")
-    with pytest.raises(Exception, match="network_search"):
+    return edited
+
+
+async def test_a_database_error_after_the_writes_rolls_everything_back(rt, tmp_path):
+    await run_import(rt, "datainclusion_valid.json")
+    edited = edited_file(tmp_path)
+    # the services written are queued for the search index last, in the same transaction: make the database refuse
+    await Structure.raw("ALTER TABLE network_search_pending RENAME TO network_search_pending_away")
+    with pytest.raises(Exception, match="network_search_pending"):
         await importing.import_paths(rt, [edited], "datainclusion")
     phone = (await Structure.select(Structure.phone).where(Structure.source_id == "cs-argonne").first())["phone"]
     assert phone == "+33238000001" and await counts() == (3, 4, 1)
     assert await JournalEntry.count().where(JournalEntry.action == "directory_import") == 1
+
+
+async def test_the_search_index_is_built_after_commit_and_caught_up_by_the_jobs_loop(rt, tmp_path):
+    first = await run_import(rt, "datainclusion_valid.json")
+    assert not first.index_deferred and await pending.queued() == 0
+    # the import has committed when the index is built: an index failure loses nothing…
+    await Structure.raw("ALTER TABLE network_search RENAME TO network_search_away")
+    report = await importing.import_paths(rt, [edited_file(tmp_path)], "datainclusion")
+    assert report.index_deferred and report.counts("service") == {"unchanged": 4, "created": 1}
+    assert "La recherche sera à jour dans quelques minutes" in " ".join(report.summary_lines())
+    assert await counts() == (3, 5, 1)
+    assert await JournalEntry.count().where(JournalEntry.action == "directory_import") == 2
+    argonne = await Structure.select(Structure.id).where(Structure.source_id == "cs-argonne").first()
+    queued = await Service.count().where(Service.structure == argonne["id"])
+    assert queued == 3 and await pending.queued() == queued  # every service of the structure changed, new one too
+    await Structure.raw("ALTER TABLE network_search_away RENAME TO network_search")
+    assert [hit.service_name for hit in (await search(SearchQuery(text="tablette"))).hits] == []
+    # …and the jobs loop indexes what is left
+    tick = await jobs.tick(rt)
+    assert tick.reindexed == queued and await pending.queued() == 0
+    assert [hit.service_name for hit in (await search(SearchQuery(text="tablette"))).hits] == [
+        "Atelier tablette du soir"
+    ]
+    assert (await jobs.tick(rt)).reindexed == 0
 
 
 async def test_dry_run_reports_and_writes_nothing(rt):

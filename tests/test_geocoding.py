@@ -21,8 +21,8 @@ from litestar import Litestar
 
 from hub.runtime import Runtime
 from hub.settings import Settings
-from network import search
 from network.geocoding import BAN_PAUSE_S, Geocoder
+from network.search import index as search_index
 from network.tables import Structure
 from tests.conftest import SmtpServer, base_settings
 from tests.test_search import make_service, make_structure
@@ -166,7 +166,7 @@ async def test_the_gazetteer_follows_directory_edits(rt: Runtime, directory: dic
     await Structure.update({Structure.address: "3 rue Neuve", Structure.latitude: 47.96}).where(
         Structure.id == directory["saran"]
     )
-    await search.reindex_structure(directory["saran"])  # what every edit of the directory calls
+    await search_index.reindex_structure(directory["saran"])  # what every edit of the directory calls
     # the previous gazetteer answers while the next is built, then the next one
     assert (await geocoder.locate("3 rue Neuve, Saran")).precision == "municipality"  # type: ignore[union-attr]
     await geocoder.settled()
@@ -174,7 +174,7 @@ async def test_the_gazetteer_follows_directory_edits(rt: Runtime, directory: dic
     assert moved is not None and (moved.precision, moved.latitude) == ("housenumber", 47.96)
 
     await Structure.update({Structure.status: "closed"}).where(Structure.id == directory["saran"])
-    await search.reindex_structure(directory["saran"])
+    await search_index.reindex_structure(directory["saran"])
     await geocoder.gazetteer()
     await geocoder.settled()
     assert await geocoder.locate("Saran") is None  # a closed structure's places are no longer known

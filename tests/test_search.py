@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from hub.errors import Invalid
-from network import search
-from network.search import PARIS, SearchQuery
+from network.search import index as search_index
+from network.search.hours import PARIS, is_open, paris_minute
+from network.search.query import Origin, SearchQuery, search
+from network.search.text import query_terms
 from network.tables import Place, Service, ServiceTag, Structure
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -36,13 +38,13 @@ async def make_service(structure_id: int, name: str, *, places: list[dict[str, A
     await service.save()
     for place in places:
         await Place(service=service.id, **place).save()
-    await search.sync_tags(int(service.id))
-    await search.reindex_service(int(service.id))
+    await search_index.sync_tags(int(service.id))
+    await search_index.reindex_service(int(service.id))
     return int(service.id)
 
 
 async def names(now: datetime = TUESDAY_10H, **query: Any) -> list[str]:
-    page = await search.search(SearchQuery(**query), now=now)
+    page = await search(SearchQuery(**query), now=now)
     return [hit.service_name for hit in page.hits]
 
 
@@ -80,7 +82,7 @@ async def test_the_service_name_ranks_before_the_description() -> None:
     await make_service(structure, "Permanence logement", description="On vous aide aussi pour le budget.")
     await make_service(structure, "Aide au budget", description="Rendez-vous avec une conseillère.")
 
-    page = await search.search(SearchQuery(text="budget"), now=TUESDAY_10H)
+    page = await search(SearchQuery(text="budget"), now=TUESDAY_10H)
 
     assert [hit.service_name for hit in page.hits] == ["Aide au budget", "Permanence logement"]
     assert page.sort == "relevance" and page.terms == ("budget",)
@@ -105,7 +107,7 @@ async def test_the_snippet_shows_the_words_found() -> None:
     description = "Un lieu chaleureux. " * 12 + "Nous aidons pour la déclaration de revenus en ligne."
     await make_service(structure, "Accueil", description=description)
 
-    page = await search.search(SearchQuery(text="declaration revenus"), now=TUESDAY_10H)
+    page = await search(SearchQuery(text="declaration revenus"), now=TUESDAY_10H)
 
     assert page.hits[0].snippet.startswith("…")
     assert "déclaration de revenus" in page.hits[0].snippet
@@ -195,7 +197,7 @@ async def test_filter_by_commune_or_neighbourhood_of_the_structure_or_a_place() 
     assert await names(commune="Orléans", neighbourhood="La Source") == ["Permanence itinérante"]
     assert await names(text="aide", commune="orleans") == ["Aide sociale"]
 
-    page = await search.search(SearchQuery(commune="orleans"), now=TUESDAY_10H)
+    page = await search(SearchQuery(commune="orleans"), now=TUESDAY_10H)
     itinerant = next(hit for hit in page.hits if hit.service_name == "Permanence itinérante")
     assert (itinerant.commune, itinerant.neighbourhood, itinerant.latitude) == ("Orléans", "La Source", 47.84)
 
@@ -210,7 +212,7 @@ async def test_distance_order_and_radius() -> None:
     await make_service(nowhere, "Atelier numérique à distance")
     here = {"latitude": 47.9022, "longitude": 1.9090}
 
-    page = await search.search(SearchQuery(text="atelier", sort="distance", **here), now=TUESDAY_10H)
+    page = await search(SearchQuery(text="atelier", sort="distance", **here), now=TUESDAY_10H)
 
     assert page.sort == "distance"
     assert [hit.service_name for hit in page.hits] == [
@@ -226,7 +228,7 @@ async def test_distance_order_and_radius() -> None:
     assert await names(radius_m=10_000, **here) == ["Atelier numérique Olivet", "Atelier numérique Saran"]
     # Without words, nearest first, page by page (widening circles, then everything).
     pages = [
-        await search.search(SearchQuery(limit=limit, offset=offset, **here), now=TUESDAY_10H)
+        await search(SearchQuery(limit=limit, offset=offset, **here), now=TUESDAY_10H)
         for limit, offset in ((2, 0), (1, 2), (1, 3), (5, 4))
     ]
     assert [[hit.service_name for hit in page.hits] for page in pages] == [
@@ -255,23 +257,23 @@ async def test_open_now_with_a_fixed_clock_in_paris() -> None:
     tuesday_9h = datetime(2026, 11, 24, 9, 0, tzinfo=PARIS)
     assert await names(open_at=tuesday_9h, open_now=True, now=TUESDAY_15H) == ["Accueil du matin"]
 
-    page = await search.search(SearchQuery(text="horaires"), now=TUESDAY_10H)
+    page = await search(SearchQuery(text="horaires"), now=TUESDAY_10H)
     assert {hit.service_name: (hit.open_now, hit.opening_hours) for hit in page.hits} == {
         "Permanence sans horaires": (False, ""),
         "Horaires illisibles": (False, "le mardi matin"),
     }
-    morning = (await search.search(SearchQuery(text="accueil matin"), now=TUESDAY_10H)).hits[0]
+    morning = (await search(SearchQuery(text="accueil matin"), now=TUESDAY_10H)).hits[0]
     assert (morning.open_now, morning.opening_hours) == (True, MORNINGS)
     assert page.at == TUESDAY_10H
 
 
 def test_opening_hours_are_read_in_paris_time() -> None:
-    assert not search.is_open(MORNINGS, datetime(2026, 11, 24, 8, 0, tzinfo=PARIS))
+    assert not is_open(MORNINGS, datetime(2026, 11, 24, 8, 0, tzinfo=PARIS))
     utc_morning = datetime.fromisoformat("2026-11-24T08:00:00+00:00")  # 09:00 in Paris (winter)
-    assert search.is_open(MORNINGS, utc_morning)
-    assert search.paris_minute(utc_morning) == datetime(2026, 11, 24, 9, 0, tzinfo=PARIS)
-    assert not search.is_open(MORNINGS, datetime.fromisoformat("2026-07-14T08:00:00+00:00"))
-    assert not search.is_open("", utc_morning) and not search.is_open("n'importe quoi", utc_morning)
+    assert is_open(MORNINGS, utc_morning)
+    assert paris_minute(utc_morning) == datetime(2026, 11, 24, 9, 0, tzinfo=PARIS)
+    assert not is_open(MORNINGS, datetime.fromisoformat("2026-07-14T08:00:00+00:00"))
+    assert not is_open("", utc_morning) and not is_open("n'importe quoi", utc_morning)
 
 
 # ---------------------------------------------------------------- what never shows
@@ -289,14 +291,14 @@ async def test_closed_or_pending_structures_and_inactive_services_never_appear()
     await Service.update({Service.is_active: False}).where(Service.id == kept)
     assert await names(text="atelier") == []
     await Service.update({Service.is_active: True}).where(Service.id.is_in([kept, gone]))
-    await search.reindex_structure(active)
+    await search_index.reindex_structure(active)
     assert sorted(await names(text="atelier")) == ["Atelier numérique arrêté", "Atelier numérique ouvert"]
     await Structure.update({Structure.status: "closed"}).where(Structure.id == active)
     assert await names(text="atelier") == []
 
     # Approving the pending structure and reindexing it shows its services.
     await Structure.update({Structure.status: "active"}).where(Structure.id == pending)
-    await search.reindex_structure(pending)
+    await search_index.reindex_structure(pending)
     assert await names(text="atelier") == ["Atelier numérique en attente"]
 
 
@@ -317,14 +319,14 @@ async def test_reindex_after_an_edit_and_only_when_something_changed() -> None:
 
     await Service.update({Service.name: "Atelier smartphone"}).where(Service.id == service)
     assert await names(text="smartphone") == []  # not reindexed yet
-    report = await search.reindex_services([service])
+    report = await search_index.reindex_services([service])
     assert (report.written, report.indexed) == (1, 1)
     assert await names(text="tablette") == []
     assert await names(text="smartphone") == ["Atelier smartphone"]
-    assert (await search.reindex_services([service])).written == 0  # unchanged: nothing rewritten
+    assert (await search_index.reindex_services([service])).written == 0  # unchanged: nothing rewritten
 
     await Structure.update({Structure.name: "Maison des solidarités"}).where(Structure.id == structure)
-    await search.reindex_structure(structure)
+    await search_index.reindex_structure(structure)
     assert await names(text="solidarites smartphone") == ["Atelier smartphone"]
     assert await names(text="tilleuls") == []
 
@@ -341,12 +343,12 @@ async def test_sync_tags_mirrors_the_code_lists_and_is_idempotent() -> None:
     )
     await service.save()
 
-    assert await search.sync_tags_bulk([service.id]) == 5
-    assert await search.sync_tags_bulk([service.id]) == 0
+    assert await search_index.sync_tags_bulk([service.id]) == 5
+    assert await search_index.sync_tags_bulk([service.id]) == 0
     await Service.update({Service.publics: ["seniors"], Service.accommodations: ["surdite"]}).where(
         Service.id == service.id
     )
-    assert await search.sync_tags_bulk([service.id]) == 2  # one deleted, one added
+    assert await search_index.sync_tags_bulk([service.id]) == 2  # one deleted, one added
     rows = await ServiceTag.select(ServiceTag.kind, ServiceTag.code).where(ServiceTag.service == service.id)
     assert sorted((r["kind"], r["code"]) for r in rows) == [
         ("accommodation", "surdite"),
@@ -363,11 +365,11 @@ async def test_rebuild_index_catches_up_with_rows_written_behind_its_back() -> N
         await Service(structure=structure, name=f"Permanence {n}", fees=["gratuit"]).save()
     assert await names(text="permanence") == []
 
-    report = await search.rebuild_index()
+    report = await search_index.rebuild_index()
 
     assert (report.services, report.indexed, report.written, report.tags_written) == (3, 3, 3, 3)
     assert await names(text="permanence", fees=("gratuit",)) == ["Permanence 0", "Permanence 1", "Permanence 2"]
-    again = await search.rebuild_index()
+    again = await search_index.rebuild_index()
     assert (again.written, again.removed, again.tags_written) == (0, 0, 0)
 
 
@@ -377,10 +379,10 @@ async def test_pages_and_total() -> None:
     for n in range(25):
         await make_service(structure, f"Atelier {n:02d}")
 
-    first = await search.search(SearchQuery(text="atelier", limit=10), now=TUESDAY_10H)
-    last = await search.search(SearchQuery(text="atelier", limit=10, offset=20), now=TUESDAY_10H)
-    beyond = await search.search(SearchQuery(text="atelier", limit=10, offset=40), now=TUESDAY_10H)
-    by_name = await search.search(SearchQuery(limit=10, offset=10), now=TUESDAY_10H)
+    first = await search(SearchQuery(text="atelier", limit=10), now=TUESDAY_10H)
+    last = await search(SearchQuery(text="atelier", limit=10, offset=20), now=TUESDAY_10H)
+    beyond = await search(SearchQuery(text="atelier", limit=10, offset=40), now=TUESDAY_10H)
+    by_name = await search(SearchQuery(limit=10, offset=10), now=TUESDAY_10H)
 
     assert (first.total, len(first.hits), last.total, len(last.hits)) == (25, 10, 25, 5)
     assert (beyond.total, beyond.hits) == (25, [])
@@ -389,28 +391,26 @@ async def test_pages_and_total() -> None:
     everything = [
         hit.service_id
         for n in range(0, 25, 10)
-        for hit in (await search.search(SearchQuery(text="atelier", limit=10, offset=n), now=TUESDAY_10H)).hits
+        for hit in (await search(SearchQuery(text="atelier", limit=10, offset=n), now=TUESDAY_10H)).hits
     ]
     assert len(set(everything)) == 25
 
 
 async def test_a_query_that_cannot_be_searched_is_refused_in_french() -> None:
     with pytest.raises(Invalid) as refused:
-        await search.search(SearchQuery(thematiques=("cuisine",), publics=("martiens",), limit=0))
+        await search(SearchQuery(thematiques=("cuisine",), publics=("martiens",), limit=0))
     assert set(refused.value.fields) == {"thematiques", "publics", "limit"}
     assert "Thématique inconnue : cuisine" in refused.value.fields["thematiques"]
     with pytest.raises(Invalid) as refused:
-        await search.search(SearchQuery(latitude=91.0, longitude=2.0))
+        await search(SearchQuery(latitude=91.0, longitude=2.0))
     assert "latitude" in refused.value.fields
     with pytest.raises(Invalid):
-        await search.search(SearchQuery(radius_m=5000))  # a radius needs a point
+        await search(SearchQuery(radius_m=5000))  # a radius needs a point
     with pytest.raises(Invalid) as refused:
-        await search.search(SearchQuery(text="atelier", sort="distance"))  # so does the distance order
+        await search(SearchQuery(text="atelier", sort="distance"))  # so does the distance order
     assert "point de départ" in refused.value.fields["sort"]
     with pytest.raises(Invalid) as refused:  # an address found, or a point: not both
-        await search.search(
-            SearchQuery(latitude=47.9, longitude=1.9), origin=search.Origin(latitude=47.8, longitude=1.8)
-        )
+        await search(SearchQuery(latitude=47.9, longitude=1.9), origin=Origin(latitude=47.8, longitude=1.8))
     assert "pas les deux" in refused.value.fields["latitude"]
 
 
@@ -426,5 +426,5 @@ async def test_words_that_look_like_nothing_find_nothing_without_error() -> None
     structure = await make_structure()
     await make_service(structure, "Aide", fees=["gratuit"])
     for text in ('"', "*", "AND OR NOT", "le la les", "zq", "a:b", "NEAR(", "'; DROP TABLE x; --", "é" * 150):
-        page = await search.search(SearchQuery(text=text), now=TUESDAY_10H)
-        assert page.total == (1 if not search.query_terms(text) else 0), text
+        page = await search(SearchQuery(text=text), now=TUESDAY_10H)
+        assert page.total == (1 if not query_terms(text) else 0), text

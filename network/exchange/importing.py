@@ -1,5 +1,6 @@
 """The write path of every import: rows compared with one preload per table, then created or updated with
-batched statements in one transaction, keyed by (source, source_id); search index and duplicates kept in step.
+batched statements in one transaction, keyed by (source, source_id), duplicates flagged in the same transaction;
+the services written are queued for the search index there and indexed right after commit, a batch at a time.
 
 A fatal file error raises `Invalid` before any write, so nothing is half-imported; a bad row is only rejected.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 import time
 from collections.abc import Sequence
@@ -23,13 +25,16 @@ from hub.db import current_engine, write_transaction
 from hub.errors import Invalid
 from hub.journal import Act
 from hub.runtime import Runtime
-from network import duplicates, search
+from network import duplicates
 from network.exchange.datainclusion import parse_datainclusion
 from network.exchange.files import InputFile
 from network.exchange.mednum import parse_mednum
 from network.exchange.report import BATCH, FORMATS_IN, ImportReport, Progress, RowOutcome
 from network.exchange.rows import Candidate, load_places, loads, shown
+from network.search import pending
 from network.tables import Place, Service, Structure
+
+log = logging.getLogger("maillage.directory")
 
 
 @dataclasses.dataclass(slots=True)
@@ -275,19 +280,16 @@ async def upsert(
         progress("écriture", total, total)
 
 
-async def refresh_search(service_ids: list[int], structure_ids: list[int]) -> None:
-    """Tags and index entries of the services written, and of every service of the structures written.
+async def queue_reindex(service_ids: list[int], structure_ids: list[int]) -> None:
+    """Queue for the search index the services written and every service of the structures written.
 
-    Runs in the import's transaction, so the index never lags the directory.
+    Runs in the import's transaction: a committed import always leaves them queued (network.search.pending).
     """
-    if service_ids:
-        await search.sync_tags_bulk(service_ids)
     touched = set(service_ids)
     for start in range(0, len(structure_ids), BATCH):
         chunk = structure_ids[start : start + BATCH]
         touched.update(r["id"] for r in await Service.select(Service.id).where(Service.structure.is_in(chunk)))
-    if touched:
-        await search.reindex_services(sorted(touched))
+    await pending.enqueue(touched)
 
 
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,59}$")
@@ -330,9 +332,7 @@ async def import_files(
         report.timings["writing"] = time.perf_counter() - clock
         report.duplicates_flagged = await duplicates.flag_duplicates(report.structure_ids)
         report.timings["duplicates"] = time.perf_counter() - clock - report.timings["writing"]
-        clock = time.perf_counter()
-        await refresh_search(report.service_ids, report.structure_ids)
-        report.timings["search_index"] = time.perf_counter() - clock
+        await queue_reindex(report.service_ids, report.structure_ids)
         counts = {kind: report.counts(kind) for kind in ("structure", "service", "lieu")}
         details: dict[str, journal.Scalar] = {"format": fmt}
         if source:
@@ -343,6 +343,13 @@ async def import_files(
                     details[f"{kind}s_{status}"] = c[status]
         details["duplicates_flagged"] = report.duplicates_flagged
         await journal.append(rt.secrets.journal_key, Act("directory_import", actor_id, None, "import", fmt, details))
+    clock = time.perf_counter()
+    try:  # the import has committed: the index is brought up to date a batch per transaction
+        await pending.drain()
+    except Exception as error:  # what is left stays queued for the jobs loop; the report stands
+        log.warning("import: search index deferred to the jobs loop (%s)", type(error).__name__)
+        report.index_deferred = True
+    report.timings["search_index"] = time.perf_counter() - clock
     return report
 
 

@@ -41,6 +41,7 @@ class ImportReport:
     structure_ids: list[int] = dataclasses.field(default_factory=list)  # created or updated
     service_ids: list[int] = dataclasses.field(default_factory=list)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per phase, for benchmarks
+    index_deferred: bool = False  # committed, but the search index is left to the jobs loop
 
     def counts(self, kind: str) -> Counter[str]:
         return Counter(row.status for row in self.rows if row.kind == kind)
@@ -62,6 +63,11 @@ class ImportReport:
                 )
         if not self.dry_run:
             lines.append(f"Doublons probables signalés au coordinateur : {self.duplicates_flagged}.")
+        if self.index_deferred:
+            lines.append(
+                "Import enregistré. La recherche sera à jour dans quelques minutes : "
+                "l'index est complété par la tâche de fond."
+            )
         return lines
 
 

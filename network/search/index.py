@@ -114,12 +114,12 @@ async def sync_tags_bulk(service_ids: Iterable[int]) -> int:
     changed = 0
     for chunk in sql.chunks(service_ids):
         async with write_transaction():
-            changed += await _sync_tags_chunk(chunk)
+            changed += await sync_tags_batch(chunk)
     DirectoryCache.directory_changed()
     return changed
 
 
-async def _sync_tags_chunk(ids: list[int]) -> int:
+async def sync_tags_batch(ids: list[int]) -> int:
     columns = ", ".join(TAG_COLUMNS.values())
     services = await sql.fetch(f"SELECT id, {columns} FROM network_service WHERE id IN ({sql.marks(len(ids))})", ids)
     wanted: set[tuple[int, str, str]] = set()
@@ -141,7 +141,7 @@ async def _sync_tags_chunk(ids: list[int]) -> int:
         part = stale[start : start + BATCH]
         await sql.execute(f"DELETE FROM network_service_tag WHERE id IN ({sql.marks(len(part))})", part)
     missing = sorted(wanted - kept)
-    await sql.executemany("INSERT INTO network_service_tag (service, kind, code) VALUES (?, ?, ?)", missing)
+    await sql.insert_rows("INSERT INTO network_service_tag (service, kind, code)", missing, ("int", "text", "text"))
     return len(stale) + len(missing)
 
 
@@ -252,7 +252,7 @@ async def reindex_services(service_ids: Iterable[int]) -> IndexReport:
     report = IndexReport()
     for chunk in sql.chunks(service_ids):
         async with write_transaction():
-            await _reindex_chunk(chunk, report)
+            await reindex_batch(chunk, report)
     DirectoryCache.directory_changed()
     return report
 
@@ -266,8 +266,8 @@ async def rebuild_index(*, with_tags: bool = True) -> IndexReport:
     for chunk in sql.chunks(ids):
         async with write_transaction():
             if with_tags:
-                report.tags_written += await _sync_tags_chunk(chunk)
-            await _reindex_chunk(chunk, report)
+                report.tags_written += await sync_tags_batch(chunk)
+            await reindex_batch(chunk, report)
     async with write_transaction():
         if sql.on_sqlite():
             await sql.execute(
@@ -285,24 +285,22 @@ _INDEX_COLUMNS = (
 )
 # PostgreSQL: the title (service name, then structure) ranks; the document (all words and the filter
 # tokens, unweighted and without positions, so the GIN index answers exactly and rows stay small) matches.
-_PG_INSERTS = [
-    f"""INSERT INTO network_search ({_INDEX_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-    ON CONFLICT (service_id) DO UPDATE SET structure_id = excluded.structure_id,
+_INDEX_TYPES = ("int", "int", "text", "bool", "int", "float8", "float8", "text", "text", "text", "text")
+_PG_UPSERT = """ON CONFLICT (service_id) DO UPDATE SET structure_id = excluded.structure_id,
     structure_kind = excluded.structure_kind, accepts_referrals = excluded.accepts_referrals,
     hours_id = excluded.hours_id, latitude = excluded.latitude, longitude = excluded.longitude,
     commune = excluded.commune, neighbourhood = excluded.neighbourhood, sort_name = excluded.sort_name,
-    digest = excluded.digest""",
-    """INSERT INTO network_search_text (service_id, sort_name, hours_id, latitude, longitude, title, document)
-    VALUES ($1, $2, $3, $4, $5,
-    setweight(to_tsvector('maillage_simple', $6), 'A') || setweight(to_tsvector('maillage_simple', $7), 'B'),
-    strip(to_tsvector('maillage_simple', $8) || to_tsvector('maillage_french', $8) || to_tsvector('simple', $9)))
-    ON CONFLICT (service_id) DO UPDATE SET sort_name = excluded.sort_name, hours_id = excluded.hours_id,
-    latitude = excluded.latitude, longitude = excluded.longitude, title = excluded.title,
-    document = excluded.document""",
-]
+    digest = excluded.digest"""
+_PG_TEXT_TYPES = ("int", "text", "int", "float8", "float8", "text", "text", "text", "text")
+_PG_TEXT_VALUES = """c1, c2, c3, c4, c5,
+    setweight(to_tsvector('maillage_simple', c6), 'A') || setweight(to_tsvector('maillage_simple', c7), 'B'),
+    strip(to_tsvector('maillage_simple', c8) || to_tsvector('maillage_french', c8) || to_tsvector('simple', c9))"""
+_PG_TEXT_UPSERT = """ON CONFLICT (service_id) DO UPDATE SET sort_name = excluded.sort_name,
+    hours_id = excluded.hours_id, latitude = excluded.latitude, longitude = excluded.longitude,
+    title = excluded.title, document = excluded.document"""
 
 
-async def _reindex_chunk(ids: list[int], report: IndexReport) -> None:
+async def reindex_batch(ids: list[int], report: IndexReport) -> None:
     marks = sql.marks(len(ids))
     rows = await sql.fetch(
         f"SELECT {_SERVICE_COLUMNS} FROM network_service sv JOIN network_structure st ON st.id = sv.structure"
@@ -360,8 +358,10 @@ async def _reindex_chunk(ids: list[int], report: IndexReport) -> None:
         ]
         for d, digest in documents
     ]
+    await sql.insert_rows(
+        f"INSERT INTO network_search ({_INDEX_COLUMNS})", index_rows, _INDEX_TYPES, tail="" if sqlite else _PG_UPSERT
+    )
     if sqlite:
-        await sql.executemany(f"INSERT INTO network_search ({_INDEX_COLUMNS}) VALUES ({sql.marks(11)})", index_rows)
         await sql.executemany(
             "INSERT INTO network_search_fts (rowid, name, structure, description, context, filters)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -371,9 +371,8 @@ async def _reindex_chunk(ids: list[int], report: IndexReport) -> None:
             ],
         )
     else:
-        await sql.executemany(_PG_INSERTS[0], index_rows)
-        await sql.executemany(
-            _PG_INSERTS[1],
+        await sql.insert_rows(
+            "INSERT INTO network_search_text (service_id, sort_name, hours_id, latitude, longitude, title, document)",
             [
                 [
                     d.service_id,
@@ -388,5 +387,8 @@ async def _reindex_chunk(ids: list[int], report: IndexReport) -> None:
                 ]
                 for d, _ in documents
             ],
+            _PG_TEXT_TYPES,
+            values=_PG_TEXT_VALUES,
+            tail=_PG_TEXT_UPSERT,
         )
     report.written += len(documents)

@@ -68,6 +68,23 @@ async def executemany(sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await driver_connection().executemany(dialect(sql), rows)
 
 
+async def insert_rows(
+    head: str, rows: Sequence[Sequence[Any]], pg_types: Sequence[str], *, values: str = "u.*", tail: str = ""
+) -> None:
+    """INSERT many rows (`head` is "INSERT INTO table (columns)"). SQLite: executemany of VALUES (?, …).
+    PostgreSQL: one statement, `SELECT values FROM unnest($1::type[], …) AS u(c1, …)`, instead of asyncpg's
+    statement per row (8× faster for the tag rows); `values` may compute from the columns c1, c2…"""
+    if not rows:
+        return
+    if on_sqlite():
+        await driver_connection().executemany(f"{head} VALUES ({marks(len(pg_types))}) {tail}", rows)
+        return
+    arrays = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(pg_types, start=1))
+    names = ", ".join(f"c{n}" for n in range(1, len(pg_types) + 1))
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    await driver_connection().execute(f"{head} SELECT {values} FROM unnest({arrays}) AS u({names}) {tail}", *columns)
+
+
 def marks(n: int) -> str:
     return ",".join("?" * n)
 
