@@ -6,6 +6,7 @@ named, and dropped afterwards); SQLite (a file in a temporary folder) is always 
 
 Per engine, on a freshly migrated database:
 - import of the file, all rows new (validation, upsert, duplicate detection, search tags and index, journal);
+  on SQLite, another process's writer meanwhile: how long the import keeps it waiting;
 - re-import of the same file, all rows unchanged;
 - export as data·inclusion JSON and CSV (each row validated by the package before it is written).
 Floors, measured in the same run:
@@ -23,14 +24,16 @@ import dataclasses
 import json
 import os
 import random
+import sqlite3
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import create_pg_database, drop_pg_database, write_result
+from bench.common import create_pg_database, drop_pg_database, percentile, write_result
 
 IMPORT_TARGET_S = 90.0
 EXPORT_TARGET_S = 30.0
@@ -242,6 +245,47 @@ async def _export_floor(out: Path) -> float:
     return time.perf_counter() - started
 
 
+class _OtherWriter:
+    """SQLite only: another process's writer during the import (a manager confirming their entry), in a thread
+    with its own sqlite3 connection: a one-row write transaction every 200 ms, timed from BEGIN IMMEDIATE to
+    COMMIT (the app's busy timeout is 10 s). It shows how long the import keeps other writers out."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path, self.waits, self.failures = path, [], 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _OtherWriter:
+        if self.path is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self.path is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+        connection.execute("CREATE TABLE IF NOT EXISTS bench_other_writer (at REAL)")
+        while not self._stop.wait(0.2):
+            started = time.perf_counter()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                connection.execute("INSERT INTO bench_other_writer VALUES (?)", (started,))
+                connection.execute("COMMIT")
+                self.waits.append(time.perf_counter() - started)
+            except sqlite3.OperationalError:
+                self.failures += 1
+        connection.close()
+
+    def figures(self) -> dict[str, Any] | None:
+        if self.path is None or not self.waits:
+            return None
+        return {"writes": len(self.waits), "failed": self.failures, "max_s": round(max(self.waits), 2),
+                "p95_s": round(percentile(self.waits, 95), 3)}  # fmt: skip
+
+
 # ---------------------------------------------------------------- one engine
 async def measure(engine_name: str, database_url: str, workdir: Path, data: Path) -> dict[str, Any]:
     from hub import db
@@ -265,8 +309,10 @@ async def measure(engine_name: str, database_url: str, workdir: Path, data: Path
         figures["floor_import_s"] = figures["floor_validation_s"] + figures["floor_insert_s"]
 
         started = time.perf_counter()
-        report = await importing.import_paths(rt, [data], "datainclusion")
+        with _OtherWriter(settings.sqlite_path if engine_name == "sqlite" else None) as other:
+            report = await importing.import_paths(rt, [data], "datainclusion")
         figures["import_s"] = time.perf_counter() - started
+        figures["other_writer"] = other.figures()
         figures["import_phases_s"] = {name: round(seconds, 2) for name, seconds in report.timings.items()}
         figures["import_counts"] = {k: dict(report.counts(k)) for k in ("structure", "service")}
         figures["duplicates_flagged"] = report.duplicates_flagged
@@ -308,6 +354,11 @@ def print_engine(f: dict[str, Any]) -> None:
         f"    ratio import / plancher = {f['ratio_import']:.2f} (hors index de recherche : "
         f"{f['ratio_import_without_search']:.2f}) ; doublons signalés : {f['duplicates_flagged']}"
     )
+    if other := f.get("other_writer"):
+        print(
+            f"    autre écrivain pendant l'import : {other['writes']} écritures, attente max {other['max_s']:.2f} s,"
+            f" p95 {other['p95_s'] * 1000:.0f} ms, {other['failed']} abandonnée(s) (délai 10 s)"
+        )
     print(f"  ré-import (tout inchangé)                {f['reimport_s']:8.1f} s")
     print(f"  plancher export (SELECT + json.dumps)    {f['floor_export_s']:8.1f} s")
     print(
