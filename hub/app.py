@@ -32,6 +32,7 @@ from hub.runtime import Runtime
 from hub.schemas import Health
 from hub.settings import PROJECT_ROOT, Settings
 from hub.web import handle_exception, template_environment
+from network.api import DirectoryApi
 from network.routes import DIRECTORY_CONTROLLERS
 
 log = logging.getLogger("maillage")
@@ -114,6 +115,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             *PAGE_CONTROLLERS,
             *DIRECTORY_CONTROLLERS,
             *API_CONTROLLERS,
+            DirectoryApi,
         ],
         dependencies={
             "rt": Provide(provide_runtime, sync_to_thread=False),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -156,40 +156,6 @@ class JournalPage(msgspec.Struct):
     next_before: int | None
 
 
-class PublicService(msgspec.Struct):
-    """A service as the open directory shows it: its team's contacts, never a person's."""
-
-    id: int
-    name: str
-    thematiques: list[str]
-    fees: list[str]
-    opening_hours: str
-    accepts_referrals: bool
-    phone: str
-    email: str  # the team's mailbox; empty when it looks like a person's own address
-    booking_url: str  # where to book online (data·inclusion lien_mobilisation)
-
-
-class PublicStructure(msgspec.Struct):
-    """A structure as the open directory shows it: its public desk, never a person."""
-
-    id: int
-    name: str
-    kind: str
-    address: str
-    postal_code: str
-    commune: str
-    insee_code: str
-    latitude: float | None
-    longitude: float | None
-    phone: str
-    email: str
-    website: str
-    opening_hours: str
-    confirmed_on: date | None
-    services: list[PublicService]
-
-
 class Health(msgspec.Struct):
     status: Literal["ok", "degraded"]
     database: bool
@@ -211,7 +177,3 @@ class Problem(msgspec.Struct):
     detail: str
     instance: str
     errors: list[FieldError] = []
-
-
-class GeocodeRequest(msgspec.Struct, forbid_unknown_fields=True):
-    adresse: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=SINGLE_LINE)]
