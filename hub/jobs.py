@@ -17,7 +17,7 @@ from hub import journal, mail
 from hub.db import current_engine, write_transaction
 from hub.runtime import Runtime
 from hub.tables import AccessLink, Job, LoginFailure, User, WebSession
-from network import service as directory
+from network import structures
 from network.search import pending
 
 log = logging.getLogger("maillage.jobs")
@@ -148,7 +148,7 @@ async def tick(rt: Runtime) -> TickReport:
     report.mails_sent, report.mails_postponed = await mail.deliver_due(rt)
     report.jobs_done, report.jobs_failed = await run_due_jobs(rt)
     report.purged = await purge_expired(rt)
-    report.reminders = await directory.remind_stale_entries(rt)
+    report.reminders = await structures.remind_stale_entries(rt)
     report.reindexed = (await pending.drain()).services
     checked = await check_journal(rt)
     if checked is not None:

@@ -21,7 +21,7 @@ from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import Invalid, NotFound, Unprocessable
 from hub.schemas import EmailForm
 from hub.web import page, redirect
-from network import duplicates, geocoding, validation
+from network import duplicates, geocoding, structures, validation
 from network import service as directory
 from network.exchange import importing
 from network.exchange.files import InputFile
@@ -273,7 +273,7 @@ class DirectoryPages(Controller):
     async def join(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[JoinRequestForm]) -> Response[Any]:
         """Record the request; the coordinator approves it."""
         try:
-            await directory.request_to_join(rt, data)
+            await structures.request_to_join(rt, data)
         except Invalid as error:
             values = msgspec.structs.asdict(data)
             return page(
@@ -352,7 +352,7 @@ class StructureEditPages(Controller):
     ) -> Response[Any]:
         """Save the entry (saving also confirms it)."""
         try:
-            await directory.update_structure(rt, actor, structure_id, data)
+            await structures.update_structure(rt, actor, structure_id, data)
         except Invalid as error:
             row = await directory.structure_for(actor, structure_id)
             values = msgspec.structs.asdict(data)
@@ -371,7 +371,7 @@ class StructureEditPages(Controller):
         self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, structure_id: FromPath[int]
     ) -> Response[Any]:
         """ "Everything is still right": renew the entry's freshness."""
-        await directory.confirm_structure(rt, actor, structure_id)
+        await structures.confirm_structure(rt, actor, structure_id)
         return redirect(request, f"/annuaire/structures/{structure_id}", "Merci ! La fiche est confirmée à jour.")
 
     @get("/services/nouveau", operation_id="serviceNewPage")
@@ -582,7 +582,7 @@ class CoordinationPages(Controller):
     ) -> Response[Any]:
         """Let the structure in; its contact is invited as manager."""
         try:
-            await directory.approve_structure(rt, actor, structure_id, data.email)
+            await structures.approve_structure(rt, actor, structure_id, data.email)
         except Invalid as error:
             return redirect(request, "/annuaire/validation", " ".join(error.fields.values()), category="error")
         return redirect(request, "/annuaire/validation", "Structure validée. Son référent a reçu une invitation.")
@@ -592,7 +592,7 @@ class CoordinationPages(Controller):
         self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, structure_id: FromPath[int]
     ) -> Response[Any]:
         """Close a structure: it leaves the directory, its history stays."""
-        await directory.close_structure(rt, actor, structure_id)
+        await structures.close_structure(rt, actor, structure_id)
         return redirect(request, f"/annuaire/structures/{structure_id}", "Structure fermée.")
 
 
