@@ -484,7 +484,7 @@ class StructureEditPages(Controller):
 
 @dataclasses.dataclass
 class ImportUpload:
-    file: UploadFile
+    file: list[UploadFile]  # data·inclusion CSV comes as two files (structures, services); JSON as one or two
     format: str = "datainclusion"
     source: str = ""
     dry_run: str = ""  # checkbox
@@ -508,14 +508,17 @@ class CoordinationPages(Controller):
         actor: CurrentActor,
         data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> Template:
-        """Import a data·inclusion JSON or a médiation numérique CSV; show the report row by row."""
-        content = await data.file.read()
+        """Import a data·inclusion export (JSON, or CSV structures + services) or a médiation numérique CSV;
+        show the report row by row."""
+        files = [
+            InputFile(upload.filename or f"fichier {n}", await upload.read()) for n, upload in enumerate(data.file, 1)
+        ]
         errors: dict[str, str] = {}
         report = None
         try:
             report = await importing.import_files(
                 rt,
-                [InputFile(data.file.filename or "fichier", content)],
+                files,
                 data.format,
                 source=data.source.strip() or None,
                 dry_run=data.dry_run in ("on", "1"),

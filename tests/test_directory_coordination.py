@@ -15,8 +15,8 @@ async def _coordinator(client, rt) -> None:
     await sign_in(client, await make_person(rt, "camille@reseau.example.fr", coordinator=True))
 
 
-async def _upload(client, name: str, fmt: str, dry_run: bool = False):
-    files = {"file": (name, (DATA / name).read_bytes(), "application/json")}
+async def _upload(client, *names: str, fmt: str, dry_run: bool = False):
+    files = [("file", (name, (DATA / name).read_bytes(), "application/octet-stream")) for name in names]
     data = {"format": fmt, "_csrf_token": csrf_token(client), **({"dry_run": "on"} if dry_run else {})}
     return await client.post("/annuaire/import", data=data, files=files)
 
@@ -24,21 +24,34 @@ async def _upload(client, name: str, fmt: str, dry_run: bool = False):
 async def test_coordinator_imports_a_datainclusion_export_and_reads_the_report(client, rt):
     await _coordinator(client, rt)
     await client.get("/annuaire/coordination")
-    dry = await _upload(client, "datainclusion_valid.json", "datainclusion", dry_run=True)
+    dry = await _upload(client, "datainclusion_valid.json", fmt="datainclusion", dry_run=True)
     assert dry.status_code == 200 and "Simulation : rien n'a été enregistré" in html.unescape(dry.text)
     assert await Structure.count() == 0
-    done = await _upload(client, "datainclusion_valid.json", "datainclusion")
+    done = await _upload(client, "datainclusion_valid.json", fmt="datainclusion")
     assert done.status_code == 200 and "Import terminé" in done.text
     assert await Structure.count() > 0 and await Service.count() > 0
+
+
+async def test_a_csv_export_in_two_files_is_imported_in_one_go(client, rt):
+    await _coordinator(client, rt)
+    await client.get("/annuaire/coordination")
+    done = await _upload(client, "datainclusion_structures.csv", "datainclusion_services.csv", fmt="datainclusion")
+    text = html.unescape(done.text)
+    assert done.status_code == 200 and "Import terminé" in text
+    structures, services = await Structure.count(), await Service.count()
+    assert structures > 0 and services > 0
+    assert f"Structures : {structures} créée(s)" in text and f"Services : {services} créé(s)" in text
+    # every service found its structure in the other file
+    assert not await Service.exists().where(Service.structure.is_null())
 
 
 async def test_broken_rows_are_listed_and_a_truncated_file_changes_nothing(client, rt):
     await _coordinator(client, rt)
     await client.get("/annuaire/coordination")
-    broken = await _upload(client, "datainclusion_broken_rows.json", "datainclusion")
+    broken = await _upload(client, "datainclusion_broken_rows.json", fmt="datainclusion")
     assert "Lignes refusées" in broken.text
     before = await Structure.count()
-    truncated = await _upload(client, "datainclusion_truncated.json", "datainclusion")
+    truncated = await _upload(client, "datainclusion_truncated.json", fmt="datainclusion")
     assert truncated.status_code == 400 and "Rien n'a été importé" in html.unescape(truncated.text)
     assert await Structure.count() == before
 
