@@ -21,7 +21,7 @@ from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import Invalid, NotFound, Unprocessable
 from hub.schemas import EmailForm
 from hub.web import page, redirect
-from network import duplicates, geocoding, structures, validation
+from network import duplicates, geocoding, structures, validation, vocabulary
 from network import service as directory
 from network.exchange import importing
 from network.exchange.files import InputFile
@@ -261,7 +261,14 @@ class DirectoryPages(Controller):
             context["hours"] = validation.hours_in_french(service["opening_hours"], today)
         place_hours = {p["id"]: validation.hours_in_french(p["opening_hours"], today) for p in places}
         return page(
-            request, "directory/service.html", service=service, places=places, place_hours=place_hours, **context
+            request,
+            "directory/service.html",
+            service=service,
+            places=places,
+            place_hours=place_hours,
+            ways_to_reach=vocabulary.ways_to_reach(service["mobilisation_modes"]),
+            who_asks=vocabulary.who_asks(service["mobilisable_by"]),
+            **context,
         )
 
     @get("/rejoindre", operation_id="joinPage")

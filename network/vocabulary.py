@@ -38,6 +38,19 @@ MOBILISATION_MODES: dict[str, str] = _labels(ModeMobilisation)
 MOBILISED_BY: dict[str, str] = _labels(PersonneMobilisatrice)
 NETWORKS: dict[str, str] = _labels(ReseauPorteur)
 
+# The service page speaks to residents and social workers: plain words for how to reach a service and who may
+# ask, in the order a reader looks for them. The official labels above stay for the edit form, exchange and the API.
+WAYS_TO_REACH: dict[str, str] = {
+    "utiliser-lien-mobilisation": "Prendre rendez-vous en ligne",
+    "telephoner": "Téléphoner",
+    "envoyer-un-courriel": "Envoyer un e-mail",
+    "se-presenter": "Se présenter sur place",
+}
+WHO_ASKS: dict[str, str] = {
+    "usagers": "Vous-même",
+    "professionnels": "Un professionnel qui vous accompagne",
+}
+
 # What a place or a team does for people with a disability or a language need (not in data·inclusion v1).
 ACCOMMODATIONS: dict[str, str] = {
     "surdite": "Accueil des personnes sourdes ou malentendantes",
@@ -95,6 +108,21 @@ def label(kind: str, code: str) -> str:
 
 def labels(kind: str, codes: Iterable[str]) -> list[str]:
     return [label(kind, code) for code in codes]
+
+
+def ways_to_reach(codes: Iterable[str]) -> list[str]:
+    """How to reach a service, in plain words, in the page's order (an unknown code keeps its official label)."""
+    wanted = list(dict.fromkeys(codes))
+    known = [WAYS_TO_REACH[code] for code in WAYS_TO_REACH if code in wanted]
+    return known + [MOBILISATION_MODES.get(code, code) for code in wanted if code not in WAYS_TO_REACH]
+
+
+def who_asks(codes: Iterable[str]) -> str:
+    """ "Vous-même ou un professionnel qui vous accompagne": who may ask for a service, in one phrase."""
+    wanted = list(dict.fromkeys(codes))
+    words = [WHO_ASKS[code] for code in WHO_ASKS if code in wanted]
+    words += [MOBILISED_BY.get(code, code) for code in wanted if code not in WHO_ASKS]
+    return " ou ".join(word if n == 0 else word[:1].lower() + word[1:] for n, word in enumerate(words))
 
 
 def thematique_category(code: str) -> str:

@@ -388,6 +388,12 @@ def test_directory_pages_are_accessible(
     booking = visitor.get_by_role("link", name=re.compile("^Prendre rendez-vous"))
     expect(booking).to_have_attribute("href", appointment.booking_url)
     expect(visitor.get_by_role("link", name="32 30")).to_have_attribute("href", "tel:3230")
+    facts = visitor.locator("dl.facts")  # plain words, not the data·inclusion labels
+    expect(facts.locator(".ways li")).to_have_text(
+        ["Prendre rendez-vous en ligne", "Téléphoner", "Envoyer un e-mail", "Se présenter sur place"]
+    )
+    expect(facts).to_contain_text("Vous-même ou un professionnel qui vous accompagne")
+    expect(facts).not_to_contain_text("mobilisation")
     audit.check(visitor, "annuaire : service avec prise de rendez-vous")
     screenshot(visitor, "annuaire-service-rendez-vous")
 

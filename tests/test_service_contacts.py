@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from data_inclusion.schema import v1 as di
+from data_inclusion.schema.v1 import ModeMobilisation, PersonneMobilisatrice
 
 from hub import demo
-from network import validation
+from network import validation, vocabulary
 from network.exchange import export, importing
 from network.tables import Service, Structure
 from tests.conftest import make_person, make_structure, post_form, sign_in
@@ -172,6 +173,56 @@ async def test_the_structure_phone_follows_the_same_rule(client, rt):
     assert (await Structure.select(Structure.phone).where(Structure.id == sid).first())["phone"] == "02 38 00 00 01"
 
 
+def facts_of(page: str) -> str:
+    """The service page's list of facts, unescaped."""
+    return html.unescape(page.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0])
+
+
+async def test_service_page_says_how_to_reach_it_in_plain_words(client, rt):
+    sid = await make_structure()
+    await Structure.update({Structure.status: "active"}).where(Structure.id == sid)
+    every_way = Service(
+        structure=sid,
+        name="Rendez-vous droits",
+        phone="02 38 00 00 07",
+        booking_url="https://rdv.example.fr/droits",
+        referral_email="orientations@cs.example.fr",
+        mobilisation_modes=sorted(vocabulary.MOBILISATION_MODES),  # stored as the package's codes
+        mobilisable_by=["professionnels", "usagers"],
+    )
+    prescribed = Service(
+        structure=sid,
+        name="Accompagnement budgétaire",
+        referral_email="orientations@cs.example.fr",
+        mobilisation_modes=["envoyer-un-courriel"],
+        mobilisable_by=["professionnels"],
+    )
+    await every_way.save()
+    await prescribed.save()
+
+    facts = facts_of((await client.get(f"/annuaire/services/{every_way.id}")).text)
+    ways = "".join(
+        f"<li>{way}</li>"
+        for way in ("Prendre rendez-vous en ligne", "Téléphoner", "Envoyer un e-mail", "Se présenter sur place")
+    )
+    assert f'<dt>Pour en bénéficier</dt><dd><ul class="ways">{ways}</ul></dd>' in facts
+    assert "<dt>Qui peut faire la demande</dt><dd>Vous-même ou un professionnel qui vous accompagne</dd>" in facts
+    for jargon in ("mobilisation", "courriel", "usagers", "professionnels"):  # the data·inclusion labels
+        assert jargon not in facts.lower()
+
+    facts = facts_of((await client.get(f"/annuaire/services/{prescribed.id}")).text)
+    assert "<dt>Pour en bénéficier</dt><dd>Envoyer un e-mail</dd>" in facts
+    assert "<dt>Qui peut faire la demande</dt><dd>Un professionnel qui vous accompagne</dd>" in facts
+
+
+def test_every_code_of_the_package_has_plain_words_and_keeps_its_official_label():
+    assert set(vocabulary.WAYS_TO_REACH) == {str(m.value) for m in ModeMobilisation}
+    assert set(vocabulary.WHO_ASKS) == {str(p.value) for p in PersonneMobilisatrice}
+    assert vocabulary.MOBILISATION_MODES["utiliser-lien-mobilisation"] == "Utiliser le lien de mobilisation"
+    assert vocabulary.who_asks(["usagers"]) == "Vous-même" and vocabulary.who_asks([]) == ""
+    assert vocabulary.ways_to_reach(["se-presenter", "inconnu"]) == ["Se présenter sur place", "inconnu"]
+
+
 def test_french_phone_numbers_are_written_the_french_way():
     assert validation.french_phone("0238000000") == "02 38 00 00 00"
     assert validation.french_phone("+33 (0)2.38.00.00.00") == "02 38 00 00 00"
@@ -247,7 +298,8 @@ async def test_manager_says_how_to_reach_the_service_and_the_export_says_so(clie
         },
     )
     assert "Service enregistré." in saved.text
-    assert "Se présenter, Téléphoner (professionnels ou usagers)" in html.unescape(saved.text)
+    assert "<li>Téléphoner</li><li>Se présenter sur place</li>" in html.unescape(saved.text)
+    assert "Vous-même ou un professionnel qui vous accompagne" in html.unescape(saved.text)
     row = (
         await Service.select(Service.id, Service.mobilisation_modes, Service.mobilisable_by)
         .output(load_json=True)
