@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Avg
 
 from hub import journal
@@ -68,20 +69,29 @@ _SEARCH_OPTIONS: search_index.DirectoryCache[dict[str, Any]] = search_index.Dire
 
 
 async def search_options() -> dict[str, Any]:
-    """What the search form offers: the thématiques, communes and neighbourhoods the directory really has
+    """What the search form offers: the thématiques, communes and neighbourhoods of searchable services
     (read once per directory change, not on every search)."""
     return await _SEARCH_OPTIONS.get(_read_search_options)
 
 
+# The form offers only what a search can find: codes and places of searchable services (an active service of an
+# active structure), i.e. of the rows of the search index, never those of inactive services or closed structures.
+# (each code's first searchable service is enough: a probe per code on the (kind, code, service) index, not a join)
+_SEARCHABLE_THEMES = """SELECT c.code FROM (SELECT DISTINCT code FROM network_service_tag WHERE kind = 'thematique') c
+    WHERE EXISTS (SELECT 1 FROM network_service_tag t JOIN network_search s ON s.service_id = t.service
+    WHERE t.kind = 'thematique' AND t.code = c.code)"""
+_WITH_SEARCHABLE_SERVICES = "EXISTS (SELECT 1 FROM network_search s WHERE s.structure_id = network_structure.id)"
+
+
 async def _read_search_options() -> dict[str, Any]:
-    themes = await ServiceTag.select(ServiceTag.code).where(ServiceTag.kind == "thematique").distinct()
-    active = Structure.status == "active"
-    communes = await Structure.select(Structure.commune).where(active & (Structure.commune != "")).distinct()
+    themes = await ServiceTag.raw(_SEARCHABLE_THEMES)
+    searchable = (Structure.status == "active") & WhereRaw(_WITH_SEARCHABLE_SERVICES)
+    communes = await Structure.select(Structure.commune).where(searchable & (Structure.commune != "")).distinct()
     centres = (
         await Structure.select(
             Structure.neighbourhood, Avg(Structure.latitude).as_alias("lat"), Avg(Structure.longitude).as_alias("lon")
         )
-        .where(active & (Structure.neighbourhood != "") & Structure.latitude.is_not_null())
+        .where(searchable & (Structure.neighbourhood != "") & Structure.latitude.is_not_null())
         .group_by(Structure.neighbourhood)
     )
     return {

@@ -8,6 +8,8 @@ import re
 import pytest
 
 from hub import demo
+from network.search import index as search_index
+from network.tables import Service, Structure
 
 
 async def _seeded(rt) -> None:
@@ -100,3 +102,47 @@ async def test_autour_de_moi_is_rounded_before_it_reaches_a_url(client, rt):
     page = await client.post("/annuaire/recherche", data={"lat": "47.912345", "lon": "1.903456"})
     assert page.url.params["lat"] == "47.912" and page.url.params["lon"] == "1.903"
     assert "votre position (à 100 m près)" in page.text
+
+
+async def test_filter_lists_offer_only_what_a_search_can_find(client, rt):
+    async def structure(name: str, status: str, commune: str, neighbourhood: str) -> int:
+        row = Structure(
+            name=name, status=status, commune=commune, neighbourhood=neighbourhood, latitude=47.9, longitude=1.9
+        )
+        await row.save()
+        return int(row.id)
+
+    async def service(structure_id: int, thematique: str, *, active: bool = True) -> int:
+        row = Service(structure=structure_id, name="Accueil", thematiques=[thematique], is_active=active)
+        await row.save()
+        return int(row.id)
+
+    open_ = await structure("Centre social des Tilleuls", "active", "Montclair-sur-Loire", "Les Aubiers")
+    idle = await structure("Maison des familles", "active", "Saint-Jean-de-Braye", "Le Bourg")
+    closed = await structure("Point info fermé", "closed", "Ingré", "Les Roches")
+    pending = await structure("Association en attente", "pending", "Olivet", "Le Larry")
+    ids = [
+        await service(open_, "numerique--acceder-a-une-connexion-internet"),
+        await service(open_, "famille--garde-denfants", active=False),  # its thématique appears nowhere else
+        await service(idle, "sante--constituer-un-dossier-mdph-invalidite", active=False),
+        await service(closed, "logement-hebergement--louer-un-logement"),
+        await service(pending, "equipement-et-alimentation--habillement"),
+    ]
+    await search_index.sync_tags_bulk(ids)  # every service has its tags, searchable or not
+    await search_index.reindex_services(ids)
+
+    page = (await client.get("/annuaire")).text
+    offered = set(re.findall(r'name="theme" value="([^"]+)"', page))
+    assert offered == {"numerique--acceder-a-une-connexion-internet"}
+    assert set(re.findall(r'<option value="([^"]+)"', page.split('id="commune"')[1].split("</select>")[0])) == {
+        "Montclair-sur-Loire"
+    }
+    assert set(re.findall(r'<option value="([^"]+)"', page.split('id="quartier"')[1].split("</select>")[0])) == {
+        "Les Aubiers"
+    }
+
+    # the service comes back: so does its thématique (the lists follow the index)
+    await Service.update({Service.is_active: True}).where(Service.id == ids[1])
+    await search_index.reindex_service(ids[1])
+    page = (await client.get("/annuaire")).text
+    assert "famille--garde-denfants" in set(re.findall(r'name="theme" value="([^"]+)"', page))
