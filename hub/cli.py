@@ -204,6 +204,10 @@ def cmd_directory_import(args: argparse.Namespace) -> int:
                 print(f"Import {label} terminé.")
             for line in report.summary_lines():
                 print(line)
+            if report.noted:
+                print(f"Lignes gardées, un champ laissé vide ({len(report.noted)}) :")
+                for row in report.noted:
+                    print(f"  {row.file} {row.where} ({row.ident or 'sans id'}) : {' ; '.join(row.notes)}")
             if report.rejected:
                 print(f"Lignes refusées ({len(report.rejected)}) :")
                 for row in report.rejected:

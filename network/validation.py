@@ -17,10 +17,8 @@ _PHONE_SEPARATORS = re.compile(r"[\s.\-/]")
 _PHONE_INTERNATIONAL = re.compile(r"^(?:\+|00)(?:33|262|590|594|596)(?:\(0\))?([1-9]\d{8})$")
 _PHONE_NATIONAL = re.compile(r"^0[1-9]\d{8}$")
 _PHONE_SHORT = re.compile(r"^(?:3\d{3}|10\d{2})$")  # 4-digit service numbers: 3230 (CAF), 3949 (France Travail)
-_PHONE_PROBLEM = (
-    "Numéro de téléphone invalide : 10 chiffres, par exemple 02 38 00 00 00 "
-    "(ou +33 2 38 00 00 00, ou un numéro court comme 32 30)."
-)
+PHONE_EXAMPLE = "10 chiffres, par exemple 02 38 00 00 00 (ou +33 2 38 00 00 00, ou un numéro court comme 32 30)"
+_PHONE_PROBLEM = f"Numéro de téléphone invalide : {PHONE_EXAMPLE}."
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
 _URL_MAX_LENGTHS = {"website": 255, "accessibility_url": 255, "booking_url": 500}
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 from network.tables import DuplicateFlag, Service, Structure
@@ -54,6 +55,23 @@ async def test_broken_rows_are_listed_and_a_truncated_file_changes_nothing(clien
     truncated = await _upload(client, "datainclusion_truncated.json", fmt="datainclusion")
     assert truncated.status_code == 400 and "Rien n'a été importé" in html.unescape(truncated.text)
     assert await Structure.count() == before
+
+
+async def test_a_row_kept_without_its_unreadable_phone_is_listed_with_the_reason(client, rt):
+    await _coordinator(client, rt)
+    await client.get("/annuaire/coordination")
+    document = json.loads((DATA / "datainclusion_valid.json").read_text())
+    document["structures"][1]["telephone"] = "voir accueil"
+    done = await client.post(
+        "/annuaire/import",
+        data={"format": "datainclusion", "_csrf_token": csrf_token(client)},
+        files=[("file", ("annuaire.json", json.dumps(document).encode(), "application/json"))],
+    )
+    page = html.unescape(done.text)
+    assert "Import terminé" in page and "Champs facultatifs illisibles laissés vides : 1." in page
+    assert "Lignes gardées avec un champ laissé vide (1)" in page and "Lignes refusées" not in page
+    assert "dora--ccas-orleans" in page and "telephone : numéro non reconnu « voir accueil », laissé vide" in page
+    assert await Structure.count() == 3
 
 
 async def test_coordinator_merges_a_flagged_pair_keeping_history(client, rt):

@@ -39,10 +39,63 @@ async def contacts(source_id: str) -> tuple[str, str]:
 async def test_phone_and_booking_link_are_imported_from_every_format(rt):
     await import_all(rt)
     assert await contacts("svc-atelier") == ("02 38 00 00 12", "https://rdv.example.org/argonne/atelier")
-    assert await contacts("svc-ccas-droits") == ("+33238000030", "")
+    assert await contacts("svc-ccas-droits") == ("02 38 00 00 30", "")  # "+33238000030": written as forms write it
     assert await contacts("svc-mds-budget") == ("02 38 00 00 40", "")  # data·inclusion CSV
     assert await contacts("svc-fs-demarches") == ("", "https://rdv.example.org/")  # as the package writes it
-    assert await contacts("epn-la-source") == ("+33238000020", "https://www.rdv-solidarites.fr/")  # LaMednum prise_rdv
+    assert await contacts("epn-la-source") == (
+        "02 38 00 00 20",
+        "https://www.rdv-solidarites.fr/",
+    )  # LaMednum prise_rdv
+    structures = {r["source_id"]: r["phone"] for r in await Structure.select(Structure.source_id, Structure.phone)}
+    assert structures["cs-argonne"] == "02 38 00 00 01" and structures["epn-la-source"] == "02 38 00 00 20"
+
+
+async def test_an_unreadable_imported_phone_is_left_out_and_the_row_kept_with_a_note(rt, tmp_path):
+    document = json.loads((DATA / "datainclusion_valid.json").read_text())
+    document["structures"][0]["telephone"] = "Tél. : voir le site"
+    document["services"][1]["telephone"] = "02.38.00.00.12"
+    document["services"][2]["telephone"] = "+44 20 7946 0958"
+    edited = tmp_path / "telephones.json"
+    edited.write_text(json.dumps(document))
+
+    report = await importing.import_paths(rt, [edited], "datainclusion")
+    assert not report.rejected
+    assert report.counts("structure") == {"created": 3} and report.counts("service") == {"created": 4}
+    expected = "10 chiffres, par exemple 02 38 00 00 00 (ou +33 2 38 00 00 00, ou un numéro court comme 32 30)"
+    assert {row.ident: row.notes for row in report.noted} == {
+        "dora--cs-argonne": [
+            f"telephone : numéro non reconnu « Tél. : voir le site », laissé vide ; attendu : {expected}"
+        ],
+        "dora--svc-ccas-droits": [
+            f"telephone : numéro non reconnu « +44 20 7946 0958 », laissé vide ; attendu : {expected}"
+        ],
+    }
+    assert "Champs facultatifs illisibles laissés vides : 2." in report.summary_lines()
+    argonne = await Structure.select(Structure.phone).where(Structure.source_id == "cs-argonne").first()
+    assert argonne["phone"] == ""
+    assert await contacts("svc-ccas-droits") == ("", "")
+    assert await contacts("svc-atelier") == ("02 38 00 00 12", "https://rdv.example.org/argonne/atelier")
+
+    again = await importing.import_paths(rt, [edited], "datainclusion")  # the same file changes nothing
+    assert again.counts("structure") == {"unchanged": 3} and again.counts("service") == {"unchanged": 4}
+    assert len(again.noted) == 2
+
+
+async def test_a_lamednum_row_with_an_unreadable_phone_is_kept_with_one_note(rt, tmp_path):
+    text = (DATA / "mednum_valid.csv").read_text(encoding="utf-8")
+    assert text.count(",+33238000020,") == 1
+    edited = tmp_path / "lieux.csv"
+    edited.write_text(text.replace(",+33238000020,", ",standard de la mairie,"), encoding="utf-8")
+    report = await importing.import_paths(rt, [edited], "mednum")
+    assert report.counts("lieu") == {"created": 3}
+    [noted] = report.noted  # one cell, one note, though it gives a structure and its service
+    assert noted.ident == "epn-la-source" and noted.notes == [
+        "telephone : numéro non reconnu « standard de la mairie », laissé vide ; attendu : 10 chiffres, "
+        "par exemple 02 38 00 00 00 (ou +33 2 38 00 00 00, ou un numéro court comme 32 30)"
+    ]
+    assert await contacts("epn-la-source") == ("", "https://www.rdv-solidarites.fr/")
+    epn = await Structure.select(Structure.phone).where(Structure.source_id == "epn-la-source").first()
+    assert epn["phone"] == ""
 
 
 @pytest.mark.parametrize(
@@ -73,7 +126,7 @@ async def test_mednum_export_writes_the_booking_link_in_prise_rdv(rt, tmp_path):
     with (tmp_path / "lieux.csv").open(encoding="utf-8", newline="") as handle:
         rows = {row["id"]: row for row in csv.DictReader(handle)}
     epn = rows["mediation-numerique--epn-la-source"]
-    assert epn["prise_rdv"] == "https://www.rdv-solidarites.fr/" and epn["telephone"] == "+33238000020"
+    assert epn["prise_rdv"] == "https://www.rdv-solidarites.fr/" and epn["telephone"] == "02 38 00 00 20"
     assert "Prendre un RDV en ligne" in epn["modalites_acces"].split("|")
     assert rows["mediation-numerique--bus-numerique-45"]["prise_rdv"] == ""
     await importing.import_paths(rt, [tmp_path / "lieux.csv"], "mednum", source="reexport")

@@ -11,7 +11,15 @@ from data_inclusion.schema import v1 as di
 from network.exchange import datainclusion
 from network.exchange.files import InputFile, RawRow, read_csv
 from network.exchange.report import DEFAULT_MEDNUM_SOURCE, Progress, RowOutcome
-from network.exchange.rows import Candidate, json_list, length_checks, shown, strip_prefix, validate_di
+from network.exchange.rows import (
+    Candidate,
+    imported_phone,
+    json_list,
+    length_checks,
+    shown,
+    strip_prefix,
+    validate_di,
+)
 from network.tables import STRUCTURE_KINDS, Service, Structure
 
 MEDNUM_COLUMNS = (
@@ -260,6 +268,8 @@ def _mednum_candidate(row: RawRow, source: str) -> tuple[RowOutcome, list[Candid
     kinds = [k for k in re.split(r"[|;,]", cells.get("typologie", "")) if k.strip()]
     structure_values["kind"] = next((k.strip() for k in kinds if k.strip() in STRUCTURE_KINDS), "AUTRE")
     service_values, _ = datainclusion.service_values(service_model)
+    for values in (structure_values, service_values):  # one cell: one note
+        values["phone"] = imported_phone(values["phone"], outcome)
     service_values["types"] = json_list(types)
     service_values["accepts_referrals"] = prescription and bool(emails)
     service_values["fees"] = json_list(sorted({MEDNUM_FEES[f] for f in fees}))

@@ -24,7 +24,8 @@ class RowOutcome:
     kind: str  # structure | service | lieu (a médiation numérique row: one structure and its service)
     ident: str
     status: str = ""
-    reasons: list[str] = dataclasses.field(default_factory=list)
+    reasons: list[str] = dataclasses.field(default_factory=list)  # why it was rejected
+    notes: list[str] = dataclasses.field(default_factory=list)  # optional fields left out of a row that was kept
 
     def settle(self, status: str) -> None:
         order = ("", "unchanged", "updated", "created", "rejected")
@@ -50,6 +51,11 @@ class ImportReport:
     def rejected(self) -> list[RowOutcome]:
         return [row for row in self.rows if row.status == "rejected"]
 
+    @property
+    def noted(self) -> list[RowOutcome]:
+        """Rows kept with an optional field left out (an unreadable phone…)."""
+        return [row for row in self.rows if row.notes and row.status != "rejected"]
+
     def summary_lines(self) -> list[str]:
         """The report in French, one line per kind of row, then the duplicates."""
         labels = {"structure": ("Structures", "e"), "service": ("Services", ""), "lieu": ("Lieux", "")}
@@ -61,6 +67,8 @@ class ImportReport:
                     f"{label} : {c['created']} créé{e}(s), {c['updated']} mis{e}(s) à jour, "
                     f"{c['unchanged']} inchangé{e}(s), {c['rejected']} refusé{e}(s)."
                 )
+        if fields_left_out := sum(len(row.notes) for row in self.noted):
+            lines.append(f"Champs facultatifs illisibles laissés vides : {fields_left_out}.")
         if not self.dry_run:
             lines.append(f"Doublons probables signalés au coordinateur : {self.duplicates_flagged}.")
         if self.index_deferred:

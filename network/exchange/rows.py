@@ -17,7 +17,7 @@ from piccolo.table import Table
 
 from network.exchange.report import BATCH, RowOutcome
 from network.tables import Place, Service, Structure
-from network.validation import opening_hours_problem, siret_problem
+from network.validation import PHONE_EXAMPLE, french_phone, opening_hours_problem, siret_problem
 
 
 def _list_fields(model: type[pydantic.BaseModel], kinds: tuple[type, ...] = (set, list)) -> frozenset[str]:
@@ -124,6 +124,19 @@ def extra_checks(values: dict[str, Any], rename: dict[str, str] | None = None) -
             "format OpenStreetMap attendu, par exemple « Mo-Fr 08:30-12:30; PH off »"
         )
     return reasons
+
+
+def imported_phone(value: str, outcome: RowOutcome, field: str = "telephone") -> str:
+    """A phone written as the forms write it ("02 38 00 00 00"); one that is not a French number is left out
+    and the row's report says so, the row being kept (the phone is optional)."""
+    if not value.strip():
+        return ""
+    if phone := french_phone(value):
+        return phone
+    note = f"{field} : numéro non reconnu {shown(value)}, laissé vide ; attendu : {PHONE_EXAMPLE}"
+    if note not in outcome.notes:  # a médiation numérique row gives its phone to a structure and its service
+        outcome.notes.append(note)
+    return ""
 
 
 def _number(value: Any) -> float | None:
