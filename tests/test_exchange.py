@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pydantic
@@ -16,6 +17,7 @@ import pytest
 from data_inclusion.schema import v1 as di
 
 from hub import jobs
+from hub.db import write_transaction
 from hub.errors import Invalid
 from hub.tables import JournalEntry, User
 from network import validation
@@ -254,8 +256,33 @@ async def test_imports_of_one_file_at_the_same_time_make_each_row_once(rt):
     )
     assert not first.rejected and not second.rejected
     assert await counts() == (3, 4, 1)
+    # each report says what the database did: every row created once, by one import or the other
+    for a, b in zip(first.rows, second.rows, strict=True):
+        assert a.ident == b.ident and sorted([a.status, b.status]) in (
+            ["created", "unchanged"],  # the second read the directory after the first committed
+            ["created", "updated"],  # both read it before: the second's insert became an update
+        ), (a.ident, a.status, b.status)
     again = await run_import(rt, "datainclusion_valid.json")
     assert again.counts("structure") == {"unchanged": 3} and again.counts("service") == {"unchanged": 4}
+
+
+@pytest.mark.parametrize("table", [Structure, Service])
+async def test_the_upsert_tells_the_rows_it_inserted_from_those_another_import_made_meanwhile(rt, table):
+    # the second of two racing imports on PostgreSQL: its preload missed a row that the first has since committed
+    structure = Structure(name="Centre social", source="maillage")
+    await structure.save()
+    owner = {} if table is Structure else {"structure": structure.id}
+    await table.insert(table(name="Créé par l'autre import", source="dora", source_id="42", **owner))
+    columns = ["name", *owner, "source", "source_id", "created_at", "updated_at"]
+    now = datetime.now(UTC)
+    rows = [("Accueil", *owner.values(), "dora", source_id, now, now) for source_id in ("42", "43")]
+    async with write_transaction() as transaction:
+        written = await importing._upsert_many(transaction, table, columns, rows, ["name", "updated_at"])
+    assert {key: w.inserted for key, w in written.items()} == {("dora", "42"): False, ("dora", "43"): True}
+    by_id = {row["id"]: row for row in await table.select(table.id, table.source_id, table.name)}
+    assert {by_id[w.id]["source_id"] for w in written.values()} == {"42", "43"}  # the ids are theirs
+    assert {row["name"] for row in by_id.values() if row["source_id"]} == {"Accueil"}
+    assert await table.count().where(table.source == "dora") == 2
 
 
 # ---------------------------------------------------------------- médiation numérique import

@@ -74,22 +74,62 @@ async def _execute_many(transaction: Any, sql: str, rows: list[tuple[Any, ...]])
         await transaction.connection.executemany(sql, rows[start : start + BATCH * 10])
 
 
-async def _insert_many(
+async def _insert_many(transaction: Any, table: type[Table], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        names = ", ".join(f'"{c}"' for c in columns)
+        sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({", ".join(_placeholders(len(columns)))})'
+        await _execute_many(transaction, sql, rows)
+
+
+@dataclasses.dataclass(slots=True)
+class _Written:
+    id: int
+    inserted: bool  # False: another import created the row since the preload, and this one updated it
+
+
+_SQLITE_MAX_PARAMETERS = 32_000  # under SQLite's limit on one statement's parameters (32,766)
+# Did the upsert insert the row, or update one that was there? PostgreSQL says so: a row version written by an
+# insert has no xmax. On SQLite the import holds the write lock from before its preload (BEGIN IMMEDIATE), so no
+# other import can have created a row meanwhile; should one be there all the same, the conflict's update leaves
+# its created_at older than the updated_at it writes, where an insert writes both alike.
+_INSERTED = {"sqlite": "created_at = updated_at", "postgres": "xmax = 0"}
+
+
+async def _upsert_many(
     transaction: Any,
     table: type[Table],
     columns: list[str],
     rows: list[tuple[Any, ...]],
-    on_conflict_update: Sequence[str] = (),
-) -> None:
-    """With on_conflict_update, rows are upserted on the unique (source, source_id) index: a row that another
-    import created since the preload gets these columns updated instead of being duplicated."""
-    if rows:
-        names = ", ".join(f'"{c}"' for c in columns)
-        sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({", ".join(_placeholders(len(columns)))})'
-        if on_conflict_update:
-            sets = ", ".join(f'"{c}" = excluded."{c}"' for c in on_conflict_update)
-            sql += f" ON CONFLICT (source, source_id) WHERE source_id <> '' DO UPDATE SET {sets}"
-        await _execute_many(transaction, sql, rows)
+    on_conflict_update: Sequence[str],
+) -> dict[tuple[str, str], _Written]:
+    """Rows (with source, source_id, created_at and updated_at among their columns) inserted, or upserted on the
+    unique (source, source_id) index: a row that another import created since the preload gets these columns
+    updated instead of being duplicated. Each row's id and fate are read back by RETURNING, in batches: asyncpg's
+    pipelined fetchmany on PostgreSQL, many rows per statement on SQLite (whose executemany returns no rows).
+    Returns them by (source, source_id)."""
+    sqlite = isinstance(current_engine(), SQLiteEngine)
+    names = ", ".join(f'"{c}"' for c in columns)
+    upsert = (
+        " ON CONFLICT (source, source_id) WHERE source_id <> '' DO UPDATE SET "
+        + ", ".join(f'"{c}" = excluded."{c}"' for c in on_conflict_update)
+        + f" RETURNING id, source, source_id, ({_INSERTED['sqlite' if sqlite else 'postgres']}) AS inserted"
+    )
+    returned: list[Any] = []
+    if sqlite:
+        per_statement = max(1, min(BATCH, _SQLITE_MAX_PARAMETERS // len(columns)))
+        one_row = f"({', '.join('?' * len(columns))})"
+        for start in range(0, len(rows), per_statement):
+            part = rows[start : start + per_statement]
+            sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES {", ".join([one_row] * len(part))}{upsert}'
+            async with transaction.connection.execute(sql, [value for row in part for value in row]) as cursor:
+                returned += await cursor.fetchall()
+    else:
+        sql = (
+            f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({", ".join(_placeholders(len(columns)))}){upsert}'
+        )
+        for start in range(0, len(rows), BATCH * 10):
+            returned += await transaction.connection.fetchmany(sql, rows[start : start + BATCH * 10])
+    return {(r["source"], r["source_id"]): _Written(int(r["id"]), bool(r["inserted"])) for r in returned}
 
 
 async def _update_many(transaction: Any, table: type[Table], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -168,6 +208,7 @@ async def upsert(
             updates.append((candidate, found))
         else:
             candidate.outcome.settle("unchanged")
+    written: dict[tuple[str, str], _Written] = {}
     if transaction is not None and creates:
         create_columns = [
             *s_columns,
@@ -179,12 +220,12 @@ async def upsert(
             "updated_at",
         ]
         rows = [(*c.values.values(), *c.on_create.values(), *c.key, "active", now, now) for c in creates]
-        await _insert_many(transaction, Structure, create_columns, rows, [*s_columns, "updated_at"])
+        written = await _upsert_many(transaction, Structure, create_columns, rows, [*s_columns, "updated_at"])
     if transaction is not None and updates:
         rows = [(*c.values.values(), now, found.id) for c, found in updates]
         await _update_many(transaction, Structure, [*s_columns, "updated_at"], rows)
-    for candidate in creates:
-        candidate.outcome.settle("created")
+    for candidate in creates:  # what the database did (a dry run: what it would do)
+        candidate.outcome.settle("created" if transaction is None or written[candidate.key].inserted else "updated")
     for candidate, found in updates:
         candidate.outcome.settle("updated")
         report.structure_ids.append(found.id)
@@ -195,10 +236,9 @@ async def upsert(
     structure_ids: dict[tuple[str, str], int | None] = {k: e.id for k, e in existing.items()}
     merged = {e.id: e.merged_into for e in existing.values()}
     if transaction is not None and creates:
-        fresh = await _load(Structure, {c.key[0] for c in creates}, [])
         for candidate in creates:
-            structure_ids[candidate.key] = fresh[candidate.key].id
-            report.structure_ids.append(fresh[candidate.key].id)
+            structure_ids[candidate.key] = written[candidate.key].id
+            report.structure_ids.append(written[candidate.key].id)
     else:
         structure_ids.update({c.key: None for c in creates})  # dry run: would be created
     rejected_refs = {o.ident for o in report.rows if o.kind == "structure" and o.status == "rejected"}
@@ -239,25 +279,25 @@ async def upsert(
             s_updates.append((candidate, found, structure_id))
         else:
             candidate.outcome.settle("unchanged")
+    written = {}
     if transaction is not None and s_creates:
         columns = [*v_columns, "structure", "source", "source_id", "created_at", "updated_at"]
         rows = [(*c.values.values(), sid, *c.key, now, now) for c, sid in s_creates]
-        await _insert_many(transaction, Service, columns, rows, [*v_columns, "structure", "updated_at"])
+        written = await _upsert_many(transaction, Service, columns, rows, [*v_columns, "structure", "updated_at"])
     if transaction is not None and s_updates:
         rows = [(*c.values.values(), sid, now, found.id) for c, found, sid in s_updates]
         await _update_many(transaction, Service, [*v_columns, "structure", "updated_at"], rows)
     for candidate, _ in s_creates:
-        candidate.outcome.settle("created")
+        candidate.outcome.settle("created" if transaction is None or written[candidate.key].inserted else "updated")
     for candidate, _, _ in s_updates:
         candidate.outcome.settle("updated")
 
     if transaction is not None and (s_creates or s_updates):
-        fresh_services = await _load(Service, {c.key[0] for c, _ in s_creates}, []) if s_creates else {}
         new_places: list[dict[str, Any]] = []
         changed_places: list[tuple[dict[str, Any], int]] = []
-        created_ids = [fresh_services[c.key].id for c, _ in s_creates]
+        created_ids = [written[c.key].id for c, _ in s_creates]
         # a service another import created since the preload came through ON CONFLICT: it may have its place
-        raced = await load_places([i for (c, _), i in zip(s_creates, created_ids, strict=True) if c.place])
+        raced = await load_places([written[c.key].id for c, _ in s_creates if c.place and not written[c.key].inserted])
         for (candidate, _), service_id in zip(s_creates, created_ids, strict=True):
             report.service_ids.append(service_id)
             old_place = raced.get(service_id)
