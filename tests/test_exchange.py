@@ -112,19 +112,27 @@ async def test_structures_and_services_csv_files_import_together(rt):
 
 async def test_bad_rows_are_rejected_with_french_reasons_and_good_rows_import(rt):
     report = await run_import(rt, "datainclusion_broken_rows.json")
-    assert report.counts("structure") == {"created": 1, "rejected": 4}
+    assert report.counts("structure") == {"created": 2, "rejected": 3}
     assert report.counts("service") == {"created": 1, "rejected": 3}
     assert reasons_of(report, "cd45--bad-siret") == ["siret : ce SIRET n'est pas valide : vérifiez les chiffres."]
     assert reasons_of(report, "cd45--bad-postcode") == ["code_postal : 5 chiffres attendus (reçu « 4500 »)"]
     assert reasons_of(report, "cd45--bad-coords")[0].startswith("latitude : doit être comprise entre -90 et 90")
-    assert reasons_of(report, "cd45--bad-hours")[0].startswith("horaires_accueil : horaires illisibles")
+    # free-text hours are left out of a row that is kept, and the report says so
+    hours = next(row for row in report.rows if row.ident == "cd45--bad-hours")
+    assert hours.status == "created" and hours.notes == [
+        "horaires_accueil : horaires illisibles « lundi 9h-12h », laissés vides ; "
+        "format OpenStreetMap attendu, par exemple « Mo-Fr 08:30-12:30; PH off »"
+    ]
+    assert "Champs facultatifs illisibles laissés vides : 1." in report.summary_lines()
+    kept = await Structure.select(Structure.opening_hours).where(Structure.source_id == "bad-hours").first()
+    assert kept == {"opening_hours": ""}
     assert reasons_of(report, "cd45--svc-unknown-code") == [
         "thematiques : valeur inconnue « numerique--apprendre-a-coder »"
     ]
     assert "introuvable" in reasons_of(report, "cd45--svc-orphan")[0]
     assert "a été refusée" in reasons_of(report, "cd45--svc-on-rejected")[0]
     assert all(row.where.startswith("élément") for row in report.rejected)
-    assert await counts() == (1, 1, 0)
+    assert await counts() == (2, 1, 0)
 
 
 @pytest.mark.parametrize(
@@ -200,14 +208,14 @@ async def test_dry_run_reports_and_writes_nothing(rt):
     assert not await JournalEntry.exists().where(JournalEntry.action == "directory_import")
     await run_import(rt, "datainclusion_valid.json")
     again = await run_import(rt, "datainclusion_broken_rows.json", dry_run=True)
-    assert again.counts("structure")["rejected"] == 4 and await counts() == (3, 4, 1)
+    assert again.counts("structure")["rejected"] == 3 and await counts() == (3, 4, 1)
 
 
 async def test_import_is_journalled_with_counts_only(rt):
     await run_import(rt, "datainclusion_broken_rows.json", source="cd45", actor_id=None)
     entry = await JournalEntry.select().where(JournalEntry.action == "directory_import").first()
     details = json.loads(entry["details"])
-    assert details["structures_created"] == 1 and details["structures_rejected"] == 4
+    assert details["structures_created"] == 2 and details["structures_rejected"] == 3
     assert details["services_rejected"] == 3 and details["source"] == "cd45"
     assert "Orléans" not in entry["details"]
 
@@ -312,12 +320,16 @@ async def test_mednum_csv_gives_a_structure_and_its_digital_service_per_row(rt):
 
 async def test_mednum_bad_rows_name_their_column(rt):
     report = await run_import(rt, "mednum_broken.csv", fmt="mednum", source="hub-cvl")
-    assert report.counts("lieu") == {"created": 1, "rejected": 4}
+    assert report.counts("lieu") == {"created": 2, "rejected": 3}
     assert reasons_of(report, "bad-service") == ["services : valeur inconnue « Cours de cuisine »"]
     assert reasons_of(report, "bad-pivot")[0].startswith("pivot : ni un SIRET")
     assert reasons_of(report, "no-date") == ["date_maj : champ obligatoire manquant"]
-    assert reasons_of(report, "bad-hours")[0].startswith("horaires : horaires illisibles")
-    assert [row.where for row in report.rejected] == ["ligne 3", "ligne 4", "ligne 5", "ligne 6"]
+    hours = next(row for row in report.rows if row.ident == "bad-hours")
+    assert hours.status == "created" and hours.notes == [  # one cell: one note, for the structure and its service
+        "horaires : horaires illisibles « tous les jours le matin », laissés vides ; "
+        "format OpenStreetMap attendu, par exemple « Mo-Fr 08:30-12:30; PH off »"
+    ]
+    assert [row.where for row in report.rejected] == ["ligne 3", "ligne 4", "ligne 5"]
     assert (await Structure.select(Structure.source).first())["source"] == "hub-cvl"
 
 

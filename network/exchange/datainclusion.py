@@ -20,6 +20,7 @@ from network.exchange.rows import (
     DI_LIST_FIELDS,
     DI_REQUIRED,
     Candidate,
+    imported_hours,
     imported_phone,
     json_list,
     length_checks,
@@ -151,6 +152,7 @@ def _di_candidate(kind: str, row: RawRow, source_override: str | None) -> tuple[
         )
         table = Service
     values["phone"] = imported_phone(values["phone"], outcome)  # written as the forms write it, or left out
+    values["opening_hours"] = imported_hours(values["opening_hours"], outcome)
     reasons = length_checks(table, {**values, "source": key[0], "source_id": key[1]}, DI_NAMES)
     if candidate.place:
         reasons += length_checks(Place, candidate.place, DI_NAMES)

@@ -13,6 +13,7 @@ from network.exchange.files import InputFile, RawRow, read_csv
 from network.exchange.report import DEFAULT_MEDNUM_SOURCE, Progress, RowOutcome
 from network.exchange.rows import (
     Candidate,
+    imported_hours,
     imported_phone,
     json_list,
     length_checks,
@@ -270,6 +271,7 @@ def _mednum_candidate(row: RawRow, source: str) -> tuple[RowOutcome, list[Candid
     service_values, _ = datainclusion.service_values(service_model)
     for values in (structure_values, service_values):  # one cell: one note
         values["phone"] = imported_phone(values["phone"], outcome)
+        values["opening_hours"] = imported_hours(values["opening_hours"], outcome, "horaires")
     service_values["types"] = json_list(types)
     service_values["accepts_referrals"] = prescription and bool(emails)
     service_values["fees"] = json_list(sorted({MEDNUM_FEES[f] for f in fees}))

@@ -53,7 +53,7 @@ class ImportReport:
 
     @property
     def noted(self) -> list[RowOutcome]:
-        """Rows kept with an optional field left out (an unreadable phone…)."""
+        """Rows kept with an optional field left out (an unreadable phone, free-text hours…)."""
         return [row for row in self.rows if row.notes and row.status != "rejected"]
 
     def summary_lines(self) -> list[str]:

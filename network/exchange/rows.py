@@ -98,7 +98,7 @@ def french_errors(error: pydantic.ValidationError, rename: dict[str, str] | None
 
 
 def extra_checks(values: dict[str, Any], rename: dict[str, str] | None = None) -> list[str]:
-    """Our rules beyond the package's: SIRET key, postcode range, coordinates, opening hours."""
+    """Our rules beyond the package's that reject a row: SIRET key, postcode range, coordinates."""
     reasons = []
 
     def name(field: str) -> str:
@@ -117,12 +117,6 @@ def extra_checks(values: dict[str, Any], rename: dict[str, str] | None = None) -
         reasons.append(f"{name('longitude')} : doit être comprise entre -180 et 180 (reçu {lon})")
     if (lat is None) != (lon is None):
         reasons.append(f"{name('latitude')} : renseignez la latitude et la longitude ensemble")
-    hours = values.get("horaires_accueil")
-    if isinstance(hours, str) and hours and opening_hours_problem(hours):
-        reasons.append(
-            f"{name('horaires_accueil')} : horaires illisibles {shown(hours)} ; "
-            "format OpenStreetMap attendu, par exemple « Mo-Fr 08:30-12:30; PH off »"
-        )
     return reasons
 
 
@@ -135,6 +129,21 @@ def imported_phone(value: str, outcome: RowOutcome, field: str = "telephone") ->
         return phone
     note = f"{field} : numéro non reconnu {shown(value)}, laissé vide ; attendu : {PHONE_EXAMPLE}"
     if note not in outcome.notes:  # a médiation numérique row gives its phone to a structure and its service
+        outcome.notes.append(note)
+    return ""
+
+
+def imported_hours(value: str, outcome: RowOutcome, field: str = "horaires_accueil") -> str:
+    """Opening hours in OpenStreetMap syntax; free text ("lundi 9h-12h") is left out and the row's report says
+    so, the row being kept (a manager fills them in; until then the service is never shown "ouvert")."""
+    value = value.strip()
+    if not value or not opening_hours_problem(value):
+        return value
+    note = (
+        f"{field} : horaires illisibles {shown(value)}, laissés vides ; "
+        "format OpenStreetMap attendu, par exemple « Mo-Fr 08:30-12:30; PH off »"
+    )
+    if note not in outcome.notes:  # a médiation numérique row gives its hours to a structure and its service
         outcome.notes.append(note)
     return ""
 
@@ -229,7 +238,7 @@ def validate_di(
         reasons += [r for r in extra_checks(data, rename) if r.split(" : ", 1)[0] not in named]
         outcome.reasons.extend(reasons)
         return None
-    fields = ("siret", "code_postal", "latitude", "longitude", "horaires_accueil")
+    fields = ("siret", "code_postal", "latitude", "longitude")
     checked = extra_checks({name: getattr(model, name, None) for name in fields}, rename)
     if checked:
         outcome.reasons.extend(checked)
