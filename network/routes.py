@@ -268,6 +268,8 @@ class DirectoryPages(Controller):
             place_hours=place_hours,
             ways_to_reach=vocabulary.ways_to_reach(service["mobilisation_modes"]),
             who_asks=vocabulary.who_asks(service["mobilisable_by"]),
+            languages=vocabulary.labels("language", service["languages"]),
+            team_email=directory.team_email(service),
             **context,
         )
 

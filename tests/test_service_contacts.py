@@ -268,6 +268,37 @@ async def test_service_page_says_how_to_reach_it_in_plain_words(client, rt):
     assert "<dt>Qui peut faire la demande</dt><dd>Un professionnel qui vous accompagne</dd>" in facts
 
 
+async def test_service_page_names_languages_and_gives_the_team_mailbox_only_when_asked_to(client, rt):
+    sid = await make_structure()
+    await Structure.update({Structure.status: "active"}).where(Structure.id == sid)
+    by_mail = Service(
+        structure=sid,
+        name="Écrivain public",
+        referral_email="ecrivain@cs.example.fr",
+        mobilisation_modes=["envoyer-un-courriel"],
+        languages=["fr", "ar", "uk"],
+    )
+    by_phone_only = Service(
+        structure=sid, name="Permanence CAF", phone="02 38 00 00 08", referral_email="caf@cs.example.fr",
+        mobilisation_modes=["telephoner"],
+    )  # fmt: skip
+    personal = Service(
+        structure=sid,
+        name="Atelier CV",
+        referral_email="jeanne.martin@cs.example.fr",
+        mobilisation_modes=["envoyer-un-courriel"],
+    )
+    for service in (by_mail, by_phone_only, personal):
+        await service.save()
+
+    page = (await client.get(f"/annuaire/services/{by_mail.id}")).text
+    assert "<dt>Langues</dt><dd>français, arabe, ukrainien</dd>" in page
+    assert '<a href="mailto:ecrivain@cs.example.fr">ecrivain@cs.example.fr</a>' in page
+    # a service reached by phone keeps its referral mailbox for the partners; a person's address never shows
+    assert "caf@cs.example.fr" not in (await client.get(f"/annuaire/services/{by_phone_only.id}")).text
+    assert "jeanne.martin" not in (await client.get(f"/annuaire/services/{personal.id}")).text
+
+
 def test_every_code_of_the_package_has_plain_words_and_keeps_its_official_label():
     assert set(vocabulary.WAYS_TO_REACH) == {str(m.value) for m in ModeMobilisation}
     assert set(vocabulary.WHO_ASKS) == {str(p.value) for p in PersonneMobilisatrice}
