@@ -33,6 +33,7 @@ from hub.schemas import Health
 from hub.settings import PROJECT_ROOT, Settings
 from hub.web import handle_exception, template_environment
 from network.api import DirectoryApi
+from network.edit_routes import EDIT_CONTROLLERS
 from network.routes import DIRECTORY_CONTROLLERS
 
 log = logging.getLogger("maillage")
@@ -114,6 +115,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             static,
             *PAGE_CONTROLLERS,
             *DIRECTORY_CONTROLLERS,
+            *EDIT_CONTROLLERS,
             *API_CONTROLLERS,
             DirectoryApi,
         ],

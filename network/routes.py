@@ -1,8 +1,8 @@
-"""Directory pages: structure and service pages, editing, joining, approval. Thin: rules live in network.service."""
+"""Directory pages anyone reads: search, map, structure and service pages, and the request to join.
+Thin: rules live in network.service (editing and the coordinator's desk: network.edit_routes)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -11,31 +11,25 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, QueryParameter, URLEncodedBody
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from hub import auth
-from hub.auth import CurrentActor, RuntimeDep
-from hub.errors import Invalid, NotFound, Unprocessable
-from hub.schemas import EmailForm
+from hub.auth import RuntimeDep
+from hub.errors import Invalid, Unprocessable
 from hub.web import page, redirect
-from network import duplicates, geocoding, structures, validation, vocabulary
+from network import geocoding, structures, validation, vocabulary
 from network import service as directory
-from network.exchange import importing
-from network.exchange.files import InputFile
-from network.schemas import JoinRequestForm, MergeForm, PlaceForm, SearchForm, ServiceForm, StructureForm
+from network.schemas import JoinRequestForm, SearchForm
 from network.search.query import Origin, SearchQuery, search
 from network.tables import STRUCTURE_KINDS
 
 PARIS = ZoneInfo("Europe/Paris")
-IMPORT_MAX_BYTES = 200 * 1024 * 1024  # a département's full data·inclusion export
 
 AnyRequest = Request[Any, Any, Any]
 
 
-def _structure_context(request: AnyRequest, structure: dict[str, Any]) -> dict[str, Any]:
+def structure_context(request: AnyRequest, structure: dict[str, Any]) -> dict[str, Any]:
     rt = request.app.state.runtime
     today = rt.now().date()
     code, label = validation.freshness(structure["confirmed_on"], today)
@@ -247,7 +241,7 @@ class DirectoryPages(Controller):
     async def structure(self, request: AnyRequest, structure_id: FromPath[int]) -> Template:
         """A structure: contact, hours written out in French, freshness, services."""
         row = await directory.structure_for(auth.current_actor(request), structure_id)
-        context = _structure_context(request, row)
+        context = structure_context(request, row)
         services = await directory.services_of(structure_id, include_inactive=context["can_edit"])
         return page(request, "directory/structure.html", services=services, **context)
 
@@ -256,7 +250,7 @@ class DirectoryPages(Controller):
         """A service: who it is for, conditions, places and hours."""
         service, structure, places = await directory.service_for(auth.current_actor(request), service_id)
         today = request.app.state.runtime.now().date()
-        context = _structure_context(request, structure)
+        context = structure_context(request, structure)
         if service["opening_hours"]:  # a service without hours of its own keeps its structure's
             context["hours"] = validation.hours_in_french(service["opening_hours"], today)
         place_hours = {p["id"]: validation.hours_in_french(p["opening_hours"], today) for p in places}
@@ -298,314 +292,4 @@ class DirectoryPages(Controller):
         )
 
 
-def _row_values(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored row as form values (no "None" shown in inputs)."""
-    return {k: ("" if v is None else v) for k, v in row.items()}
-
-
-async def _service_form(
-    request: AnyRequest,
-    structure_id: int,
-    service_id: int | None,
-    values: dict[str, Any] | None,
-    errors: dict[str, str] | None = None,
-) -> Template:
-    """The service form, new or existing; values=None shows the stored service, else what was submitted."""
-    actor = auth.current_actor(request)
-    places: list[dict[str, Any]] = []
-    if service_id is None:
-        structure = await directory.structure_for(actor, structure_id)
-    else:
-        service, structure, places = await directory.service_for(actor, service_id)
-        if structure["id"] != structure_id:
-            raise NotFound("Ce service n'existe pas.")
-        if values is None:
-            values = {**_row_values(service), "languages": ", ".join(service["languages"] or [])}
-    return page(
-        request,
-        "directory/service_edit.html",
-        status_code=400 if errors else 200,
-        values=values or {},
-        errors=errors or {},
-        service_id=service_id,
-        places=places,
-        **_structure_context(request, structure),
-    )
-
-
-class StructureEditPages(Controller):
-    path = "/annuaire/structures/{structure_id:int}"
-    guards = [auth.structure_manager]
-    include_in_schema = False
-
-    @get("/modifier", operation_id="structureEditPage")
-    async def edit_form(self, request: AnyRequest, structure_id: FromPath[int]) -> Template:
-        """Edit the structure's entry."""
-        row = await directory.structure_for(auth.current_actor(request), structure_id)
-        return page(
-            request,
-            "directory/structure_edit.html",
-            values=_row_values(row),
-            errors={},
-            **_structure_context(request, row),
-        )
-
-    @post("/modifier", operation_id="structureEditSubmit")
-    async def edit(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        structure_id: FromPath[int],
-        data: URLEncodedBody[StructureForm],
-    ) -> Response[Any]:
-        """Save the entry (saving also confirms it)."""
-        try:
-            await structures.update_structure(rt, actor, structure_id, data)
-        except Invalid as error:
-            row = await directory.structure_for(actor, structure_id)
-            values = msgspec.structs.asdict(data)
-            return page(
-                request,
-                "directory/structure_edit.html",
-                status_code=400,
-                values=values,
-                errors=error.fields,
-                **_structure_context(request, row),
-            )
-        return redirect(request, f"/annuaire/structures/{structure_id}", "Fiche enregistrée.")
-
-    @post("/confirmer", operation_id="structureConfirmSubmit")
-    async def confirm(
-        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, structure_id: FromPath[int]
-    ) -> Response[Any]:
-        """ "Everything is still right": renew the entry's freshness."""
-        await structures.confirm_structure(rt, actor, structure_id)
-        return redirect(request, f"/annuaire/structures/{structure_id}", "Merci ! La fiche est confirmée à jour.")
-
-    @get("/services/nouveau", operation_id="serviceNewPage")
-    async def new_service_form(self, request: AnyRequest, structure_id: FromPath[int]) -> Template:
-        """Describe a new service."""
-        return await _service_form(request, structure_id, None, {})
-
-    @post("/services/nouveau", operation_id="serviceNewSubmit")
-    async def new_service(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        structure_id: FromPath[int],
-        data: URLEncodedBody[ServiceForm],
-    ) -> Response[Any]:
-        """Create the service."""
-        return await self._save(request, rt, actor, structure_id, data, None)
-
-    @get("/services/{service_id:int}/modifier", operation_id="serviceEditPage")
-    async def edit_service_form(
-        self, request: AnyRequest, structure_id: FromPath[int], service_id: FromPath[int]
-    ) -> Template:
-        """Edit a service and its places."""
-        return await _service_form(request, structure_id, service_id, None)
-
-    @post("/services/{service_id:int}/modifier", operation_id="serviceEditSubmit")
-    async def edit_service(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        structure_id: FromPath[int],
-        service_id: FromPath[int],
-        data: URLEncodedBody[ServiceForm],
-    ) -> Response[Any]:
-        """Save the service."""
-        return await self._save(request, rt, actor, structure_id, data, service_id)
-
-    async def _save(
-        self, request: AnyRequest, rt: Any, actor: Any, structure_id: int, data: ServiceForm, service_id: int | None
-    ) -> Response[Any]:
-        try:
-            saved = await directory.save_service(rt, actor, structure_id, data, service_id)
-        except Invalid as error:
-            return await _service_form(request, structure_id, service_id, msgspec.structs.asdict(data), error.fields)
-        return redirect(request, f"/annuaire/services/{saved}", "Service enregistré.")
-
-    @post("/services/{service_id:int}/fermer", operation_id="serviceCloseSubmit")
-    async def close_service(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        structure_id: FromPath[int],
-        service_id: FromPath[int],
-    ) -> Response[Any]:
-        """Take a service out of the directory (it is kept, and can be reopened)."""
-        await directory.set_service_active(rt, actor, structure_id, service_id, False)
-        return redirect(request, f"/annuaire/structures/{structure_id}", "Service retiré de l'annuaire.")
-
-    @post("/services/{service_id:int}/rouvrir", operation_id="serviceReopenSubmit")
-    async def reopen_service(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        structure_id: FromPath[int],
-        service_id: FromPath[int],
-    ) -> Response[Any]:
-        """Put a service back in the directory."""
-        await directory.set_service_active(rt, actor, structure_id, service_id, True)
-        return redirect(request, f"/annuaire/services/{service_id}", "Service de retour dans l'annuaire.")
-
-    @post("/services/{service_id:int}/lieux", operation_id="placeAddSubmit")
-    async def add_place(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        structure_id: FromPath[int],
-        service_id: FromPath[int],
-        data: URLEncodedBody[PlaceForm],
-    ) -> Response[Any]:
-        """Add a place (permanence, itinerant stop) to a service."""
-        try:
-            await directory.add_place(rt, actor, structure_id, service_id, data)
-        except Invalid as error:
-            return redirect(
-                request,
-                f"/annuaire/structures/{structure_id}/services/{service_id}/modifier",
-                " ".join(error.fields.values()) or error.message,
-                category="error",
-            )
-        return redirect(request, f"/annuaire/structures/{structure_id}/services/{service_id}/modifier", "Lieu ajouté.")
-
-    @post("/lieux/{place_id:int}/retirer", operation_id="placeRemoveSubmit")
-    async def remove_place(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        structure_id: FromPath[int],
-        place_id: FromPath[int],
-    ) -> Response[Any]:
-        """Remove a place."""
-        await directory.remove_place(rt, actor, structure_id, place_id)
-        return redirect(request, f"/annuaire/structures/{structure_id}", "Lieu retiré.")
-
-
-@dataclasses.dataclass
-class ImportUpload:
-    file: list[UploadFile]  # data·inclusion CSV comes as two files (structures, services); JSON as one or two
-    format: str = "datainclusion"
-    source: str = ""
-    dry_run: str = ""  # checkbox
-
-
-class CoordinationPages(Controller):
-    path = "/annuaire"
-    guards = [auth.coordinator]
-    include_in_schema = False
-
-    @get("/coordination", operation_id="directoryCoordinationPage")
-    async def coordination(self, request: AnyRequest) -> Template:
-        """The coordinator's desk: import a file, decide on likely duplicates."""
-        return page(request, "directory/coordination.html", flags=await duplicates.open_flags(), report=None, errors={})
-
-    @post("/import", operation_id="directoryImportSubmit", request_max_body_size=IMPORT_MAX_BYTES)
-    async def import_file(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-    ) -> Template:
-        """Import a data·inclusion export (JSON, or CSV structures + services) or a médiation numérique CSV;
-        show the report row by row."""
-        files = [
-            InputFile(upload.filename or f"fichier {n}", await upload.read()) for n, upload in enumerate(data.file, 1)
-        ]
-        errors: dict[str, str] = {}
-        report = None
-        try:
-            report = await importing.import_files(
-                rt,
-                files,
-                data.format,
-                source=data.source.strip() or None,
-                dry_run=data.dry_run in ("on", "1"),
-                actor_id=actor.user_id,
-            )
-        except Invalid as error:
-            errors = {"file": error.message, **error.fields}
-        return page(
-            request,
-            "directory/coordination.html",
-            status_code=400 if errors else 200,
-            flags=await duplicates.open_flags(),
-            report=report,
-            errors=errors,
-        )
-
-    @post("/doublons/{flag_id:int}/fusionner", operation_id="duplicateMergeSubmit")
-    async def merge(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        flag_id: FromPath[int],
-        data: URLEncodedBody[MergeForm],
-    ) -> Response[Any]:
-        """Merge two structures into the one kept; nothing is deleted."""
-        flag = next((f for f in await duplicates.open_flags() if f["id"] == flag_id), None)
-        if flag is None:
-            raise NotFound("Ce signalement n'existe pas ou a déjà été traité.")
-        keep, drop = (
-            (flag["structure_id"], flag["other_id"])
-            if data.keep == "structure"
-            else (flag["other_id"], flag["structure_id"])
-        )
-        await duplicates.merge(rt, actor, keep, drop)
-        return redirect(request, "/annuaire/coordination", "Structures fusionnées. L'historique est conservé.")
-
-    @post("/doublons/{flag_id:int}/ecarter", operation_id="duplicateDismissSubmit")
-    async def dismiss(
-        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, flag_id: FromPath[int]
-    ) -> Response[Any]:
-        """Not duplicates: the pair will not be flagged again."""
-        await duplicates.dismiss(rt, actor, flag_id)
-        return redirect(request, "/annuaire/coordination", "Signalement écarté.")
-
-    @get("/validation", operation_id="joinRequestsPage")
-    async def requests(self, request: AnyRequest) -> Template:
-        """Structures asking to join."""
-        return page(
-            request,
-            "directory/join_requests.html",
-            structures=await directory.pending_structures(),
-            kinds=STRUCTURE_KINDS,
-        )
-
-    @post("/structures/{structure_id:int}/valider", operation_id="joinApproveSubmit")
-    async def approve(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        structure_id: FromPath[int],
-        data: URLEncodedBody[EmailForm],
-    ) -> Response[Any]:
-        """Let the structure in; its contact is invited as manager."""
-        try:
-            await structures.approve_structure(rt, actor, structure_id, data.email)
-        except Invalid as error:
-            return redirect(request, "/annuaire/validation", " ".join(error.fields.values()), category="error")
-        return redirect(request, "/annuaire/validation", "Structure validée. Son référent a reçu une invitation.")
-
-    @post("/structures/{structure_id:int}/fermer", operation_id="structureCloseSubmit")
-    async def close(
-        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, structure_id: FromPath[int]
-    ) -> Response[Any]:
-        """Close a structure: it leaves the directory, its history stays."""
-        await structures.close_structure(rt, actor, structure_id)
-        return redirect(request, f"/annuaire/structures/{structure_id}", "Structure fermée.")
-
-
-DIRECTORY_CONTROLLERS = [DirectoryPages, StructureEditPages, CoordinationPages]
+DIRECTORY_CONTROLLERS = [DirectoryPages]
