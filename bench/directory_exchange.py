@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
+import io
 import json
 import os
 import random
@@ -299,7 +301,8 @@ async def measure(engine_name: str, database_url: str, workdir: Path, data: Path
         env="development",
     )
     engine = db.make_engine(settings)
-    await db.migrate(engine)
+    with contextlib.redirect_stdout(io.StringIO()):  # Piccolo's migration chatter
+        await db.migrate(engine)
     await db.start(engine)
     rt = Runtime(settings)
     figures: dict[str, Any] = {"engine": engine_name}

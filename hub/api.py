@@ -1,4 +1,4 @@
-"""The hub's JSON API under /api/v1: thin handlers, rules in hub.accounts and hub.journal."""
+"""The hub's JSON API under /api/v1: thin handlers, rules in hub.accounts, hub.invitations and hub.journal."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from litestar.exceptions import SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, PathParameter, QueryParameter
 
-from hub import accounts, auth, journal
+from hub import accounts, auth, invitations, journal
 from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import DomainError
 from hub.schemas import (
@@ -195,7 +195,7 @@ class MembersApi(Controller):
         data: Annotated[InvitationCreate, STRICT_JSON],
     ) -> Invitation:
         """Invite someone by email into the structure with a role (single-use link, 7 days)."""
-        link_id = await accounts.invite(rt, actor, structure_id, data.email, data.role)
+        link_id = await invitations.invite(rt, actor, structure_id, data.email, data.role)
         return Invitation(id=link_id, structure_id=structure_id, role=data.role)
 
 

@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from hub import accounts
+from hub import sessions
 from hub.accounts import Actor
 from hub.errors import DomainError, Forbidden, Invalid, Unauthorized
 from hub.runtime import Runtime
@@ -57,14 +57,14 @@ class ActorMiddleware:
                 if name == b"authorization":
                     scheme, _, token = value.decode("latin-1").partition(" ")
                     if scheme.lower() == "bearer":
-                        return await accounts.resolve_api_token(rt, token.strip())
+                        return await sessions.resolve_api_token(rt, token.strip())
             return None
         for name, value in scope["headers"]:
             if name == b"cookie":
                 for part in value.decode("latin-1").split(";"):
                     key, _, token = part.strip().partition("=")
                     if key == SESSION_COOKIE and token:
-                        return await accounts.resolve_session(rt, token)
+                        return await sessions.resolve_session(rt, token)
         return None
 
 

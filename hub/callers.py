@@ -197,7 +197,7 @@ class Callers:
             await self._connect()
 
 
-# Columns of the caller queries (hub.accounts) that SQLite returns as text or integers.
+# Columns of the caller queries (hub.sessions) that SQLite returns as text or integers.
 _TIMESTAMPS = ("created_at", "last_seen_at", "last_used_at", "revoked_at")
 _BOOLEANS = ("is_admin", "is_coordinator", "is_active", "totp_enabled", "mfa_passed")
 

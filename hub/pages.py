@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
-from hub import accounts, auth, journal
+from hub import accounts, auth, invitations, journal, sessions
 from hub.accounts import ROLE_LABELS, Actor
 from hub.auth import SESSION_COOKIE, CurrentActor, RuntimeDep
 from hub.errors import Invalid
@@ -85,7 +85,7 @@ class SignInPages(Controller):
     async def login(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[LoginForm]) -> Response[Any]:
         """Check the password, then ask for the second factor where the role needs one."""
         try:
-            token, actor = await accounts.login(rt, data.email, data.password, _client_key(request))
+            token, actor = await sessions.login(rt, data.email, data.password, _client_key(request))
         except Invalid as error:
             return page(
                 request,
@@ -109,7 +109,7 @@ class SignInPages(Controller):
     async def forgot(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[EmailForm]) -> Response[Any]:
         """Send a reset link when the address has an account (same answer either way)."""
         try:
-            await accounts.request_password_reset(rt, data.email)
+            await invitations.request_password_reset(rt, data.email)
         except Invalid as error:
             return page(
                 request, "forgot_password.html", status_code=400, errors=error.fields, values={"email": data.email}
@@ -123,7 +123,7 @@ class SignInPages(Controller):
     @get("/mot-de-passe/{token:str}", operation_id="resetPasswordPage")
     async def reset_form(self, request: AnyRequest, rt: RuntimeDep, token: FromPath[str]) -> Template:
         """Choose a new password from a reset link."""
-        await accounts.peek_link(rt, token, "reset")
+        await invitations.peek_link(rt, token, "reset")
         return page(request, "reset_password.html", token=token, errors={})
 
     @post("/mot-de-passe/{token:str}", operation_id="resetPasswordSubmit")
@@ -137,7 +137,7 @@ class SignInPages(Controller):
                     "Les mots de passe diffèrent.",
                     {"password_confirm": "Les deux mots de passe ne sont pas identiques."},
                 )
-            await accounts.complete_password_reset(rt, token, data.password)
+            await invitations.complete_password_reset(rt, token, data.password)
         except Invalid as error:
             return page(request, "reset_password.html", status_code=400, token=token, errors=error.fields)
         return redirect(request, "/connexion", "Votre mot de passe a été changé. Connectez-vous.")
@@ -145,7 +145,7 @@ class SignInPages(Controller):
     @get("/invitation/{token:str}", operation_id="invitationPage")
     async def invitation_form(self, request: AnyRequest, rt: RuntimeDep, token: FromPath[str]) -> Template:
         """Accept an invitation: create an account or confirm an existing one."""
-        summary = await accounts.invitation_summary(rt, token)
+        summary = await invitations.invitation_summary(rt, token)
         return page(request, "invitation.html", token=token, invitation=summary, errors={}, values={})
 
     @post("/invitation/{token:str}", operation_id="invitationSubmit")
@@ -154,9 +154,9 @@ class SignInPages(Controller):
     ) -> Response[Any]:
         """Join the structure with the invited role."""
         try:
-            await accounts.accept_invitation(rt, token, data.full_name, data.password)
+            await invitations.accept_invitation(rt, token, data.full_name, data.password)
         except Invalid as error:
-            summary = await accounts.invitation_summary(rt, token)
+            summary = await invitations.invitation_summary(rt, token)
             return page(
                 request,
                 "invitation.html",
@@ -186,7 +186,7 @@ class SecondFactorPages(Controller):
     ) -> Response[Any]:
         """Check the code and finish signing in."""
         try:
-            token = await accounts.pass_second_factor(rt, actor, data.code)
+            token = await sessions.pass_second_factor(rt, actor, data.code)
         except Invalid as error:
             return page(request, "second_factor.html", status_code=400, errors=error.fields)
         return _set_session(redirect(request, "/", "Vous êtes connecté."), rt, token)
@@ -194,7 +194,7 @@ class SecondFactorPages(Controller):
     @post("/deconnexion", operation_id="logout")
     async def logout(self, request: AnyRequest, rt: RuntimeDep) -> Response[Any]:
         """Close the session."""
-        await accounts.logout(rt, request.cookies.get(SESSION_COOKIE, ""))
+        await sessions.logout(rt, request.cookies.get(SESSION_COOKIE, ""))
         response = redirect(request, "/", "Vous êtes déconnecté.")
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -204,7 +204,7 @@ class SecondFactorPages(Controller):
         """Show the QR code to add Maillage to an authenticator app."""
         if actor.mfa_enrolled:
             return redirect(request, "/compte" if actor.fully_authenticated else "/connexion/code")
-        secret = await accounts.pending_totp_secret(rt, actor) or await accounts.start_totp_enrolment(rt, actor)
+        secret = await sessions.pending_totp_secret(rt, actor) or await sessions.start_totp_enrolment(rt, actor)
         uri = totp_uri(secret, actor.email)
         return page(request, "mfa_enrol.html", qr_svg=totp_qr_svg(uri), secret=secret, errors={})
 
@@ -214,9 +214,9 @@ class SecondFactorPages(Controller):
     ) -> Response[Any]:
         """Confirm the app with a first code; show the recovery codes once."""
         try:
-            token, codes = await accounts.confirm_totp_enrolment(rt, actor, data.code)
+            token, codes = await sessions.confirm_totp_enrolment(rt, actor, data.code)
         except Invalid as error:
-            secret = await accounts.pending_totp_secret(rt, actor)
+            secret = await sessions.pending_totp_secret(rt, actor)
             return page(
                 request,
                 "mfa_enrol.html",
@@ -239,7 +239,7 @@ class AccountPages(Controller):
             "account.html",
             status_code=status_code,
             tokens=await accounts.list_api_tokens(actor),
-            recovery_left=await accounts.remaining_recovery_codes(actor.user_id) if actor.mfa_enrolled else 0,
+            recovery_left=await sessions.remaining_recovery_codes(actor.user_id) if actor.mfa_enrolled else 0,
             errors=extra.pop("errors", {}),
             **extra,
         )
@@ -255,7 +255,7 @@ class AccountPages(Controller):
     ) -> Response[Any]:
         """Change the password (other sessions are closed)."""
         try:
-            await accounts.change_password(rt, actor, data.current_password, data.new_password)
+            await sessions.change_password(rt, actor, data.current_password, data.new_password)
         except Invalid as error:
             return await self._render(request, actor, 400, errors=error.fields)
         return redirect(request, "/compte", "Mot de passe changé. Vos autres sessions ont été fermées.")
@@ -263,7 +263,7 @@ class AccountPages(Controller):
     @post("/codes-de-secours", operation_id="recoveryCodesSubmit")
     async def recovery(self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor) -> Template:
         """Replace the recovery codes (the old ones stop working)."""
-        return page(request, "recovery_codes.html", codes=await accounts.regenerate_recovery_codes(rt, actor))
+        return page(request, "recovery_codes.html", codes=await sessions.regenerate_recovery_codes(rt, actor))
 
     @post("/jetons", operation_id="apiTokenCreateSubmit")
     async def create_token(
@@ -328,7 +328,7 @@ class MemberPages(Controller):
     ) -> Response[Any]:
         """Send an invitation by email."""
         try:
-            await accounts.invite(rt, actor, structure_id, data.email, data.role)
+            await invitations.invite(rt, actor, structure_id, data.email, data.role)
         except Invalid as error:
             return await self._render(
                 request, actor, structure_id, 400, error.fields, {"email": data.email, "role": data.role}

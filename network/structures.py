@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from hub import accounts, journal, mail
+from hub import accounts, invitations, journal, mail
 from hub.accounts import Actor
 from hub.db import write_transaction
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
@@ -120,7 +120,7 @@ async def approve_structure(rt: Runtime, actor: Actor, structure_id: int, manage
             rt.secrets.journal_key, Act("structure_approved", actor.user_id, structure_id, "structure", structure_id)
         )
         await search_index.reindex_structure(structure_id)
-        await accounts.invite(rt, actor, structure_id, manager_email, "manager")
+        await invitations.invite(rt, actor, structure_id, manager_email, "manager")
 
 
 async def close_structure(rt: Runtime, actor: Actor, structure_id: int) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hub import accounts
+from hub import accounts, invitations
 from hub.runtime import Runtime
 from hub.tables import AccessLink, ApiToken, JournalEntry, LoginFailure, Membership, OutboxMessage, User, WebSession
 from network.tables import Place, Service, Structure
@@ -340,7 +340,9 @@ async def test_bad_sign_in_and_reset_forms_are_400_and_write_nothing(client: htt
 
 
 async def _invitation_token(rt: Runtime, structure_id: int, inviter_id: int) -> str:
-    await accounts.invite(rt, await accounts.actor_for_user(inviter_id), structure_id, "nouvelle@exemple.fr", "aidant")
+    await invitations.invite(
+        rt, await accounts.actor_for_user(inviter_id), structure_id, "nouvelle@exemple.fr", "aidant"
+    )
     body = (await OutboxMessage.select(OutboxMessage.body_text).first())["body_text"]
     match = re.search(r"/invitation/([\w-]+)", body)
     assert match, body

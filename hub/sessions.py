@@ -1,0 +1,271 @@
+"""Signing in: passwords checked and throttled, sessions, the second factor (TOTP, recovery codes), password change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from hub import journal
+from hub.accounts import BAD_CREDENTIALS, Actor, build_actor, check_password
+from hub.db import write_transaction
+from hub.errors import Conflict, Forbidden, Invalid, TooManyRequests
+from hub.journal import Act
+from hub.runtime import Runtime
+from hub.security import (
+    new_recovery_codes,
+    new_token,
+    new_totp_secret,
+    normalise_recovery_code,
+    token_hash,
+    totp_match_step,
+)
+from hub.tables import (
+    ApiToken,
+    LoginFailure,
+    RecoveryCode,
+    User,
+    WebSession,
+)
+
+SESSION_TOUCH_EVERY = timedelta(minutes=1)
+TOKEN_TOUCH_EVERY = timedelta(hours=1)
+
+
+# ---------------------------------------------------------------- throttling
+async def _throttle(rt: Runtime, keys: list[str], limits: list[int]) -> None:
+    window = timedelta(minutes=rt.settings.login_window_minutes)
+    since = rt.now() - window
+    for key, limit in zip(keys, limits, strict=True):
+        count = await LoginFailure.count().where(
+            (LoginFailure.key_hash == rt.secrets.keyed_hash(key)) & (LoginFailure.at > since)
+        )
+        if count >= limit:
+            raise TooManyRequests(
+                "Trop de tentatives. Patientez quelques minutes avant de réessayer.",
+                retry_after=int(window.total_seconds()),
+            )
+
+
+async def _record_failure(rt: Runtime, keys: list[str]) -> None:
+    await LoginFailure.insert(*[LoginFailure(key_hash=rt.secrets.keyed_hash(k), at=rt.now()) for k in keys])
+
+
+# ---------------------------------------------------------------- sessions
+async def login(rt: Runtime, email: str, password: str, client: str) -> tuple[str, Actor]:
+    """Check the password; returns a new session token. Throttled per address and per client."""
+    email = email.strip().lower()
+    limit = rt.settings.login_max_failures
+    keys = [f"email:{email}", f"client:{client}"]
+    await _throttle(rt, keys, [limit, limit * 4])
+    user = await User.select().where(User.email == email).first() if len(email) <= 254 else None
+    if user is None:
+        rt.secrets.burn_password_check()
+    if user is None or not user["is_active"] or not rt.secrets.verify_password(user["password_hash"], password):
+        await _record_failure(rt, keys)
+        raise Invalid(BAD_CREDENTIALS, {"password": BAD_CREDENTIALS})
+    token = new_token()
+    async with write_transaction():
+        await LoginFailure.delete().where(LoginFailure.key_hash == rt.secrets.keyed_hash(keys[0]))
+        session = WebSession(token_hash=token_hash(token), user=user["id"], created_at=rt.now(), last_seen_at=rt.now())
+        await session.save()
+        await User.update({User.last_login_at: rt.now()}).where(User.id == user["id"])
+    return token, await build_actor(user, "session", False, int(session.id))
+
+
+# Every request resolves its caller: one statement (credential, user and roles), not three built by the ORM.
+_CALLER_SQL = """
+SELECT c.id AS credential_id, c.{columns}, u.id AS user_id, u.email, u.full_name, u.is_admin, u.is_coordinator,
+       u.is_active, u.totp_enabled, m.structure AS member_of, m.role AS member_role
+FROM {table} c
+JOIN hub_user u ON u.id = c."user"
+LEFT JOIN hub_membership m ON m."user" = u.id
+WHERE c.token_hash = {{}}
+"""
+_SESSION_SQL = _CALLER_SQL.format(table="hub_session", columns="mfa_passed, c.created_at, c.last_seen_at")
+_TOKEN_SQL = _CALLER_SQL.format(table="hub_api_token", columns="last_used_at, c.revoked_at")
+
+
+def _caller(rows: list[dict[str, Any]], via: str, mfa_passed: bool, session_id: int | None = None) -> Actor:
+    first = rows[0]
+    roles: dict[int, set[str]] = {}
+    for row in rows:
+        if row["member_of"] is not None:
+            roles.setdefault(row["member_of"], set()).add(row["member_role"])
+    return Actor(
+        user_id=first["user_id"],
+        email=first["email"],
+        full_name=first["full_name"],
+        is_admin=bool(first["is_admin"]),
+        is_coordinator=bool(first["is_coordinator"]),
+        roles={sid: frozenset(held) for sid, held in roles.items()},
+        mfa_enrolled=bool(first["totp_enabled"]),
+        mfa_passed=mfa_passed,
+        via=via,
+        session_id=session_id,
+    )
+
+
+async def resolve_session(rt: Runtime, token: str) -> Actor | None:
+    digest = token_hash(token)
+    rows = await rt.callers.rows(_SESSION_SQL, digest)
+    now = rt.now()
+    idle = timedelta(minutes=rt.settings.session_idle_minutes)
+    max_age = timedelta(hours=rt.settings.session_max_hours)
+
+    def expired(row: dict[str, Any]) -> bool:
+        return not row["is_active"] or row["last_seen_at"] < now - idle or row["created_at"] < now - max_age
+
+    if rows and expired(rows[0]):  # a cached row may be behind another process's touch: ask the database
+        rows = await rt.callers.rows(_SESSION_SQL, digest, fresh=True)
+    if not rows:
+        return None
+    row = rows[0]
+    if expired(row):
+        await WebSession.delete().where(WebSession.id == row["credential_id"])
+        rt.callers.invalidate()
+        return None
+    if row["last_seen_at"] < now - SESSION_TOUCH_EVERY:  # one write a minute, not one a request
+        await WebSession.update({WebSession.last_seen_at: now}).where(WebSession.id == row["credential_id"])
+        rt.callers.forget(_SESSION_SQL, digest)
+    return _caller(rows, "session", bool(row["mfa_passed"]), row["credential_id"])
+
+
+async def logout(rt: Runtime, token: str) -> None:
+    await WebSession.delete().where(WebSession.token_hash == token_hash(token))
+    rt.callers.invalidate()
+
+
+async def _use_second_factor(rt: Runtime, user_id: int, code: str) -> str | None:
+    """Accept a TOTP code (never twice) or an unused recovery code; returns which, or None."""
+    user = await User.select(User.totp_secret, User.totp_last_step, User.totp_enabled).where(User.id == user_id).first()
+    if user is None or not user["totp_enabled"]:
+        return None
+    secret = rt.secrets.unseal(user["totp_secret"])
+    step = totp_match_step(secret, code, rt.now().timestamp(), user["totp_last_step"])
+    if step is not None:
+        used = (
+            await User.update({User.totp_last_step: step})
+            .where((User.id == user_id) & (User.totp_last_step < step))
+            .returning(User.id)
+        )
+        return "totp" if used else None
+    recovery = normalise_recovery_code(code)
+    if len(recovery) == 14:
+        used = (
+            await RecoveryCode.update({RecoveryCode.used_at: rt.now()})
+            .where(
+                (RecoveryCode.user == user_id)
+                & (RecoveryCode.code_hash == token_hash(recovery))
+                & RecoveryCode.used_at.is_null()
+            )
+            .returning(RecoveryCode.id)
+        )
+        return "recovery" if used else None
+    return None
+
+
+async def pass_second_factor(rt: Runtime, actor: Actor, code: str) -> str:
+    """Second sign-in step; returns a fresh session token (the old one dies: no fixation)."""
+    keys = [f"mfa:{actor.user_id}"]
+    await _throttle(rt, keys, [rt.settings.login_max_failures])
+    used = await _use_second_factor(rt, actor.user_id, code)
+    if used is None:
+        await _record_failure(rt, keys)
+        raise Invalid("Code incorrect ou déjà utilisé.", {"code": "Code incorrect ou déjà utilisé."})
+    token = new_token()
+    await WebSession.update({WebSession.token_hash: token_hash(token), WebSession.mfa_passed: True}).where(
+        WebSession.id == actor.session_id
+    )
+    rt.callers.invalidate()  # the old token must die now, not when its cache entry ages out
+    if used == "recovery":
+        await journal.append(
+            rt.secrets.journal_key, Act("mfa_recovery_code_used", actor.user_id, None, "user", actor.user_id)
+        )
+    return token
+
+
+async def start_totp_enrolment(rt: Runtime, actor: Actor) -> str:
+    """A new secret, kept sealed and inactive until a code proves the phone has it."""
+    if actor.mfa_enrolled and not actor.fully_authenticated:
+        raise Forbidden("Validez d'abord votre connexion avec votre code actuel.")
+    secret = new_totp_secret()
+    await User.update({User.totp_secret: rt.secrets.seal(secret)}).where(
+        (User.id == actor.user_id) & (User.totp_enabled == False)  # noqa: E712
+    )
+    return secret
+
+
+async def pending_totp_secret(rt: Runtime, actor: Actor) -> str:
+    user = await User.select(User.totp_secret, User.totp_enabled).where(User.id == actor.user_id).first()
+    if user is None or user["totp_enabled"] or not user["totp_secret"]:
+        return ""
+    return rt.secrets.unseal(user["totp_secret"])
+
+
+async def confirm_totp_enrolment(rt: Runtime, actor: Actor, code: str) -> tuple[str, list[str]]:
+    """Activate two-factor; returns a fresh session token and the recovery codes (shown once)."""
+    secret = await pending_totp_secret(rt, actor)
+    if not secret:
+        raise Conflict("Aucune activation en cours : recommencez depuis votre compte.")
+    step = totp_match_step(secret, code, rt.now().timestamp(), 0)
+    if step is None:
+        raise Invalid("Code incorrect.", {"code": "Code incorrect. Vérifiez l'heure de votre téléphone et réessayez."})
+    codes = new_recovery_codes()
+    token = new_token()
+    async with write_transaction():
+        await User.update({User.totp_enabled: True, User.totp_last_step: step}).where(User.id == actor.user_id)
+        await RecoveryCode.delete().where(RecoveryCode.user == actor.user_id)
+        await RecoveryCode.insert(*[RecoveryCode(user=actor.user_id, code_hash=token_hash(c)) for c in codes])
+        if actor.session_id is not None:
+            await WebSession.update({WebSession.token_hash: token_hash(token), WebSession.mfa_passed: True}).where(
+                WebSession.id == actor.session_id
+            )
+        await journal.append(rt.secrets.journal_key, Act("mfa_enabled", actor.user_id, None, "user", actor.user_id))
+    rt.callers.invalidate()
+    return token, codes
+
+
+async def regenerate_recovery_codes(rt: Runtime, actor: Actor) -> list[str]:
+    if not actor.mfa_enrolled:
+        raise Conflict("Activez d'abord la double authentification.")
+    codes = new_recovery_codes()
+    async with write_transaction():
+        await RecoveryCode.delete().where(RecoveryCode.user == actor.user_id)
+        await RecoveryCode.insert(*[RecoveryCode(user=actor.user_id, code_hash=token_hash(c)) for c in codes])
+        await journal.append(
+            rt.secrets.journal_key, Act("mfa_recovery_codes_renewed", actor.user_id, None, "user", actor.user_id)
+        )
+    return codes
+
+
+async def remaining_recovery_codes(user_id: int) -> int:
+    return await RecoveryCode.count().where((RecoveryCode.user == user_id) & RecoveryCode.used_at.is_null())
+
+
+async def change_password(rt: Runtime, actor: Actor, current: str, new: str) -> None:
+    user = await User.select(User.password_hash).where(User.id == actor.user_id).first()
+    if user is None or not rt.secrets.verify_password(user["password_hash"], current):
+        raise Invalid("Mot de passe actuel incorrect.", {"current_password": "Mot de passe actuel incorrect."})
+    check_password(new, actor.email, field="new_password")
+    async with write_transaction():
+        await User.update({User.password_hash: rt.secrets.hash_password(new)}).where(User.id == actor.user_id)
+        await WebSession.delete().where((WebSession.user == actor.user_id) & (WebSession.id != actor.session_id))
+        await journal.append(
+            rt.secrets.journal_key, Act("password_changed", actor.user_id, None, "user", actor.user_id)
+        )
+    rt.callers.invalidate()
+
+
+async def resolve_api_token(rt: Runtime, token: str) -> Actor | None:
+    if not token.startswith("mlg_") or len(token) > 120:
+        return None
+    digest = token_hash(token)
+    rows = await rt.callers.rows(_TOKEN_SQL, digest)
+    if not rows or rows[0]["revoked_at"] is not None or not rows[0]["is_active"]:
+        return None
+    now = rt.now()
+    last_used = rows[0]["last_used_at"]
+    if last_used is None or last_used < now - TOKEN_TOUCH_EVERY:
+        await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == rows[0]["credential_id"])
+        rt.callers.forget(_TOKEN_SQL, digest)
+    return _caller(rows, "token", True)
