@@ -18,6 +18,7 @@ from hub.db import current_engine, write_transaction
 from hub.runtime import Runtime
 from hub.tables import AccessLink, Job, LoginFailure, User, WebSession
 from network import structures
+from network.exchange import records
 from network.search import pending
 
 log = logging.getLogger("maillage.jobs")
@@ -107,7 +108,7 @@ async def run_due_jobs(rt: Runtime, limit: int = 20) -> tuple[int, int]:
 
 
 async def purge_expired(rt: Runtime) -> int:
-    """Retention of the hub's own traces: dead sessions, old sign-in failures, spent links."""
+    """Retention of the hub's own traces: dead sessions, old sign-in failures, spent links, old import reports."""
     now = rt.now()
     idle = now - timedelta(minutes=rt.settings.session_idle_minutes)
     too_old = now - timedelta(hours=rt.settings.session_max_hours)
@@ -121,6 +122,7 @@ async def purge_expired(rt: Runtime) -> int:
         await LoginFailure.delete().where(LoginFailure.at < now - timedelta(days=1)).returning(LoginFailure.id)
     )
     purged += len(await AccessLink.delete().where(AccessLink.expires_at < now - LINK_KEEP).returning(AccessLink.id))
+    purged += await records.purge(now)
     return purged
 
 

@@ -20,7 +20,7 @@ from hub.schemas import EmailForm
 from hub.web import page, redirect
 from network import duplicates, structures
 from network import service as directory
-from network.exchange import importing
+from network.exchange import importing, records
 from network.exchange.files import InputFile
 from network.routes import AnyRequest, structure_context
 from network.schemas import MergeForm, PlaceForm, ServiceForm, StructureForm
@@ -238,7 +238,14 @@ class CoordinationPages(Controller):
     @get("/coordination", operation_id="directoryCoordinationPage")
     async def coordination(self, request: AnyRequest) -> Template:
         """The coordinator's desk: import a file, decide on likely duplicates."""
-        return page(request, "directory/coordination.html", flags=await duplicates.open_flags(), report=None, errors={})
+        return page(
+            request,
+            "directory/coordination.html",
+            flags=await duplicates.open_flags(),
+            report=None,
+            errors={},
+            imports=await records.recent(),
+        )
 
     @post("/import", operation_id="directoryImportSubmit", request_max_body_size=IMPORT_MAX_BYTES)
     async def import_file(
@@ -273,6 +280,17 @@ class CoordinationPages(Controller):
             flags=await duplicates.open_flags(),
             report=report,
             errors=errors,
+            imports=await records.recent(),
+        )
+
+    @get("/imports/{record_id:int}/rapport.csv", operation_id="importReportDownload")
+    async def import_report(self, record_id: FromPath[int]) -> Response[bytes]:
+        """An import's whole report, every row with its outcome, as CSV for a spreadsheet."""
+        name, content = await records.csv_of(record_id)
+        return Response(
+            content,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
         )
 
     @post("/doublons/{flag_id:int}/fusionner", operation_id="duplicateMergeSubmit")

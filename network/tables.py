@@ -11,6 +11,7 @@ from typing import Any
 from piccolo.columns import (
     JSON,
     Boolean,
+    Bytea,
     Date,
     DoublePrecision,
     Float,
@@ -152,3 +153,17 @@ class DuplicateFlag(Table, tablename="network_duplicate_flag"):
     status = Varchar(length=10, default="open")  # open | merged | dismissed
     created_at = Timestamptz(default=TimestamptzNow())
     decided_at = Timestamptz(null=True, default=None)
+
+
+class ImportRecord(Table, tablename="network_import_report"):
+    """What one import did, row by row, for the coordinator to download (no resident's data: directory rows)."""
+
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    actor_id = Integer(null=True, default=None)  # who imported (hub_user id); None from the command line
+    format = Varchar(length=20)
+    source = Varchar(length=60, default="")
+    dry_run = Boolean(default=False)
+    files = Varchar(length=500, default="")  # the files' names
+    summary = Text(default="")  # the French summary lines, one per line
+    rows_csv = Bytea(default=b"")  # the whole report as CSV, gzip-compressed

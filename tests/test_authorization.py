@@ -17,7 +17,7 @@ from litestar.routes import HTTPRoute
 from hub import accounts, auth
 from hub.runtime import Runtime
 from hub.tables import AccessLink, ApiToken, JournalCheck, JournalEntry, Membership, OutboxMessage, User
-from network.tables import Place, Service, Structure
+from network.tables import ImportRecord, Place, Service, Structure
 from tests.conftest import PASSWORD, Person, csrf_token, make_person, make_structure, post_form, sign_in
 
 
@@ -369,6 +369,12 @@ PROBES: list[Probe] = [
     # an import without a file: the coordinator is told what is missing, the others are stopped before
     Probe("POST", "/annuaire/import", "/annuaire/import", page("400", OVERSEERS), form={"format": "datainclusion"}),
     Probe(
+        "GET",
+        "/annuaire/imports/{record_id:int}/rapport.csv",
+        "/annuaire/imports/999999/rapport.csv",
+        page("404", OVERSEERS),
+    ),
+    Probe(
         "POST",
         "/annuaire/doublons/{flag_id:int}/fusionner",
         "/annuaire/doublons/999999/fusionner",
@@ -527,12 +533,13 @@ async def snapshot() -> tuple[int, ...]:
             (Structure, " WHERE status = 'active'"),
             (Service, " WHERE is_active"),
             (Place, ""),
+            (ImportRecord, ""),
         )
     ]
     counts += [
         f"(SELECT max(updated_at) FROM {t._meta.tablename}) AS {t._meta.tablename}_at" for t in (Structure, Service)
     ]
-    rows = await Membership.raw("SELECT " + ", ".join(counts))  # one query, not eleven: runs ~50 times a role
+    rows = await Membership.raw("SELECT " + ", ".join(counts))  # one query, not one per table: runs ~50 times a role
     return tuple(rows[0].values())
 
 

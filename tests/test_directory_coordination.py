@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import html
 import json
+from datetime import timedelta
 from pathlib import Path
 
-from network.tables import DuplicateFlag, Service, Structure
+from hub import jobs
+from network.exchange import records
+from network.tables import DuplicateFlag, ImportRecord, Service, Structure
 from tests.conftest import csrf_token, make_person, make_structure, post_form, sign_in
 
 DATA = Path(__file__).parent / "data"
@@ -92,3 +96,49 @@ async def test_only_the_coordinator_reaches_the_desk(client, rt):
     sid = await make_structure()
     await sign_in(client, await make_person(rt, "nadia@a.example.fr", {sid: ["manager"]}))
     assert (await client.get("/annuaire/coordination")).status_code == 403
+
+
+async def test_every_import_keeps_its_whole_report_for_the_coordinator_to_download(client, rt):
+    await _coordinator(client, rt)
+    await client.get("/annuaire/coordination")
+    done = await _upload(client, "datainclusion_broken_rows.json", fmt="datainclusion")
+    record = await ImportRecord.select(ImportRecord.id, ImportRecord.dry_run, ImportRecord.files).first()
+    assert record["files"] == "datainclusion_broken_rows.json" and not record["dry_run"]
+    link = f"/annuaire/imports/{record['id']}/rapport.csv"
+    assert f'<a href="{link}" download>Télécharger le rapport complet' in html.unescape(done.text)
+    download = await client.get(link)
+    assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
+    assert 'filename="rapport-import-' in download.headers["content-disposition"]
+    lines = download.content.decode("utf-8-sig").splitlines()
+    rows = list(csv.DictReader(lines, delimiter=";"))
+    assert len(rows) == 9  # every row of the file, kept or not
+    by_id = {row["identifiant"]: row for row in rows}
+    assert by_id["cd45--ok"]["statut"] == "créée"
+    assert by_id["cd45--bad-siret"]["statut"] == "refusée"
+    assert by_id["cd45--bad-siret"]["raisons du refus"] == "siret : ce SIRET n'est pas valide : vérifiez les chiffres."
+    assert (
+        by_id["cd45--bad-hours"]["statut"] == "créée"
+        and "laissés vides" in by_id["cd45--bad-hours"]["champs laissés vides"]
+    )
+    # the desk lists the last imports, simulations included, each with its report
+    await _upload(client, "datainclusion_valid.json", fmt="datainclusion", dry_run=True)
+    desk = html.unescape((await client.get("/annuaire/coordination")).text)
+    assert desk.count("Rapport complet (CSV)") == 2 and "· simulation" in desk
+    # a structure manager cannot read them
+    await client.post("/deconnexion", data={"_csrf_token": csrf_token(client)})
+    sid = await make_structure()
+    await sign_in(client, await make_person(rt, "nadia@a.example.fr", {sid: ["manager"]}))
+    assert (await client.get(link)).status_code == 403
+
+
+async def test_old_import_reports_are_purged_by_the_jobs_loop(client, rt):
+    await _coordinator(client, rt)
+    await client.get("/annuaire/coordination")
+    await _upload(client, "datainclusion_valid.json", fmt="datainclusion")
+    old = rt.now() - records.REPORT_KEEP - timedelta(days=1)
+    await ImportRecord.update({ImportRecord.created_at: old}).where(ImportRecord.id > 0)
+    await _upload(client, "datainclusion_valid.json", fmt="datainclusion", dry_run=True)
+    assert await ImportRecord.count() == 2
+    await jobs.tick(rt)
+    assert [row["dry_run"] for row in await ImportRecord.select(ImportRecord.dry_run)] == [True]
+    assert (await client.get("/annuaire/imports/999999/rapport.csv")).status_code == 404

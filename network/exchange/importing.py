@@ -26,6 +26,7 @@ from hub.errors import Invalid
 from hub.journal import Act
 from hub.runtime import Runtime
 from network import duplicates
+from network.exchange import records
 from network.exchange.datainclusion import parse_datainclusion
 from network.exchange.files import InputFile
 from network.exchange.mednum import parse_mednum
@@ -365,6 +366,7 @@ async def import_files(
             outcome.settle("rejected")
     if dry_run:
         await upsert(structures, services, report, None, progress)
+        report.record_id = await records.keep(report, files, source, actor_id, rt.now())
         return report
     async with write_transaction() as transaction:
         clock = time.perf_counter()
@@ -390,6 +392,7 @@ async def import_files(
         log.warning("import: search index deferred to the jobs loop (%s)", type(error).__name__)
         report.index_deferred = True
     report.timings["search_index"] = time.perf_counter() - clock
+    report.record_id = await records.keep(report, files, source, actor_id, rt.now())
     return report
 
 

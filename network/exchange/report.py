@@ -43,6 +43,7 @@ class ImportReport:
     service_ids: list[int] = dataclasses.field(default_factory=list)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per phase, for benchmarks
     index_deferred: bool = False  # committed, but the search index is left to the jobs loop
+    record_id: int | None = None  # the kept report (network.exchange.records), to download as CSV
 
     def counts(self, kind: str) -> Counter[str]:
         return Counter(row.status for row in self.rows if row.kind == kind)

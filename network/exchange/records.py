@@ -1,0 +1,109 @@
+"""Import reports kept for the coordinator: every row's outcome as a CSV to download, the last imports listed.
+
+A report holds directory rows (structures, services), never a resident's data. Kept REPORT_KEEP, then purged
+by the jobs loop. The CSV is for people: semicolons and a byte-order mark, so a spreadsheet opens it in French.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from hub.errors import NotFound
+from network.exchange.files import InputFile
+from network.exchange.report import ImportReport
+from network.tables import ImportRecord
+
+log = logging.getLogger("maillage.directory")
+
+REPORT_KEEP = timedelta(days=180)
+STATUS_LABELS = {"created": "créée", "updated": "mise à jour", "unchanged": "inchangée", "rejected": "refusée"}
+HEADER = ["fichier", "emplacement", "type", "identifiant", "statut", "raisons du refus", "champs laissés vides"]
+
+
+def report_csv(report: ImportReport) -> bytes:
+    """Every row of the report, in file order."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for row in report.rows:
+        writer.writerow(
+            [
+                row.file,
+                row.where,
+                row.kind,
+                row.ident,
+                STATUS_LABELS.get(row.status, row.status),
+                " ; ".join(row.reasons),
+                " ; ".join(row.notes),
+            ]
+        )
+    return out.getvalue().encode("utf-8-sig")
+
+
+async def keep(
+    report: ImportReport, files: Sequence[InputFile], source: str | None, actor_id: int | None, now: datetime
+) -> int | None:
+    """Store the report; its id, or None when it could not be stored (the import itself stands)."""
+    try:
+        record = ImportRecord(
+            created_at=now,
+            actor_id=actor_id,
+            format=report.format,
+            source=source or "",
+            dry_run=report.dry_run,
+            files=", ".join(file.name for file in files)[:500],
+            summary="\n".join(report.summary_lines()),
+            rows_csv=gzip.compress(report_csv(report), compresslevel=6),
+        )
+        await record.save()
+    except Exception as error:  # a report that cannot be kept must not hide what was imported
+        log.warning("import: report not kept (%s)", type(error).__name__)
+        return None
+    return int(record.id)
+
+
+async def recent(limit: int = 10) -> list[dict[str, Any]]:
+    """The last imports, newest first, without their CSV."""
+    rows = await (
+        ImportRecord.select(
+            ImportRecord.id,
+            ImportRecord.created_at,
+            ImportRecord.format,
+            ImportRecord.source,
+            ImportRecord.dry_run,
+            ImportRecord.files,
+            ImportRecord.summary,
+        )
+        .order_by(ImportRecord.id, ascending=False)
+        .limit(limit)
+    )
+    for row in rows:
+        row["summary_lines"] = [line for line in row.pop("summary").split("\n") if line]
+    return rows
+
+
+async def csv_of(record_id: int) -> tuple[str, bytes]:
+    """(file name, CSV bytes) of a kept report."""
+    row = (
+        await ImportRecord.select(ImportRecord.created_at, ImportRecord.rows_csv)
+        .where(ImportRecord.id == record_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound("Ce rapport d'import n'existe pas ou a été effacé.")
+    at = row["created_at"]
+    day = (datetime.fromisoformat(at) if isinstance(at, str) else at).date().isoformat()
+    name = f"rapport-import-{day}-{record_id}.csv"
+    return name, gzip.decompress(bytes(row["rows_csv"]))
+
+
+async def purge(now: datetime) -> int:
+    return len(
+        await ImportRecord.delete().where(ImportRecord.created_at < now - REPORT_KEEP).returning(ImportRecord.id)
+    )
