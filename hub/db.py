@@ -22,6 +22,7 @@ from hub import piccolo_conf
 from hub.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_S = 10
+PG_WORK_MEM = "16MB"
 
 
 class PooledSQLiteEngine(SQLiteEngine):
@@ -74,7 +75,9 @@ def make_engine(settings: Settings) -> Engine:
         _enable_wal(path)
         return PooledSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_S)
     if url.startswith(("postgres://", "postgresql://")):
-        return PostgresEngine(config={"dsn": url})
+        # work_mem: a common word matches tens of thousands of services; their ranking and count stay in memory
+        # (the server's default 4 MB spills them to temporary files). Per sort, per connection of the app's pool.
+        return PostgresEngine(config={"dsn": url, "server_settings": {"work_mem": PG_WORK_MEM}})
     raise ValueError(f"DATABASE_URL non pris en charge : {url.split(':', 1)[0]}")
 
 

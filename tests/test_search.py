@@ -9,7 +9,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from piccolo.engine.sqlite import SQLiteEngine
 
+from hub.db import PG_WORK_MEM, current_engine
 from hub.errors import Invalid
 from network.search import index as search_index
 from network.search.hours import PARIS, is_open, paris_minute
@@ -428,3 +430,9 @@ async def test_words_that_look_like_nothing_find_nothing_without_error() -> None
     for text in ('"', "*", "AND OR NOT", "le la les", "zq", "a:b", "NEAR(", "'; DROP TABLE x; --", "é" * 150):
         page = await search(SearchQuery(text=text), now=TUESDAY_10H)
         assert page.total == (1 if not query_terms(text) else 0), text
+
+
+async def test_postgresql_sessions_rank_large_result_sets_in_memory() -> None:
+    if isinstance(current_engine(), SQLiteEngine):
+        pytest.skip("a PostgreSQL session setting")
+    assert await Service.raw("SHOW work_mem") == [{"work_mem": PG_WORK_MEM}]  # the pool's connections
