@@ -27,13 +27,7 @@ from network import service as directory
 from network.schemas import GeocodeRequest, PublicService, PublicStructure
 from network.search.query import MAX_LIMIT, MAX_OFFSET, Origin, SearchPage, SearchQuery, Sort, search
 from network.tables import STRUCTURE_KINDS
-from network.validation import looks_personal
-
-
-def _public_email(address: str) -> str:
-    """A team mailbox is published; one shaped like a person's own (firstname.lastname@…) is not."""
-    return "" if looks_personal(address) else address
-
+from network.validation import public_email
 
 # The directory's local lists (data·inclusion v1 lacks them) as enums, so the document lists their codes too.
 Amenagement = StrEnum("Amenagement", {code: code for code in vocabulary.ACCOMMODATIONS})  # type: ignore[misc]
@@ -220,7 +214,7 @@ class DirectoryApi(Controller):
             latitude=row["latitude"],
             longitude=row["longitude"],
             phone=row["phone"],
-            email=_public_email(row["email"]),
+            email=public_email(row["email"]),
             website=row["website"],
             opening_hours=row["opening_hours"],
             confirmed_on=row["confirmed_on"],
@@ -233,7 +227,7 @@ class DirectoryApi(Controller):
                     opening_hours=s["opening_hours"],
                     accepts_referrals=s["accepts_referrals"],
                     phone=s["phone"],
-                    email=_public_email(s["referral_email"]),
+                    email=public_email(s["referral_email"]),
                     booking_url=s["booking_url"],
                 )
                 for s in services

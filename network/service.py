@@ -110,9 +110,8 @@ async def pending_structures() -> list[dict[str, Any]]:
 def team_email(service: dict[str, Any]) -> str:
     """The team's mailbox for the service page, when the service says it answers by e-mail; never an address
     shaped like a person's own."""
-    email = service["referral_email"] or ""
     wanted = "envoyer-un-courriel" in (service["mobilisation_modes"] or [])
-    return email if wanted and email and not validation.looks_personal(email) else ""
+    return validation.public_email(service["referral_email"] or "") if wanted else ""
 
 
 def can_edit(actor: Actor | None, structure_id: int) -> bool:

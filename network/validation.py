@@ -17,6 +17,7 @@ _PHONE_SEPARATORS = re.compile(r"[\s.\-/]")
 _PHONE_INTERNATIONAL = re.compile(r"^(?:\+|00)(?:33|262|590|594|596)(?:\(0\))?([1-9]\d{8})$")
 _PHONE_NATIONAL = re.compile(r"^0[1-9]\d{8}$")
 _PHONE_SHORT = re.compile(r"^(?:3\d{3}|10\d{2})$")  # 4-digit service numbers: 3230 (CAF), 3949 (France Travail)
+HOURS_EXAMPLE = "par exemple « Mo-Fr 08:30-12:30; PH off »"
 PHONE_EXAMPLE = "10 chiffres, par exemple 02 38 00 00 00 (ou +33 2 38 00 00 00, ou un numéro court comme 32 30)"
 _PHONE_PROBLEM = f"Numéro de téléphone invalide : {PHONE_EXAMPLE}."
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
@@ -32,6 +33,11 @@ _GENERIC_MAILBOX = re.compile(
     r"departement|region|solidarit|emploi|insertion|jeunes|famille|seniors|mediation|tiers|lieu|quartier",
     re.I,
 )
+
+
+def public_email(address: str) -> str:
+    """A team mailbox is published; one shaped like a person's own (firstname.lastname@…) is not: ""."""
+    return "" if not address or looks_personal(address) else address
 
 
 def looks_personal(email: str) -> bool:
@@ -74,7 +80,7 @@ def opening_hours_problem(value: str) -> str | None:
     try:
         OpeningHours(value)
     except (ParserError, ValueError):
-        return "Horaires illisibles : utilisez le format OpenStreetMap, par exemple « Mo-Fr 08:30-12:30; PH off »."
+        return f"Horaires illisibles : utilisez le format OpenStreetMap, {HOURS_EXAMPLE}."
     return None
 
 

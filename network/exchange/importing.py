@@ -17,11 +17,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 
 from hub import journal
-from hub.db import current_engine, write_transaction
+from hub.db import write_transaction
 from hub.errors import Invalid
 from hub.journal import Act
 from hub.runtime import Runtime
@@ -33,6 +32,7 @@ from network.exchange.mednum import parse_mednum
 from network.exchange.report import BATCH, FORMATS_IN, ImportReport, Progress, RowOutcome
 from network.exchange.rows import Candidate, load_places, loads, shown
 from network.search import pending
+from network.search import sql as search_sql
 from network.tables import Place, Service, Structure
 
 log = logging.getLogger("maillage.directory")
@@ -63,12 +63,6 @@ def _changed(existing: dict[str, Any], values: dict[str, Any]) -> bool:
     return any(not _same(existing.get(column), value) for column, value in values.items())
 
 
-def _placeholders(count: int, start: int = 1) -> list[str]:
-    if isinstance(current_engine(), SQLiteEngine):
-        return ["?"] * count
-    return [f"${i}" for i in range(start, start + count)]
-
-
 async def _execute_many(transaction: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
     """One prepared statement, many rows: the driver's executemany (aiosqlite or asyncpg) on the transaction."""
     for start in range(0, len(rows), BATCH * 10):
@@ -78,8 +72,8 @@ async def _execute_many(transaction: Any, sql: str, rows: list[tuple[Any, ...]])
 async def _insert_many(transaction: Any, table: type[Table], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     if rows:
         names = ", ".join(f'"{c}"' for c in columns)
-        sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({", ".join(_placeholders(len(columns)))})'
-        await _execute_many(transaction, sql, rows)
+        sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({search_sql.marks(len(columns))})'
+        await _execute_many(transaction, search_sql.dialect(sql), rows)
 
 
 @dataclasses.dataclass(slots=True)
@@ -108,7 +102,7 @@ async def _upsert_many(
     updated instead of being duplicated. Each row's id and fate are read back by RETURNING, in batches: asyncpg's
     pipelined fetchmany on PostgreSQL, many rows per statement on SQLite (whose executemany returns no rows).
     Returns them by (source, source_id)."""
-    sqlite = isinstance(current_engine(), SQLiteEngine)
+    sqlite = search_sql.on_sqlite()
     names = ", ".join(f'"{c}"' for c in columns)
     upsert = (
         " ON CONFLICT (source, source_id) WHERE source_id <> '' DO UPDATE SET "
@@ -125,8 +119,8 @@ async def _upsert_many(
             async with transaction.connection.execute(sql, [value for row in part for value in row]) as cursor:
                 returned += await cursor.fetchall()
     else:
-        sql = (
-            f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({", ".join(_placeholders(len(columns)))}){upsert}'
+        sql = search_sql.dialect(
+            f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({search_sql.marks(len(columns))}){upsert}'
         )
         for start in range(0, len(rows), BATCH * 10):
             returned += await transaction.connection.fetchmany(sql, rows[start : start + BATCH * 10])
@@ -136,10 +130,9 @@ async def _upsert_many(
 async def _update_many(transaction: Any, table: type[Table], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     """Rows are (values…, id)."""
     if rows:
-        marks = _placeholders(len(columns) + 1)
-        sets = ", ".join(f'"{c}" = {m}' for c, m in zip(columns, marks, strict=False))
-        sql = f'UPDATE "{table._meta.tablename}" SET {sets} WHERE id = {marks[-1]}'
-        await _execute_many(transaction, sql, rows)
+        sets = ", ".join(f'"{c}" = ?' for c in columns)
+        sql = f'UPDATE "{table._meta.tablename}" SET {sets} WHERE id = ?'
+        await _execute_many(transaction, search_sql.dialect(sql), rows)
 
 
 async def _load(table: type[Table], sources: set[str], columns: list[str]) -> dict[tuple[str, str], _Existing]:

@@ -1,6 +1,6 @@
 """What leaves the directory: active structures and their active services, read in keyset pages, mapped to
 data·inclusion v1 and validated by the package row by row. Contact addresses exported are the structures' and
-services' team mailboxes; one shaped like a person's own is withheld (`validation.looks_personal`). No user data
+services' team mailboxes; one shaped like a person's own is withheld (`validation.public_email`). No user data
 is read."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pydantic
 from data_inclusion.schema import v1 as di
 from piccolo.table import Table
 
+from network import validation
 from network.exchange.report import BATCH, OWN_SOURCE, ExportReport
 from network.exchange.rows import DI_REQUIRED, DI_SET_FIELDS, french_errors, load_places, loads
 from network.tables import Service, Structure
-from network.validation import looks_personal
 
 
 def di_id(row: dict[str, Any]) -> str:
@@ -43,7 +43,7 @@ def export_date(*values: Any) -> str:
 def public_email(value: str, report: ExportReport) -> str | None:
     if not value:
         return None
-    if looks_personal(value):
+    if not validation.public_email(value):
         report.withheld_emails += 1
         return None
     return value

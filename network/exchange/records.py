@@ -97,9 +97,7 @@ async def csv_of(record_id: int) -> tuple[str, bytes]:
     )
     if row is None:
         raise NotFound("Ce rapport d'import n'existe pas ou a été effacé.")
-    at = row["created_at"]
-    day = (datetime.fromisoformat(at) if isinstance(at, str) else at).date().isoformat()
-    name = f"rapport-import-{day}-{record_id}.csv"
+    name = f"rapport-import-{row['created_at']:%Y-%m-%d}-{record_id}.csv"
     return name, gzip.decompress(bytes(row["rows_csv"]))
 
 

@@ -27,6 +27,12 @@ class RowOutcome:
     reasons: list[str] = dataclasses.field(default_factory=list)  # why it was rejected
     notes: list[str] = dataclasses.field(default_factory=list)  # optional fields left out of a row that was kept
 
+    def note(self, text: str) -> None:
+        """An optional field left out of the row; said once (a médiation numérique row gives its cells to a
+        structure and its service)."""
+        if text not in self.notes:
+            self.notes.append(text)
+
     def settle(self, status: str) -> None:
         order = ("", "unchanged", "updated", "created", "rejected")
         if order.index(status) > order.index(self.status):

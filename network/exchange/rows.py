@@ -17,7 +17,7 @@ from piccolo.table import Table
 
 from network.exchange.report import BATCH, RowOutcome
 from network.tables import Place, Service, Structure
-from network.validation import PHONE_EXAMPLE, french_phone, opening_hours_problem, siret_problem
+from network.validation import HOURS_EXAMPLE, PHONE_EXAMPLE, french_phone, opening_hours_problem, siret_problem
 
 
 def _list_fields(model: type[pydantic.BaseModel], kinds: tuple[type, ...] = (set, list)) -> frozenset[str]:
@@ -127,9 +127,7 @@ def imported_phone(value: str, outcome: RowOutcome, field: str = "telephone") ->
         return ""
     if phone := french_phone(value):
         return phone
-    note = f"{field} : numéro non reconnu {shown(value)}, laissé vide ; attendu : {PHONE_EXAMPLE}"
-    if note not in outcome.notes:  # a médiation numérique row gives its phone to a structure and its service
-        outcome.notes.append(note)
+    outcome.note(f"{field} : numéro non reconnu {shown(value)}, laissé vide ; attendu : {PHONE_EXAMPLE}")
     return ""
 
 
@@ -139,12 +137,9 @@ def imported_hours(value: str, outcome: RowOutcome, field: str = "horaires_accue
     value = value.strip()
     if not value or not opening_hours_problem(value):
         return value
-    note = (
-        f"{field} : horaires illisibles {shown(value)}, laissés vides ; "
-        "format OpenStreetMap attendu, par exemple « Mo-Fr 08:30-12:30; PH off »"
+    outcome.note(
+        f"{field} : horaires illisibles {shown(value)}, laissés vides ; format OpenStreetMap attendu, {HOURS_EXAMPLE}"
     )
-    if note not in outcome.notes:  # a médiation numérique row gives its hours to a structure and its service
-        outcome.notes.append(note)
     return ""
 
 
