@@ -291,6 +291,7 @@ class _OtherWriter:
 # ---------------------------------------------------------------- one engine
 async def measure(engine_name: str, database_url: str, workdir: Path, data: Path) -> dict[str, Any]:
     from hub import db
+    from hub.composition import MODULES
     from hub.runtime import Runtime
     from hub.settings import Settings
     from network.exchange import export, importing
@@ -304,7 +305,7 @@ async def measure(engine_name: str, database_url: str, workdir: Path, data: Path
     with contextlib.redirect_stdout(io.StringIO()):  # Piccolo's migration chatter
         await db.migrate(engine)
     await db.start(engine)
-    rt = Runtime(settings)
+    rt = Runtime(settings, MODULES)
     figures: dict[str, Any] = {"engine": engine_name}
     try:
         figures["floor_validation_s"] = _validation_floor(data)

@@ -93,6 +93,7 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
     from hub.web import navigation, template_environment
     from network import geocoding
     from network import service as directory
+    from network.module import DirectorySettings
     from network.routes import WEEKDAY_CODES, _at
     from network.search.index import rebuild_index
     from network.search.query import Origin, SearchQuery, search
@@ -143,7 +144,7 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
             """The SearchQuery and point the page builds from these parameters (resolved before timing)."""
             origin = None
             if params.get("adresse"):
-                origin = await geocoding.origin_of(rt.geocoder, params["adresse"])
+                origin = await geocoding.origin_of(rt.state(geocoding.Geocoder), params["adresse"])
             elif params.get("pres_de") in options_for_form["centres"]:
                 lat, lon = options_for_form["centres"][params["pres_de"]]
                 origin = Origin(latitude=lat, longitude=lon, label=f"quartier {params['pres_de']}")
@@ -188,7 +189,7 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
             }
             return template.render(
                 actor=None,
-                nav=navigation(None),
+                nav=navigation(None, rt.modules),
                 flashes=[],
                 path="/annuaire",
                 form=form,
@@ -202,7 +203,7 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
                 page_size=PAGE_SIZE,
                 base_query=urlencode([(k, v) for k, v in params.items() if k != "page"], doseq=True),
                 weekdays=list(WEEKDAY_CODES),
-                tiles={"url": settings.tile_url, "attribution": settings.tile_attribution},
+                tiles={"url": DirectorySettings.tile_url, "attribution": DirectorySettings.tile_attribution},
             )
 
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))

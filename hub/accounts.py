@@ -19,9 +19,9 @@ from hub.tables import (
     ROLES,
     ApiToken,
     Membership,
+    Structure,
     User,
 )
-from network.tables import Structure
 
 ROLE_LABELS = {"prescriber": "Prescripteur", "aidant": "Aidant", "manager": "Référent de structure"}
 MFA_ROLES = frozenset({"aidant", "manager"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from litestar import Litestar, Request, Router, get
@@ -27,14 +27,13 @@ from hub import auth, db, jobs
 from hub.accounts import Actor
 from hub.api import API_CONTROLLERS, BEARER_SCHEME
 from hub.auth import ActorMiddleware
+from hub.composition import MODULES
+from hub.modules import Module
 from hub.pages import PAGE_CONTROLLERS
 from hub.runtime import Runtime
 from hub.schemas import Health
 from hub.settings import PROJECT_ROOT, Settings
 from hub.web import handle_exception, template_environment
-from network.api import DirectoryApi
-from network.edit_routes import EDIT_CONTROLLERS
-from network.routes import DIRECTORY_CONTROLLERS
 
 log = logging.getLogger("maillage")
 
@@ -63,9 +62,9 @@ def provide_actor(request: Request[Any, Any, Any]) -> Actor:
     return actor
 
 
-def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
-    """Build the whole app from a Settings object; nothing is configured at import time."""
-    runtime = Runtime(settings)
+def create_app(settings: Settings, *, migrate: bool = False, modules: Sequence[Module] = MODULES) -> Litestar:
+    """Build the whole app from a Settings object and the modules it composes; nothing happens at import time."""
+    runtime = Runtime(settings, modules)
     engine = db.make_engine(settings)
     db.bind_engine(engine)
 
@@ -114,10 +113,8 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             Router(path="/", guards=[auth.public], route_handlers=[health]),
             static,
             *PAGE_CONTROLLERS,
-            *DIRECTORY_CONTROLLERS,
-            *EDIT_CONTROLLERS,
             *API_CONTROLLERS,
-            DirectoryApi,
+            *[handler for module in modules for handler in module.routes()],
         ],
         dependencies={
             "rt": Provide(provide_runtime, sync_to_thread=False),
@@ -130,8 +127,9 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             cookie_name="maillage_csrf",
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
-            # the API takes no cookie; the search form's POST changes nothing (it only keeps addresses out of URLs)
-            exclude=["/api/", "/annuaire/recherche"],
+            # the API takes no cookie; a module's exempt forms change nothing (e.g. a search posted to keep
+            # addresses out of URLs)
+            exclude=["/api/", *[path for module in modules for path in module.csrf_exempt]],
         ),
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         openapi_config=openapi,

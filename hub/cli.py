@@ -1,4 +1,6 @@
-"""The `maillage` command. Each subcommand imports what it needs when it runs, so `--help` starts fast."""
+"""The `maillage` command (composition root): the core's sub-commands and each module's.
+
+Each sub-command imports what it needs when it runs, so `--help` starts fast."""
 
 from __future__ import annotations
 
@@ -7,39 +9,23 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING
 
-from hub.settings import Settings
+from hub import commands
+from hub.composition import MODULES
 
-
-def _run(coroutine_factory: Callable[[Settings], Coroutine[Any, Any, int]]) -> int:
-    return asyncio.run(coroutine_factory(Settings.from_env()))
-
-
-async def _with_engine(settings: Settings, work: Callable[[], Coroutine[Any, Any, int]]) -> int:
-    from hub import db  # heavy (ORM, drivers): loaded only by the commands that touch the database
-
-    engine = db.make_engine(settings)
-    db.bind_engine(engine)
-    await db.start(engine)
-    try:
-        return await work()
-    finally:
-        await db.stop(engine)
+if TYPE_CHECKING:
+    from hub.runtime import Runtime
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    async def run(settings: Settings) -> int:
+    async def work(rt: Runtime) -> int:
         from hub import db
 
-        async def work() -> int:
-            await db.migrate(db.current_engine())
-            return 0
+        await db.migrate(db.current_engine())
+        return 0
 
-        return await _with_engine(settings, work)
-
-    return _run(run)
+    return commands.run(args, work)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -48,7 +34,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hub.app import create_app
 
     cmd_migrate(args)
-    settings = Settings.from_env()
+    settings = commands.settings_from_env(MODULES)
     print(
         f"Maillage écoute sur http://{args.host}:{args.port} (base de données : {settings.database_url.split('://')[0]})"
     )
@@ -60,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = commands.settings_from_env(MODULES)
     if settings.is_production:
         print("Refusé : la démo ne s'installe pas quand MAILLAGE_ENV=production.", file=sys.stderr)
         return 2
@@ -75,174 +61,77 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(code)
         return 0
 
-    async def run(settings: Settings) -> int:
+    async def work(rt: Runtime) -> int:
         from hub import db, demo
-        from hub.runtime import Runtime
 
-        async def work() -> int:
-            await db.migrate(db.current_engine())
-            report = await demo.seed(Runtime(settings), only_if_empty=args.if_empty)
-            print(demo.describe(report))
-            return 0
+        await db.migrate(db.current_engine())
+        report = await demo.seed(rt, only_if_empty=args.if_empty)
+        print(demo.describe(report))
+        return 0
 
-        return await _with_engine(settings, work)
-
-    return _run(run)
+    return commands.run(args, work)
 
 
 def cmd_journal_verify(args: argparse.Namespace) -> int:
-    async def run(settings: Settings) -> int:
+    async def work(rt: Runtime) -> int:
         from hub import journal
-        from hub.runtime import Runtime
 
-        async def work() -> int:
-            runtime = Runtime(settings)
-            result = await journal.full_check(runtime.secrets.journal_key, runtime.now())  # recorded for the page
-            if result.ok:
-                print(f"Journal intact : {result.checked} entrées vérifiées.")
-                return 0
-            print(
-                f"Journal altéré : entrée n° {result.first_bad_seq} ({result.reason}) ; "
-                f"{result.checked} entrées valides avant elle.",
-                file=sys.stderr,
-            )
-            return 1
+        result = await journal.full_check(rt.secrets.journal_key, rt.now())  # recorded for the page
+        if result.ok:
+            print(f"Journal intact : {result.checked} entrées vérifiées.")
+            return 0
+        print(
+            f"Journal altéré : entrée n° {result.first_bad_seq} ({result.reason}) ; "
+            f"{result.checked} entrées valides avant elle.",
+            file=sys.stderr,
+        )
+        return 1
 
-        return await _with_engine(settings, work)
-
-    return _run(run)
+    return commands.run(args, work)
 
 
 def cmd_jobs_run(args: argparse.Namespace) -> int:
-    async def run(settings: Settings) -> int:
+    async def work(rt: Runtime) -> int:
         from hub import jobs
-        from hub.runtime import Runtime
 
-        runtime = Runtime(settings)
-
-        async def work() -> int:
-            if args.once:
-                report = await jobs.tick(runtime)
-                print(
-                    f"Courriels envoyés : {report.mails_sent}, reportés : {report.mails_postponed} ; "
-                    f"tâches faites : {report.jobs_done}, en échec : {report.jobs_failed} ; purgés : {report.purged}."
-                )
-                return 0
-            await jobs.loop(runtime, asyncio.Event())
+        if args.once:
+            report = await jobs.tick(rt)
+            print(
+                f"Courriels envoyés : {report.mails_sent}, reportés : {report.mails_postponed} ; "
+                f"tâches faites : {report.jobs_done}, en échec : {report.jobs_failed} ; purgés : {report.purged}."
+            )
+            for line in report.work_lines():
+                print(line)
             return 0
+        await jobs.loop(rt, asyncio.Event())
+        return 0
 
-        return await _with_engine(settings, work)
-
-    return _run(run)
+    return commands.run(args, work)
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
     password = os.environ.get("MAILLAGE_NEW_PASSWORD") or getpass.getpass("Mot de passe (12 caractères au moins) : ")
 
-    async def run(settings: Settings) -> int:
+    async def work(rt: Runtime) -> int:
         from hub import accounts
         from hub.errors import DomainError
-        from hub.runtime import Runtime
 
-        async def work() -> int:
-            try:
-                user_id = await accounts.create_user(
-                    Runtime(settings),
-                    email=args.email,
-                    full_name=args.name,
-                    password=password,
-                    is_admin=args.admin,
-                    is_coordinator=args.coordinator,
-                )
-            except DomainError as error:
-                print(f"Refusé : {error.message} {' '.join(error.fields.values())}", file=sys.stderr)
-                return 2
-            print(f"Compte créé (n° {user_id}).")
-            return 0
+        try:
+            user_id = await accounts.create_user(
+                rt,
+                email=args.email,
+                full_name=args.name,
+                password=password,
+                is_admin=args.admin,
+                is_coordinator=args.coordinator,
+            )
+        except DomainError as error:
+            print(f"Refusé : {error.message} {' '.join(error.fields.values())}", file=sys.stderr)
+            return 2
+        print(f"Compte créé (n° {user_id}).")
+        return 0
 
-        return await _with_engine(settings, work)
-
-    return _run(run)
-
-
-def _progress_bar(phase: str, done: int, total: int) -> None:
-    """A one-line bar on stderr, only on a terminal and for files worth waiting for."""
-    if total < 2000 or not sys.stderr.isatty():
-        return
-    width = 30
-    filled = width * done // max(total, 1)
-    end = "\n" if done >= total else ""
-    sys.stderr.write(f"\r{phase:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
-    sys.stderr.flush()
-
-
-def cmd_directory_import(args: argparse.Namespace) -> int:
-    async def run(settings: Settings) -> int:
-        from pathlib import Path
-
-        from hub.errors import DomainError
-        from hub.runtime import Runtime
-        from network.exchange import importing
-
-        async def work() -> int:
-            try:
-                report = await importing.import_paths(
-                    Runtime(settings),
-                    [Path(name) for name in args.files],
-                    args.format,
-                    source=args.source,
-                    dry_run=args.dry_run,
-                    progress=_progress_bar,
-                )
-            except DomainError as error:
-                print(f"Import impossible : {error.message}", file=sys.stderr)
-                return 2
-            label = {"datainclusion": "data·inclusion", "mednum": "médiation numérique"}[args.format]
-            if report.dry_run:
-                print(f"Simulation de l'import {label} : rien n'a été enregistré.")
-            else:
-                print(f"Import {label} terminé.")
-            for line in report.summary_lines():
-                print(line)
-            if report.noted:
-                print(f"Lignes gardées, un champ laissé vide ({len(report.noted)}) :")
-                for row in report.noted:
-                    print(f"  {row.file} {row.where} ({row.ident or 'sans id'}) : {' ; '.join(row.notes)}")
-            if report.rejected:
-                print(f"Lignes refusées ({len(report.rejected)}) :")
-                for row in report.rejected:
-                    print(f"  {row.file} {row.where} ({row.ident or 'sans id'}) : {' ; '.join(row.reasons)}")
-                return 1
-            return 0
-
-        return await _with_engine(settings, work)
-
-    return _run(run)
-
-
-def cmd_directory_export(args: argparse.Namespace) -> int:
-    async def run(settings: Settings) -> int:
-        from pathlib import Path
-
-        from hub.errors import DomainError
-        from hub.runtime import Runtime
-        from network.exchange import export
-
-        async def work() -> int:
-            try:
-                report = await export.export_directory(Runtime(settings), args.format, Path(args.out))
-            except (DomainError, OSError) as error:
-                print(f"Export impossible : {getattr(error, 'message', error)}", file=sys.stderr)
-                return 2
-            for line in report.summary_lines():
-                print(line)
-            for line in report.skipped:
-                print(f"  non exportée : {line}")
-            return 0
-
-        return await _with_engine(settings, work)
-
-    return _run(run)
+    return commands.run(args, work)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,28 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--coordinator", action="store_true")
     create.set_defaults(func=cmd_user_create)
 
-    directory = sub.add_parser("directory", help="annuaire : échanges open data").add_subparsers(
-        dest="directory_command", required=True
-    )
-    imp = directory.add_parser(
-        "import", help="importer un fichier data·inclusion (JSON, CSV) ou médiation numérique (CSV)"
-    )
-    imp.add_argument("files", nargs="+", metavar="FICHIER", help="un fichier, ou structures puis services")
-    imp.add_argument("--format", required=True, choices=["datainclusion", "mednum"])  # exchange.report.FORMATS_IN
-    imp.add_argument("--source", help="nom de la source (par défaut : celle des lignes, ou mediation-numerique)")
-    imp.add_argument("--dry-run", action="store_true", help="vérifier et compter sans rien enregistrer")
-    imp.set_defaults(func=cmd_directory_import)
-    exp = directory.add_parser("export", help="exporter l'annuaire ouvert (structures actives)")
-    exp.add_argument(
-        "--format", required=True, choices=["datainclusion-json", "datainclusion-csv", "mednum-csv", "geojson"]
-    )
-    exp.add_argument(
-        "--out",
-        required=True,
-        metavar="FICHIER",
-        help="datainclusion-csv : X.csv donne X-structures.csv et X-services.csv",
-    )
-    exp.set_defaults(func=cmd_directory_export)
+    for module in MODULES:
+        if module.commands is not None:
+            module.commands(sub)
+    parser.set_defaults(modules=MODULES)
     return parser
 
 

@@ -13,12 +13,11 @@ from typing import Any
 import aiosqlite
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
-from piccolo.conf.apps import AppRegistry
+from piccolo.conf.apps import AppRegistry, Finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
-from hub import piccolo_conf
 from hub.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_S = 10
@@ -87,14 +86,20 @@ def _enable_wal(path: Path) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
 
 
+PICCOLO_CONF = "hub.piccolo_conf"  # the composition root's list of Piccolo apps; its DB is the bound engine
+_bound: Engine | None = None
+
+
 def registry() -> AppRegistry:
-    return piccolo_conf.APP_REGISTRY
+    """Every Piccolo app: the core's and the modules', as the composition root lists them."""
+    return Finder().get_app_registry()
 
 
 def bind_engine(engine: Engine) -> None:
     """Point every table (and Piccolo's own migration table and finder) at this engine."""
-    os.environ["PICCOLO_CONF"] = "hub.piccolo_conf"  # Piccolo's migration runner looks the engine up there
-    piccolo_conf.DB = engine
+    global _bound
+    os.environ["PICCOLO_CONF"] = PICCOLO_CONF  # Piccolo's finder and migration runner look there
+    _bound = engine
     for app_config in registry().app_configs.values():
         for table in app_config.table_classes:
             table._meta.db = engine
@@ -102,7 +107,7 @@ def bind_engine(engine: Engine) -> None:
 
 
 def current_engine() -> Engine:
-    engine = piccolo_conf.DB
+    engine = _bound
     if engine is None:
         raise RuntimeError("no database engine bound: call hub.db.bind_engine() first")
     return engine

@@ -27,10 +27,10 @@ from hub.tables import (
     AccessLink,
     LoginFailure,
     Membership,
+    Structure,
     User,
     WebSession,
 )
-from network.tables import Structure
 
 RESETS_PER_HOUR = 3
 

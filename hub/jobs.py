@@ -11,15 +11,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from piccolo.engine.postgres import PostgresEngine
-
-from hub import journal, mail
-from hub.db import current_engine, write_transaction
+from hub import journal, leases, mail
 from hub.runtime import Runtime
 from hub.tables import AccessLink, Job, LoginFailure, User, WebSession
-from network import structures
-from network.exchange import records
-from network.search import pending
 
 log = logging.getLogger("maillage.jobs")
 
@@ -30,8 +24,15 @@ MAX_ATTEMPTS = 8
 LINK_KEEP = timedelta(days=30)
 
 
+def _handlers(rt: Runtime) -> dict[str, JobHandler]:
+    found = dict(HANDLERS)
+    for module in rt.modules:
+        found.update(module.job_handlers)
+    return found
+
+
 def handler(kind: str) -> Callable[[JobHandler], JobHandler]:
-    """Register the coroutine that runs jobs of this kind."""
+    """Register a coroutine that runs jobs of this kind (modules declare theirs in Module.job_handlers)."""
 
     def register(fn: JobHandler) -> JobHandler:
         HANDLERS[kind] = fn
@@ -47,10 +48,13 @@ class TickReport:
     jobs_done: int = 0
     jobs_failed: int = 0
     purged: int = 0
-    reminders: int = 0
-    reindexed: int = 0  # queued services indexed (imports cut short)
     journal_checked: bool = False
     journal_ok: bool = True
+    work: dict[str, int] = dataclasses.field(default_factory=dict)  # "<module>.<work>" -> things done
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)  # the same keys -> French label
+
+    def work_lines(self) -> list[str]:
+        return [f"{self.labels[key]} : {count}" for key, count in self.work.items()]
 
 
 async def schedule(
@@ -64,26 +68,20 @@ async def schedule(
 
 async def _claim_jobs(rt: Runtime, limit: int) -> list[dict[str, Any]]:
     now = rt.now()
-    async with write_transaction():
-        query = (
-            Job.select()
-            .where(Job.done_at.is_null() & (Job.due_at <= now) & (Job.attempts < MAX_ATTEMPTS))
-            .where(Job.claimed_until.is_null() | (Job.claimed_until < now))
-            .order_by(Job.due_at)
-            .limit(limit)
-        )
-        if isinstance(current_engine(), PostgresEngine):
-            query = query.lock_rows("UPDATE", skip_locked=True)
-        rows = await query
-        if rows:
-            await Job.update({Job.claimed_until: now + CLAIM_LEASE}).where(Job.id.is_in([r["id"] for r in rows]))
-    return rows
+    return await leases.claim(
+        Job,
+        Job.done_at.is_null() & (Job.due_at <= now) & (Job.attempts < MAX_ATTEMPTS),
+        order_by=Job.due_at,
+        limit=limit,
+        now=now,
+        lease=CLAIM_LEASE,
+    )
 
 
 async def run_due_jobs(rt: Runtime, limit: int = 20) -> tuple[int, int]:
     done = failed = 0
     for row in await _claim_jobs(rt, limit):
-        fn = HANDLERS.get(row["kind"])
+        fn = _handlers(rt).get(row["kind"])
         try:
             if fn is None:
                 raise LookupError(f"no handler for job kind {row['kind']}")
@@ -96,7 +94,7 @@ async def run_due_jobs(rt: Runtime, limit: int = 20) -> tuple[int, int]:
                 {
                     Job.attempts: attempts,
                     Job.claimed_until: None,
-                    Job.due_at: rt.now() + mail.backoff(attempts),
+                    Job.due_at: rt.now() + leases.backoff(attempts),
                     Job.last_error: type(error).__name__,
                 }
             ).where(Job.id == row["id"])
@@ -108,7 +106,7 @@ async def run_due_jobs(rt: Runtime, limit: int = 20) -> tuple[int, int]:
 
 
 async def purge_expired(rt: Runtime) -> int:
-    """Retention of the hub's own traces: dead sessions, old sign-in failures, spent links, old import reports."""
+    """Retention of the core's own traces: dead sessions, old sign-in failures, spent links."""
     now = rt.now()
     idle = now - timedelta(minutes=rt.settings.session_idle_minutes)
     too_old = now - timedelta(hours=rt.settings.session_max_hours)
@@ -122,7 +120,6 @@ async def purge_expired(rt: Runtime) -> int:
         await LoginFailure.delete().where(LoginFailure.at < now - timedelta(days=1)).returning(LoginFailure.id)
     )
     purged += len(await AccessLink.delete().where(AccessLink.expires_at < now - LINK_KEEP).returning(AccessLink.id))
-    purged += await records.purge(now)
     return purged
 
 
@@ -150,8 +147,15 @@ async def tick(rt: Runtime) -> TickReport:
     report.mails_sent, report.mails_postponed = await mail.deliver_due(rt)
     report.jobs_done, report.jobs_failed = await run_due_jobs(rt)
     report.purged = await purge_expired(rt)
-    report.reminders = await structures.remind_stale_entries(rt)
-    report.reindexed = (await pending.drain()).services
+    for module in rt.modules:
+        for work in module.periodic:
+            key = f"{module.name}.{work.name}"
+            report.labels[key] = work.label
+            try:
+                report.work[key] = await work.run(rt)
+            except Exception:  # one module's failure must not stop the others' work nor the mail
+                log.exception("periodic work %s failed", key)
+                report.work[key] = 0
     checked = await check_journal(rt)
     if checked is not None:
         report.journal_checked, report.journal_ok = True, checked.ok

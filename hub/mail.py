@@ -11,16 +11,14 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
-from piccolo.engine.postgres import PostgresEngine
 
-from hub.db import current_engine, write_transaction
+from hub import leases
 from hub.runtime import Runtime
 from hub.tables import OutboxMessage
 
 log = logging.getLogger("maillage.mail")
 
 CLAIM_LEASE = timedelta(minutes=5)
-MAX_BACKOFF = timedelta(hours=1)
 SMTP_TIMEOUT_S = 15
 
 
@@ -49,10 +47,6 @@ def parse_smtp_url(url: str) -> SmtpTarget:
         # None lets aiosmtplib use STARTTLS when the server offers it; "0" forbids, "1" requires.
         start_tls=None if starttls == "" else starttls in ("1", "true", "yes"),
     )
-
-
-def backoff(attempts: int) -> timedelta:
-    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
 async def enqueue(rt: Runtime, *, to: str, template: str, context: dict[str, Any]) -> int:
@@ -89,24 +83,14 @@ def build_message(rt: Runtime, row: dict[str, Any]) -> EmailMessage:
 
 
 async def _claim(rt: Runtime, limit: int) -> list[dict[str, Any]]:
-    now = rt.now()
-    async with write_transaction():
-        query = (
-            OutboxMessage.select()
-            .where(OutboxMessage.sent_at.is_null())
-            .where(OutboxMessage.next_attempt_at <= now)
-            .where((OutboxMessage.claimed_until.is_null()) | (OutboxMessage.claimed_until < now))
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-        if isinstance(current_engine(), PostgresEngine):
-            query = query.lock_rows("UPDATE", skip_locked=True)
-        rows = await query
-        if rows:
-            await OutboxMessage.update({OutboxMessage.claimed_until: now + CLAIM_LEASE}).where(
-                OutboxMessage.id.is_in([row["id"] for row in rows])
-            )
-    return rows
+    return await leases.claim(
+        OutboxMessage,
+        OutboxMessage.sent_at.is_null() & (OutboxMessage.next_attempt_at <= rt.now()),
+        order_by=OutboxMessage.id,
+        limit=limit,
+        now=rt.now(),
+        lease=CLAIM_LEASE,
+    )
 
 
 async def _failed(rt: Runtime, row: dict[str, Any], error: Exception) -> None:
@@ -116,7 +100,7 @@ async def _failed(rt: Runtime, row: dict[str, Any], error: Exception) -> None:
     await OutboxMessage.update(
         {
             OutboxMessage.attempts: attempts,
-            OutboxMessage.next_attempt_at: rt.now() + backoff(attempts),
+            OutboxMessage.next_attempt_at: rt.now() + leases.backoff(attempts),
             OutboxMessage.claimed_until: None,
             OutboxMessage.last_error: f"{type(error).__name__} {code}".strip()[:255],
         }

@@ -25,9 +25,8 @@ from hub.schemas import (
     TokenForm,
 )
 from hub.security import totp_qr_svg, totp_uri
-from hub.tables import User
+from hub.tables import Structure, User
 from hub.web import page, redirect
-from network.tables import Structure
 
 AnyRequest = Request[Any, Any, Any]
 

@@ -6,5 +6,4 @@ APP_CONFIG = AppConfig(
     app_name="hub",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
     table_classes=table_finder(modules=["hub.tables"], exclude_imported=True),
-    migration_dependencies=["network.piccolo_app"],
 )

@@ -1,12 +1,20 @@
-"""Piccolo's configuration module (PICCOLO_CONF=hub.piccolo_conf).
+"""Piccolo's configuration module (PICCOLO_CONF=hub.piccolo_conf), part of the composition root.
 
-DB stays None until hub.db.bind_engine() sets it from a Settings object, so nothing is configured
-at import time; `maillage db` wraps the migration commands that need it.
+`DB` is whatever engine hub.db.bind_engine() bound from a Settings object, so nothing is configured at
+import time; the apps are the core's and each module's, in that order (domains' migrations depend on the core's).
 """
 
+from typing import Any
+
 from piccolo.conf.apps import AppRegistry
-from piccolo.engine.base import Engine
 
-DB: Engine | None = None
+from hub import db
+from hub.composition import MODULES
 
-APP_REGISTRY = AppRegistry(apps=["network.piccolo_app", "hub.piccolo_app", "referrals.piccolo_app"])
+APP_REGISTRY = AppRegistry(apps=["hub.piccolo_app", *[module.piccolo_app for module in MODULES if module.piccolo_app]])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DB":  # Piccolo's migration runner reads the engine here
+        return db.current_engine()
+    raise AttributeError(name)

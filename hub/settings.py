@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,19 +31,14 @@ class Settings:
     login_window_minutes: int = 15
     invitation_days: int = 7
     reset_hours: int = 2
-    confirm_months: int = 6  # directory entries unconfirmed this long: their managers are asked to check them
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
     run_jobs_in_process: bool = True
     jobs_interval_seconds: float = 15.0
     log_level: str = "INFO"
     debug: bool = False
-    # Map tiles: any XYZ tile server; the directory list works without them.
-    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-    tile_attribution: str = "© les contributeurs d'OpenStreetMap"
-    # Address search: a BAN geocoder (geocodejson) when set; else the directory's own gazetteer only.
-    geocoder_url: str = ""
-    geocoder_timeout_seconds: float = 2.0
+    # Each module's own section (a frozen dataclass with from_env), found by its type: settings.section(T)
+    sections: tuple[Any, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -59,9 +56,18 @@ class Settings:
     def sqlite_path(self) -> Path:
         return Path(self.database_url.removeprefix("sqlite:///"))
 
+    def section(self, kind: type[T]) -> T:
+        """A module's settings section; its defaults when none was given (settings built by hand in tests)."""
+        for section in self.sections:
+            if isinstance(section, kind):
+                return section
+        return kind()
+
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Read MAILLAGE_* and DATABASE_URL; fill the embedded defaults under var/."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, sections: Iterable[Any] = (), **overrides: object
+    ) -> Settings:
+        """Read MAILLAGE_* and DATABASE_URL, and each module's section; fill the embedded defaults under var/."""
         env = os.environ if environ is None else environ
         var_dir = Path(env.get("MAILLAGE_VAR_DIR", str(PROJECT_ROOT / "var")))
         values: dict[str, object] = {
@@ -74,15 +80,11 @@ class Settings:
             "mail_from": env.get("MAILLAGE_MAIL_FROM", cls.mail_from),
             "session_idle_minutes": int(env.get("MAILLAGE_SESSION_IDLE_MINUTES", cls.session_idle_minutes)),
             "login_max_failures": int(env.get("MAILLAGE_LOGIN_MAX_FAILURES", cls.login_max_failures)),
-            "confirm_months": int(env.get("MAILLAGE_CONFIRM_MONTHS", cls.confirm_months)),
             "run_jobs_in_process": env.get("MAILLAGE_RUN_JOBS", "1") not in ("0", "false", "no"),
             "jobs_interval_seconds": float(env.get("MAILLAGE_JOBS_INTERVAL", cls.jobs_interval_seconds)),
             "log_level": env.get("MAILLAGE_LOG_LEVEL", cls.log_level),
             "debug": env.get("MAILLAGE_DEBUG", "0") in ("1", "true", "yes"),
-            "tile_url": env.get("MAILLAGE_TILE_URL", cls.tile_url),
-            "tile_attribution": env.get("MAILLAGE_TILE_ATTRIBUTION", cls.tile_attribution),
-            "geocoder_url": env.get("MAILLAGE_GEOCODER_URL", cls.geocoder_url).strip(),
-            "geocoder_timeout_seconds": float(env.get("MAILLAGE_GEOCODER_TIMEOUT", cls.geocoder_timeout_seconds)),
+            "sections": tuple(section.from_env(env) for section in sections),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

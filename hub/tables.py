@@ -1,4 +1,8 @@
-"""Hub tables: accounts, memberships, sessions, tokens, journal, outbox and jobs."""
+"""Core tables: structures' identity, accounts, memberships, sessions, tokens, journal, outbox and jobs.
+
+Every domain is scoped by a structure, so what all of them need of one (id, name, kind, SIRET, status,
+merge target) lives here; the directory extends the same row with its profile (network.tables.Structure).
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,47 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from network.tables import Structure
-
 ROLES = ("prescriber", "aidant", "manager")
+
+# Local structure kinds: data·inclusion v1 dropped "typologie", networks still think in it (domain.md).
+STRUCTURE_KINDS: dict[str, str] = {
+    "CAF": "Caisse d'allocations familiales",
+    "CCAS": "Centre communal d'action sociale",
+    "CIAS": "Centre intercommunal d'action sociale",
+    "CS": "Centre social",
+    "CSC": "Centre socioculturel",
+    "EVS": "Espace de vie sociale",
+    "BIB": "Médiathèque",
+    "MUNI": "Mairie",
+    "EPCI": "Intercommunalité",
+    "MQ": "Maison de quartier",
+    "RFS": "France Services",
+    "EPN": "Espace public numérique",
+    "ASSO": "Association",
+    "MJC": "Maison des jeunes et de la culture",
+    "PIMMS": "Point information médiation multi-services",
+    "MDS": "Maison départementale des solidarités",
+    "LA_POSTE": "La Poste",
+    "TIERS_LIEUX": "Tiers-lieu",
+    "UDAF": "Union départementale des associations familiales",
+    "AUTRE": "Autre",
+}
+
+STRUCTURE_STATUSES = ("pending", "active", "closed")
+
+
+class Structure(Table, tablename="network_structure"):
+    """A structure's identity, what every domain is scoped by. The table keeps its historical name; the
+    directory's profile columns live in the same row (network.tables.Structure declares them)."""
+
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
+    name = Varchar(length=200)
+    kind = Varchar(length=20, default="AUTRE")  # one of STRUCTURE_KINDS
+    status = Varchar(length=10, default="active", index=True)  # pending (asks to join) | active | closed
+    siret = Varchar(length=14, default="", index=True)
+    merged_into: ForeignKey[Structure] = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
 
 
 class User(Table, tablename="hub_user"):

@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +31,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from hub.accounts import Actor
 from hub.auth import SecondFactorRequired, current_actor, is_api_path
 from hub.errors import DomainError, TooManyRequests, Unauthorized
+from hub.modules import Module, NavItem
 from hub.runtime import Runtime
 from hub.schemas import PATTERN_MESSAGES
 from hub.settings import PROJECT_ROOT
@@ -144,18 +146,22 @@ def _date_fr(value: Any, with_time: bool = True) -> str:
     return f"{text} à {local.hour} h {local.minute:02d}" if with_time else text
 
 
-def navigation(actor: Actor | None) -> list[tuple[str, str]]:
-    if actor is None or not actor.fully_authenticated:
-        return [("/", "Accueil"), ("/annuaire", "Annuaire")]
-    items = [("/", "Accueil"), ("/annuaire", "Annuaire")]
-    items += [(f"/structures/{sid}/membres", "Ma structure") for sid in actor.structures_with("manager")[:1]]
-    if actor.oversees_network:
-        items.append(("/annuaire/coordination", "Coordination"))
-        items.append(("/journal", "Journal"))
-    if actor.is_admin:
-        items.append(("/admin/utilisateurs", "Utilisateurs"))
-    items.append(("/compte", "Mon compte"))
-    return items
+def navigation(actor: Actor | None, modules: Sequence[Module] = ()) -> list[tuple[str, str]]:
+    """The top bar: the core's entries and each module's, in their declared order."""
+    items = [NavItem("/", "Accueil", order=0)]
+    for module in modules:
+        if module.nav is not None:
+            items += module.nav(actor)
+    if actor is not None and actor.fully_authenticated:
+        items += [
+            NavItem(f"/structures/{sid}/membres", "Ma structure", 20) for sid in actor.structures_with("manager")[:1]
+        ]
+        if actor.oversees_network:
+            items.append(NavItem("/journal", "Journal", 40))
+        if actor.is_admin:
+            items.append(NavItem("/admin/utilisateurs", "Utilisateurs", 50))
+        items.append(NavItem("/compte", "Mon compte", 90))
+    return [(item.path, item.label) for item in sorted(items, key=lambda item: item.order)]
 
 
 def page(request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any) -> Template:
@@ -166,7 +172,13 @@ def page(request: Request[Any, Any, Any], template: str, status_code: int = 200,
     cookies = [Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/")] if FLASH_COOKIE in request.cookies else []
     return Template(
         template_name=template,
-        context={"actor": actor, "nav": navigation(actor), "flashes": flashes, "path": request.url.path, **context},
+        context={
+            "actor": actor,
+            "nav": navigation(actor, rt.modules),
+            "flashes": flashes,
+            "path": request.url.path,
+            **context,
+        },
         status_code=status_code,
         cookies=cookies,
         headers={"Cache-Control": "no-store"},

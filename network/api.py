@@ -22,11 +22,11 @@ from hub.api import STRICT_JSON, StructureId, check_json_body, problems
 from hub.auth import RuntimeDep
 from hub.errors import DomainError, Invalid
 from hub.schemas import SINGLE_LINE
+from hub.tables import STRUCTURE_KINDS
 from network import geocoding, vocabulary
 from network import service as directory
 from network.schemas import GeocodeRequest, PublicService, PublicStructure
 from network.search.query import MAX_LIMIT, MAX_OFFSET, Origin, SearchPage, SearchQuery, Sort, search
-from network.tables import STRUCTURE_KINDS
 from network.validation import public_email
 
 # The directory's local lists (data·inclusion v1 lacks them) as enums, so the document lists their codes too.
@@ -196,7 +196,7 @@ class DirectoryApi(Controller):
 
         A POST, so that an address, which may be someone's home, is never written in a URL. 422 when not found.
         """
-        return await geocoding.origin_of(rt.geocoder, data.adresse)
+        return await geocoding.origin_of(rt.state(geocoding.Geocoder), data.adresse)
 
     @get("/structures/{structure_id:int}", operation_id="getStructure", responses=problems(404, public=True))
     async def structure(self, structure_id: StructureId) -> PublicStructure:

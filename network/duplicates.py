@@ -20,18 +20,16 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from hub import journal
+from hub import hooks, journal
 from hub.accounts import Actor
 from hub.db import write_transaction
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
-from hub.tables import AccessLink, Membership
 from network.search import index as search_index
 from network.tables import DuplicateFlag, Service, Structure
 
@@ -200,7 +198,7 @@ async def similar_to(fields: dict[str, Any], exclude_id: int | None = None) -> l
     return [m for m in _matches([probe], await _population()) if m.other_id != exclude_id]
 
 
-async def flag_duplicates(structure_ids: Iterable[int]) -> int:
+async def flag_duplicates(rt: Runtime, structure_ids: Iterable[int]) -> int:
     """Flag the likely duplicates of these (new or changed) structures; returns how many flags were added.
 
     Joins the caller's transaction (an import's), or opens its own.
@@ -219,7 +217,7 @@ async def flag_duplicates(structure_ids: Iterable[int]) -> int:
             for row in await DuplicateFlag.select(DuplicateFlag.structure, DuplicateFlag.other)
         }
         fresh = [m for m in matches if m.pair not in known]
-        now = datetime.now(UTC)
+        now = rt.now()
         for start in range(0, len(fresh), 500):
             await DuplicateFlag.insert(
                 *[
@@ -274,9 +272,9 @@ async def dismiss(rt: Runtime, actor: Actor, flag_id: int) -> None:
             raise NotFound("Signalement introuvable.")
         if flag["status"] != "open":
             raise Conflict("Ce signalement a déjà été traité.")
-        await DuplicateFlag.update(
-            {DuplicateFlag.status: "dismissed", DuplicateFlag.decided_at: datetime.now(UTC)}
-        ).where(DuplicateFlag.id == flag_id)
+        await DuplicateFlag.update({DuplicateFlag.status: "dismissed", DuplicateFlag.decided_at: rt.now()}).where(
+            DuplicateFlag.id == flag_id
+        )
         await journal.append(
             rt.secrets.journal_key,
             Act(
@@ -308,7 +306,7 @@ async def merge(rt: Runtime, actor: Actor, keep_id: int, drop_id: int) -> MergeO
         raise Invalid(
             "Choisissez deux structures différentes.", {"drop_id": "Une structure ne fusionne pas avec elle-même."}
         )
-    now = datetime.now(UTC)
+    now = rt.now()
     async with write_transaction():
         rows = {row["id"]: row for row in await Structure.select().where(Structure.id.is_in([keep_id, drop_id]))}
         keep, drop = rows.get(keep_id), rows.get(drop_id)
@@ -323,27 +321,6 @@ async def merge(rt: Runtime, actor: Actor, keep_id: int, drop_id: int) -> MergeO
         if service_ids:
             await Service.update({Service.structure: keep_id, Service.updated_at: now}).where(
                 Service.id.is_in(service_ids)
-            )
-
-        held = {
-            (r["user"], r["role"])
-            for r in await Membership.select(Membership.user, Membership.role).where(Membership.structure == keep_id)
-        }
-        movable, left = [], 0
-        for member in await Membership.select().where(Membership.structure == drop_id):
-            if (member["user"], member["role"]) in held:
-                left += 1
-            else:
-                movable.append(member["id"])
-        if movable:
-            await Membership.update({Membership.structure: keep_id}).where(Membership.id.is_in(movable))
-
-        pending = await AccessLink.select(AccessLink.id).where(
-            (AccessLink.structure == drop_id) & AccessLink.used_at.is_null()
-        )
-        if pending:
-            await AccessLink.update({AccessLink.structure: keep_id}).where(
-                AccessLink.id.is_in([r["id"] for r in pending])
             )
 
         filled: dict[Any, Any] = {}
@@ -366,6 +343,7 @@ async def merge(rt: Runtime, actor: Actor, keep_id: int, drop_id: int) -> MergeO
             (DuplicateFlag.structure == drop_id) & (DuplicateFlag.other == keep_id)
         )
         await DuplicateFlag.update({DuplicateFlag.status: "merged", DuplicateFlag.decided_at: now}).where(pair)
+        effects = await hooks.announce(rt, hooks.StructureMerged(kept_id=keep_id, dropped_id=drop_id))
 
         # the dropped structure left the index when it closed (trigger); its services come back under the kept one
         await search_index.reindex_structure(keep_id)
@@ -373,9 +351,9 @@ async def merge(rt: Runtime, actor: Actor, keep_id: int, drop_id: int) -> MergeO
             kept_id=keep_id,
             dropped_id=drop_id,
             services_moved=len(service_ids),
-            memberships_moved=len(movable),
-            memberships_left=left,
-            invitations_moved=len(pending),
+            memberships_moved=effects["memberships"],
+            memberships_left=effects["memberships_left"],
+            invitations_moved=effects["invitations"],
             fields_filled=tuple(str(column._meta.name) for column in filled),
         )
         await journal.append(
@@ -390,7 +368,7 @@ async def merge(rt: Runtime, actor: Actor, keep_id: int, drop_id: int) -> MergeO
                     "kept": keep_id,
                     "services": outcome.services_moved,
                     "memberships": outcome.memberships_moved,
-                    "memberships_left": left,
+                    "memberships_left": outcome.memberships_left,
                     "invitations": outcome.invitations_moved,
                 },
             ),

@@ -17,6 +17,7 @@ from hub import auth
 from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import Invalid, NotFound
 from hub.schemas import EmailForm
+from hub.tables import STRUCTURE_KINDS
 from hub.web import page, redirect
 from network import duplicates, structures
 from network import service as directory
@@ -24,7 +25,6 @@ from network.exchange import importing, records
 from network.exchange.files import InputFile
 from network.routes import AnyRequest, structure_context
 from network.schemas import MergeForm, PlaceForm, ServiceForm, StructureForm
-from network.tables import STRUCTURE_KINDS
 
 IMPORT_MAX_BYTES = 200 * 1024 * 1024  # a département's full data·inclusion export
 

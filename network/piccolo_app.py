@@ -6,4 +6,5 @@ APP_CONFIG = AppConfig(
     app_name="network",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
     table_classes=table_finder(modules=["network.tables"], exclude_imported=True),
+    migration_dependencies=["hub.piccolo_app"],
 )

@@ -17,12 +17,13 @@ from litestar.response import Redirect, Template
 from hub import auth
 from hub.auth import RuntimeDep
 from hub.errors import Invalid, Unprocessable
+from hub.tables import STRUCTURE_KINDS
 from hub.web import page, redirect
 from network import geocoding, structures, validation, vocabulary
 from network import service as directory
+from network.module import DirectorySettings
 from network.schemas import JoinRequestForm, SearchForm
 from network.search.query import Origin, SearchQuery, search
-from network.tables import STRUCTURE_KINDS
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -31,7 +32,7 @@ AnyRequest = Request[Any, Any, Any]
 
 def structure_context(request: AnyRequest, structure: dict[str, Any]) -> dict[str, Any]:
     rt = request.app.state.runtime
-    today = rt.now().date()
+    today = rt.today()
     code, label = validation.freshness(structure["confirmed_on"], today)
     return {
         "structure": structure,
@@ -115,6 +116,11 @@ def _origin(
         return Origin(latitude=point[0], longitude=point[1], label=origine, precision=precision)  # type: ignore[arg-type]
     label = ORIGIN_LABELS.get(origine, ORIGIN_LABELS["position"])
     return Origin(latitude=point[0], longitude=point[1], label=label)
+
+
+def _tiles(rt: RuntimeDep) -> dict[str, str]:
+    section = rt.settings.section(DirectorySettings)
+    return {"url": section.tile_url, "attribution": section.tile_attribution}
 
 
 class DirectoryPages(Controller):
@@ -219,7 +225,7 @@ class DirectoryPages(Controller):
             page_size=PAGE_SIZE,
             base_query=base_query,
             weekdays=list(WEEKDAY_CODES),
-            tiles={"url": rt.settings.tile_url, "attribution": rt.settings.tile_attribution},
+            tiles=_tiles(rt),
         )
 
     @post("/recherche", operation_id="directorySearchSubmit", status_code=303)
@@ -230,7 +236,9 @@ class DirectoryPages(Controller):
         params = _query_pairs({k: v for k, v in fields.items() if k not in ("adresse", "lat", "lon")})
         if data.adresse.strip():
             try:
-                params += _origin_params(await geocoding.origin_of(rt.geocoder, data.adresse), "adresse")
+                params += _origin_params(
+                    await geocoding.origin_of(rt.state(geocoding.Geocoder), data.adresse), "adresse"
+                )
             except Unprocessable:
                 params.append(("adresse_introuvable", "1"))
         elif not data.pres_de and (point := _point(data.lat, data.lon)):

@@ -11,12 +11,13 @@ from hub.db import write_transaction
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
-from hub.tables import Membership
+from hub.tables import STRUCTURE_KINDS, Membership
 from network import duplicates, validation
+from network.module import DirectorySettings
 from network.schemas import JoinRequestForm, StructureForm
 from network.search import index as search_index
 from network.service import require_editor, structure_for
-from network.tables import STRUCTURE_KINDS, Structure
+from network.tables import Structure
 
 
 def _structure_values(form: StructureForm) -> dict[Any, Any]:
@@ -82,7 +83,7 @@ async def update_structure(rt: Runtime, actor: Actor, structure_id: int, form: S
             rt.secrets.journal_key, Act("structure_updated", actor.user_id, structure_id, "structure", structure_id)
         )
         await search_index.reindex_structure(structure_id)
-        await duplicates.flag_duplicates([structure_id])
+        await duplicates.flag_duplicates(rt, [structure_id])
 
 
 async def request_to_join(rt: Runtime, form: JoinRequestForm) -> int:
@@ -99,7 +100,7 @@ async def request_to_join(rt: Runtime, form: JoinRequestForm) -> int:
         await journal.append(
             rt.secrets.journal_key, Act("structure_join_requested", None, structure.id, "structure", structure.id)
         )
-        await duplicates.flag_duplicates([int(structure.id)])  # the coordinator sees look-alikes before approving
+        await duplicates.flag_duplicates(rt, [int(structure.id)])  # the coordinator sees look-alikes before approving
     return int(structure.id)
 
 
@@ -159,8 +160,9 @@ REMIND_AGAIN_AFTER = timedelta(days=30)
 
 async def remind_stale_entries(rt: Runtime) -> int:
     """Ask the managers of entries unconfirmed for `confirm_months` to check them; at most once a month each."""
-    today = rt.now().date()
-    stale_before = today - timedelta(days=round(30.44 * rt.settings.confirm_months))
+    today = rt.today()
+    months = rt.settings.section(DirectorySettings).confirm_months
+    stale_before = today - timedelta(days=round(30.44 * months))
     due = await Structure.select(Structure.id, Structure.name).where(
         (Structure.status == "active")
         & (Structure.confirmed_on.is_null() | (Structure.confirmed_on < stale_before))
@@ -182,7 +184,7 @@ async def remind_stale_entries(rt: Runtime) -> int:
                     context={
                         "structure": structure["name"],
                         "structure_id": structure["id"],
-                        "months": rt.settings.confirm_months,
+                        "months": months,
                     },
                 )
             # Entries without a manager are marked too: the coordinator sees them as "Ancienne" in the directory.

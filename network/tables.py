@@ -25,39 +25,13 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-# Local structure kinds: data·inclusion v1 dropped "typologie", networks still think in it (domain.md).
-STRUCTURE_KINDS: dict[str, str] = {
-    "CAF": "Caisse d'allocations familiales",
-    "CCAS": "Centre communal d'action sociale",
-    "CIAS": "Centre intercommunal d'action sociale",
-    "CS": "Centre social",
-    "CSC": "Centre socioculturel",
-    "EVS": "Espace de vie sociale",
-    "BIB": "Médiathèque",
-    "MUNI": "Mairie",
-    "EPCI": "Intercommunalité",
-    "MQ": "Maison de quartier",
-    "RFS": "France Services",
-    "EPN": "Espace public numérique",
-    "ASSO": "Association",
-    "MJC": "Maison des jeunes et de la culture",
-    "PIMMS": "Point information médiation multi-services",
-    "MDS": "Maison départementale des solidarités",
-    "LA_POSTE": "La Poste",
-    "TIERS_LIEUX": "Tiers-lieu",
-    "UDAF": "Union départementale des associations familiales",
-    "AUTRE": "Autre",
-}
-
-STRUCTURE_STATUSES = ("pending", "active", "closed")
+from hub import tables as core
 
 
-class Structure(Table, tablename="network_structure"):
-    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
-    name = Varchar(length=200)
-    kind = Varchar(length=20, default="AUTRE")
-    status = Varchar(length=10, default="active", index=True)  # pending (asks to join) | active | closed
-    siret = Varchar(length=14, default="", index=True)
+class Structure(core.Structure, tablename="network_structure"):
+    """The directory's profile of a structure: the core's identity row (id, name, kind, status, SIRET,
+    merge target) plus where it is, how to reach it and where its entry comes from."""
+
     address = Varchar(length=255, default="")
     address_extra = Varchar(length=255, default="")
     postal_code = Varchar(length=5, default="")
@@ -75,11 +49,8 @@ class Structure(Table, tablename="network_structure"):
     description = Text(default="")
     source = Varchar(length=60, default="maillage")
     source_id = Varchar(length=200, default="")
-    merged_into: ForeignKey[Structure] = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
     confirmed_on = Date(null=True, default=None)
     reminded_on = Date(null=True, default=None)  # last mail asking the managers to confirm the entry
-    created_at = Timestamptz(default=TimestamptzNow())
-    updated_at = Timestamptz(default=TimestamptzNow())
 
 
 class Service(Table, tablename="network_service"):

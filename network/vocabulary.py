@@ -1,7 +1,7 @@
 """French labels of the directory's codes: data·inclusion v1 enums, plus the local lists it lacks.
 
 The data·inclusion codes and labels come from the `data-inclusion-schema` package (never copied here);
-accommodations and languages are local lists, as are the structure kinds (network.tables.STRUCTURE_KINDS).
+accommodations and languages are local lists, as are the structure kinds (hub.tables.STRUCTURE_KINDS).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from data_inclusion.schema.v1 import (
     TypeService,
 )
 
-from network.tables import STRUCTURE_KINDS
+from hub.tables import STRUCTURE_KINDS
 
 
 def _labels(enum: type[Enum]) -> dict[str, str]:

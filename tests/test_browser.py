@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, 
 from hub import demo
 from hub.runtime import Runtime
 from hub.security import totp_qr_svg, totp_uri
+from network import demo as town
 from network.tables import Service, Structure
 from tests.browser_support import (
     CHROMIUM,
@@ -383,7 +384,7 @@ def test_directory_pages_are_accessible(
         assert row is not None
         return int(row["id"])
 
-    appointment = next(s for s in demo.SERVICES if s.name == "Rendez-vous droits et prestations")
+    appointment = next(s for s in town.SERVICES if s.name == "Rendez-vous droits et prestations")
     visitor.goto(f"/annuaire/services/{live_server.call(appointment_id)}")
     booking = visitor.get_by_role("link", name=re.compile("^Prendre rendez-vous"))
     expect(booking).to_have_attribute("href", appointment.booking_url)

@@ -15,6 +15,7 @@ import pyotp
 from hub import demo
 from hub.settings import Settings
 from hub.tables import Membership, User
+from network import demo as town
 from network.tables import Structure
 from tests.conftest import TEST_SECRET, post_form
 
@@ -58,12 +59,12 @@ async def test_demo_seeds_once_and_refuses_production(database_url, tmp_path, ap
     first = await asyncio.to_thread(maillage, "demo", database_url=database_url, var_dir=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "35 structures" in first.stdout and demo.DEMO_PASSWORD in first.stdout
-    assert await Structure.count() == len(demo.STRUCTURES) >= 30
+    assert await Structure.count() == len(town.STRUCTURES) >= 30
     kinds = {row["kind"] for row in await Structure.select(Structure.kind)}
     assert {"CAF", "CCAS", "CS", "BIB", "RFS", "ASSO"} <= kinds
     again = await asyncio.to_thread(maillage, "demo", database_url=database_url, var_dir=tmp_path)
     assert again.returncode == 0
-    assert await Structure.count() == len(demo.STRUCTURES) and await User.count() == len(demo.USERS)
+    assert await Structure.count() == len(town.STRUCTURES) and await User.count() == len(demo.USERS)
     assert await Membership.count() == 3
 
     refused = await asyncio.to_thread(

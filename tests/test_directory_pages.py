@@ -169,12 +169,12 @@ async def test_managers_are_reminded_to_confirm_a_stale_entry_once_a_month(app, 
     await make_person(rt, "nadia@ancienne.example.fr", {stale: ["manager"]})
     await make_person(rt, "tom@ajour.example.fr", {fresh: ["manager"]})
 
-    assert (await jobs.tick(rt)).reminders == 1
+    assert (await jobs.tick(rt)).work["directory.reminders"] == 1
     await jobs.tick(rt)  # delivers
     [message] = inbox.to("nadia@ancienne.example.fr")
     assert "Structure ancienne" not in message["Subject"]  # subjects carry nothing but the question
     assert f"/annuaire/structures/{stale}" in message.get_payload(decode=True).decode()
     assert not inbox.to("tom@ajour.example.fr")
-    assert (await jobs.tick(rt)).reminders == 0  # not every tick
+    assert (await jobs.tick(rt)).work["directory.reminders"] == 0  # not every tick
     rt.advance_clock(timedelta(days=31))
-    assert (await jobs.tick(rt)).reminders == 1  # a month later, still unconfirmed: asked again
+    assert (await jobs.tick(rt)).work["directory.reminders"] == 1  # a month later, still unconfirmed: asked again

@@ -56,7 +56,7 @@ async def test_close_name_at_the_same_address_or_commune_is_flagged(rt):
     elsewhere = await structure("Centre social les Tilleuls", commune="Saran", postal_code="45770")
     other_name = await structure("Médiathèque des Tilleuls", address="12 rue des Lilas")
     same_commune = await structure("CENTRE SOCIAL LES TILLEULS (antenne)", address="3 place du Marché")
-    added = await duplicates.flag_duplicates([near, elsewhere, other_name, same_commune])
+    added = await duplicates.flag_duplicates(rt, [near, elsewhere, other_name, same_commune])
     found = {frozenset((f["structure"], f["other"])): f["reason"] for f in await flags()}
     assert found[frozenset((tilleuls, near))] == "name_address"
     assert frozenset((tilleuls, elsewhere)) not in found  # another commune
@@ -65,7 +65,7 @@ async def test_close_name_at_the_same_address_or_commune_is_flagged(rt):
     assert added == len(found)
     # a name close enough in the same commune, at another address
     twin = await structure("Centre social Les Tilleuls", address="40 boulevard Alexandre Martin")
-    await duplicates.flag_duplicates([twin])
+    await duplicates.flag_duplicates(rt, [twin])
     found = {frozenset((f["structure"], f["other"])): f["reason"] for f in await flags()}
     assert found[frozenset((tilleuls, twin))] == "name_commune"
 
@@ -75,12 +75,12 @@ async def test_a_pair_is_flagged_once_even_after_dismissal(rt):
     actor = await accounts.actor_for_user(coordinator.id)
     a = await structure("CCAS d'Orléans", siret="94241319246499")
     b = await structure("Centre communal d'action sociale", siret="94241319246499", commune="Orléans")
-    assert await duplicates.flag_duplicates([b]) == 1
-    assert await duplicates.flag_duplicates([a, b]) == 0
+    assert await duplicates.flag_duplicates(rt, [b]) == 1
+    assert await duplicates.flag_duplicates(rt, [a, b]) == 0
     (flag,) = await flags()
     assert [f["id"] for f in await duplicates.open_flags()] == [flag["id"]]
     await duplicates.dismiss(rt, actor, flag["id"])
-    assert await duplicates.flag_duplicates([a]) == 0
+    assert await duplicates.flag_duplicates(rt, [a]) == 0
     assert (await flags())[0]["status"] == "dismissed" and await duplicates.open_flags() == []
 
 
@@ -111,7 +111,7 @@ async def test_merge_moves_services_and_members_and_keeps_history(rt):
         await Service.insert(Service(structure=sid, name=name))
     both = await make_person(rt, "nadia@argonne.example.fr", {keep: ["manager"], drop: ["manager"]})
     only_drop = await make_person(rt, "paul@argonne.example.fr", {drop: ["aidant"]})
-    await duplicates.flag_duplicates([drop])
+    await duplicates.flag_duplicates(rt, [drop])
     (flag,) = await flags()
 
     outcome = await duplicates.merge(rt, actor, keep, drop)

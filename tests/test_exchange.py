@@ -192,11 +192,11 @@ async def test_the_search_index_is_built_after_commit_and_caught_up_by_the_jobs_
     assert [hit.service_name for hit in (await search(SearchQuery(text="tablette"))).hits] == []
     # …and the jobs loop indexes what is left
     tick = await jobs.tick(rt)
-    assert tick.reindexed == queued and await pending.queued() == 0
+    assert tick.work["directory.reindexed"] == queued and await pending.queued() == 0
     assert [hit.service_name for hit in (await search(SearchQuery(text="tablette"))).hits] == [
         "Atelier tablette du soir"
     ]
-    assert (await jobs.tick(rt)).reindexed == 0
+    assert (await jobs.tick(rt)).work["directory.reindexed"] == 0
 
 
 async def test_dry_run_reports_and_writes_nothing(rt):

@@ -22,6 +22,7 @@ from litestar import Litestar
 from hub.runtime import Runtime
 from hub.settings import Settings
 from network.geocoding import BAN_PAUSE_S, Geocoder
+from network.module import DirectorySettings
 from network.search import index as search_index
 from network.tables import Structure
 from tests.conftest import SmtpServer, base_settings
@@ -100,7 +101,8 @@ def ban() -> Iterator[BanStandIn]:
 def settings(tmp_path: Any, database_url: str, smtp_server: SmtpServer, ban: BanStandIn) -> Settings:
     """The suite's settings, with the BAN stand-in as MAILLAGE_GEOCODER_URL and a short timeout."""
     ban.mode, ban.requests[:] = "ok", []
-    return base_settings(tmp_path, database_url, smtp_server.port, geocoder_url=ban.url, geocoder_timeout_seconds=0.5)
+    directory = DirectorySettings(geocoder_url=ban.url, geocoder_timeout_seconds=0.5)
+    return base_settings(tmp_path, database_url, smtp_server.port, sections=(directory,))
 
 
 @pytest.fixture
@@ -183,7 +185,7 @@ async def test_the_gazetteer_follows_directory_edits(rt: Runtime, directory: dic
 # ---------------------------------------------------------------- the BAN
 @pytest.mark.usefixtures("directory")
 async def test_street_addresses_go_to_the_ban_and_its_answers_are_kept(rt: Runtime, ban: BanStandIn) -> None:
-    found = await rt.geocoder.locate(HOME)
+    found = await rt.state(Geocoder).locate(HOME)
     assert found is not None
     assert (found.latitude, found.longitude) == BAN_POINT
     assert (found.label, found.precision, found.source) == ("17 Rue des Lilas 45160 Olivet", "housenumber", "ban")
@@ -191,17 +193,17 @@ async def test_street_addresses_go_to_the_ban_and_its_answers_are_kept(rt: Runti
     assert asked["q"] == [HOME] and asked["limit"] == ["1"]
     assert 47.8 < float(asked["lat"][0]) < 48.0  # the directory's centre: the BAN ranks what is near first
 
-    assert await rt.geocoder.locate("17 rue des lilas 45160 olivet") == found  # from the cache
+    assert await rt.state(Geocoder).locate("17 rue des lilas 45160 olivet") == found  # from the cache
     assert len(ban.requests) == 1
 
-    assert (await rt.geocoder.locate("Saran")).source == "annuaire"  # type: ignore[union-attr]
+    assert (await rt.state(Geocoder).locate("Saran")).source == "annuaire"  # type: ignore[union-attr]
     assert len(ban.requests) == 1  # a place the directory knows by name is not asked for
 
 
 @pytest.mark.usefixtures("directory")
 async def test_the_gazetteer_answers_when_the_ban_finds_nothing(rt: Runtime, ban: BanStandIn) -> None:
     ban.mode = "empty"
-    found = await rt.geocoder.locate("8 av des Tilleuls Olivet")
+    found = await rt.state(Geocoder).locate("8 av des Tilleuls Olivet")
     assert found is not None and (found.source, found.precision) == ("annuaire", "housenumber")
     assert len(ban.requests) == 1
 
@@ -214,10 +216,10 @@ async def test_a_failing_ban_falls_back_to_the_gazetteer_and_is_left_alone_a_whi
     ban.mode = mode
     caplog.set_level(logging.DEBUG)
     started = time.monotonic()
-    found = await rt.geocoder.locate("8 avenue des Tilleuls, 45160 Olivet")
+    found = await rt.state(Geocoder).locate("8 avenue des Tilleuls, 45160 Olivet")
     assert time.monotonic() - started < 1.4  # the timeout (0.5 s), not the stand-in's 1.5 s
     assert found is not None and found.source == "annuaire"
-    assert await rt.geocoder.locate("12 bis boulevard Pierre-Mendès-France, Saran") is not None
+    assert await rt.state(Geocoder).locate("12 bis boulevard Pierre-Mendès-France, Saran") is not None
     assert len(ban.requests) == 1  # paused after the failure
     assert f"directory gazetteer only for {BAN_PAUSE_S:.0f} s" in caplog.text
     assert "Tilleuls" not in caplog.text and "Mend" not in caplog.text
@@ -254,7 +256,8 @@ def test_the_geocoder_setting_comes_from_the_environment(tmp_path: Any) -> None:
         "MAILLAGE_GEOCODER_URL": " https://data.geopf.fr/geocodage/search ",
         "MAILLAGE_GEOCODER_TIMEOUT": "1.5",
     }
-    settings = Settings.from_env(environ)
+    settings = Settings.from_env(environ, sections=[DirectorySettings]).section(DirectorySettings)
     assert (settings.geocoder_url, settings.geocoder_timeout_seconds) == ("https://data.geopf.fr/geocodage/search", 1.5)
     assert dataclasses.replace(settings, geocoder_url="").geocoder_url == ""
-    assert Settings.from_env({"MAILLAGE_VAR_DIR": str(tmp_path), "MAILLAGE_SECRET_KEY": "k" * 40}).geocoder_url == ""
+    bare = {"MAILLAGE_VAR_DIR": str(tmp_path), "MAILLAGE_SECRET_KEY": "k" * 40}
+    assert Settings.from_env(bare, sections=[DirectorySettings]).section(DirectorySettings).geocoder_url == ""

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from litestar import Litestar
 
-from hub import jobs, mail
+from hub import jobs, leases, mail
 from hub.app import create_app
 from hub.tables import Job, OutboxMessage, WebSession
 from tests.conftest import SmtpServer, free_port, make_person, sign_in
@@ -38,7 +38,7 @@ async def test_mail_queued_while_smtp_is_down_arrives_once_when_it_is_back(app, 
     server.start()
     try:
         assert (await jobs.tick(rt)).mails_sent == 0  # backing off: not due yet
-        rt.advance_clock(mail.backoff(1) + timedelta(seconds=1))
+        rt.advance_clock(leases.backoff(1) + timedelta(seconds=1))
         assert (await jobs.tick(rt)).mails_sent == 1
         rt.advance_clock(timedelta(hours=2))
         assert (await jobs.tick(rt)).mails_sent == 0  # never twice
@@ -53,9 +53,9 @@ async def test_mail_queued_while_smtp_is_down_arrives_once_when_it_is_back(app, 
 
 
 async def test_backoff_grows_and_is_capped():
-    delays = [mail.backoff(n) for n in range(1, 12)]
+    delays = [leases.backoff(n) for n in range(1, 12)]
     assert delays == sorted(delays)
-    assert delays[0] == timedelta(seconds=30) and delays[-1] == mail.MAX_BACKOFF
+    assert delays[0] == timedelta(seconds=30) and delays[-1] == leases.MAX_BACKOFF
 
 
 async def test_a_claimed_message_is_not_sent_by_a_second_worker(app, rt, inbox):

@@ -11,7 +11,7 @@ import pytest
 from data_inclusion.schema import v1 as di
 from data_inclusion.schema.v1 import ModeMobilisation, PersonneMobilisatrice
 
-from hub import demo
+from network import demo as town
 from network import validation, vocabulary
 from network.exchange import export, importing
 from network.tables import Service, Structure
@@ -350,10 +350,10 @@ async def test_public_api_gives_service_contacts_but_no_personal_address(client,
 
 # ---------------------------------------------------------------- demo
 def test_demo_contacts_follow_the_form_rules():
-    phones = [s.phone for s in demo.SERVICES if s.phone]
-    links = [s.booking_url for s in demo.SERVICES if s.booking_url]
+    phones = [s.phone for s in town.SERVICES if s.phone]
+    links = [s.booking_url for s in town.SERVICES if s.booking_url]
     assert len(phones) >= 4 and all(validation.french_phone(p) == p for p in phones)
-    appointment = next(s for s in demo.SERVICES if s.name == "Rendez-vous droits et prestations")
+    appointment = next(s for s in town.SERVICES if s.name == "Rendez-vous droits et prestations")
     assert appointment.booking_url in links
     for link in links:
         validation.check({"booking_url": link})  # raises Invalid on a bad one

@@ -197,7 +197,7 @@ async def _write_mednum(out: Path, report: ExportReport) -> None:
                 "presentation_detail": description if len(description) > 280 else "",
                 "source": "Maillage",
                 "itinerance": "Itinérant" if found.itinerant else "",
-                "date_maj": export_date(row["confirmed_on"], row["updated_at"]),
+                "date_maj": export_date(report.today, row["confirmed_on"], row["updated_at"]),
                 "services": _mednum_services(found.thematiques),
                 "publics_specifiquement_adresses": _reverse(MEDNUM_PUBLICS, found.publics),
                 "prise_en_charge_specifique": support,
@@ -258,7 +258,7 @@ async def _write_geojson(out: Path, report: ExportReport) -> None:
                         "courriel": public_email(row["email"], report),
                         "site_web": row["website"],
                         "horaires_accueil": row["opening_hours"],
-                        "date_maj": export_date(row["confirmed_on"], row["updated_at"]),
+                        "date_maj": export_date(report.today, row["confirmed_on"], row["updated_at"]),
                     }
                 ),
             )
@@ -300,7 +300,7 @@ async def export_directory(rt: Runtime, fmt: str, out: Path, *, actor_id: int | 
     """Write the open directory in one of FORMATS_OUT; journalled. Files appear only once complete."""
     if fmt not in FORMATS_OUT:
         raise Invalid(f"Format inconnu : {fmt} (attendu : {', '.join(FORMATS_OUT)}).")
-    report = ExportReport(fmt, [out])
+    report = ExportReport(fmt, [out], rt.today())
     if fmt == "datainclusion-json":
         await _write_datainclusion_json(out, report)
     elif fmt == "datainclusion-csv":

@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -180,10 +180,10 @@ async def upsert(
     services: list[Candidate],
     report: ImportReport,
     transaction: Any | None,
+    now: datetime,
     progress: Progress | None = None,
 ) -> None:
     """Compare every candidate with the preloaded rows; write (batched) unless transaction is None (dry run)."""
-    now = datetime.now(UTC)
     structures = _reject_repeats(structures)
     services = _reject_repeats(services)
     sources = {c.key[0] for c in structures} | {c.key[0] for c in services}
@@ -358,14 +358,14 @@ async def import_files(
         if outcome.reasons:
             outcome.settle("rejected")
     if dry_run:
-        await upsert(structures, services, report, None, progress)
+        await upsert(structures, services, report, None, rt.now(), progress)
         report.record_id = await records.keep(report, files, source, actor_id, rt.now())
         return report
     async with write_transaction() as transaction:
         clock = time.perf_counter()
-        await upsert(structures, services, report, transaction, progress)
+        await upsert(structures, services, report, transaction, rt.now(), progress)
         report.timings["writing"] = time.perf_counter() - clock
-        report.duplicates_flagged = await duplicates.flag_duplicates(report.structure_ids)
+        report.duplicates_flagged = await duplicates.flag_duplicates(rt, report.structure_ids)
         report.timings["duplicates"] = time.perf_counter() - clock - report.timings["writing"]
         await queue_reindex(report.service_ids, report.structure_ids)
         counts = {kind: report.counts(kind) for kind in ("structure", "service", "lieu")}

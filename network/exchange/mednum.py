@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from data_inclusion.schema import v1 as di
 
+from hub.tables import STRUCTURE_KINDS
 from network.exchange import datainclusion
 from network.exchange.files import InputFile, RawRow, read_csv
 from network.exchange.report import DEFAULT_MEDNUM_SOURCE, Progress, RowOutcome
@@ -21,7 +22,7 @@ from network.exchange.rows import (
     strip_prefix,
     validate_di,
 )
-from network.tables import STRUCTURE_KINDS, Service, Structure
+from network.tables import Service, Structure
 
 MEDNUM_COLUMNS = (
     "id", "pivot", "nom", "commune", "code_postal", "code_insee", "adresse", "complement_adresse", "latitude",

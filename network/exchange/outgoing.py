@@ -34,8 +34,7 @@ def _as_date(value: Any) -> date | None:
     return None
 
 
-def export_date(*values: Any) -> str:
-    today = date.today()
+def export_date(today: date, *values: Any) -> str:
     found = next((d for v in values if (d := _as_date(v))), today)
     return min(found, today).isoformat()
 
@@ -79,7 +78,7 @@ def _structure_out(row: dict[str, Any], report: ExportReport) -> dict[str, Any] 
         "source": row["source"] or OWN_SOURCE,
         "id": di_id(row),
         "nom": (row["name"] or "")[:150],
-        "date_maj": export_date(row["confirmed_on"], row["updated_at"]),
+        "date_maj": export_date(report.today, row["confirmed_on"], row["updated_at"]),
         "description": description if len(description) >= 5 else None,
         "siret": row["siret"],
         "commune": row["commune"],
@@ -110,7 +109,7 @@ def _service_out(
         "id": di_id(row),
         "nom": (row["name"] or "")[:150],
         "description": description,
-        "date_maj": export_date(row["updated_on"], row["updated_at"]),
+        "date_maj": export_date(report.today, row["updated_on"], row["updated_at"]),
         "type": types[0] if types else None,
         "thematiques": loads(row["thematiques"]),
         "frais": fees[0] if fees else None,

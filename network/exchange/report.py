@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 FORMATS_IN = ("datainclusion", "mednum")
@@ -90,6 +91,7 @@ class ImportReport:
 class ExportReport:
     format: str
     paths: list[Path]
+    today: date  # the day of the export, in Europe/Paris (from the runtime's clock)
     structures: int = 0
     services: int = 0
     places: int = 0

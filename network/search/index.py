@@ -18,12 +18,12 @@ from typing import Any, ClassVar, Generic, TypeVar
 import msgspec
 
 from hub.db import current_engine, write_transaction
+from hub.tables import STRUCTURE_KINDS
 from network import vocabulary
 from network.search import sql
 from network.search.hours import expression_ids
 from network.search.sql import BATCH
 from network.search.text import area_key, filter_token, fold
-from network.tables import STRUCTURE_KINDS
 
 # ServiceTag kind → the Service JSON column it mirrors.
 TAG_COLUMNS: dict[str, str] = {

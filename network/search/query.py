@@ -13,11 +13,11 @@ import msgspec
 
 from hub.db import current_engine
 from hub.errors import Invalid
+from hub.tables import STRUCTURE_KINDS
 from network import vocabulary
 from network.search import sql
 from network.search.hours import is_open, open_expression_ids, paris_minute
 from network.search.text import EARTH_RADIUS_M, area_key, distance_m, filter_token, query_terms, snippet
-from network.tables import STRUCTURE_KINDS
 
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000

@@ -1,0 +1,9 @@
+"""The composition root's list of domains: the one place that names them (with hub.app, hub.cli and
+hub.piccolo_conf, which read it). Adding a domain is one line here."""
+
+from __future__ import annotations
+
+from hub.modules import Module
+from network.module import MODULE as DIRECTORY
+
+MODULES: tuple[Module, ...] = (DIRECTORY,)

@@ -1,0 +1,408 @@
+"""The demo town's directory: Montclair-sur-Loire (60,000 people), its 35 partner structures and their services.
+
+Idempotent (structures by name, services by structure and name). Everything here is invented: names,
+addresses, phone numbers (in the 01 99 00 range reserved for fiction, but the CAF's national 32 30), booking
+links (under demo.maillage.fr). The core's demo accounts join these structures by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+from hub.db import write_transaction
+from hub.modules import DemoContext
+from hub.runtime import Runtime
+from network.search import index as search_index
+from network.tables import Place, Service, Structure
+
+TOWN = "Montclair-sur-Loire"
+POSTAL_CODE = "45990"
+INSEE = "45999"
+CENTRE = (47.9012, 2.1245)
+
+STRUCTURE_HOURS = {
+    "BIB": "Tu-Sa 10:00-18:00; PH off",
+    "RFS": "Mo-Fr 09:00-12:30,13:30-17:30; Sa 09:00-12:00; PH off",
+    "LA_POSTE": "Mo-Fr 09:00-12:00,14:00-17:30; Sa 09:00-12:00; PH off",
+    "MJC": "Tu-Fr 14:00-19:00; Sa 10:00-17:00; PH off",
+}
+
+# (kind, name, neighbourhood, street, offset north/east in hundredths of a degree)
+STRUCTURES: list[tuple[str, str, str, str, tuple[float, float]]] = [
+    ("CAF", "CAF du Loiret – accueil de Montclair", "Centre", "12 rue de la République", (0.2, 0.1)),
+    ("CCAS", "CCAS de Montclair-sur-Loire", "Centre", "1 place de l'Hôtel de Ville", (0.0, 0.0)),
+    ("RFS", "France Services de Montclair", "Les Tilleuls", "8 avenue des Tilleuls", (-0.8, 1.1)),
+    ("RFS", "France Services itinérant du Val de Loire", "Centre", "Parking de la gare", (0.4, -0.6)),
+    ("BIB", "Médiathèque Louise-Michel", "Centre", "3 rue des Écoles", (0.3, 0.4)),
+    ("BIB", "Médiathèque de quartier des Aubiers", "Les Aubiers", "22 allée des Aubiers", (1.2, -0.9)),
+    ("CS", "Centre social de la Roseraie", "La Roseraie", "5 rue des Églantines", (-1.1, -0.7)),
+    ("CS", "Centre social Bel-Air", "Bel-Air", "40 boulevard Bel-Air", (0.9, 1.4)),
+    ("CSC", "Centre socioculturel Saint-Jean", "Saint-Jean", "17 rue Saint-Jean", (-0.4, 1.8)),
+    ("EVS", "Espace de vie sociale Le Trait d'Union", "Les Aubiers", "2 place du Marché", (1.4, -1.2)),
+    ("MQ", "Maison de quartier des Tilleuls", "Les Tilleuls", "11 rue des Peupliers", (-0.9, 0.8)),
+    ("MQ", "Maison de quartier de la Gare", "Gare", "6 rue Denis-Papin", (0.5, -0.5)),
+    ("MUNI", "Mairie annexe de Bel-Air", "Bel-Air", "1 rue du Stade", (1.0, 1.2)),
+    ("MUNI", "Mairie de Montclair-sur-Loire", "Centre", "Place de l'Hôtel de Ville", (0.05, 0.02)),
+    ("EPCI", "Communauté de communes Loire et Forêts", "Centre", "30 quai de Loire", (-0.2, 0.3)),
+    ("EPN", "Espace public numérique de la Roseraie", "La Roseraie", "5 bis rue des Églantines", (-1.05, -0.75)),
+    ("EPN", "Cyber-base de Saint-Jean", "Saint-Jean", "19 rue Saint-Jean", (-0.45, 1.85)),
+    ("ASSO", "Emmaüs Connect – point de Montclair", "Gare", "14 rue Denis-Papin", (0.55, -0.45)),
+    ("ASSO", "Secours populaire – comité de Montclair", "Les Tilleuls", "3 impasse des Acacias", (-0.7, 0.9)),
+    ("ASSO", "Restos du cœur – centre de Montclair", "Bel-Air", "52 boulevard Bel-Air", (0.95, 1.5)),
+    ("ASSO", "Association Lire et Écrire 45", "Centre", "9 rue Pasteur", (0.25, 0.2)),
+    ("ASSO", "Ordinateurs solidaires du Val", "Les Aubiers", "Zone artisanale des Aubiers", (1.6, -1.4)),
+    ("ASSO", "Cimade – permanence de Montclair", "Centre", "7 rue Voltaire", (0.15, 0.35)),
+    ("MJC", "MJC Jacques-Prévert", "Saint-Jean", "25 avenue Jean-Jaurès", (-0.3, 1.5)),
+    ("PIMMS", "PIMMS Médiation Montclair", "Gare", "Hall de la gare", (0.45, -0.65)),
+    ("MDS", "Maison départementale des solidarités – secteur Nord", "Les Aubiers", "10 rue de la Forêt", (1.3, -0.8)),
+    ("LA_POSTE", "La Poste – bureau de Bel-Air", "Bel-Air", "36 boulevard Bel-Air", (0.85, 1.3)),
+    ("TIERS_LIEUX", "Tiers-lieu La Fabrique", "Gare", "Ancienne halle SNCF", (0.6, -0.7)),
+    ("UDAF", "UDAF du Loiret – antenne de Montclair", "Centre", "18 rue de la République", (0.22, 0.12)),
+    ("CIAS", "CIAS Loire et Forêts", "Centre", "30 quai de Loire", (-0.21, 0.31)),
+    ("ASSO", "Mission locale du Val de Loire", "Centre", "4 rue Gambetta", (0.1, 0.5)),
+    ("ASSO", "Habitat et Humanisme – agence de Montclair", "La Roseraie", "1 rue des Lilas", (-1.2, -0.5)),
+    ("AUTRE", "Conseillers numériques de la Ville", "Centre", "1 place de l'Hôtel de Ville", (0.02, 0.01)),
+    ("ASSO", "Point Info Famille – Montclair", "Les Tilleuls", "15 avenue des Tilleuls", (-0.85, 1.0)),
+    ("ASSO", "Croix-Rouge – unité locale de Montclair", "Saint-Jean", "8 rue de la Croix", (-0.5, 1.6)),
+]
+
+
+DEMARCHES = "difficultes-administratives-ou-juridiques--accompagnement-aux-demarches-administratives"
+DROITS = "difficultes-administratives-ou-juridiques--accompagnement-pour-lacces-aux-droits"
+EN_LIGNE = "numerique--acceder-a-des-services-en-ligne"
+CONNEXION = "numerique--acceder-a-une-connexion-internet"
+EQUIPEMENT = "numerique--acquerir-un-equipement"
+FONDAMENTAUX = "numerique--maitriser-les-fondamentaux-du-numerique"
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoService:
+    structure: str
+    name: str
+    description: str
+    thematiques: tuple[str, ...]
+    types: tuple[str, ...]
+    publics: tuple[str, ...] = ("tous-publics",)
+    fees: tuple[str, ...] = ("gratuit",)
+    hours: str = ""
+    accepts_referrals: bool = True
+    accommodations: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ("fr",)
+    capacity: int | None = None
+    phone: str = ""  # the team's line, in the range reserved for fiction (or a real national number)
+    booking_url: str = ""
+    places: tuple[tuple[str, str, str, tuple[float, float], str], ...] = ()  # name, street, quarter, offset, hours
+
+
+SERVICES = [
+    DemoService(
+        "CAF du Loiret – accueil de Montclair",
+        "Point numérique CAF",
+        "Un agent vous aide à utiliser caf.fr et l'appli CAF : déclaration trimestrielle, attestations, changement de situation.",
+        (EN_LIGNE, DEMARCHES),
+        ("accompagnement",),
+        ("familles", "beneficiaires-des-minimas-sociaux"),
+        hours="Mo,We,Fr 08:30-12:00; PH off",
+        capacity=40,
+        phone="32 30",  # the CAF's national number
+    ),
+    DemoService(
+        "CAF du Loiret – accueil de Montclair",
+        "Rendez-vous droits et prestations",
+        "Un conseiller fait le point sur vos droits aux prestations familiales et sociales.",
+        (DROITS,),
+        ("accompagnement",),
+        ("familles",),
+        hours="Tu,Th 13:30-16:30; PH off",
+        capacity=25,
+        phone="32 30",
+        booking_url="https://rdv.demo.maillage.fr/caf-du-loiret/montclair/droits-et-prestations",
+    ),
+    DemoService(
+        "CCAS de Montclair-sur-Loire",
+        "Aide aux démarches administratives",
+        "Un travailleur social vous accompagne pour vos démarches : logement, énergie, santé, impôts.",
+        (DEMARCHES, DROITS),
+        ("accompagnement",),
+        ("tous-publics", "seniors"),
+        hours="Mo-Fr 09:00-12:00,13:30-17:00; PH off",
+        capacity=60,
+        languages=("fr", "ar"),
+    ),
+    DemoService(
+        "France Services de Montclair",
+        "Accompagnement France Services",
+        "Des agents formés vous aident pour vos démarches avec la CAF, l'Assurance maladie, France Travail, les impôts et l'ANTS.",
+        (DEMARCHES, EN_LIGNE),
+        ("accompagnement",),
+        hours="Mo-Fr 09:00-12:30,13:30-17:30; Sa 09:00-12:00; PH off",
+        capacity=120,
+        accommodations=("mobilite-reduite", "surdite"),
+        booking_url="https://rdv.demo.maillage.fr/france-services/montclair",
+    ),
+    DemoService(
+        "France Services itinérant du Val de Loire",
+        "Bus France Services",
+        "Le bus France Services vient près de chez vous pour vos démarches en ligne.",
+        (DEMARCHES, EN_LIGNE),
+        ("accompagnement",),
+        capacity=30,
+        phone="01 99 00 10 01",
+        places=(
+            ("Place du marché des Aubiers", "Place du Marché", "Les Aubiers", (1.35, -1.15), "Tu 09:00-12:00"),
+            ("Parking de la mairie annexe", "1 rue du Stade", "Bel-Air", (1.0, 1.25), "Th 14:00-17:00"),
+        ),
+    ),
+    DemoService(
+        "Médiathèque Louise-Michel",
+        "Ateliers « Premiers pas sur l'ordinateur »",
+        "En petit groupe, apprenez à utiliser la souris, le clavier, internet et votre messagerie.",
+        (FONDAMENTAUX,),
+        ("atelier",),
+        ("tous-publics", "seniors"),
+        hours="We 10:00-12:00; Sa 10:00-12:00; PH off",
+        capacity=8,
+    ),
+    DemoService(
+        "Médiathèque Louise-Michel",
+        "Accès libre à internet",
+        "Des ordinateurs et une imprimante en libre accès, avec un médiateur pour vous aider.",
+        (CONNEXION,),
+        ("aide-materielle",),
+        hours="Tu-Sa 10:00-18:00; PH off",
+        accepts_referrals=False,
+    ),
+    DemoService(
+        "Médiathèque de quartier des Aubiers",
+        "Permanence numérique des Aubiers",
+        "Un conseiller numérique répond à vos questions sur votre téléphone ou votre ordinateur.",
+        (EN_LIGNE, FONDAMENTAUX),
+        ("accompagnement",),
+        ("residents-qpv-frr",),
+        hours="Th 14:00-17:00; PH off",
+        capacity=12,
+        phone="01 99 00 10 02",
+    ),
+    DemoService(
+        "Centre social de la Roseraie",
+        "Café numérique",
+        "Venez avec vos questions sur le numérique, autour d'un café, sans rendez-vous.",
+        (FONDAMENTAUX,),
+        ("atelier",),
+        ("familles", "seniors"),
+        hours="Mo 14:00-16:00; PH off",
+        capacity=15,
+    ),
+    DemoService(
+        "Centre social Bel-Air",
+        "Écrivain public",
+        "Aide pour écrire un courrier, remplir un formulaire ou comprendre un document administratif.",
+        (DEMARCHES,),
+        ("accompagnement",),
+        hours="Tu 09:00-12:00; PH off",
+        languages=("fr", "tr"),
+    ),
+    DemoService(
+        "Centre socioculturel Saint-Jean",
+        "Atelier smartphone",
+        "Apprenez à utiliser votre smartphone : appels vidéo, photos, applications utiles.",
+        (FONDAMENTAUX,),
+        ("atelier",),
+        ("seniors",),
+        hours="Fr 14:00-16:00; PH off",
+        capacity=10,
+    ),
+    DemoService(
+        "Espace public numérique de la Roseraie",
+        "Aide aux démarches en ligne",
+        "Un médiateur numérique vous accompagne pour créer vos comptes en ligne et faire vos démarches.",
+        (EN_LIGNE, DEMARCHES),
+        ("accompagnement",),
+        hours="Mo-Fr 14:00-18:00; PH off",
+        capacity=35,
+    ),
+    DemoService(
+        "Cyber-base de Saint-Jean",
+        "Initiation à internet",
+        "Un parcours de 4 séances pour découvrir internet en sécurité.",
+        (FONDAMENTAUX,),
+        ("formation",),
+        hours="We 14:00-16:00; PH off",
+        capacity=8,
+    ),
+    DemoService(
+        "Emmaüs Connect – point de Montclair",
+        "Équipement et connexion solidaires",
+        "Téléphones, ordinateurs et recharges internet à prix solidaire, sur orientation d'un travailleur social.",
+        (EQUIPEMENT, CONNEXION),
+        ("aide-materielle",),
+        ("beneficiaires-des-minimas-sociaux",),
+        ("payant",),
+        hours="We,Fr 10:00-13:00; PH off",
+        capacity=20,
+    ),
+    DemoService(
+        "Ordinateurs solidaires du Val",
+        "Ordinateurs solidaires",
+        "Des ordinateurs reconditionnés à petit prix pour les familles et les personnes aux minima sociaux.",
+        (EQUIPEMENT,),
+        ("aide-materielle",),
+        ("familles", "beneficiaires-des-minimas-sociaux"),
+        ("payant",),
+        hours="Sa 09:00-12:00; PH off",
+        capacity=10,
+    ),
+    DemoService(
+        "PIMMS Médiation Montclair",
+        "Médiation énergie et démarches",
+        "Aide pour vos factures d'énergie, d'eau, vos démarches en ligne et vos droits.",
+        (DEMARCHES, DROITS),
+        ("accompagnement",),
+        hours="Mo-Fr 09:00-12:00,14:00-17:00; PH off",
+        capacity=50,
+    ),
+    DemoService(
+        "Mission locale du Val de Loire",
+        "Démarches numériques des 16-25 ans",
+        "Un conseiller aide les jeunes à créer leurs comptes en ligne et à faire leurs démarches.",
+        (EN_LIGNE, DEMARCHES),
+        ("accompagnement",),
+        ("jeunes",),
+        hours="Mo-Fr 09:00-12:30,13:30-17:00; PH off",
+        capacity=30,
+    ),
+    DemoService(
+        "Cimade – permanence de Montclair",
+        "Accès aux droits des personnes étrangères",
+        "Information et accompagnement pour vos démarches de titre de séjour.",
+        (DROITS, DEMARCHES),
+        ("accompagnement",),
+        ("personnes-exilees",),
+        hours="Th 14:00-18:00; PH off",
+        languages=("fr", "en", "ar"),
+        capacity=15,
+        phone="01 99 00 10 03",
+    ),
+    DemoService(
+        "Conseillers numériques de la Ville",
+        "Permanences des conseillers numériques",
+        "Les conseillers numériques de la Ville vous reçoivent dans plusieurs quartiers.",
+        (EN_LIGNE, FONDAMENTAUX),
+        ("accompagnement",),
+        capacity=45,
+        phone="01 99 00 10 04",
+        places=(
+            ("Maison de quartier des Tilleuls", "11 rue des Peupliers", "Les Tilleuls", (-0.9, 0.8), "Mo 14:00-17:00"),
+            ("Maison de quartier de la Gare", "6 rue Denis-Papin", "Gare", (0.5, -0.5), "We 09:00-12:00"),
+            ("Centre social Bel-Air", "40 boulevard Bel-Air", "Bel-Air", (0.9, 1.4), "Fr 09:00-12:00"),
+        ),
+    ),
+    DemoService(
+        "La Poste – bureau de Bel-Air",
+        "Accompagnement numérique La Poste",
+        "Un chargé de clientèle vous aide pour vos démarches en ligne simples.",
+        (EN_LIGNE,),
+        ("accompagnement",),
+        hours="Mo-Fr 09:00-12:00,14:00-17:30; Sa 09:00-12:00; PH off",
+        accepts_referrals=False,
+    ),
+]
+
+
+async def _seed_services(ids: dict[str, int]) -> int:
+    created = 0
+    existing = {(row["structure"], row["name"]) for row in await Service.select(Service.structure, Service.name)}
+    for demo_service in SERVICES:
+        structure_id = ids[demo_service.structure]
+        if (structure_id, demo_service.name) in existing:
+            continue
+        service = Service(
+            structure=structure_id,
+            name=demo_service.name,
+            description=demo_service.description,
+            thematiques=list(demo_service.thematiques),
+            types=list(demo_service.types),
+            publics=list(demo_service.publics),
+            fees=list(demo_service.fees),
+            reception_modes=["en-presentiel"],
+            accommodations=list(demo_service.accommodations),
+            languages=list(demo_service.languages),
+            weekly_capacity=demo_service.capacity,
+            accepts_referrals=demo_service.accepts_referrals,
+            referral_email=f"orientations{structure_id}@structures.demo.maillage.fr"
+            if demo_service.accepts_referrals
+            else "",
+            phone=demo_service.phone,
+            booking_url=demo_service.booking_url,
+            # how to reach it follows from the contacts it has (data·inclusion pairs them the same way)
+            mobilisation_modes=sorted(
+                ["se-presenter"]
+                + (["telephoner"] if demo_service.phone else [])
+                + (["utiliser-lien-mobilisation"] if demo_service.booking_url else [])
+                + (["envoyer-un-courriel"] if demo_service.accepts_referrals else [])
+            ),
+            mobilisable_by=["professionnels", "usagers"],
+            opening_hours=demo_service.hours,
+            updated_on=date(2026, 10, 1),
+        )
+        await service.save()
+        created += 1
+        for place_name, street, quarter, (north, east), hours in demo_service.places:
+            await Place.insert(
+                Place(
+                    service=service.id,
+                    name=place_name,
+                    address=street,
+                    postal_code=POSTAL_CODE,
+                    commune=TOWN,
+                    insee_code=INSEE,
+                    neighbourhood=quarter,
+                    latitude=round(CENTRE[0] + north / 100, 5),
+                    longitude=round(CENTRE[1] + east / 100, 5),
+                    opening_hours=hours,
+                    itinerant=len(demo_service.places) > 1,
+                )
+            )
+    return created
+
+
+def _phone(index: int) -> str:
+    return f"01 99 00 {index // 100:02d} {index % 100:02d}"
+
+
+async def seed(rt: Runtime, context: DemoContext) -> None:
+    """The structures (by name into context.structures), their services and places, then the search index."""
+    created = 0
+    async with write_transaction():
+        existing = {row["name"]: row["id"] for row in await Structure.select(Structure.id, Structure.name)}
+        for index, (kind, name, quarter, street, (north, east)) in enumerate(STRUCTURES, start=1):
+            if name in existing:
+                context.structures[name] = existing[name]
+                continue
+            structure = Structure(
+                name=name,
+                kind=kind,
+                address=street,
+                postal_code=POSTAL_CODE,
+                commune=TOWN,
+                insee_code=INSEE,
+                latitude=round(CENTRE[0] + north / 100, 5),
+                longitude=round(CENTRE[1] + east / 100, 5),
+                phone=_phone(index),
+                email=f"contact{index}@structures.demo.maillage.fr",
+                neighbourhood=quarter,
+                opening_hours=STRUCTURE_HOURS.get(kind, "Mo-Fr 09:00-12:00,14:00-17:00; PH off"),
+                description=f"Structure du quartier {quarter}.",
+                confirmed_on=date(2026, 10, 1) if index % 7 else date(2025, 9, 15),  # some entries are due for a check
+            )
+            await structure.save()
+            context.structures[name] = int(structure.id)
+            created += 1
+        services = await _seed_services(context.structures)
+        if created or services:
+            await search_index.rebuild_index()
+    context.lines.append(
+        f"Réseau de démonstration de {TOWN} : {created} structures et {services} services créés "
+        f"({len(STRUCTURES)} structures au total)."
+    )
