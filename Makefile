@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check hub network referrals tests bench
 	$(BIN)/ruff format --check hub network referrals tests bench
 	$(BIN)/mypy hub network referrals
+	$(BIN)/lint-imports
 
 test: $(STAMP) browser lint
 	$(BIN)/pytest $(PYTEST_ARGS)

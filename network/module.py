@@ -82,6 +82,12 @@ async def _drain_index_queue(rt: Runtime) -> int:
     return (await pending.drain()).services  # services an import queued and a stopped process left behind
 
 
+def _probes() -> Sequence[Any]:
+    from network import probes
+
+    return probes.PROBES
+
+
 async def _seed_demo(rt: Runtime, context: Any) -> None:
     from network import demo
 
@@ -102,5 +108,6 @@ MODULE = Module(
     demo=_seed_demo,
     settings=DirectorySettings,
     state=_geocoder,
+    probes=_probes,
     csrf_exempt=("/annuaire/recherche",),  # the search form's POST changes nothing: it keeps addresses out of URLs
 )

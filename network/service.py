@@ -7,7 +7,7 @@ from typing import Any
 from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Avg
 
-from hub import journal
+from hub import hooks, journal
 from hub.accounts import Actor
 from hub.db import write_transaction
 from hub.errors import Forbidden, Invalid, NotFound
@@ -239,6 +239,8 @@ async def set_service_active(rt: Runtime, actor: Actor, structure_id: int, servi
             rt.secrets.journal_key,
             Act("service_reopened" if active else "service_closed", actor.user_id, structure_id, "service", service_id),
         )
+        if not active:  # whatever other domains hold against this service (referrals, slots) learns it now
+            await hooks.announce(rt, hooks.ServiceClosed(service_id=service_id, structure_id=structure_id))
         await search_index.reindex_service(service_id)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from hub import accounts, invitations, journal, mail
+from hub import accounts, hooks, invitations, journal, mail
 from hub.accounts import Actor
 from hub.db import write_transaction
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
@@ -139,6 +139,7 @@ async def close_structure(rt: Runtime, actor: Actor, structure_id: int) -> None:
         await journal.append(
             rt.secrets.journal_key, Act("structure_closed", actor.user_id, structure_id, "structure", structure_id)
         )
+        await hooks.announce(rt, hooks.StructureClosed(structure_id=structure_id))
         await search_index.reindex_structure(structure_id)  # triggers dropped its services; this tells the caches
 
 
@@ -146,7 +147,7 @@ async def confirm_structure(rt: Runtime, actor: Actor, structure_id: int) -> dat
     """ "Tout est encore juste": the manager vouches for the entry as it stands."""
     await structure_for(actor, structure_id)
     require_editor(actor, structure_id)
-    today = rt.now().date()
+    today = rt.today()
     async with write_transaction():
         await Structure.update({Structure.confirmed_on: today}).where(Structure.id == structure_id)
         await journal.append(

@@ -130,18 +130,6 @@ def thematique_category(code: str) -> str:
     return code.split("--", 1)[0]
 
 
-def expand_thematiques(codes: Iterable[str]) -> set[str]:
-    """Thématique codes, where a category ("numerique") stands for all its thématiques."""
-    expanded: set[str] = set()
-    for code in codes:
-        if code in CATEGORIES:
-            expanded.add(code)
-            expanded.update(t for t in THEMATIQUES if thematique_category(t) == code)
-        else:
-            expanded.add(code)
-    return expanded
-
-
 def is_known(kind: str, code: str) -> bool:
     if kind == "thematique":
         return code in THEMATIQUES or code in CATEGORIES

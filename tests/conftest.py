@@ -6,13 +6,15 @@ CREATE DATABASE … TEMPLATE on PostgreSQL. Nothing of ours is mocked.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import itertools
+import json
 import os
 import re
 import shutil
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -28,12 +30,14 @@ from litestar import Litestar
 
 from hub import accounts, db
 from hub.app import create_app
+from hub.probes import PASSWORD
 from hub.runtime import Runtime
 from hub.settings import Settings
 from hub.tables import Membership, User
-from network.tables import Structure
+from network.exchange.rows import DI_LIST_FIELDS, split_list
+from network.search import index as search_index
+from network.tables import Place, Service, Structure
 
-PASSWORD = "un mot de passe solide"
 TEST_SECRET = "test-secret-key-for-the-suite-only"
 _counter = itertools.count(1)
 
@@ -214,10 +218,23 @@ class Person:
     totp_secret: str | None = None
 
 
-async def make_structure(name: str = "Centre social des Tilleuls", kind: str = "CS") -> int:
-    structure = Structure(name=name, kind=kind, commune="Montclair-sur-Loire", postal_code="45990")
+async def make_structure(name: str = "Centre social des Tilleuls", kind: str = "CS", **values: Any) -> int:
+    """A directory structure; any column may be given (commune, coordinates…)."""
+    values = {"commune": "Montclair-sur-Loire", "postal_code": "45990", "insee_code": "45990", **values}
+    structure = Structure(name=name, kind=kind, **values)
     await structure.save()
     return int(structure.id)
+
+
+async def make_service(structure_id: int, name: str, *, places: Sequence[dict[str, Any]] = (), **values: Any) -> int:
+    """A service as the directory's editing and import code leave it: saved, tags synced, reindexed."""
+    service = Service(structure=structure_id, name=name, **values)
+    await service.save()
+    for place in places:
+        await Place(service=service.id, **place).save()
+    await search_index.sync_tags(int(service.id))
+    await search_index.reindex_service(int(service.id))
+    return int(service.id)
 
 
 async def make_person(
@@ -273,3 +290,21 @@ async def sign_in(client: httpx.AsyncClient, person: Person) -> None:
         assert response.url.path == "/connexion/code"
         response = await post_form(client, "/connexion/code", {"code": pyotp.TOTP(person.totp_secret).now()})
         assert response.history and response.url.path == "/", response.text
+
+
+def read_datainclusion_export(paths: Sequence[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Rows of an export made here, as plain dicts ("structure" | "service", row)."""
+    for path in paths:
+        if path.suffix == ".json":
+            document = json.loads(path.read_text(encoding="utf-8"))
+            for key, kind in (("structures", "structure"), ("services", "service")):
+                for item in document.get(key, []):
+                    yield kind, item
+            continue
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                kind = "service" if "structure_id" in row else "structure"
+                data = {k: v for k, v in row.items() if v != ""}
+                for name in DI_LIST_FIELDS[kind] & data.keys():
+                    data[name] = split_list(data[name])
+                yield kind, data

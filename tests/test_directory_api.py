@@ -10,7 +10,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from tests.test_search import make_service, make_structure
+from tests.conftest import make_service, make_structure
 
 pytestmark = pytest.mark.usefixtures("app")
 

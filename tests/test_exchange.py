@@ -17,15 +17,15 @@ import pytest
 from data_inclusion.schema import v1 as di
 
 from hub import jobs
-from hub.db import write_transaction
+from hub.db import current_engine, write_transaction
 from hub.errors import Invalid
 from hub.tables import JournalEntry, User
 from network import validation
 from network.exchange import export, importing, mednum, rows
-from network.search import pending
+from network.search import sql
 from network.search.query import SearchQuery, search
 from network.tables import Place, Service, ServiceTag, Structure
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, read_datainclusion_export
 
 DATA = Path(__file__).parent / "data"
 
@@ -71,6 +71,13 @@ async def test_valid_json_creates_every_row_and_reports_it(rt):
     assert await ServiceTag.exists().where(
         (ServiceTag.service == service["id"]) & (ServiceTag.code == "numerique--acceder-a-des-services-en-ligne")
     )
+
+
+async def queued_services() -> int:
+    """Services an import queued for indexing and no one indexed yet."""
+    async with current_engine().transaction():
+        rows = await sql.fetch("SELECT COUNT(*) AS n FROM network_search_pending")
+    return int(rows[0]["n"])
 
 
 async def test_reimport_of_the_same_file_changes_nothing(rt):
@@ -177,7 +184,7 @@ async def test_a_database_error_after_the_writes_rolls_everything_back(rt, tmp_p
 
 async def test_the_search_index_is_built_after_commit_and_caught_up_by_the_jobs_loop(rt, tmp_path):
     first = await run_import(rt, "datainclusion_valid.json")
-    assert not first.index_deferred and await pending.queued() == 0
+    assert not first.index_deferred and await queued_services() == 0
     # the import has committed when the index is built: an index failure loses nothing…
     await Structure.raw("ALTER TABLE network_search RENAME TO network_search_away")
     report = await importing.import_paths(rt, [edited_file(tmp_path)], "datainclusion")
@@ -187,12 +194,12 @@ async def test_the_search_index_is_built_after_commit_and_caught_up_by_the_jobs_
     assert await JournalEntry.count().where(JournalEntry.action == "directory_import") == 2
     argonne = await Structure.select(Structure.id).where(Structure.source_id == "cs-argonne").first()
     queued = await Service.count().where(Service.structure == argonne["id"])
-    assert queued == 3 and await pending.queued() == queued  # every service of the structure changed, new one too
+    assert queued == 3 and await queued_services() == queued  # every service of the structure changed, new one too
     await Structure.raw("ALTER TABLE network_search_away RENAME TO network_search")
     assert [hit.service_name for hit in (await search(SearchQuery(text="tablette"))).hits] == []
     # …and the jobs loop indexes what is left
     tick = await jobs.tick(rt)
-    assert tick.work["directory.reindexed"] == queued and await pending.queued() == 0
+    assert tick.work["directory.reindexed"] == queued and await queued_services() == 0
     assert [hit.service_name for hit in (await search(SearchQuery(text="tablette"))).hits] == [
         "Atelier tablette du soir"
     ]
@@ -348,12 +355,12 @@ async def test_round_trip_import_export_is_valid_for_the_package(rt, tmp_path):
     await run_import(rt, "mednum_valid.csv", fmt="mednum")
     as_json = await export.export_directory(rt, "datainclusion-json", tmp_path / "annuaire.json")
     assert (as_json.structures, as_json.services) == (8, 10) and not as_json.skipped
-    assert validate_all(export.read_datainclusion_export(as_json.paths)) == (8, 10)
+    assert validate_all(read_datainclusion_export(as_json.paths)) == (8, 10)
     as_csv = await export.export_directory(rt, "datainclusion-csv", tmp_path / "annuaire.csv")
     assert [p.name for p in as_csv.paths] == ["annuaire-structures.csv", "annuaire-services.csv"]
-    assert validate_all(export.read_datainclusion_export(as_csv.paths)) == (8, 10)
+    assert validate_all(read_datainclusion_export(as_csv.paths)) == (8, 10)
     # what was imported comes back: ids, lists, the place of a service
-    rows = dict(((kind, row["id"]), row) for kind, row in export.read_datainclusion_export(as_json.paths))
+    rows = dict(((kind, row["id"]), row) for kind, row in read_datainclusion_export(as_json.paths))
     atelier = rows[("service", "dora--svc-atelier")]
     assert atelier["structure_id"] == "dora--cs-argonne" and atelier["adresse"] == "Salle Pellicer, 3 rue de la Gare"
     assert rows[("structure", "cd45--france-services-saran")]["reseaux_porteurs"] == ["communes", "france-service"]
@@ -521,6 +528,6 @@ async def test_export_drops_invalid_optional_fields_and_leaves_out_invalid_rows(
     report = await export.export_directory(rt, "datainclusion-json", tmp_path / "out.json")
     assert report.fields_dropped == 1 and report.structures == 2
     assert report.skipped == ["dora--ccas-orleans : nom : 3 caractères au moins"]
-    rows = list(export.read_datainclusion_export(report.paths))
+    rows = list(read_datainclusion_export(report.paths))
     assert validate_all(rows) == (2, 3)  # the CCAS's service goes with it
     assert all("pas une adresse" not in json.dumps(row) for _, row in rows)

@@ -25,8 +25,7 @@ from network.geocoding import BAN_PAUSE_S, Geocoder
 from network.module import DirectorySettings
 from network.search import index as search_index
 from network.tables import Structure
-from tests.conftest import SmtpServer, base_settings
-from tests.test_search import make_service, make_structure
+from tests.conftest import SmtpServer, base_settings, make_service, make_structure
 
 pytestmark = pytest.mark.usefixtures("app")  # the app (and its database) before any row
 

@@ -17,7 +17,8 @@ from network.search import index as search_index
 from network.search.hours import PARIS, is_open, paris_minute
 from network.search.query import Origin, SearchQuery, search
 from network.search.text import query_terms
-from network.tables import Place, Service, ServiceTag, Structure
+from network.tables import Service, ServiceTag, Structure
+from tests.conftest import make_service, make_structure
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -25,24 +26,6 @@ TUESDAY_10H = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
 TUESDAY_15H = datetime(2026, 11, 24, 15, 0, tzinfo=PARIS)
 BASTILLE_DAY_10H = datetime(2026, 7, 14, 10, 0, tzinfo=PARIS)  # a Tuesday and a public holiday
 MORNINGS = "Mo-Fr 08:30-12:30; PH off"
-
-
-async def make_structure(name: str = "Centre social des Tilleuls", **values: Any) -> int:
-    values = {"kind": "CS", "commune": "Montclair-sur-Loire", "insee_code": "45990", **values}
-    structure = Structure(name=name, **values)
-    await structure.save()
-    return int(structure.id)
-
-
-async def make_service(structure_id: int, name: str, *, places: list[dict[str, Any]] = (), **values: Any) -> int:  # type: ignore[assignment]
-    """A service as the directory's editing and import code leave it: saved, tags synced, reindexed."""
-    service = Service(structure=structure_id, name=name, **values)
-    await service.save()
-    for place in places:
-        await Place(service=service.id, **place).save()
-    await search_index.sync_tags(int(service.id))
-    await search_index.reindex_service(int(service.id))
-    return int(service.id)
 
 
 async def names(now: datetime = TUESDAY_10H, **query: Any) -> list[str]:

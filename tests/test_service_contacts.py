@@ -15,7 +15,7 @@ from network import demo as town
 from network import validation, vocabulary
 from network.exchange import export, importing
 from network.tables import Service, Structure
-from tests.conftest import make_person, make_structure, post_form, sign_in
+from tests.conftest import make_person, make_structure, post_form, read_datainclusion_export, sign_in
 
 DATA = Path(__file__).parent / "data"
 
@@ -106,7 +106,7 @@ async def test_round_trip_keeps_phone_and_booking_link_valid_for_the_package(rt,
     report = await export.export_directory(rt, fmt, tmp_path / name)
     assert not report.skipped and not report.fields_dropped
     services = {}
-    for kind, row in export.read_datainclusion_export(report.paths):
+    for kind, row in read_datainclusion_export(report.paths):
         (di.Structure if kind == "structure" else di.Service).model_validate(row)
         if kind == "service":
             services[row["id"]] = row
@@ -396,7 +396,7 @@ async def test_manager_says_how_to_reach_the_service_and_the_export_says_so(clie
 
     await Structure.update({Structure.status: "active"}).where(Structure.id == sid)
     report = await export.export_directory(rt, "datainclusion-json", tmp_path / "annuaire.json")
-    [service] = [r for kind, r in export.read_datainclusion_export(report.paths) if kind == "service"]
+    [service] = [r for kind, r in read_datainclusion_export(report.paths) if kind == "service"]
     di.Service.model_validate(service)
     assert service["modes_mobilisation"] == ["se-presenter", "telephoner"]
     assert service["mobilisable_par"] == ["professionnels", "usagers"]

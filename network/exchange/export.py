@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from network.exchange.outgoing import (
     public_email,
 )
 from network.exchange.report import FORMATS_OUT, ExportReport
-from network.exchange.rows import DI_LIST_FIELDS, loads, split_list
+from network.exchange.rows import loads
 from network.tables import Structure
 
 
@@ -318,21 +318,3 @@ async def export_directory(rt: Runtime, fmt: str, out: Path, *, actor_id: int | 
     }
     await journal.append(rt.secrets.journal_key, Act("directory_export", actor_id, None, "export", fmt, details))
     return report
-
-
-def read_datainclusion_export(paths: Sequence[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Rows of an export made here, as plain dicts ("structure" | "service", row): for checks and tests."""
-    for path in paths:
-        if path.suffix == ".json":
-            document = json.loads(path.read_text(encoding="utf-8"))
-            for key, kind in (("structures", "structure"), ("services", "service")):
-                for item in document.get(key, []):
-                    yield kind, item
-            continue
-        with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                kind = "service" if "structure_id" in row else "structure"
-                data = {k: v for k, v in row.items() if v != ""}
-                for name in DI_LIST_FIELDS[kind] & data.keys():
-                    data[name] = split_list(data[name])
-                yield kind, data

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hub.db import current_engine, write_transaction
+from hub.db import write_transaction
 from network.search import sql
 from network.search.index import DirectoryCache, IndexReport, reindex_batch, sync_tags_batch
 from network.search.sql import BATCH
@@ -35,12 +35,6 @@ async def enqueue(service_ids: Iterable[int]) -> int:
             tail="ON CONFLICT (service_id) DO NOTHING",
         )
     return len(ids)
-
-
-async def queued() -> int:
-    async with current_engine().transaction():
-        rows = await sql.fetch("SELECT COUNT(*) AS n FROM network_search_pending")
-    return int(rows[0]["n"])
 
 
 async def drain(max_batches: int | None = None) -> IndexReport:
