@@ -199,7 +199,7 @@ class StructureEditPages(Controller):
     ) -> Response[Any]:
         """Add a place (permanence, itinerant stop) to a service."""
         try:
-            await directory.add_place(rt, actor, structure_id, service_id, data)
+            await directory.add_place(rt, actor, structure_id, service_id, forms.place_create(data))
         except Invalid as error:
             return redirect(
                 request,

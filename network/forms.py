@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hub.forms import FieldErrors
 from network import validation
-from network.schemas import ServiceForm, ServiceUpdate, StructureForm, StructureUpdate
+from network.schemas import PlaceCreate, PlaceForm, ServiceForm, ServiceUpdate, StructureForm, StructureUpdate
 from network.tables import STRUCTURE_KINDS
 from network.vocabulary import SERVICE_CHOICES
 
@@ -86,6 +86,34 @@ def service_update(form: ServiceForm) -> ServiceUpdate:
         phone=validation.french_phone(form.phone) or "",
         booking_url=form.booking_url.strip(),
         opening_hours=form.opening_hours.strip(),
+    )
+
+
+def place_create(form: PlaceForm) -> PlaceCreate:
+    """The service page's "add a place" form as a PlaceCreate, or Invalid naming every field at fault."""
+    errors = FieldErrors()
+    if not form.commune.strip():
+        errors["commune"] = "Indiquez la commune."
+    with errors.collecting():
+        validation.check(
+            {
+                "postal_code": form.postal_code,
+                "latitude": form.latitude,
+                "longitude": form.longitude,
+                "opening_hours": form.opening_hours,
+            }
+        )
+    errors.raise_if_any()
+    return PlaceCreate(
+        name=form.name.strip(),
+        address=form.address.strip(),
+        postal_code=form.postal_code.strip(),
+        commune=form.commune.strip(),
+        neighbourhood=form.neighbourhood.strip(),
+        latitude=float(form.latitude) if form.latitude.strip() else None,
+        longitude=float(form.longitude) if form.longitude.strip() else None,
+        opening_hours=form.opening_hours.strip(),
+        itinerant=form.itinerant in TICKED,
     )
 
 

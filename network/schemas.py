@@ -1,5 +1,5 @@
 """Input shapes of the directory's forms and API (msgspec). Forms send strings; network.forms checks them and
-builds the typed commands the services take (ServiceUpdate, StructureUpdate)."""
+builds the typed commands the services take (ServiceUpdate, PlaceCreate, StructureUpdate)."""
 
 from __future__ import annotations
 
@@ -108,6 +108,21 @@ class StructureUpdate(msgspec.Struct, kw_only=True):
     opening_hours: str  # OpenStreetMap syntax
     accessibility_url: str
     description: str
+
+
+class PlaceCreate(msgspec.Struct, kw_only=True):
+    """A place where a service is given, checked and tidied (network.forms.place_create). Field names are the
+    Place table's columns."""
+
+    name: str
+    address: str
+    postal_code: str
+    commune: str  # never empty
+    neighbourhood: str
+    latitude: float | None
+    longitude: float | None
+    opening_hours: str  # OpenStreetMap syntax, or "" for the service's own
+    itinerant: bool  # a stop of an itinerant permanence
 
 
 class SearchForm(msgspec.Struct):

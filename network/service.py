@@ -11,11 +11,11 @@ from piccolo.query.functions.aggregate import Avg
 from hub import journal
 from hub.accounts import Actor
 from hub.db import write_transaction
-from hub.errors import Forbidden, Invalid, NotFound
+from hub.errors import Forbidden, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
 from network import validation, vocabulary
-from network.schemas import PlaceForm, ServiceUpdate
+from network.schemas import PlaceCreate, ServiceUpdate
 from network.search import index as search_index
 from network.tables import Place, Service, ServiceTag, Structure
 
@@ -158,39 +158,13 @@ async def set_service_active(rt: Runtime, actor: Actor, structure_id: int, servi
         await search_index.reindex_service(service_id)
 
 
-async def add_place(rt: Runtime, actor: Actor, structure_id: int, service_id: int, form: PlaceForm) -> int:
+async def add_place(rt: Runtime, actor: Actor, structure_id: int, service_id: int, command: PlaceCreate) -> int:
+    """A place (permanence, itinerant stop) where the service is given; journalled, the service reindexed."""
     require_editor(actor, structure_id)
-    errors: dict[str, str] = {}
-    if not form.commune.strip():
-        errors["commune"] = "Indiquez la commune."
-    try:
-        validation.check(
-            {
-                "postal_code": form.postal_code,
-                "latitude": form.latitude,
-                "longitude": form.longitude,
-                "opening_hours": form.opening_hours,
-            }
-        )
-    except Invalid as error:
-        errors.update(error.fields)
-    if errors:
-        raise Invalid("Certains champs sont invalides.", errors)
     async with write_transaction():
         if not await Service.exists().where((Service.id == service_id) & (Service.structure == structure_id)):
             raise NotFound("Ce service n'existe pas.")
-        place = Place(
-            service=service_id,
-            name=form.name.strip(),
-            address=form.address.strip(),
-            postal_code=form.postal_code.strip(),
-            commune=form.commune.strip(),
-            neighbourhood=form.neighbourhood.strip(),
-            latitude=float(form.latitude) if form.latitude.strip() else None,
-            longitude=float(form.longitude) if form.longitude.strip() else None,
-            opening_hours=form.opening_hours.strip(),
-            itinerant=form.itinerant in ("on", "1", "true"),
-        )
+        place = Place(service=service_id, **msgspec.structs.asdict(command))  # its fields are the columns
         await place.save()
         await journal.append(rt.secrets.journal_key, Act("place_added", actor.user_id, structure_id, "place", place.id))
         await search_index.reindex_service(service_id)

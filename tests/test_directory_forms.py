@@ -1,4 +1,5 @@
-"""network.forms: the directory's posted edit forms become typed commands, or every French field error at once."""
+"""network.forms: the directory's posted edit forms (service, place, structure) become typed commands, or every
+French field error at once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from hub.errors import Invalid
 from hub.forms import FieldErrors
 from network import forms, validation
-from network.schemas import ServiceForm, ServiceUpdate, StructureForm, StructureUpdate
+from network.schemas import PlaceCreate, PlaceForm, ServiceForm, ServiceUpdate, StructureForm, StructureUpdate
 from network.tables import Service
 from tests.conftest import make_person, make_structure, post_form, sign_in
 
@@ -126,6 +127,43 @@ def test_service_form_left_almost_empty_builds_a_bare_command() -> None:
         phone="",
         booking_url="",
         opening_hours="",
+    )
+
+
+def test_place_form_with_several_bad_fields_names_every_one_in_french() -> None:
+    form = PlaceForm(name="Médiathèque", commune=" ", postal_code="4599", latitude="nord", longitude="200")
+    with pytest.raises(Invalid) as refused:
+        forms.place_create(form)
+    assert refused.value.fields == {
+        "commune": "Indiquez la commune.",
+        "postal_code": "Le code postal compte 5 chiffres, par exemple 45000.",
+        "latitude": "La latitude doit être un nombre.",
+        "longitude": "La longitude doit être comprise entre -180 et 180.",
+    }
+
+
+def test_good_place_form_builds_the_exact_command() -> None:
+    form = PlaceForm(
+        name=" Médiathèque Colette ",
+        address=" 2 place du Marché ",
+        postal_code=" 45990 ",
+        commune=" Montclair-sur-Loire ",
+        neighbourhood=" Centre ",
+        latitude=" 47.9",
+        longitude="2.1 ",
+        opening_hours=" We 10:00-12:00 ",
+        itinerant="on",
+    )
+    assert forms.place_create(form) == PlaceCreate(
+        name="Médiathèque Colette",
+        address="2 place du Marché",
+        postal_code="45990",
+        commune="Montclair-sur-Loire",
+        neighbourhood="Centre",
+        latitude=47.9,
+        longitude=2.1,
+        opening_hours="We 10:00-12:00",
+        itinerant=True,
     )
 
 
