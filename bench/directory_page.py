@@ -91,7 +91,7 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
     from hub.app import create_app
     from hub.settings import Settings
     from hub.web import navigation, template_environment
-    from network import geocoding
+    from network import geocoding, vocabulary
     from network import service as directory
     from network.module import DirectorySettings
     from network.routes import WEEKDAY_CODES, _at
@@ -196,7 +196,7 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
                 results=results,
                 errors={},
                 options=options_for_form,
-                vocabularies=directory.VOCABULARIES,
+                vocabularies=vocabulary.SERVICE_CHOICES,
                 markers=markers,
                 origin=origin,
                 page_number=int(params.get("page", 1)),

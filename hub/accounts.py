@@ -126,7 +126,7 @@ async def create_user(
         )
         await user.save()
         await journal.append(
-            rt.secrets.journal_key,
+            rt,
             Act("user_created", actor_id, None, "user", user.id, {"admin": is_admin, "coordinator": is_coordinator}),
         )
     return int(user.id)
@@ -196,7 +196,7 @@ async def remove_membership(rt: Runtime, actor: Actor, membership_id: int) -> No
                 raise Conflict("Une structure garde au moins un référent : nommez-en un autre d'abord.")
         await Membership.delete().where(Membership.id == membership_id)
         await journal.append(
-            rt.secrets.journal_key,
+            rt,
             Act(
                 "role_revoked",
                 actor.user_id,
@@ -217,7 +217,7 @@ async def set_coordinator(rt: Runtime, actor: Actor, user_id: int, value: bool) 
             raise NotFound("Utilisateur introuvable.")
         await User.update({User.is_coordinator: value}).where(User.id == user_id)
         await journal.append(
-            rt.secrets.journal_key,
+            rt,
             Act(
                 "role_granted" if value else "role_revoked",
                 actor.user_id,
@@ -243,7 +243,7 @@ async def create_api_token(rt: Runtime, actor: Actor, name: str) -> tuple[int, s
     async with write_transaction():
         row = ApiToken(user=actor.user_id, name=name, prefix=prefix, token_hash=token_hash(token), created_at=rt.now())
         await row.save()
-        await journal.append(rt.secrets.journal_key, Act("api_token_created", actor.user_id, None, "api_token", row.id))
+        await journal.append(rt, Act("api_token_created", actor.user_id, None, "api_token", row.id))
     return int(row.id), token
 
 
@@ -266,7 +266,5 @@ async def revoke_api_token(rt: Runtime, actor: Actor, token_id: int) -> None:
         )
         if not revoked:
             raise NotFound("Jeton introuvable.")
-        await journal.append(
-            rt.secrets.journal_key, Act("api_token_revoked", actor.user_id, None, "api_token", token_id)
-        )
+        await journal.append(rt, Act("api_token_revoked", actor.user_id, None, "api_token", token_id))
     rt.callers.invalidate()

@@ -117,7 +117,7 @@ async def invite(rt: Runtime, actor: Actor, structure_id: int, email: str, role:
             },
         )
         await journal.append(
-            rt.secrets.journal_key,
+            rt,
             Act("invitation_sent", actor.user_id, structure_id, "invitation", link.id, {"role": role}),
         )
     return int(link.id)
@@ -155,9 +155,7 @@ async def accept_invitation(rt: Runtime, token: str, full_name: str, password: s
             )
             await new_user.save()
             user_id = int(new_user.id)
-            await journal.append(
-                rt.secrets.journal_key, Act("user_created", link["invited_by"], link["structure"], "user", user_id)
-            )
+            await journal.append(rt, Act("user_created", link["invited_by"], link["structure"], "user", user_id))
         else:
             user_id = user["id"]
         if not await Membership.exists().where(
@@ -168,7 +166,7 @@ async def accept_invitation(rt: Runtime, token: str, full_name: str, password: s
             membership = Membership(user=user_id, structure=link["structure"], role=link["role"], created_at=rt.now())
             await membership.save()
             await journal.append(
-                rt.secrets.journal_key,
+                rt,
                 Act(
                     "role_granted",
                     link["invited_by"],
@@ -212,5 +210,5 @@ async def complete_password_reset(rt: Runtime, token: str, password: str) -> Non
         await User.update({User.password_hash: rt.secrets.hash_password(password)}).where(User.id == link["user"])
         await WebSession.delete().where(WebSession.user == link["user"])
         await LoginFailure.delete().where(LoginFailure.key_hash == rt.secrets.keyed_hash(f"email:{link['email']}"))
-        await journal.append(rt.secrets.journal_key, Act("password_reset", link["user"], None, "user", link["user"]))
+        await journal.append(rt, Act("password_reset", link["user"], None, "user", link["user"]))
     rt.callers.invalidate()

@@ -20,6 +20,7 @@ from typing import Any
 from piccolo.engine.postgres import PostgresEngine
 
 from hub.db import current_engine, write_transaction
+from hub.runtime import Runtime
 from hub.tables import JournalCheck, JournalEntry, JournalHead
 
 FULL_CHECK_EVERY = timedelta(days=1)
@@ -99,8 +100,14 @@ def head_seal(key: bytes, seq: int, last_hash: str) -> str:
     return hmac.new(key, f"head:{seq}:{last_hash}".encode(), hashlib.sha256).hexdigest()
 
 
-async def append(key: bytes, act: Act, now: datetime | None = None) -> int:
-    """Append one entry; joins the caller's transaction so the act and its trace commit together."""
+async def append(rt: Runtime, act: Act) -> int:
+    """Append one entry, at the runtime's now; joins the caller's transaction so the act and its trace commit
+    together."""
+    return await append_signed(rt.secrets.journal_key, act, rt.now())
+
+
+async def append_signed(key: bytes, act: Act, now: datetime) -> int:
+    """Append one entry signed with this key (append() uses the app's; a test forges with another)."""
     details = canonical_details(act.details)
     async with write_transaction():
         query = JournalHead.select().limit(1)
@@ -109,7 +116,7 @@ async def append(key: bytes, act: Act, now: datetime | None = None) -> int:
         head = (await query)[0]
         row: dict[str, Any] = {
             "seq": head["seq"] + 1,
-            "at": (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds"),
+            "at": now.astimezone(UTC).isoformat(timespec="microseconds"),
             "actor_id": act.actor_id,
             "structure_id": act.structure_id,
             "action": act.action,

@@ -178,9 +178,7 @@ async def pass_second_factor(rt: Runtime, actor: Actor, code: str) -> str:
     )
     rt.callers.invalidate()  # the old token must die now, not when its cache entry ages out
     if used == "recovery":
-        await journal.append(
-            rt.secrets.journal_key, Act("mfa_recovery_code_used", actor.user_id, None, "user", actor.user_id)
-        )
+        await journal.append(rt, Act("mfa_recovery_code_used", actor.user_id, None, "user", actor.user_id))
     return token
 
 
@@ -220,7 +218,7 @@ async def confirm_totp_enrolment(rt: Runtime, actor: Actor, code: str) -> tuple[
             await WebSession.update({WebSession.token_hash: token_hash(token), WebSession.mfa_passed: True}).where(
                 WebSession.id == actor.session_id
             )
-        await journal.append(rt.secrets.journal_key, Act("mfa_enabled", actor.user_id, None, "user", actor.user_id))
+        await journal.append(rt, Act("mfa_enabled", actor.user_id, None, "user", actor.user_id))
     rt.callers.invalidate()
     return token, codes
 
@@ -232,9 +230,7 @@ async def regenerate_recovery_codes(rt: Runtime, actor: Actor) -> list[str]:
     async with write_transaction():
         await RecoveryCode.delete().where(RecoveryCode.user == actor.user_id)
         await RecoveryCode.insert(*[RecoveryCode(user=actor.user_id, code_hash=token_hash(c)) for c in codes])
-        await journal.append(
-            rt.secrets.journal_key, Act("mfa_recovery_codes_renewed", actor.user_id, None, "user", actor.user_id)
-        )
+        await journal.append(rt, Act("mfa_recovery_codes_renewed", actor.user_id, None, "user", actor.user_id))
     return codes
 
 
@@ -250,9 +246,7 @@ async def change_password(rt: Runtime, actor: Actor, current: str, new: str) -> 
     async with write_transaction():
         await User.update({User.password_hash: rt.secrets.hash_password(new)}).where(User.id == actor.user_id)
         await WebSession.delete().where((WebSession.user == actor.user_id) & (WebSession.id != actor.session_id))
-        await journal.append(
-            rt.secrets.journal_key, Act("password_changed", actor.user_id, None, "user", actor.user_id)
-        )
+        await journal.append(rt, Act("password_changed", actor.user_id, None, "user", actor.user_id))
     rt.callers.invalidate()
 
 

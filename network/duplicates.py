@@ -276,7 +276,7 @@ async def dismiss(rt: Runtime, actor: Actor, flag_id: int) -> None:
             DuplicateFlag.id == flag_id
         )
         await journal.append(
-            rt.secrets.journal_key,
+            rt,
             Act(
                 "duplicate_dismissed",
                 actor.user_id,
@@ -357,7 +357,7 @@ async def merge(rt: Runtime, actor: Actor, keep_id: int, drop_id: int) -> MergeO
             fields_filled=tuple(str(column._meta.name) for column in filled),
         )
         await journal.append(
-            rt.secrets.journal_key,
+            rt,
             Act(
                 "structure_merged",
                 actor.user_id,

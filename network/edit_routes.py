@@ -1,5 +1,6 @@
 """Directory pages that change it: a manager edits their structure, services and places; the coordinator's desk
-(imports, duplicates, join requests, closing). Thin: rules live in network.service and network.structures."""
+(imports, duplicates, join requests, closing). Thin: network.forms turns a posted form into a typed command, and
+the rules live in network.service and network.structures."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from hub.errors import Invalid, NotFound
 from hub.schemas import EmailForm
 from hub.tables import STRUCTURE_KINDS
 from hub.web import page, redirect
-from network import duplicates, structures
+from network import duplicates, forms, structures
 from network import service as directory
 from network.exchange import importing, records
 from network.exchange.files import InputFile
@@ -92,7 +93,7 @@ class StructureEditPages(Controller):
     ) -> Response[Any]:
         """Save the entry (saving also confirms it)."""
         try:
-            await structures.update_structure(rt, actor, structure_id, data)
+            await structures.update_structure(rt, actor, structure_id, forms.structure_update(data))
         except Invalid as error:
             row = await directory.structure_for(actor, structure_id)
             values = msgspec.structs.asdict(data)
@@ -155,7 +156,7 @@ class StructureEditPages(Controller):
         self, request: AnyRequest, rt: Any, actor: Any, structure_id: int, data: ServiceForm, service_id: int | None
     ) -> Response[Any]:
         try:
-            saved = await directory.save_service(rt, actor, structure_id, data, service_id)
+            saved = await directory.save_service(rt, actor, structure_id, forms.service_update(data), service_id)
         except Invalid as error:
             return await _service_form(request, structure_id, service_id, msgspec.structs.asdict(data), error.fields)
         return redirect(request, f"/annuaire/services/{saved}", "Service enregistré.")
@@ -198,7 +199,7 @@ class StructureEditPages(Controller):
     ) -> Response[Any]:
         """Add a place (permanence, itinerant stop) to a service."""
         try:
-            await directory.add_place(rt, actor, structure_id, service_id, data)
+            await directory.add_place(rt, actor, structure_id, service_id, forms.place_create(data))
         except Invalid as error:
             return redirect(
                 request,

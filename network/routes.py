@@ -41,7 +41,7 @@ def structure_context(request: AnyRequest, structure: dict[str, Any]) -> dict[st
         "freshness_label": label,
         "hours": validation.hours_in_french(structure["opening_hours"], today),
         "can_edit": directory.can_edit(auth.current_actor(request), structure["id"]),
-        "vocabularies": directory.VOCABULARIES,
+        "vocabularies": vocabulary.SERVICE_CHOICES,
         "kinds": STRUCTURE_KINDS,
     }
 
@@ -218,7 +218,7 @@ class DirectoryPages(Controller):
             results=results,
             errors=errors,
             options=options,
-            vocabularies=directory.VOCABULARIES,
+            vocabularies=vocabulary.SERVICE_CHOICES,
             markers=markers,
             origin=origin,
             page_number=page_number,

@@ -1,4 +1,5 @@
-"""Input shapes of the directory's forms and API (msgspec). Forms send strings; services convert."""
+"""Input shapes of the directory's forms and API (msgspec). Forms send strings; network.forms checks them and
+builds the typed commands the services take (ServiceUpdate, PlaceCreate, StructureUpdate)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,69 @@ class ServiceForm(msgspec.Struct):
     phone: Short = ""
     booking_url: Link = ""
     opening_hours: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class ServiceUpdate(msgspec.Struct, kw_only=True):
+    """A service as its editor describes it, checked and tidied (network.forms.service_update): the whole
+    description, for a new service as for an existing one. Field names are the Service table's columns."""
+
+    name: str  # spaces collapsed, 3 to 150 characters
+    description: str
+    thematiques: list[str]  # known codes of each vocabulary, sorted, each once
+    publics: list[str]
+    fees: list[str]
+    fees_details: str
+    reception_modes: list[str]
+    accommodations: list[str]
+    mobilisation_modes: list[str]
+    mobilisable_by: list[str]
+    languages: list[str]  # ISO 639-1 codes, lower case, sorted, each once
+    access_conditions: str
+    weekly_capacity: int | None  # people a week, at most 10,000
+    accepts_referrals: bool
+    referral_email: str  # lower case; required when the service accepts referrals
+    referral_instructions: str
+    phone: str  # written the French way ("02 38 00 00 00", "32 30"), or ""
+    booking_url: str
+    opening_hours: str  # OpenStreetMap syntax, or "" for the structure's own
+
+
+class StructureUpdate(msgspec.Struct, kw_only=True):
+    """A structure's directory entry as its manager writes it, checked and tidied (network.forms.structure_update).
+    Field names are the Structure table's columns."""
+
+    name: str  # spaces collapsed, 3 to 150 characters
+    kind: str  # a code of network.tables.STRUCTURE_KINDS
+    siret: str  # 14 digits, or ""
+    address: str
+    address_extra: str
+    postal_code: str
+    commune: str  # never empty
+    insee_code: str
+    neighbourhood: str
+    latitude: float | None  # both or neither
+    longitude: float | None
+    phone: str  # written the French way, or ""
+    email: str  # lower case
+    website: str
+    opening_hours: str  # OpenStreetMap syntax
+    accessibility_url: str
+    description: str
+
+
+class PlaceCreate(msgspec.Struct, kw_only=True):
+    """A place where a service is given, checked and tidied (network.forms.place_create). Field names are the
+    Place table's columns."""
+
+    name: str
+    address: str
+    postal_code: str
+    commune: str  # never empty
+    neighbourhood: str
+    latitude: float | None
+    longitude: float | None
+    opening_hours: str  # OpenStreetMap syntax, or "" for the service's own
+    itinerant: bool  # a stop of an itinerant permanence
 
 
 class SearchForm(msgspec.Struct):

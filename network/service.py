@@ -4,36 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Avg
 
 from hub import hooks, journal
 from hub.accounts import Actor
 from hub.db import write_transaction
-from hub.errors import Forbidden, Invalid, NotFound
+from hub.errors import Forbidden, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
 from network import validation, vocabulary
-from network.schemas import PlaceForm, ServiceForm
+from network.schemas import PlaceCreate, ServiceUpdate
 from network.search import index as search_index
 from network.tables import Place, Service, ServiceTag, Structure
-
-VOCABULARIES: dict[str, dict[str, str]] = {
-    "thematiques": vocabulary.THEMATIQUES,
-    "publics": vocabulary.PUBLICS,
-    "fees": vocabulary.FEES,
-    "reception_modes": vocabulary.RECEPTION_MODES,
-    "accommodations": vocabulary.ACCOMMODATIONS,
-    "mobilisation_modes": vocabulary.MOBILISATION_MODES,
-    "mobilisable_by": vocabulary.MOBILISED_BY,
-}
-
-# A way to reach a service needs the contact it uses (data·inclusion pairs them the same way).
-_MODE_NEEDS = {
-    "telephoner": ("phone", "Pour « Téléphoner », indiquez le téléphone du service."),
-    "utiliser-lien-mobilisation": ("booking_url", "Pour ce mode, indiquez le lien de prise de rendez-vous."),
-    "envoyer-un-courriel": ("referral_email", "Pour « Envoyer un courriel », indiquez l'e-mail de l'équipe."),
-}
 
 
 # ---------------------------------------------------------------- reading
@@ -128,98 +112,30 @@ def require_editor(actor: Actor, structure_id: int) -> None:
 
 
 # ---------------------------------------------------------------- services and places
-def _codes(values: list[str] | str, vocabulary: str, errors: dict[str, str]) -> list[str]:
-    values = [values] if isinstance(values, str) else values
-    known = VOCABULARIES[vocabulary]
-    unknown = [v for v in values if v not in known]
-    if unknown:
-        errors[vocabulary] = "Valeur inconnue : choisissez dans la liste."
-    return sorted(set(values) & set(known))
-
-
-def _service_values(form: ServiceForm) -> dict[Any, Any]:
-    errors: dict[str, str] = {}
-    name = " ".join(form.name.split())
-    if not 3 <= len(name) <= 150:
-        errors["name"] = "Le nom compte entre 3 et 150 caractères."
-    values: dict[Any, Any] = {
-        Service.thematiques: _codes(form.thematiques, "thematiques", errors),
-        Service.publics: _codes(form.publics, "publics", errors),
-        Service.fees: _codes(form.fees, "fees", errors),
-        Service.reception_modes: _codes(form.reception_modes, "reception_modes", errors),
-        Service.accommodations: _codes(form.accommodations, "accommodations", errors),
-        Service.mobilisation_modes: _codes(form.mobilisation_modes, "mobilisation_modes", errors),
-        Service.mobilisable_by: _codes(form.mobilisable_by, "mobilisable_by", errors),
-    }
-    for mode in values[Service.mobilisation_modes]:
-        needed, message = _MODE_NEEDS.get(mode, ("", ""))
-        if needed and not str(getattr(form, needed)).strip():
-            errors.setdefault(needed, message)
-    languages = sorted({code.strip().lower() for code in form.languages.replace(";", ",").split(",") if code.strip()})
-    if any(len(code) != 2 or not code.isalpha() for code in languages):
-        errors["languages"] = "Indiquez les langues par leur code à 2 lettres, séparées par des virgules : fr, en, ar."
-    capacity = form.weekly_capacity.strip()
-    if capacity and (not capacity.isdigit() or int(capacity) > 10000):
-        errors["weekly_capacity"] = "La capacité est un nombre entier de personnes par semaine."
-    accepts = form.accepts_referrals in ("on", "1", "true")
-    if accepts and not form.referral_email.strip():
-        errors["referral_email"] = "Pour recevoir des orientations, indiquez l'adresse e-mail de l'équipe."
-    try:
-        validation.check(
-            {
-                "referral_email": form.referral_email,
-                "phone": form.phone,
-                "booking_url": form.booking_url,
-                "opening_hours": form.opening_hours,
-            }
-        )
-    except Invalid as error:
-        errors.update(error.fields)
-    if errors:
-        raise Invalid("Certains champs sont invalides.", errors)
-    return {
-        **values,
-        Service.name: name,
-        Service.description: form.description.strip(),
-        Service.fees_details: form.fees_details.strip(),
-        Service.languages: languages,
-        Service.access_conditions: form.access_conditions.strip(),
-        Service.weekly_capacity: int(capacity) if capacity else None,
-        Service.accepts_referrals: accepts,
-        Service.referral_email: form.referral_email.strip().lower(),
-        Service.referral_instructions: form.referral_instructions.strip(),
-        Service.phone: validation.french_phone(form.phone) or "",
-        Service.booking_url: form.booking_url.strip(),
-        Service.opening_hours: form.opening_hours.strip(),
-    }
-
-
 async def save_service(
-    rt: Runtime, actor: Actor, structure_id: int, form: ServiceForm, service_id: int | None = None
+    rt: Runtime, actor: Actor, structure_id: int, command: ServiceUpdate, service_id: int | None = None
 ) -> int:
+    """Create the service (service_id None) or rewrite its description; journalled, reindexed."""
     await structure_for(actor, structure_id)
     require_editor(actor, structure_id)
-    values = _service_values(form)
+    values: dict[Any, Any] = msgspec.structs.asdict(command)  # its fields are the columns
     async with write_transaction():
         if service_id is None:
-            service = Service(
-                structure=structure_id, created_at=rt.now(), updated_at=rt.now(), updated_on=rt.now().date()
-            )
-            for column, value in values.items():
-                setattr(service, column._meta.name, value)
+            now = rt.now()
+            service = Service(structure=structure_id, created_at=now, updated_at=now, updated_on=now.date(), **values)
             await service.save()
             service_id = int(service.id)
             action = "service_created"
         else:
             updated = (
-                await Service.update({**values, Service.updated_at: rt.now(), Service.updated_on: rt.now().date()})
+                await Service.update({**values, "updated_at": rt.now(), "updated_on": rt.today()})
                 .where((Service.id == service_id) & (Service.structure == structure_id))
                 .returning(Service.id)
             )
             if not updated:
                 raise NotFound("Ce service n'existe pas.")
             action = "service_updated"
-        await journal.append(rt.secrets.journal_key, Act(action, actor.user_id, structure_id, "service", service_id))
+        await journal.append(rt, Act(action, actor.user_id, structure_id, "service", service_id))
         await search_index.sync_tags(service_id)
         await search_index.reindex_service(service_id)
     return service_id
@@ -236,7 +152,7 @@ async def set_service_active(rt: Runtime, actor: Actor, structure_id: int, servi
         if not updated:
             raise NotFound("Ce service n'existe pas.")
         await journal.append(
-            rt.secrets.journal_key,
+            rt,
             Act("service_reopened" if active else "service_closed", actor.user_id, structure_id, "service", service_id),
         )
         if not active:  # whatever other domains hold against this service (referrals, slots) learns it now
@@ -244,41 +160,15 @@ async def set_service_active(rt: Runtime, actor: Actor, structure_id: int, servi
         await search_index.reindex_service(service_id)
 
 
-async def add_place(rt: Runtime, actor: Actor, structure_id: int, service_id: int, form: PlaceForm) -> int:
+async def add_place(rt: Runtime, actor: Actor, structure_id: int, service_id: int, command: PlaceCreate) -> int:
+    """A place (permanence, itinerant stop) where the service is given; journalled, the service reindexed."""
     require_editor(actor, structure_id)
-    errors: dict[str, str] = {}
-    if not form.commune.strip():
-        errors["commune"] = "Indiquez la commune."
-    try:
-        validation.check(
-            {
-                "postal_code": form.postal_code,
-                "latitude": form.latitude,
-                "longitude": form.longitude,
-                "opening_hours": form.opening_hours,
-            }
-        )
-    except Invalid as error:
-        errors.update(error.fields)
-    if errors:
-        raise Invalid("Certains champs sont invalides.", errors)
     async with write_transaction():
         if not await Service.exists().where((Service.id == service_id) & (Service.structure == structure_id)):
             raise NotFound("Ce service n'existe pas.")
-        place = Place(
-            service=service_id,
-            name=form.name.strip(),
-            address=form.address.strip(),
-            postal_code=form.postal_code.strip(),
-            commune=form.commune.strip(),
-            neighbourhood=form.neighbourhood.strip(),
-            latitude=float(form.latitude) if form.latitude.strip() else None,
-            longitude=float(form.longitude) if form.longitude.strip() else None,
-            opening_hours=form.opening_hours.strip(),
-            itinerant=form.itinerant in ("on", "1", "true"),
-        )
+        place = Place(service=service_id, **msgspec.structs.asdict(command))  # its fields are the columns
         await place.save()
-        await journal.append(rt.secrets.journal_key, Act("place_added", actor.user_id, structure_id, "place", place.id))
+        await journal.append(rt, Act("place_added", actor.user_id, structure_id, "place", place.id))
         await search_index.reindex_service(service_id)
     return int(place.id)
 
@@ -295,6 +185,4 @@ async def remove_place(rt: Runtime, actor: Actor, structure_id: int, place_id: i
             raise NotFound("Ce lieu n'existe pas.")
         await Place.delete().where(Place.id == place_id)
         await search_index.reindex_service(row["service"])
-        await journal.append(
-            rt.secrets.journal_key, Act("place_removed", actor.user_id, structure_id, "place", place_id)
-        )
+        await journal.append(rt, Act("place_removed", actor.user_id, structure_id, "place", place_id))

@@ -5,83 +5,43 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import msgspec
+
 from hub import accounts, hooks, invitations, journal, mail
 from hub.accounts import Actor
 from hub.db import write_transaction
-from hub.errors import Conflict, Forbidden, Invalid, NotFound
+from hub.errors import Conflict, Forbidden, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
-from hub.tables import STRUCTURE_KINDS, Membership
-from network import duplicates, validation
+from hub.tables import Membership
+from network import duplicates, forms
 from network.module import DirectorySettings
-from network.schemas import JoinRequestForm, StructureForm
+from network.schemas import JoinRequestForm, StructureForm, StructureUpdate
 from network.search import index as search_index
 from network.service import require_editor, structure_for
 from network.tables import Structure
 
 
+def _columns(command: StructureUpdate) -> dict[Any, Any]:
+    """The command's fields by the Structure columns they fill (its field names are the columns')."""
+    return {Structure._meta.get_column_by_name(name): value for name, value in msgspec.structs.asdict(command).items()}
+
+
 def _structure_values(form: StructureForm) -> dict[Any, Any]:
-    name = " ".join(form.name.split())
-    errors: dict[str, str] = {}
-    if not 3 <= len(name) <= 150:
-        errors["name"] = "Le nom compte entre 3 et 150 caractères."
-    if form.kind not in STRUCTURE_KINDS:
-        errors["kind"] = "Choisissez un type de structure dans la liste."
-    if not form.commune.strip():
-        errors["commune"] = "Indiquez la commune."
-    try:
-        validation.check(
-            {
-                "siret": form.siret,
-                "postal_code": form.postal_code,
-                "insee_code": form.insee_code,
-                "latitude": form.latitude,
-                "longitude": form.longitude,
-                "phone": form.phone,
-                "email": form.email,
-                "website": form.website,
-                "accessibility_url": form.accessibility_url,
-                "opening_hours": form.opening_hours,
-            }
-        )
-    except Invalid as error:
-        errors.update(error.fields)
-    if bool(form.latitude.strip()) != bool(form.longitude.strip()):
-        errors["longitude"] = "Indiquez la latitude et la longitude ensemble."
-    if errors:
-        raise Invalid("Certains champs sont invalides.", errors)
-    return {
-        Structure.name: name,
-        Structure.kind: form.kind,
-        Structure.siret: form.siret.replace(" ", ""),
-        Structure.address: form.address.strip(),
-        Structure.address_extra: form.address_extra.strip(),
-        Structure.postal_code: form.postal_code.strip(),
-        Structure.commune: form.commune.strip(),
-        Structure.insee_code: form.insee_code.strip(),
-        Structure.neighbourhood: form.neighbourhood.strip(),
-        Structure.latitude: float(form.latitude) if form.latitude.strip() else None,
-        Structure.longitude: float(form.longitude) if form.longitude.strip() else None,
-        Structure.phone: validation.french_phone(form.phone) or "",
-        Structure.email: form.email.strip().lower(),
-        Structure.website: form.website.strip(),
-        Structure.opening_hours: form.opening_hours.strip(),
-        Structure.accessibility_url: form.accessibility_url.strip(),
-        Structure.description: form.description.strip(),
-    }
+    """The structure's posted fields (here a request to join's), checked, by column."""
+    return _columns(forms.structure_update(form))
 
 
-async def update_structure(rt: Runtime, actor: Actor, structure_id: int, form: StructureForm) -> None:
+async def update_structure(rt: Runtime, actor: Actor, structure_id: int, command: StructureUpdate) -> None:
+    """The manager's (or the coordinator's) new entry; saving it also confirms it."""
     await structure_for(actor, structure_id)
     require_editor(actor, structure_id)
-    values = _structure_values(form)
+    values = _columns(command)
     async with write_transaction():
-        await Structure.update(
-            {**values, Structure.updated_at: rt.now(), Structure.confirmed_on: rt.now().date()}
-        ).where(Structure.id == structure_id)
-        await journal.append(
-            rt.secrets.journal_key, Act("structure_updated", actor.user_id, structure_id, "structure", structure_id)
+        await Structure.update({**values, Structure.updated_at: rt.now(), Structure.confirmed_on: rt.today()}).where(
+            Structure.id == structure_id
         )
+        await journal.append(rt, Act("structure_updated", actor.user_id, structure_id, "structure", structure_id))
         await search_index.reindex_structure(structure_id)
         await duplicates.flag_duplicates(rt, [structure_id])
 
@@ -97,9 +57,7 @@ async def request_to_join(rt: Runtime, form: JoinRequestForm) -> int:
         if not structure.email:
             structure.email = contact
         await structure.save()
-        await journal.append(
-            rt.secrets.journal_key, Act("structure_join_requested", None, structure.id, "structure", structure.id)
-        )
+        await journal.append(rt, Act("structure_join_requested", None, structure.id, "structure", structure.id))
         await duplicates.flag_duplicates(rt, [int(structure.id)])  # the coordinator sees look-alikes before approving
     return int(structure.id)
 
@@ -115,11 +73,9 @@ async def approve_structure(rt: Runtime, actor: Actor, structure_id: int, manage
         if row["status"] != "pending":
             raise Conflict("Cette structure n'attend pas de validation.")
         await Structure.update(
-            {Structure.status: "active", Structure.confirmed_on: rt.now().date(), Structure.updated_at: rt.now()}
+            {Structure.status: "active", Structure.confirmed_on: rt.today(), Structure.updated_at: rt.now()}
         ).where(Structure.id == structure_id)
-        await journal.append(
-            rt.secrets.journal_key, Act("structure_approved", actor.user_id, structure_id, "structure", structure_id)
-        )
+        await journal.append(rt, Act("structure_approved", actor.user_id, structure_id, "structure", structure_id))
         await search_index.reindex_structure(structure_id)
         await invitations.invite(rt, actor, structure_id, manager_email, "manager")
 
@@ -136,9 +92,7 @@ async def close_structure(rt: Runtime, actor: Actor, structure_id: int) -> None:
         await Structure.update({Structure.status: "closed", Structure.updated_at: rt.now()}).where(
             Structure.id == structure_id
         )
-        await journal.append(
-            rt.secrets.journal_key, Act("structure_closed", actor.user_id, structure_id, "structure", structure_id)
-        )
+        await journal.append(rt, Act("structure_closed", actor.user_id, structure_id, "structure", structure_id))
         await hooks.announce(rt, hooks.StructureClosed(structure_id=structure_id))
         await search_index.reindex_structure(structure_id)  # triggers dropped its services; this tells the caches
 
@@ -150,9 +104,7 @@ async def confirm_structure(rt: Runtime, actor: Actor, structure_id: int) -> dat
     today = rt.today()
     async with write_transaction():
         await Structure.update({Structure.confirmed_on: today}).where(Structure.id == structure_id)
-        await journal.append(
-            rt.secrets.journal_key, Act("structure_confirmed", actor.user_id, structure_id, "structure", structure_id)
-        )
+        await journal.append(rt, Act("structure_confirmed", actor.user_id, structure_id, "structure", structure_id))
     return today
 
 

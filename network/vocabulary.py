@@ -88,6 +88,17 @@ LANGUAGES: dict[str, str] = {
     "ber": "tamazight (berbère)",
 }
 
+# The service form's multiple-choice fields → the codes each offers (its checkboxes; network.forms refuses others).
+SERVICE_CHOICES: dict[str, dict[str, str]] = {
+    "thematiques": THEMATIQUES,
+    "publics": PUBLICS,
+    "fees": FEES,
+    "reception_modes": RECEPTION_MODES,
+    "accommodations": ACCOMMODATIONS,
+    "mobilisation_modes": MOBILISATION_MODES,
+    "mobilisable_by": MOBILISED_BY,
+}
+
 # Service tag kind → its labels; the kinds are those of ServiceTag rows (see network.search).
 TAG_LABELS: dict[str, dict[str, str]] = {
     "thematique": THEMATIQUES,

@@ -18,7 +18,7 @@ from tests.conftest import TEST_SECRET
 
 async def _fill(rt, count: int) -> None:
     for n in range(count):
-        await journal.append(rt.secrets.journal_key, Act("test_act", 1, 2, "thing", n, {"n": n, "code": "ok"}))
+        await journal.append(rt, Act("test_act", 1, 2, "thing", n, {"n": n, "code": "ok"}))
 
 
 async def _raw(sql: str) -> None:
@@ -99,7 +99,7 @@ async def test_cut_tail_is_caught(rt, app):
 async def test_entry_forged_without_the_key_is_caught(rt, app):
     await _fill(rt, 2)
     forged_key = b"x" * 32
-    await journal.append(forged_key, Act("forged_act"))
+    await journal.append_signed(forged_key, Act("forged_act"), rt.now())
     result = await journal.verify(rt.secrets.journal_key)
     assert not result.ok and result.first_bad_seq == 3
 
@@ -116,14 +116,12 @@ async def test_cli_verify_passes_on_an_intact_journal(rt, app, settings):
 )
 async def test_details_refuse_free_text_and_personal_data(rt, app, details):
     with pytest.raises(ValueError):
-        await journal.append(rt.secrets.journal_key, Act("test_act", details=details))
+        await journal.append(rt, Act("test_act", details=details))
     assert await JournalEntry.count() == 0
 
 
 async def test_concurrent_appends_keep_one_unbroken_chain(rt, client):
-    await asyncio.gather(
-        *[journal.append(rt.secrets.journal_key, Act("concurrent_act", object_id=n)) for n in range(25)]
-    )
+    await asyncio.gather(*[journal.append(rt, Act("concurrent_act", object_id=n)) for n in range(25)])
     result = await journal.verify(rt.secrets.journal_key)
     assert result.ok and result.checked == 25
 

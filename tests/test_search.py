@@ -383,19 +383,21 @@ async def test_pages_and_total() -> None:
 
 async def test_a_query_that_cannot_be_searched_is_refused_in_french() -> None:
     with pytest.raises(Invalid) as refused:
-        await search(SearchQuery(thematiques=("cuisine",), publics=("martiens",), limit=0))
+        await search(SearchQuery(thematiques=("cuisine",), publics=("martiens",), limit=0), now=TUESDAY_10H)
     assert set(refused.value.fields) == {"thematiques", "publics", "limit"}
     assert "Thématique inconnue : cuisine" in refused.value.fields["thematiques"]
     with pytest.raises(Invalid) as refused:
-        await search(SearchQuery(latitude=91.0, longitude=2.0))
+        await search(SearchQuery(latitude=91.0, longitude=2.0), now=TUESDAY_10H)
     assert "latitude" in refused.value.fields
     with pytest.raises(Invalid):
-        await search(SearchQuery(radius_m=5000))  # a radius needs a point
+        await search(SearchQuery(radius_m=5000), now=TUESDAY_10H)  # a radius needs a point
     with pytest.raises(Invalid) as refused:
-        await search(SearchQuery(text="atelier", sort="distance"))  # so does the distance order
+        await search(SearchQuery(text="atelier", sort="distance"), now=TUESDAY_10H)  # so does the distance order
     assert "point de départ" in refused.value.fields["sort"]
     with pytest.raises(Invalid) as refused:  # an address found, or a point: not both
-        await search(SearchQuery(latitude=47.9, longitude=1.9), origin=Origin(latitude=47.8, longitude=1.8))
+        await search(
+            SearchQuery(latitude=47.9, longitude=1.9), now=TUESDAY_10H, origin=Origin(latitude=47.8, longitude=1.8)
+        )
     assert "pas les deux" in refused.value.fields["latitude"]
 
 

@@ -316,5 +316,5 @@ async def export_directory(rt: Runtime, fmt: str, out: Path, *, actor_id: int | 
         "places": report.places,
         "skipped": len(report.skipped),
     }
-    await journal.append(rt.secrets.journal_key, Act("directory_export", actor_id, None, "export", fmt, details))
+    await journal.append(rt, Act("directory_export", actor_id, None, "export", fmt, details))
     return report

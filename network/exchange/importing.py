@@ -377,7 +377,7 @@ async def import_files(
                 for status in ("created", "updated", "unchanged", "rejected"):
                     details[f"{kind}s_{status}"] = c[status]
         details["duplicates_flagged"] = report.duplicates_flagged
-        await journal.append(rt.secrets.journal_key, Act("directory_import", actor_id, None, "import", fmt, details))
+        await journal.append(rt, Act("directory_import", actor_id, None, "import", fmt, details))
     clock = time.perf_counter()
     try:  # the import has committed: the index is brought up to date a batch per transaction
         await pending.drain()

@@ -5,7 +5,7 @@ included. Each distinct expression is stored once (network_search_hours) and eva
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from opening_hours import OpeningHours
@@ -44,9 +44,9 @@ def _in_paris(at: datetime) -> datetime:
     return at.replace(tzinfo=PARIS) if at.tzinfo is None else at.astimezone(PARIS)
 
 
-def paris_minute(at: datetime | None) -> datetime:
-    """`at` (naive = Europe/Paris; None = now) in Europe/Paris, to the minute."""
-    return _in_paris(at or datetime.now(UTC)).replace(second=0, microsecond=0)
+def paris_minute(at: datetime) -> datetime:
+    """`at` (naive = Europe/Paris) in Europe/Paris, to the minute."""
+    return _in_paris(at).replace(second=0, microsecond=0)
 
 
 async def expression_ids(expressions: set[str]) -> dict[str, int]:

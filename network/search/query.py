@@ -202,7 +202,7 @@ def _squared_distance(lat: float, lon: float) -> tuple[str, list[Any]]:
     )
 
 
-async def search(q: SearchQuery, now: datetime | None = None, origin: Origin | None = None) -> SearchPage:
+async def search(q: SearchQuery, now: datetime, origin: Origin | None = None) -> SearchPage:
     """One page of searchable services matching `q`, with the total count; `origin` (a place found for an
     address) gives the point, in place of the query's latitude and longitude."""
     if origin is not None:
