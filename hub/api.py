@@ -242,4 +242,4 @@ class JournalApi(Controller):
         return JournalPage(entries=entries, next_before=entries[-1].seq if len(entries) == limit else None)
 
 
-API_CONTROLLERS = [AccountApi, MembersApi, MembershipApi, JournalApi]  # and network.api's DirectoryApi
+API_CONTROLLERS = [AccountApi, MembersApi, MembershipApi, JournalApi]
