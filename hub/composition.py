@@ -5,5 +5,6 @@ from __future__ import annotations
 
 from hub.modules import Module
 from network.module import MODULE as DIRECTORY
+from referrals.module import MODULE as REFERRALS
 
-MODULES: tuple[Module, ...] = (DIRECTORY,)
+MODULES: tuple[Module, ...] = (DIRECTORY, REFERRALS)

@@ -66,6 +66,14 @@ USERS = [
         True,
     ),
     DemoUser(
+        "accueil.roseraie@demo.maillage.fr",
+        "Karim Haddad",
+        "accueil, reçoit les orientations",
+        "Centre social de la Roseraie",
+        "prescriber",
+        False,
+    ),
+    DemoUser(
         "prescripteur.caf@demo.maillage.fr",
         "Sophie Lefèvre",
         "prescriptrice",

@@ -21,7 +21,10 @@ from hub.probes import DENIALS, ROLES, Probe
 from hub.runtime import Runtime
 from hub.tables import AccessLink, ApiToken, JournalCheck, JournalEntry, Membership, OutboxMessage, User
 from network.tables import ImportRecord, Place, Service, Structure
+from referrals.tables import Referral, SlotSchedule
 from tests.conftest import Person, csrf_token, make_person, make_structure, post_form, sign_in
+
+DEMARCHES = "difficultes-administratives-ou-juridiques--accompagnement-aux-demarches-administratives"
 
 
 # ---------------------------------------------------------------- (a) one policy guard per route handler
@@ -139,6 +142,26 @@ async def build_world(rt: Runtime) -> World:
         place = Place(service=ids[service_key], name=f"Lieu {key}", commune="Montclair-sur-Loire")
         await place.save()
         ids[key] = int(place.id)
+    # referrals: B's service takes them; one from A to B (both structures see it, nobody else)
+    receiving = Service(structure=b, name="Aide aux démarches de B", accepts_referrals=True, thematiques=[DEMARCHES])
+    await receiving.save()
+    ids["svc_b_referrals"] = int(receiving.id)
+    referral = Referral(
+        code="code-de-suivi-de-la-matrice",
+        sender_structure=a,
+        receiver_structure=b,
+        service_id=ids["svc_b_referrals"],
+        resident_name="Awa B.",
+        resident_phone="06 39 98 00 01",
+        consent_method="oral",
+    )
+    await referral.save()
+    ids["ref_ab"] = int(referral.id)
+    schedule = SlotSchedule(
+        service_id=ids["svc_b_referrals"], structure=b, weekday=3, start_time="14:00", end_time="16:00"
+    )
+    await schedule.save()
+    ids["schedule_b"] = int(schedule.id)
     return World(ids, people)
 
 
@@ -186,6 +209,16 @@ async def enter_as(role: str, client: httpx.AsyncClient, rt: Runtime, world: Wor
     return {"Authorization": f"Bearer {bearer}"}
 
 
+def _filled(body: dict[str, Any], ids: dict[str, int]) -> dict[str, Any]:
+    """A probe's JSON body with "{name}" values replaced by the world's ids."""
+    return {
+        key: (ids[value[1:-1]] if body is not None else value)
+        if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in ids
+        else value
+        for key, value in body.items()
+    }
+
+
 def check(outcome: str, response: httpx.Response, url: str, ids: dict[str, int]) -> None:
     location = response.headers.get("location", "")
     is_api = url.startswith("/api/")
@@ -220,9 +253,9 @@ async def test_authorization_matrix(role: str, client: httpx.AsyncClient, rt: Ru
         url = probe.url.format(**world.ids)
         kwargs: dict[str, Any] = {"headers": headers if url.startswith("/api/") else {}}
         if probe.form is not None or (probe.method == "POST" and not url.startswith("/api/")):
-            kwargs["data"] = {**(probe.form or {}), "_csrf_token": csrf_token(client)}
+            kwargs["data"] = {**_filled(probe.form or {}, world.ids), "_csrf_token": csrf_token(client)}
         if probe.json is not None:
-            kwargs["json"] = probe.json
+            kwargs["json"] = _filled(probe.json, world.ids)
         before = await snapshot() if outcome in DENIALS else None
         response = await client.request(probe.method, url, follow_redirects=False, **kwargs)
         try:

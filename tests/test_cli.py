@@ -65,7 +65,7 @@ async def test_demo_seeds_once_and_refuses_production(database_url, tmp_path, ap
     again = await asyncio.to_thread(maillage, "demo", database_url=database_url, var_dir=tmp_path)
     assert again.returncode == 0
     assert await Structure.count() == len(town.STRUCTURES) and await User.count() == len(demo.USERS)
-    assert await Membership.count() == 3
+    assert await Membership.count() == sum(1 for user in demo.USERS if user.structure and user.role) == 4
 
     refused = await asyncio.to_thread(
         maillage, "demo", database_url=database_url, var_dir=tmp_path, MAILLAGE_ENV="production"

@@ -1,0 +1,221 @@
+"""What other domains may read of the directory: the one narrow interface referrals import (import-linter
+allows `referrals -> network.referral_lookup` and nothing else of `network`).
+
+Services as cards (plain data, no table rows), the directory's search for candidates, typed addresses found
+by the directory's geocoder, and opening hours evaluated the directory's way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from hub.runtime import Runtime
+from network import vocabulary
+from network.geocoding import Geocoder, origin_of
+from network.search import hours
+from network.search.query import Origin, SearchQuery, search
+from network.tables import Place, Service, Structure
+
+__all__ = [
+    "Origin",
+    "PlaceCard",
+    "ServiceCard",
+    "candidate_ids",
+    "cards",
+    "choices",
+    "is_open",
+    "labels",
+    "locate",
+    "thematique_label",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class PlaceCard:
+    name: str
+    address: str
+    postal_code: str
+    commune: str
+    neighbourhood: str
+    latitude: float | None
+    longitude: float | None
+    opening_hours: str  # the place's own, else the service's, else the structure's
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceCard:
+    """A service as a referral sees it: who gives it, to whom, where and when, and whether it takes referrals."""
+
+    service_id: int
+    name: str
+    structure_id: int
+    structure_name: str
+    structure_kind: str
+    active: bool  # the service is active and its structure too
+    accepts_referrals: bool
+    thematiques: tuple[str, ...]
+    publics: tuple[str, ...]
+    reception_modes: tuple[str, ...]  # "en-presentiel", "a-distance"
+    accommodations: tuple[str, ...]
+    languages: tuple[str, ...]
+    eligibility_zone: tuple[str, ...]  # INSEE communes / départements, or "france"; empty: no limit stated
+    access_conditions: str
+    weekly_capacity: int | None
+    phone: str
+    booking_url: str
+    referral_instructions: str
+    places: tuple[PlaceCard, ...]  # where it is delivered (its structure's address when it has no place)
+
+    @property
+    def thematique_labels(self) -> list[str]:
+        return vocabulary.labels("thematique", self.thematiques)
+
+
+def _codes(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = json.loads(value or "[]")
+    return tuple(str(code) for code in value or ())
+
+
+async def cards(service_ids: Iterable[int]) -> dict[int, ServiceCard]:
+    """The cards of these services (unknown ids are left out), in three queries whatever their number."""
+    wanted = sorted({int(i) for i in service_ids})
+    if not wanted:
+        return {}
+    services = await Service.select().where(Service.id.is_in(wanted))
+    structure_ids = sorted({row["structure"] for row in services})
+    structures = {
+        row["id"]: row
+        for row in await Structure.select(
+            Structure.id,
+            Structure.name,
+            Structure.kind,
+            Structure.status,
+            Structure.address,
+            Structure.postal_code,
+            Structure.commune,
+            Structure.neighbourhood,
+            Structure.latitude,
+            Structure.longitude,
+            Structure.opening_hours,
+        ).where(Structure.id.is_in(structure_ids or [0]))
+    }
+    places: dict[int, list[dict[str, Any]]] = {}
+    for row in await Place.select().where(Place.service.is_in(wanted)).order_by(Place.id):
+        places.setdefault(row["service"], []).append(row)
+    found: dict[int, ServiceCard] = {}
+    for row in services:
+        structure = structures[row["structure"]]
+        default_hours = row["opening_hours"] or structure["opening_hours"]
+        own = [
+            PlaceCard(
+                name=p["name"],
+                address=p["address"],
+                postal_code=p["postal_code"],
+                commune=p["commune"],
+                neighbourhood=p["neighbourhood"],
+                latitude=p["latitude"],
+                longitude=p["longitude"],
+                opening_hours=p["opening_hours"] or default_hours,
+            )
+            for p in places.get(row["id"], [])
+        ]
+        if not own:
+            own = [
+                PlaceCard(
+                    name=structure["name"],
+                    address=structure["address"],
+                    postal_code=structure["postal_code"],
+                    commune=structure["commune"],
+                    neighbourhood=structure["neighbourhood"],
+                    latitude=structure["latitude"],
+                    longitude=structure["longitude"],
+                    opening_hours=default_hours,
+                )
+            ]
+        found[row["id"]] = ServiceCard(
+            service_id=row["id"],
+            name=row["name"],
+            structure_id=structure["id"],
+            structure_name=structure["name"],
+            structure_kind=structure["kind"],
+            active=bool(row["is_active"]) and structure["status"] == "active",
+            accepts_referrals=bool(row["accepts_referrals"]),
+            thematiques=_codes(row["thematiques"]),
+            publics=_codes(row["publics"]),
+            reception_modes=_codes(row["reception_modes"]),
+            accommodations=_codes(row["accommodations"]),
+            languages=_codes(row["languages"]),
+            eligibility_zone=_codes(row["eligibility_zone"]),
+            access_conditions=row["access_conditions"],
+            weekly_capacity=row["weekly_capacity"],
+            phone=row["phone"],
+            booking_url=row["booking_url"],
+            referral_instructions=row["referral_instructions"],
+            places=tuple(own),
+        )
+    return found
+
+
+async def accepting_services(limit: int = 1000) -> list[ServiceCard]:
+    """Active services that take referrals (the demo's and the tests' starting point), by id."""
+    rows = await (
+        Service.select(Service.id)
+        .where((Service.is_active == True) & (Service.accepts_referrals == True))  # noqa: E712
+        .order_by(Service.id)
+        .limit(limit)
+    )
+    found = await cards(row["id"] for row in rows)
+    return [card for card in found.values() if card.active]
+
+
+async def candidate_ids(
+    *,
+    thematiques: Sequence[str],
+    text: str,
+    origin: Origin | None,
+    radius_m: float | None,
+    now: datetime,
+    limit: int,
+) -> list[int]:
+    """Services that take referrals and match the need, through the directory's own search (nearest first
+    when there is a point)."""
+    query = SearchQuery(
+        text=text,
+        thematiques=tuple(thematiques),
+        accepts_referrals=True,
+        latitude=origin.latitude if origin else None,
+        longitude=origin.longitude if origin else None,
+        radius_m=radius_m if origin else None,
+        sort="distance" if origin else "relevance",
+        limit=limit,
+    )
+    page = await search(query, now=now)
+    return [hit.service_id for hit in page.hits]
+
+
+async def locate(rt: Runtime, address: str) -> Origin:
+    """A typed address, street, commune or neighbourhood as a point (Unprocessable in French when unknown)."""
+    return await origin_of(rt.state(Geocoder), address)
+
+
+def is_open(expression: str, at: datetime) -> bool:
+    return hours.is_open(expression, at)
+
+
+def thematique_label(code: str) -> str:
+    return vocabulary.label("thematique", code)
+
+
+def labels(kind: str, codes: Iterable[str]) -> list[str]:
+    """French labels of the directory's codes ("thematique", "public", "accommodation", "language"…)."""
+    return vocabulary.labels(kind, codes)
+
+
+def choices(kind: str) -> dict[str, str]:
+    """Every code of a vocabulary with its French label, for a form's options."""
+    return dict(vocabulary.TAG_LABELS.get(kind, {}))

@@ -1,0 +1,226 @@
+"""The demo town's referrals: six months of orientations between its partners, in every state.
+
+Runs after the directory's seed (the services) and the core's accounts; idempotent (nothing when the demo
+already has referrals). Residents are invented (initials and a first name; phones in the 06 39 98 range
+reserved for fiction); no mail is sent for them.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from hub.db import write_transaction
+from hub.modules import DemoContext
+from hub.runtime import Runtime
+from network import referral_lookup as directory
+from referrals.tables import Referral, ReferralEvent
+
+SENDERS = (  # structures that send, by demo name, with their weight
+    ("CAF du Loiret – accueil de Montclair", 5),
+    ("CCAS de Montclair-sur-Loire", 4),
+    ("Maison départementale des solidarités – secteur Nord", 3),
+    ("Mission locale du Val de Loire", 2),
+    ("PIMMS Médiation Montclair", 2),
+    ("Centre social Bel-Air", 1),
+)
+FIRST_NAMES = ("Awa", "Bernard", "Chantal", "Djamel", "Élodie", "Fatou", "Gérard", "Hélène", "Ibrahim", "Jeanne")
+NEEDS = (
+    "Déclarer ses ressources trimestrielles en ligne",
+    "Créer son espace France Travail",
+    "Faire sa demande de logement social en ligne",
+    "Apprendre à utiliser sa boîte mail",
+    "Prendre rendez-vous pour un titre de séjour",
+    "Obtenir un ordinateur à petit prix",
+    "Faire sa déclaration d'impôts",
+    "Ouvrir son compte Ameli",
+)
+# (status, weight, days the receiver took to answer or None)
+FATES = (
+    ("closed", 30),
+    ("accepted", 10),
+    ("refused", 10),
+    ("redirected", 4),
+    ("expired", 5),
+    ("cancelled", 3),
+    ("in_review", 6),
+    ("sent", 8),
+)
+OUTCOMES = ("helped", "helped", "helped", "followed", "no_show", "sent_elsewhere")
+REASONS = ("unreachable", "not_eligible", "full", "not_interested", "absent")
+DEMO_COUNT = 180
+DEMO_PRESCRIBER = "prescripteur.caf@demo.maillage.fr"
+
+
+async def seed(rt: Runtime, context: DemoContext) -> None:
+    if await Referral.count() > 0:
+        context.lines.append("Orientations de démonstration : déjà là.")
+        return
+    services = await directory.accepting_services()
+    senders = [(context.structures[name], weight) for name, weight in SENDERS if name in context.structures]
+    if not services or not senders:
+        return
+    chance = random.Random(2026)  # noqa: S311 (invented residents; the same demo every time)
+    now = rt.now()
+    made: dict[str, int] = {}
+    async with write_transaction():
+        for n in range(DEMO_COUNT):
+            sender = chance.choices([s for s, _ in senders], weights=[w for _, w in senders])[0]
+            card = chance.choice([c for c in services if c.structure_id != sender])
+            status = chance.choices([f for f, _ in FATES], weights=[w for _, w in FATES])[0]
+            age_days = _age(chance, status)
+            created = now - timedelta(days=age_days, hours=chance.randint(0, 8))
+            await _insert(rt, context, chance, n, sender, card, status, created)
+            made[status] = made.get(status, 0) + 1
+        booked = await _slots(rt, services, context, now)
+    total = sum(made.values())
+    context.lines.append(
+        f"Orientations de démonstration : {total} sur six mois, dans tous les états ; "
+        f"créneaux publiés par {len(SLOTTED)} services, {booked} rendez-vous pris."
+    )
+
+
+SLOTTED = {  # structure name -> (weekday, start, end, minutes, seats) for its services taking referrals
+    "CCAS de Montclair-sur-Loire": (1, "09:00", "12:00", 30, 2),
+    "Centre social de la Roseraie": (3, "14:00", "17:00", 45, 2),
+    "France Services de Montclair": (0, "09:00", "12:00", 30, 3),
+}
+
+
+async def _slots(rt: Runtime, services: list[directory.ServiceCard], context: DemoContext, now: datetime) -> int:
+    """Weekly schedules for a few services, and the next weeks' appointments of their open referrals."""
+    from referrals import slots
+    from referrals.tables import SlotSchedule
+
+    schedule_of: dict[int, int] = {}
+    for name, (weekday, start, end, minutes, seats) in SLOTTED.items():
+        structure_id = context.structures.get(name)
+        for card in [c for c in services if c.structure_id == structure_id][:2]:
+            schedule = SlotSchedule(
+                service_id=card.service_id,
+                structure=card.structure_id,
+                place=card.places[0].name,
+                weekday=weekday,
+                start_time=start,
+                end_time=end,
+                length=minutes,
+                seats=seats,
+                created_at=now,
+            )
+            await schedule.save()
+            schedule_of[card.service_id] = int(schedule.id)
+    booked = 0
+    waiting = await (
+        Referral.select(Referral.id, Referral.service_id)
+        .where(
+            Referral.status.is_in(["sent", "in_review", "accepted"])
+            & Referral.service_id.is_in(list(schedule_of) or [0])
+        )
+        .order_by(Referral.id)
+    )
+    free = await slots.free_slots(list(schedule_of), now, limit=40)
+    for row in waiting:
+        options = free.get(row["service_id"], [])
+        if not options:
+            continue
+        slot = options.pop(0)
+        await slots.book(row["id"], row["service_id"], slot.schedule_id, slot.starts_at, now)
+        booked += 1
+    return booked
+
+
+def _age(chance: random.Random, status: str) -> int:
+    if status == "sent":
+        return chance.choice((0, 1, 2, 4, 12, 16, 23))  # some overdue: reminded, escalated
+    if status == "in_review":
+        return chance.randint(1, 14)
+    if status == "expired":
+        return chance.randint(35, 170)
+    return chance.randint(3, 180)
+
+
+async def _insert(
+    rt: Runtime,
+    context: DemoContext,
+    chance: random.Random,
+    n: int,
+    sender: int,
+    card: directory.ServiceCard,
+    status: str,
+    created: datetime,
+) -> int:
+    first = chance.choice(FIRST_NAMES)
+    answered = created + timedelta(hours=chance.choice((3, 20, 26, 50, 75, 120))) if status not in ("sent",) else None
+    if status in ("expired", "cancelled"):
+        answered = None
+    in_review_at = answered if status == "in_review" else None
+    decided = answered if status in ("accepted", "closed", "refused", "redirected") else None
+    closed = decided + timedelta(days=chance.randint(2, 20)) if status == "closed" and decided else None
+    if status == "expired":
+        closed = created + timedelta(days=30)
+    if status == "cancelled":
+        closed = created + timedelta(days=chance.randint(1, 5))
+    prescriber = context.users.get(DEMO_PRESCRIBER) if sender == context.structures.get(SENDERS[0][0]) else None
+    row = Referral(
+        code=secrets.token_urlsafe(18),
+        status=status,
+        sender_structure=sender,
+        sender_user=prescriber,
+        receiver_structure=card.structure_id,
+        service_id=card.service_id,
+        service_name=card.name,
+        thematiques=list(card.thematiques[:1]),
+        need=chance.choice(NEEDS),
+        resident_name=f"{first} {chr(65 + n % 26)}.",
+        resident_phone=f"06 39 98 {n // 100:02d} {n % 100:02d}",
+        preferred_contact=chance.choice(("phone", "phone", "sms")),
+        availability=chance.sample(["mo-am", "tu-am", "tu-pm", "we-am", "th-pm", "fr-am"], 2),
+        note="",
+        consent_method=chance.choice(("oral", "oral", "written")),
+        consent_at=created,
+        refusal_reason=chance.choice(REASONS) if status == "refused" else "",
+        share_reason=status == "refused" and chance.random() < 0.6,
+        outcome=chance.choice(OUTCOMES) if status == "closed" else "",
+        created_at=created,
+        updated_at=closed or decided or in_review_at or created,
+        first_answer_at=answered,
+        decided_at=decided,
+        closed_at=closed,
+        reminded_at=created + timedelta(days=10)
+        if status in ("sent", "expired") and (rt.now() - created).days >= 10
+        else None,
+        escalated_at=created + timedelta(days=20)
+        if status in ("sent", "expired") and (rt.now() - created).days >= 20
+        else None,
+    )
+    await row.save()
+    referral_id = int(row.id)
+    events: list[dict[str, Any]] = [{"at": created, "action": "send", "from": "", "to": "sent", "side": sender}]
+    if answered and status == "in_review":
+        events.append({"at": answered, "action": "review", "from": "sent", "to": "in_review"})
+    if decided:
+        action = {"accepted": "accept", "closed": "accept", "refused": "refuse", "redirected": "redirect"}[status]
+        target = "accepted" if status == "closed" else status
+        events.append({"at": decided, "action": action, "from": "sent", "to": target})
+    if status == "closed" and closed:
+        events.append({"at": closed, "action": "close", "from": "accepted", "to": "closed"})
+    if status == "expired" and closed:
+        events.append({"at": closed, "action": "expire", "from": "sent", "to": "expired", "hub": True})
+    if status == "cancelled" and closed:
+        events.append({"at": closed, "action": "cancel", "from": "sent", "to": "cancelled", "side": sender})
+    for event in events:
+        by_sender = event.get("side") == sender
+        await ReferralEvent.insert(
+            ReferralEvent(
+                referral=referral_id,
+                at=event["at"],
+                actor_user=prescriber if by_sender else None,
+                actor_structure=None if event.get("hub") else (sender if by_sender else card.structure_id),
+                action=event["action"],
+                from_status=event["from"],
+                to_status=event["to"],
+            )
+        )
+    return referral_id

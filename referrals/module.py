@@ -1,0 +1,108 @@
+"""Referrals as the hub composes them: their MODULE.
+
+Kept light (no pages, no ORM at import) so `maillage --help` reads it quickly; the parts load on first use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hub.modules import DemoContext, Module, NavItem, PeriodicWork
+
+if TYPE_CHECKING:
+    from hub.accounts import Actor
+    from hub.runtime import Runtime
+
+REFERRAL_ROLES = ("prescriber", "aidant", "manager")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferralSettings:
+    """The referrals' section of the settings (README, "Configuration")."""
+
+    reminder_days: int = 10  # a reminder to the receiver every this many days while unanswered
+    escalation_days: int = 20  # then the coordinator is told
+    expiry_days: int = 30  # then it expires, and the prescriber is told
+    anonymise_months: int = 24  # residents' data emptied this long after the referral's last change
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ReferralSettings:
+        return cls(
+            reminder_days=int(env.get("MAILLAGE_REFERRAL_REMINDER_DAYS", cls.reminder_days)),
+            escalation_days=int(env.get("MAILLAGE_REFERRAL_ESCALATION_DAYS", cls.escalation_days)),
+            expiry_days=int(env.get("MAILLAGE_REFERRAL_EXPIRY_DAYS", cls.expiry_days)),
+            anonymise_months=int(env.get("MAILLAGE_REFERRAL_ANONYMISE_MONTHS", cls.anonymise_months)),
+        )
+
+
+def _routes() -> Sequence[Any]:
+    from referrals.api import API_CONTROLLERS
+    from referrals.routes import CONTROLLERS
+    from referrals.slot_routes import SLOT_CONTROLLERS
+
+    return [*SLOT_CONTROLLERS, *CONTROLLERS, *API_CONTROLLERS]
+
+
+def _nav(actor: Actor | None) -> Sequence[NavItem]:
+    if actor is None or not actor.fully_authenticated:
+        return []
+    if actor.structures_with(*REFERRAL_ROLES):
+        return [NavItem("/orientations", "Orientations", order=15)]
+    if actor.oversees_network:
+        return [NavItem("/orientations/chiffres", "Orientations", order=15)]
+    return []
+
+
+async def _remind(rt: Runtime) -> int:
+    from referrals import due
+
+    return await due.remind(rt)
+
+
+async def _escalate(rt: Runtime) -> int:
+    from referrals import due
+
+    return await due.escalate(rt)
+
+
+async def _expire(rt: Runtime) -> int:
+    from referrals import due
+
+    return await due.expire(rt)
+
+
+async def _anonymise(rt: Runtime) -> int:
+    from referrals import due
+
+    return await due.anonymise(rt)
+
+
+async def _seed_demo(rt: Runtime, context: DemoContext) -> None:
+    from referrals import demo
+
+    await demo.seed(rt, context)
+
+
+def _probes() -> Sequence[Any]:
+    from referrals import probes
+
+    return probes.PROBES
+
+
+MODULE = Module(
+    name="referrals",
+    piccolo_app="referrals.piccolo_app",
+    routes=_routes,
+    nav=_nav,
+    periodic=(
+        PeriodicWork("reminded", "orientations rappelées au service", _remind),
+        PeriodicWork("escalated", "orientations signalées à la coordination", _escalate),
+        PeriodicWork("expired", "orientations expirées", _expire),
+        PeriodicWork("anonymised", "orientations anonymisées", _anonymise),
+    ),
+    demo=_seed_demo,
+    settings=ReferralSettings,
+    probes=_probes,
+)

@@ -1,0 +1,501 @@
+"""Referrals' pages: routing a need, sending, the inboxes, a referral's page and its actions, the figures, and
+the resident's status page. Thin: referrals.forms turns posted strings into commands; the rules live in
+referrals.service and referrals.routing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.response import Template
+
+from hub import auth
+from hub.accounts import Actor
+from hub.auth import CurrentActor, RuntimeDep
+from hub.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unprocessable
+from hub.runtime import Runtime
+from hub.tables import STRUCTURE_KINDS, Structure
+from hub.web import page, redirect
+from network import referral_lookup as directory
+from referrals import figures, forms, lifecycle, routing, service
+from referrals.lifecycle import OPEN, STATUSES
+from referrals.module import REFERRAL_ROLES, ReferralSettings
+from referrals.schemas import Candidate, ReferralOut, RouteRequest
+
+AnyRequest = Request[Any, Any, Any]
+PARIS = ZoneInfo("Europe/Paris")
+PAGE_SIZE = 25
+WHY_NOT_CHOICES = 300  # beyond this many services, "pourquoi pas" takes a typed number only
+BOXES = {"recues": "received", "envoyees": "sent"}
+# The status filter as the inbox's URL spells it (French words, not the code's)
+STATUS_SLUGS = {
+    "envoyee": "sent",
+    "en-etude": "in_review",
+    "acceptee": "accepted",
+    "refusee": "refused",
+    "reorientee": "redirected",
+    "cloturee": "closed",
+    "expiree": "expired",
+    "annulee": "cancelled",
+}
+SLUG_OF = {code: slug for slug, code in STATUS_SLUGS.items()}
+DONE = {
+    "review": "Vous étudiez la demande : la structure qui oriente le voit.",
+    "accept": "Orientation acceptée. La structure qui oriente est prévenue.",
+    "refuse": "Orientation refusée. La structure qui oriente est prévenue.",
+    "redirect": "Orientation réorientée : le nouveau service a reçu la demande.",
+    "close": "Orientation clôturée avec son résultat.",
+    "amend": "Demande complétée. Le service est prévenu.",
+    "cancel": "Demande annulée. Le service est prévenu.",
+}
+WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+# ---------------------------------------------------------------- policies
+def _signed_in(actor: Actor | None) -> Actor:
+    if actor is None:
+        raise Unauthorized("Connectez-vous pour continuer.")
+    if not actor.fully_authenticated:
+        raise auth.SecondFactorRequired("Saisissez le code de votre application d'authentification.")
+    return actor
+
+
+class ReferralMember(auth.Policy):
+    """A member of a structure with a referral role; which referral they may see is the service's rule (404)."""
+
+    def check(self, actor: Actor | None, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        if not _signed_in(actor).structures_with(*REFERRAL_ROLES):
+            raise Forbidden("Réservé aux membres des structures qui orientent (prescripteur, aidant, référent).")
+
+
+class ReferralFigures(auth.Policy):
+    """A member of a structure with a referral role (their structures' figures) or the coordinator (all)."""
+
+    def check(self, actor: Actor | None, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        actor = _signed_in(actor)
+        if not (actor.oversees_network or actor.structures_with(*REFERRAL_ROLES)):
+            raise Forbidden("Réservé aux structures qui orientent et à la coordination du réseau.")
+
+
+referral_member = ReferralMember("referral_member", "a member of a structure as prescriber, aidant or manager")
+referral_figures = ReferralFigures("referral_figures", "a member who orients, or the coordinator")
+
+
+# ---------------------------------------------------------------- helpers
+def day_fr(moment: datetime | date) -> str:
+    """ "mardi 13 octobre 2026" (FALC: dates written out, with the day)."""
+    local = moment.astimezone(PARIS) if isinstance(moment, datetime) else moment
+    day = "1er" if local.day == 1 else str(local.day)
+    return f"{WEEKDAYS_FR[local.weekday()]} {day} {MONTHS_FR[local.month - 1]} {local.year}"
+
+
+def km_text(distance_m: float | None) -> str:
+    if distance_m is None:
+        return ""
+    if distance_m < 1000:
+        return f"à {round(distance_m, -1):.0f} m"
+    return f"à {distance_m / 1000:.1f} km".replace(".", ",")
+
+
+async def structure_names(ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = await Structure.select(Structure.id, Structure.name, Structure.kind).where(Structure.id.is_in(ids))
+    return {row["id"]: row for row in rows}
+
+
+async def _my_structures(actor: Actor) -> dict[int, str]:
+    rows = await structure_names(actor.structures_with(*REFERRAL_ROLES))
+    return {sid: rows[sid]["name"] for sid in sorted(rows, key=lambda sid: rows[sid]["name"])}
+
+
+def _route_context(values: dict[str, Any]) -> dict[str, Any]:
+    """What the routing form's template needs besides the values."""
+    return {
+        "values": values,
+        "thematique_groups": forms.thematique_groups(),
+        "thematique_labels": directory.choices("thematique"),
+        "accommodations": directory.choices("accommodation"),
+        "languages": directory.choices("language"),
+        "publics": directory.choices("public"),
+        "modes": forms.MODES,
+        "half_days": service.HALF_DAYS,
+    }
+
+
+async def _why_not_choices(candidates: list[Candidate]) -> dict[int, str]:
+    """Services that take referrals and are not in the results, for the "pourquoi pas" select."""
+    shown = {c.service_id for c in candidates}
+    cards = await directory.accepting_services(WHY_NOT_CHOICES + 1)
+    if len(cards) > WHY_NOT_CHOICES:
+        return {}
+    found = [c for c in cards if c.service_id not in shown]
+    return {c.service_id: f"{c.name} — {c.structure_name}" for c in sorted(found, key=lambda c: (c.name, c.service_id))}
+
+
+def _send_context(card: directory.ServiceCard, structures: dict[int, str]) -> dict[str, Any]:
+    return {
+        "card": card,
+        "structures": structures,
+        "thematique_labels": directory.choices("thematique"),
+        "half_days": service.HALF_DAYS,
+        "contact_modes": lifecycle.CONTACT_MODES,
+        "consent_methods": lifecycle.CONSENT_METHODS,
+        "nir_warning": "Pas d'information de santé, jamais le numéro de sécurité sociale.",
+        "idempotency_key": secrets.token_urlsafe(18),
+    }
+
+
+async def _service_card(service_id: int) -> directory.ServiceCard:
+    card = (await directory.cards([service_id])).get(service_id)
+    if card is None or not card.active:
+        raise NotFound("Ce service n'existe pas ou n'est plus actif.")
+    return card
+
+
+async def _redirect_choices(rt: Runtime, referral: ReferralOut) -> list[Candidate]:
+    """Other services for the same need, to redirect to (empty when the need names nothing to search)."""
+    request = RouteRequest(
+        thematiques=referral.thematiques[:30], text="" if referral.thematiques else referral.need[:200]
+    )
+    try:
+        result = await routing.route(rt, request)
+    except (Invalid, Unprocessable):
+        return []
+    return [c for c in result.candidates if c.service_id != referral.service_id]
+
+
+async def _referral_page(
+    request: AnyRequest,
+    rt: Runtime,
+    actor: Actor,
+    referral_id: int,
+    errors: dict[str, str] | None = None,
+    failed: str = "",
+    values: dict[str, Any] | None = None,
+) -> Template:
+    referral = await service.read(actor, referral_id)  # 404 for anyone outside the two structures
+    names = await structure_names([referral.sender_structure_id, referral.receiver_structure_id])
+    card = (await directory.cards([referral.service_id])).get(referral.service_id)
+    code = await service.code_of(actor, referral_id)
+    now = rt.now()
+    reminder_days = rt.settings.section(ReferralSettings).reminder_days
+    open_days = (now - referral.created_at).days
+    return page(
+        request,
+        "referrals/referral.html",
+        status_code=400 if errors else 200,
+        referral=referral,
+        sender=names.get(referral.sender_structure_id, {}),
+        receiver=names.get(referral.receiver_structure_id, {}),
+        kinds=STRUCTURE_KINDS,
+        card=card,
+        status_url=f"{rt.settings.base_url.rstrip('/')}/suivi/{code}",
+        overdue=referral.status in OPEN and open_days >= reminder_days,
+        open_days=open_days,
+        thematiques=directory.labels("thematique", referral.thematiques),
+        availability=service.available_half_days(referral.availability),
+        contact_mode=lifecycle.CONTACT_MODES.get(referral.preferred_contact, referral.preferred_contact),
+        refusal_reason=lifecycle.REFUSAL_REASONS.get(referral.refusal_reason, ""),
+        outcome=lifecycle.OUTCOMES.get(referral.outcome, ""),
+        actions={name: lifecycle.ACTIONS[name] for name in referral.actions},
+        reasons=lifecycle.REFUSAL_REASONS,
+        outcomes=lifecycle.OUTCOMES,
+        candidates=await _redirect_choices(rt, referral) if "redirect" in referral.actions else [],
+        errors=errors or {},
+        failed=failed,
+        values=values or {},
+        km_text=km_text,
+    )
+
+
+# ---------------------------------------------------------------- pages of the structures that orient
+class ReferralPages(Controller):
+    path = "/orientations"
+    guards = [referral_member]
+    include_in_schema = False
+
+    @get("/", operation_id="referralInboxPage")
+    async def inbox(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        boite: Annotated[str, QueryParameter(max_length=20)] = "recues",
+        statut: Annotated[str, QueryParameter(max_length=20)] = "",
+        page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
+    ) -> Template:
+        """The received (or sent) referrals of the actor's structures, by status, the overdue ones marked."""
+        if boite not in BOXES or (statut and statut not in STATUS_SLUGS):
+            raise Invalid("Filtre inconnu.", {"statut": "Choisissez une boîte et un statut parmi les onglets."})
+        status = STATUS_SLUGS.get(statut, "")
+        rows, counts, total = await service.inbox(actor, BOXES[boite], status, PAGE_SIZE, (page_number - 1) * PAGE_SIZE)
+        now = rt.now()
+        reminder_days = rt.settings.section(ReferralSettings).reminder_days
+        for row in rows:
+            row["open_days"] = (now - row["created_at"]).days
+            row["overdue"] = row["status"] in OPEN and row["open_days"] >= reminder_days
+        return page(
+            request,
+            "referrals/inbox.html",
+            rows=rows,
+            counts=counts,
+            total=total,
+            box=boite,
+            statut=statut,
+            current_status=status,
+            status_labels=STATUSES,
+            slug_of=SLUG_OF,
+            page_number=page_number,
+            pages=max(1, -(-total // PAGE_SIZE)),
+            reminder_days=reminder_days,
+        )
+
+    @get("/nouvelle", operation_id="referralRoutePage")
+    async def route_form(self, request: AnyRequest) -> Template:
+        """The need, the person's place and constraints: which services fit."""
+        return page(
+            request, "referrals/route.html", errors={}, result=None, why=None, why_choices={}, **_route_context({})
+        )
+
+    @post("/nouvelle", operation_id="referralRouteSubmit", status_code=200)
+    async def route(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[forms.RouteForm]) -> Template:
+        """The ranked services for this need, on the same page (a search changes nothing: no redirect, and the
+        typed address stays in the form, never in a URL); "pourquoi pas" judges one more service."""
+        values = forms.values_of(data)
+        errors: dict[str, str] = {}
+        result, why = None, None
+        try:
+            route_request = forms.route_request(data)
+            result = await routing.route(rt, route_request)
+        except Invalid as error:
+            errors = error.fields or {"thematiques": error.message}
+        except Unprocessable as error:
+            errors = {"address": error.message}
+        else:
+            wanted = forms.why_not_service(data)
+            if wanted is None and (data.why_not_id.strip() or data.why_not.strip()):
+                errors["why_not"] = "Choisissez un service dans la liste, ou tapez son numéro (un nombre entier)."
+            elif wanted is not None:
+                try:
+                    why = await routing.why_not(rt, route_request, wanted)
+                except NotFound:
+                    errors["why_not"] = "Aucun service de l'annuaire n'a ce numéro."
+        return page(
+            request,
+            "referrals/route.html",
+            status_code=400 if errors else 200,
+            errors=errors,
+            result=result,
+            why=why,
+            why_choices=await _why_not_choices(result.candidates) if result else {},
+            km_text=km_text,
+            **_route_context(values),
+        )
+
+    @get("/nouvelle/{service_id:int}", operation_id="referralSendPage")
+    async def send_form(self, request: AnyRequest, actor: CurrentActor, service_id: FromPath[int]) -> Template:
+        """The sending form for one service: the person, the need, the consent."""
+        card = await _service_card(service_id)
+        return page(
+            request,
+            "referrals/send.html",
+            values={"preferred_contact": "phone"},
+            errors={},
+            **_send_context(card, await _my_structures(actor)),
+        )
+
+    @post("/nouvelle/{service_id:int}", operation_id="referralSendSubmit")
+    async def send(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        service_id: FromPath[int],
+        data: URLEncodedBody[forms.SendForm],
+    ) -> Response[Any]:
+        """Send the referral (step "send"), or show the form with the need the results carried (step "prepare")."""
+        card = await _service_card(service_id)
+        structures = await _my_structures(actor)
+        values = forms.values_of(data)
+        if data.step == "prepare":
+            values = {**values, "need": data.need or data.text, "preferred_contact": "phone"}
+            return page(request, "referrals/send.html", values=values, errors={}, **_send_context(card, structures))
+        try:
+            command = forms.referral_create(data, service_id, structures)
+            referral_id, _ = await service.create(rt, actor, command, idempotency_key=data.idempotency_key or None)
+        except Invalid as error:
+            return page(
+                request,
+                "referrals/send.html",
+                status_code=400,
+                values=values,
+                errors=error.fields or {"service": error.message},
+                **_send_context(card, structures),
+            )
+        return redirect(request, f"/orientations/{referral_id}", "Orientation envoyée.")
+
+    @get("/{referral_id:int}", operation_id="referralPage")
+    async def referral(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, referral_id: FromPath[int]
+    ) -> Template:
+        """A referral: the need, the person's contact, the service, the timeline, and the viewer's actions."""
+        return await _referral_page(request, rt, actor, referral_id)
+
+    @post("/{referral_id:int}/action", operation_id="referralActionSubmit")
+    async def action(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        referral_id: FromPath[int],
+        data: URLEncodedBody[forms.ActionForm],
+    ) -> Response[Any]:
+        """Take an action; a 409 (someone decided first, or not from this status) comes back as a message."""
+        try:
+            command = forms.transition(data)
+            await service.transition(rt, actor, referral_id, command)
+        except Invalid as error:
+            fields = error.fields or {"message": error.message}
+            return await _referral_page(request, rt, actor, referral_id, fields, data.action, forms.values_of(data))
+        except Conflict as error:
+            return redirect(request, f"/orientations/{referral_id}", error.message, category="error")
+        return redirect(request, f"/orientations/{referral_id}", DONE[command.action])
+
+
+# ---------------------------------------------------------------- figures
+def _period(rt: Runtime, du: str, au: str) -> tuple[date, date, dict[str, str]]:
+    """The period asked (both days included); by default the current half-year up to today."""
+    today = rt.today()
+    start = date(today.year, 1 if today.month <= 6 else 7, 1)
+    end = today
+    errors: dict[str, str] = {}
+    for name, text in (("du", du), ("au", au)):
+        if not text:
+            continue
+        try:
+            value = date.fromisoformat(text)
+        except ValueError:
+            errors[name] = "Date invalide : choisissez un jour, par exemple 2026-01-31."
+            continue
+        if name == "du":
+            start = value
+        else:
+            end = value
+    if start > end:
+        errors["au"] = "La fin de la période vient après son début."
+    return start, end, errors
+
+
+class FiguresPages(Controller):
+    path = "/orientations/chiffres"
+    guards = [referral_figures]
+    include_in_schema = False
+
+    @get("/", operation_id="referralFiguresPage")
+    async def figures(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        du: Annotated[str, QueryParameter(max_length=10)] = "",
+        au: Annotated[str, QueryParameter(max_length=10)] = "",
+    ) -> Template:
+        """Each structure its own figures; the coordinator every structure's and the flows between kinds."""
+        start, end, errors = _period(rt, du, au)
+        since = datetime.combine(start, time(), PARIS)
+        until = datetime.combine(end + timedelta(days=1), time(), PARIS)
+        rows: list[dict[str, Any]] = []
+        flows: list[dict[str, Any]] = []
+        if not errors:
+            wanted = None if actor.oversees_network else actor.structures_with(*REFERRAL_ROLES)
+            rows = await figures.structure_figures(wanted, since, until)
+            if actor.oversees_network:
+                flows = await figures.flows(since, until)
+        return page(
+            request,
+            "referrals/figures.html",
+            status_code=400 if errors else 200,
+            rows=rows,
+            flows=flows,
+            network=actor.oversees_network,
+            kinds=STRUCTURE_KINDS,
+            start=start,
+            end=end,
+            du=du or start.isoformat(),
+            au=au or end.isoformat(),
+            errors=errors,
+            day_fr=day_fr,
+        )
+
+
+# ---------------------------------------------------------------- the resident's status page
+STATUS_FOR_RESIDENT: dict[str, list[str]] = {
+    "sent": ["Votre demande est envoyée.", "Le service va l'étudier.", "Le service vous appellera."],
+    "in_review": ["Votre demande est en cours d'étude.", "Le service vous appellera bientôt."],
+    "accepted": ["Votre demande est acceptée.", "Le service va vous aider.", "Le service vous appellera."],
+    "refused": ["Votre demande est refusée."],
+    "redirected": [
+        "Votre demande est envoyée à un autre service.",
+        "Ce service peut mieux vous aider.",
+        "La personne qui vous a orienté vous donnera son nom.",
+    ],
+    "closed": ["Votre demande est terminée.", "Le service a fini de vous aider."],
+    "expired": [
+        "Votre demande est expirée.",
+        "Le service n'a pas répondu à temps.",
+        "Retournez voir la personne qui vous a orienté.",
+    ],
+    "cancelled": ["Votre demande est annulée.", "Retournez voir la personne qui vous a orienté si besoin."],
+}
+
+
+class StatusPages(Controller):
+    path = "/suivi"
+    guards = [auth.public]
+    include_in_schema = False
+
+    @get("/{code:str}", operation_id="referralStatusPage")
+    async def status(self, request: AnyRequest, code: FromPath[str]) -> Template:
+        """What became of a resident's referral, in easy French, without personal data (the code is the key)."""
+        found = await service.public_status(code)
+        card: directory.ServiceCard | None = found["card"]
+        lines = list(STATUS_FOR_RESIDENT.get(found["status"], []))
+        if found["status"] == "refused":
+            lines.append(found["reason_for_resident"] or "Le service vous expliquera pourquoi.")
+            lines.append("Retournez voir la personne qui vous a orienté.")
+        response = page(
+            request,
+            "referrals/status.html",
+            lines=lines,
+            found=found,
+            card=card,
+            place=card.places[0] if card and card.places else None,
+            sent_on=day_fr(found["created_at"]),
+        )
+        # the code is the key: no search engine keeps the page, no other site learns the address
+        response.headers.update({"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"})
+        return response
+
+
+CONTROLLERS = [FiguresPages, ReferralPages, StatusPages]

@@ -1,0 +1,303 @@
+"""Referrals' pages through the whole app (httpx on ASGI): route, send, answer, follow; forms that come back with
+their values and French errors; who sees what (404 for a third structure); the resident's status page."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import httpx
+import pytest
+
+from hub import accounts
+from hub.runtime import Runtime
+from referrals import service
+from referrals.schemas import ReferralCreate, Transition
+from referrals.service import NIR_MESSAGE
+from referrals.tables import Referral
+from tests.conftest import Person, csrf_token, make_person, make_service, make_structure, post_form, sign_in
+
+DEMARCHES = "numerique--acceder-a-des-services-en-ligne"
+RESIDENT = "Awa Diallo"
+RESIDENT_PHONE = "06 39 98 12 34"
+
+
+@dataclasses.dataclass
+class Network:
+    caf: int
+    ccas: int
+    third: int
+    service_id: int
+    prescriber: Person
+    receiver: Person
+    outsider: Person
+
+
+async def build(rt: Runtime) -> Network:
+    """A CAF that orients, a CCAS whose service receives, a third structure that has nothing to do with it."""
+    caf = await make_structure("CAF du Loiret", "CAF")
+    ccas = await make_structure("CCAS de Montclair", "CCAS", address="2 place de la Mairie", phone="02 38 00 00 01")
+    third = await make_structure("Centre social Bel-Air", "CS")
+    service_id = await make_service(
+        ccas,
+        "Aide aux démarches en ligne",
+        thematiques=[DEMARCHES],
+        accepts_referrals=True,
+        referral_email="orientations@ccas.example.fr",
+        phone="02 38 00 00 02",
+        places=[
+            {"name": "Mairie annexe", "address": "5 rue des Lilas", "postal_code": "45990", "commune": "Montclair"}
+        ],
+    )
+    return Network(
+        caf=caf,
+        ccas=ccas,
+        third=third,
+        service_id=service_id,
+        prescriber=await make_person(rt, "paula.prescriptrice@caf.example.fr", {caf: ["prescriber"]}),
+        receiver=await make_person(rt, "rene.referent@ccas.example.fr", {ccas: ["manager"]}),
+        outsider=await make_person(rt, "tom.tiers@belair.example.fr", {third: ["prescriber"]}),
+    )
+
+
+async def switch_to(client: httpx.AsyncClient, person: Person) -> None:
+    client.cookies.clear()
+    await sign_in(client, person)
+
+
+def send_form(service_id: int, **overrides: str) -> dict[str, str | list[str]]:
+    form: dict[str, str | list[str]] = {
+        "step": "send",
+        "thematiques": [DEMARCHES],
+        "need": "Déclarer ses ressources trimestrielles en ligne",
+        "resident_name": RESIDENT,
+        "resident_phone": RESIDENT_PHONE,
+        "resident_email": "",
+        "preferred_contact": "phone",
+        "availability": ["tu-am", "th-pm"],
+        "note": "Préfère être appelée le matin.",
+        "consent_method": "oral",
+        "consent_confirmed": "on",
+    }
+    form.update(overrides)
+    return form
+
+
+async def post(client: httpx.AsyncClient, path: str, form: dict[str, str | list[str]]) -> httpx.Response:
+    return await client.post(path, data={**form, "_csrf_token": csrf_token(client)})
+
+
+async def referral_ids() -> list[int]:
+    return [row["id"] for row in await Referral.select(Referral.id).order_by(Referral.id)]
+
+
+async def send_directly(rt: Runtime, net: Network) -> int:
+    actor = await accounts.actor_for_user(net.prescriber.id)
+    command = ReferralCreate(
+        service_id=net.service_id,
+        thematiques=[DEMARCHES],
+        need="Créer son espace en ligne",
+        resident_name=RESIDENT,
+        resident_phone=RESIDENT_PHONE,
+        consent_method="oral",
+        consent_confirmed=True,
+    )
+    referral_id, _ = await service.create(rt, actor, command)
+    return referral_id
+
+
+async def test_route_send_accept_close_and_the_sender_sees_the_outcome(client: httpx.AsyncClient, rt: Runtime) -> None:
+    net = await build(rt)
+    await sign_in(client, net.prescriber)
+
+    page = await client.get("/orientations/nouvelle")
+    assert page.status_code == 200
+    assert "Le besoin de la personne" in page.text and 'name="address"' in page.text
+
+    results = await post(client, "/orientations/nouvelle", {"thematiques": [DEMARCHES], "text": "", "address": ""})
+    assert results.status_code == 200, results.text
+    assert "Aide aux démarches en ligne" in results.text
+    assert f'href="/annuaire/services/{net.service_id}"' in results.text
+    assert "points sur 100" in results.text and "Orienter vers ce service" in results.text
+    assert results.url.path == "/orientations/nouvelle"  # a search changes nothing, and puts nothing in a URL
+
+    why = await post(client, "/orientations/nouvelle", {"thematiques": [DEMARCHES], "why_not_id": "999999"})
+    assert "Aucun service de l&#39;annuaire n&#39;a ce numéro." in why.text
+
+    prepared = await post(
+        client, f"/orientations/nouvelle/{net.service_id}", {"step": "prepare", "thematiques": [DEMARCHES]}
+    )
+    assert prepared.status_code == 200
+    assert f'value="{DEMARCHES}" checked' in prepared.text  # the need carried over
+    assert "jamais le numéro de sécurité sociale" in prepared.text
+
+    sent = await post(client, f"/orientations/nouvelle/{net.service_id}", send_form(net.service_id))
+    assert sent.history and sent.history[0].status_code == 302
+    [referral_id] = await referral_ids()
+    assert sent.url.path == f"/orientations/{referral_id}"
+    assert "Orientation envoyée" in sent.text
+    assert "/suivi/" in sent.text  # the resident's status link, to hand over
+
+    await switch_to(client, net.receiver)
+    inbox = await client.get("/orientations")
+    assert f"n° {referral_id}" in inbox.text and RESIDENT in inbox.text
+    assert 'Envoyée <span class="count">(1)</span>' in inbox.text  # the counts per status, as tabs
+    detail = await client.get(f"/orientations/{referral_id}")
+    assert RESIDENT_PHONE in detail.text  # the contact, on the referral's page
+    assert 'value="accept"' in detail.text and 'value="cancel"' not in detail.text  # the receiver's actions only
+
+    accepted = await post(client, f"/orientations/{referral_id}/action", {"action": "accept", "message": "Mardi 14 h"})
+    assert "Orientation acceptée" in accepted.text
+    closed = await post(client, f"/orientations/{referral_id}/action", {"action": "close", "outcome": "helped"})
+    assert "Orientation clôturée" in closed.text
+
+    await switch_to(client, net.prescriber)
+    sent_box = await client.get("/orientations?boite=envoyees&statut=cloturee")
+    assert f"n° {referral_id}" in sent_box.text
+    followed = await client.get(f"/orientations/{referral_id}")
+    assert "La personne a été aidée" in followed.text and "Mardi 14 h" in followed.text
+    assert "Accompagnement clôturé" in followed.text  # the timeline
+
+
+async def test_bad_send_form_comes_back_with_values_and_errors(client: httpx.AsyncClient, rt: Runtime) -> None:
+    net = await build(rt)
+    await sign_in(client, net.prescriber)
+    await client.get(f"/orientations/nouvelle/{net.service_id}")
+    form = send_form(
+        net.service_id,
+        resident_name="",
+        preferred_contact="email",
+        resident_email="pas-une-adresse",
+        consent_method="",
+        consent_confirmed="",
+        note="Gardez cette note",
+    )
+    response = await post(client, f"/orientations/nouvelle/{net.service_id}", form)
+    assert response.status_code == 400
+    text = response.text
+    assert "Indiquez le nom de la personne" in text
+    assert "Indiquez comment la personne a donné son accord." in text
+    assert "Confirmez que la personne est informée" in text
+    assert "Adresse électronique invalide" in text
+    assert f'value="{RESIDENT_PHONE}"' in text and "Gardez cette note" in text and 'value="pas-une-adresse"' in text
+    assert 'id="resident_name" name="resident_name"' in text
+    assert re.search(r'aria-describedby="resident_name-hint resident_name-error"', text)
+    assert await referral_ids() == []
+
+
+async def test_a_nir_in_the_note_is_refused(client: httpx.AsyncClient, rt: Runtime) -> None:
+    net = await build(rt)
+    await sign_in(client, net.prescriber)
+    await client.get(f"/orientations/nouvelle/{net.service_id}")
+    form = send_form(net.service_id, note="Son numéro : 1 84 12 75 123 456 78")
+    response = await post(client, f"/orientations/nouvelle/{net.service_id}", form)
+    assert response.status_code == 400
+    assert NIR_MESSAGE.replace("'", "&#39;") in response.text
+    assert await referral_ids() == []
+
+
+async def test_a_third_structure_gets_404_and_the_coordinator_403(client: httpx.AsyncClient, rt: Runtime) -> None:
+    net = await build(rt)
+    referral_id = await send_directly(rt, net)
+    await sign_in(client, net.outsider)
+    assert (await client.get(f"/orientations/{referral_id}")).status_code == 404
+    refused = await post(client, f"/orientations/{referral_id}/action", {"action": "refuse", "reason": "full"})
+    assert refused.status_code == 404
+    inbox = await client.get("/orientations?boite=envoyees")
+    assert f"n° {referral_id}" not in inbox.text
+    coordinator = await make_person(rt, "clara.coordination@reseau.example.fr", coordinator=True)
+    await switch_to(client, coordinator)
+    assert (await client.get(f"/orientations/{referral_id}")).status_code == 403
+    assert (await client.get("/orientations/chiffres")).status_code == 200
+
+
+async def test_someone_deciding_first_gets_a_french_message_and_the_current_state(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    net = await build(rt)
+    referral_id = await send_directly(rt, net)
+    await sign_in(client, net.receiver)
+    await client.get(f"/orientations/{referral_id}")
+    await service.transition(
+        rt, await accounts.actor_for_user(net.receiver.id), referral_id, Transition(action="accept")
+    )
+    late = await post(client, f"/orientations/{referral_id}/action", {"action": "refuse", "reason": "full"})
+    assert late.url.path == f"/orientations/{referral_id}"
+    assert "Cette orientation est acceptée" in late.text
+    assert "notice-error" in late.text
+
+
+async def test_refusing_without_a_reason_shows_the_error_beside_the_field(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    net = await build(rt)
+    referral_id = await send_directly(rt, net)
+    await sign_in(client, net.receiver)
+    await client.get(f"/orientations/{referral_id}")
+    response = await post(client, f"/orientations/{referral_id}/action", {"action": "refuse", "message": "Complet"})
+    assert response.status_code == 400
+    assert 'id="refuse-reason-error"' in response.text and "Choisissez le motif du refus." in response.text
+    assert ">Complet</textarea>" in response.text
+    assert (await Referral.select(Referral.status).first())["status"] == "sent"
+
+
+async def test_the_status_page_says_accepted_without_personal_data(client: httpx.AsyncClient, rt: Runtime) -> None:
+    net = await build(rt)
+    referral_id = await send_directly(rt, net)
+    receiver = await accounts.actor_for_user(net.receiver.id)
+    await service.transition(rt, receiver, referral_id, Transition(action="accept"))
+    code = await service.code_of(receiver, referral_id)
+    page = await client.get(f"/suivi/{code}")  # nobody signed in
+    assert page.status_code == 200
+    assert "Votre demande est acceptée." in page.text
+    assert (
+        "Aide aux démarches en ligne" in page.text and "5 rue des Lilas" in page.text and "02 38 00 00 02" in page.text
+    )
+    assert RESIDENT not in page.text and RESIDENT_PHONE not in page.text and "Awa" not in page.text
+    assert page.headers["x-robots-tag"].startswith("noindex") and page.headers["referrer-policy"] == "no-referrer"
+    unknown = await client.get("/suivi/ce-code-n-existe-pas")
+    assert unknown.status_code == 404 and "Ce code ne correspond à aucune demande." in unknown.text
+
+
+async def test_a_shared_refusal_reason_is_told_to_the_resident(client: httpx.AsyncClient, rt: Runtime) -> None:
+    net = await build(rt)
+    referral_id = await send_directly(rt, net)
+    await sign_in(client, net.receiver)
+    await client.get(f"/orientations/{referral_id}")
+    await post(
+        client, f"/orientations/{referral_id}/action", {"action": "refuse", "reason": "full", "share_reason": "on"}
+    )
+    code = await service.code_of(await accounts.actor_for_user(net.receiver.id), referral_id)
+    page = await client.get(f"/suivi/{code}")
+    assert "Votre demande est refusée." in page.text and "Le service n&#39;a plus de place." in page.text
+
+
+@pytest.mark.parametrize("who", ["member", "coordinator"])
+async def test_figures_show_own_structures_or_the_whole_network(
+    client: httpx.AsyncClient, rt: Runtime, who: str
+) -> None:
+    net = await build(rt)
+    await send_directly(rt, net)
+    person = net.prescriber
+    if who == "coordinator":
+        person = await make_person(rt, "clara.coordination@reseau.example.fr", coordinator=True)
+    await sign_in(client, person)
+    page = await client.get("/orientations/chiffres")
+    assert page.status_code == 200
+    assert "CAF du Loiret" in page.text
+    if who == "coordinator":
+        assert "CCAS de Montclair" in page.text and "Qui oriente vers qui" in page.text
+    else:
+        assert "CCAS de Montclair" not in page.text and "Qui oriente vers qui" not in page.text
+    wrong = await client.get("/orientations/chiffres?du=2026-13-45")
+    assert wrong.status_code == 400 and "Date invalide" in wrong.text
+
+
+async def test_unknown_filters_and_an_empty_need_are_refused_in_french(client: httpx.AsyncClient, rt: Runtime) -> None:
+    net = await build(rt)
+    await sign_in(client, net.prescriber)
+    assert (await client.get("/orientations?statut=inconnu")).status_code == 400
+    assert (await client.get("/orientations?boite=envoyees&page=2")).status_code == 200
+    empty = await post_form(client, "/orientations/nouvelle", {"text": "", "address": "12 rue des Roses"})
+    assert empty.status_code == 400 and "cochez au moins une thématique" in empty.text
+    assert 'value="12 rue des Roses"' in empty.text  # the typed address stays in the form

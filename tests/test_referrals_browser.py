@@ -1,0 +1,209 @@
+"""Referrals' pages in a real Chromium over the demo town: a prescriber routes and sends, the receiving CCAS accepts
+then closes, the prescriber sees the outcome, the resident's status page says so; axe-core on every page, and
+screenshots at desktop and phone widths (tests/browser_support.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from hub import demo
+from tests.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    SHOTS_DIR,
+    AccessibilityAudit,
+    LiveServer,
+    TotpPhone,
+    demo_user,
+    screenshot,
+)
+from tests.conftest import DatabaseFactory, SmtpServer
+
+pytestmark = pytest.mark.browser
+
+PRESCRIBER = demo_user("prescripteur.caf@demo.maillage.fr")
+MANAGER = demo_user("referente.ccas@demo.maillage.fr")
+COORDINATOR = demo_user("coordination@demo.maillage.fr")
+DROITS = "difficultes-administratives-ou-juridiques--accompagnement-pour-lacces-aux-droits"
+CCAS_SERVICE = "Aide aux démarches administratives"
+CCAS = "CCAS de Montclair-sur-Loire"
+RESIDENT = "Jeanne T."
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    database_factory: DatabaseFactory, smtp_server: SmtpServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    server = LiveServer(database_factory, tmp_path_factory.mktemp("referrals-browser"), smtp_server.port).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(live_server: LiveServer) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def audit() -> Iterator[AccessibilityAudit]:
+    checker = AccessibilityAudit()
+    yield checker
+    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    lines = [f"{label}: {', '.join(found) or 'aucune violation'}" for label, found in checker.findings.items()]
+    (SHOTS_DIR / "axe-summary-referrals.txt").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def phone() -> TotpPhone:
+    return TotpPhone()  # one authenticator for the module: a code's step is never replayed
+
+
+@pytest.fixture
+def new_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., Page]]:
+    contexts: list[BrowserContext] = []
+
+    def open_page(**options: Any) -> Page:
+        context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="fr-FR", **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page: Page, user: demo.DemoUser, phone: TotpPhone) -> None:
+    page.goto("/connexion")
+    page.get_by_label("Adresse e-mail").fill(user.email)
+    page.get_by_label("Mot de passe", exact=True).fill(demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    if user.totp_secret:
+        expect(page).to_have_url(re.compile(r"/connexion/code$"))
+        page.get_by_label("Code à 6 chiffres, ou code de secours").fill(phone.code(user.totp_secret))
+        page.get_by_role("button", name="Valider").click()
+    expect(page.get_by_role("status").filter(has_text="Vous êtes connecté.")).to_be_visible()
+
+
+def flash(page: Page, text: str) -> None:
+    expect(page.locator("main [role=status]").filter(has_text=text)).to_be_visible()
+
+
+def look(page: Page, audit: AccessibilityAudit, label: str, shot: str) -> None:
+    audit.check(page, label)
+    screenshot(page, shot)
+
+
+def test_a_referral_from_routing_to_its_outcome(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, phone: TotpPhone
+) -> None:
+    prescriber = new_page()
+    sign_in(prescriber, PRESCRIBER, phone)
+    prescriber.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Orientations").click()
+    expect(prescriber.get_by_role("heading", level=1)).to_have_text("Orientations")
+    look(prescriber, audit, "orientations reçues (prescripteur)", "orientations-boite")
+
+    # routing: the need, the place (typed, posted), the constraints; the results on the same page
+    prescriber.get_by_role("link", name="Orienter une personne").click()
+    look(prescriber, audit, "orienter : formulaire", "orientations-nouvelle")
+    prescriber.locator(f"#thematiques-{DROITS}").check()
+    prescriber.get_by_label("Adresse, rue, commune ou quartier (facultatif)").fill("Montclair-sur-Loire")
+    prescriber.get_by_label("mardi matin").check()
+    prescriber.get_by_role("button", name="Chercher les services").click()
+    expect(prescriber.get_by_role("heading", name=re.compile(r"services? conseillés?"))).to_be_visible()
+    assert "Montclair" not in prescriber.url  # the typed place never goes into a URL
+    card = prescriber.locator("li.candidate").filter(has_text=CCAS_SERVICE).filter(has_text=CCAS)
+    expect(card).to_have_count(1)
+    expect(card.get_by_text("points sur 100")).to_be_visible()
+    look(prescriber, audit, "orienter : résultats", "orientations-resultats")
+
+    # "pourquoi pas": a service judged against the same request
+    prescriber.get_by_label("Ou son numéro").fill("1")
+    prescriber.get_by_role("button", name="Pourquoi pas ce service ?").click()
+    expect(prescriber.get_by_role("heading", name=re.compile(r"^Pourquoi pas « "))).to_be_visible()
+    look(prescriber, audit, "orienter : pourquoi pas", "orientations-pourquoi-pas")
+
+    # sending: the need carried over, the person, the consent
+    card = prescriber.locator("li.candidate").filter(has_text=CCAS_SERVICE).filter(has_text=CCAS)
+    card.get_by_role("button", name=re.compile("Orienter vers ce service")).click()
+    expect(prescriber.get_by_role("heading", level=1)).to_have_text(f"Orienter vers « {CCAS_SERVICE} »")
+    expect(prescriber.locator(f"#thematiques-{DROITS}")).to_be_checked()
+    expect(prescriber.get_by_text("jamais le numéro de sécurité sociale")).to_be_visible()
+    prescriber.get_by_role("button", name="Envoyer l'orientation").click()  # empty: every error, beside its field
+    expect(prescriber.get_by_role("alert")).to_contain_text("Indiquez le nom de la personne")
+    expect(prescriber.get_by_label("Nom et prénom")).to_have_attribute("aria-invalid", "true")
+    look(prescriber, audit, "orienter : envoi avec erreurs", "orientations-envoi-erreurs")
+    prescriber.get_by_label("Nom et prénom").fill(RESIDENT)
+    prescriber.get_by_label("Téléphone", exact=True).fill("06 39 98 45 67")
+    prescriber.get_by_label("Ce dont la personne a besoin").fill("Demander la complémentaire santé solidaire")
+    prescriber.get_by_label("À l'oral, pendant l'entretien").check()
+    prescriber.get_by_label("La personne est informée et d'accord pour être orientée vers ce service.").check()
+    prescriber.get_by_role("button", name="Envoyer l'orientation").click()
+    flash(prescriber, "Orientation envoyée")
+    referral_id = int(prescriber.url.rsplit("/", 1)[1])
+    status_url = prescriber.locator(".status-link a").inner_text()
+    look(prescriber, audit, "orientation envoyée (prescripteur)", "orientation-envoyee")
+
+    # the CCAS receives it, accepts it, then closes it with the outcome
+    receiver = new_page()
+    sign_in(receiver, MANAGER, phone)
+    receiver.goto("/orientations")
+    row = receiver.locator("tr").filter(has_text=f"n° {referral_id}")
+    expect(row).to_contain_text(RESIDENT)
+    look(receiver, audit, "orientations reçues (CCAS)", "orientations-recues")
+    row.get_by_role("link", name=f"n° {referral_id}").click()
+    expect(receiver.get_by_text("06 39 98 45 67")).to_be_visible()
+    look(receiver, audit, "orientation reçue (CCAS)", "orientation-recue")
+    receiver.locator("#action-accept").get_by_label(re.compile("Message pour la structure")).fill(
+        "Rendez-vous mardi 14 h"
+    )
+    receiver.locator("#action-accept").get_by_role("button", name="Accepter").click()
+    flash(receiver, "Orientation acceptée")
+
+    resident = new_page()
+    resident.goto(status_url)
+    expect(resident.get_by_text("Votre demande est acceptée.")).to_be_visible()
+    assert RESIDENT not in resident.content()
+    look(resident, audit, "suivi de la personne (acceptée)", "suivi-acceptee")
+
+    receiver.get_by_label("Résultat de l'accompagnement").select_option("helped")
+    receiver.get_by_role("button", name="Clôturer avec le résultat").click()
+    flash(receiver, "Orientation clôturée")
+    look(receiver, audit, "orientation clôturée (CCAS)", "orientation-cloturee")
+
+    # the prescriber learns what became of it
+    prescriber.goto("/orientations?boite=envoyees&statut=cloturee")
+    prescriber.get_by_role("link", name=f"n° {referral_id}").click()
+    expect(prescriber.get_by_text("La personne a été aidée")).to_be_visible()
+    expect(prescriber.get_by_text("Rendez-vous mardi 14 h")).to_be_visible()
+
+    resident.goto(status_url)
+    expect(resident.get_by_text("Votre demande est terminée.")).to_be_visible()
+    resident.goto("/suivi/ce-code-n-existe-pas")
+    expect(resident.get_by_role("heading", level=1)).to_have_text("Page introuvable")
+
+
+def test_figures_for_a_structure_and_for_the_coordinator(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, phone: TotpPhone
+) -> None:
+    member = new_page()
+    sign_in(member, MANAGER, phone)
+    member.goto("/orientations/chiffres")
+    expect(member.get_by_role("table").first).to_contain_text(CCAS)
+    look(member, audit, "chiffres (CCAS)", "orientations-chiffres-structure")
+
+    coordinator = new_page()
+    sign_in(coordinator, COORDINATOR, phone)
+    coordinator.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Orientations").click()
+    expect(coordinator.get_by_role("heading", name="Qui oriente vers qui")).to_be_visible()
+    look(coordinator, audit, "chiffres (coordination)", "orientations-chiffres-reseau")
+    assert coordinator.goto("/orientations").status == 403  # figures only, never a resident
