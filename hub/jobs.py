@@ -13,7 +13,7 @@ from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
 
-from hub import journal, mail
+from hub import journal, mail, throttle
 from hub.db import current_engine, write_transaction
 from hub.runtime import Runtime
 from hub.tables import AccessLink, Job, LoginFailure, User, WebSession
@@ -121,6 +121,7 @@ async def purge_expired(rt: Runtime) -> int:
     purged += len(
         await LoginFailure.delete().where(LoginFailure.at < now - timedelta(days=1)).returning(LoginFailure.id)
     )
+    purged += await throttle.purge(rt)
     purged += len(await AccessLink.delete().where(AccessLink.expires_at < now - LINK_KEEP).returning(AccessLink.id))
     purged += await records.purge(now)
     return purged

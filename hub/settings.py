@@ -42,6 +42,12 @@ class Settings:
     # Address search: a BAN geocoder (geocodejson) when set; else the directory's own gazetteer only.
     geocoder_url: str = ""
     geocoder_timeout_seconds: float = 2.0
+    # Sign-in: past this many failures on one account (from every source), each try waits twice as long
+    # as the previous one, up to login_max_delay_seconds (login_max_failures locks one account and source).
+    login_slowdown_after: int = 10
+    login_max_delay_seconds: int = 60
+    password_hash_threads: int = 2  # Argon2 checks running at once, in worker threads (64 MiB each)
+    api_tokens_max: int = 10  # live API tokens per user
 
     @property
     def is_production(self) -> bool:
@@ -83,6 +89,10 @@ class Settings:
             "tile_attribution": env.get("MAILLAGE_TILE_ATTRIBUTION", cls.tile_attribution),
             "geocoder_url": env.get("MAILLAGE_GEOCODER_URL", cls.geocoder_url).strip(),
             "geocoder_timeout_seconds": float(env.get("MAILLAGE_GEOCODER_TIMEOUT", cls.geocoder_timeout_seconds)),
+            "login_slowdown_after": int(env.get("MAILLAGE_LOGIN_SLOWDOWN_AFTER", cls.login_slowdown_after)),
+            "login_max_delay_seconds": int(env.get("MAILLAGE_LOGIN_MAX_DELAY", cls.login_max_delay_seconds)),
+            "password_hash_threads": int(env.get("MAILLAGE_PASSWORD_HASH_THREADS", cls.password_hash_threads)),
+            "api_tokens_max": int(env.get("MAILLAGE_API_TOKENS_MAX", cls.api_tokens_max)),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
