@@ -12,7 +12,7 @@ from litestar.response import Template
 from hub import accounts, auth, invitations, journal, sessions
 from hub.accounts import ROLE_LABELS, Actor
 from hub.auth import SESSION_COOKIE, CurrentActor, RuntimeDep
-from hub.errors import Invalid
+from hub.errors import Conflict, Invalid
 from hub.runtime import Runtime
 from hub.schemas import (
     CodeForm,
@@ -295,8 +295,8 @@ class AccountPages(Controller):
         """Create a personal API token, shown once."""
         try:
             _, token = await accounts.create_api_token(rt, actor, data.name)
-        except Invalid as error:
-            return await self._render(request, actor, 400, errors=error.fields)
+        except (Invalid, Conflict) as error:  # a bad name, or too many live tokens
+            return await self._render(request, actor, error.status_code, errors=error.fields)
         return await self._render(request, actor, new_token=token)
 
     @post("/jetons/{token_id:int}/revoquer", operation_id="apiTokenRevokeSubmit")

@@ -69,11 +69,11 @@ def _retry_after(seconds: float) -> int:
 
 async def claim(rt: Runtime, keys: list[Key]) -> Claim:
     """Count one try against every key, or raise TooManyRequests (nothing counted) when one refuses it."""
-    now = rt.now()
     window = timedelta(minutes=rt.settings.login_window_minutes)
     hashes = [rt.secrets.keyed_hash(key.name) for key in keys]
     reached: list[Key] = []
     async with write_transaction():
+        now = rt.now()  # once the write lock is held: no concurrent try counted "later" than this one
         for digest in hashes:  # the row must exist to be locked; a concurrent insert waits, then does nothing
             await SignInThrottle.insert(
                 SignInThrottle(key_hash=digest, failures=0, window_start=now, last_failure_at=now)
@@ -90,8 +90,9 @@ async def claim(rt: Runtime, keys: list[Key]) -> Claim:
             stale = (row["last_failure_at"] if key.slowdown else row["window_start"]) <= now - window
             failures = 0 if stale else int(row["failures"])
             if key.slowdown:
-                wait_until: datetime = row["last_failure_at"] + delay_after(rt, failures, key.limit)
-                if not stale and now < wait_until:
+                delay = delay_after(rt, failures, key.limit)
+                wait_until: datetime = row["last_failure_at"] + delay
+                if delay and now < wait_until:
                     raise TooManyRequests(
                         "Trop de tentatives sur ce compte. Patientez quelques secondes avant de réessayer.",
                         retry_after=_retry_after((wait_until - now).total_seconds()),
