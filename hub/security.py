@@ -22,7 +22,7 @@ class Secrets:
     """Keys derived from the one secret key, each for one purpose."""
 
     def __init__(
-        self, secret_key: str, argon2_time_cost: int = 3, argon2_memory_cost: int = 65536, hash_threads: int = 2
+        self, secret_key: str, argon2_time_cost: int = 3, argon2_memory_cost: int = 65536, hash_threads: int = 1
     ) -> None:
         root = secret_key.encode()
         self.journal_key = hmac.new(root, b"maillage/journal", hashlib.sha256).digest()

@@ -46,7 +46,8 @@ class Settings:
     # as the previous one, up to login_max_delay_seconds (login_max_failures locks one account and source).
     login_slowdown_after: int = 10
     login_max_delay_seconds: int = 60
-    password_hash_threads: int = 2  # Argon2 checks running at once, in worker threads (64 MiB each)
+    # Argon2 checks at once, in worker threads (64 MiB and 4 lanes each); from_env: half the processors
+    password_hash_threads: int = 1
     api_tokens_max: int = 10  # live API tokens per user
 
     @property
@@ -91,7 +92,7 @@ class Settings:
             "geocoder_timeout_seconds": float(env.get("MAILLAGE_GEOCODER_TIMEOUT", cls.geocoder_timeout_seconds)),
             "login_slowdown_after": int(env.get("MAILLAGE_LOGIN_SLOWDOWN_AFTER", cls.login_slowdown_after)),
             "login_max_delay_seconds": int(env.get("MAILLAGE_LOGIN_MAX_DELAY", cls.login_max_delay_seconds)),
-            "password_hash_threads": int(env.get("MAILLAGE_PASSWORD_HASH_THREADS", cls.password_hash_threads)),
+            "password_hash_threads": int(env.get("MAILLAGE_PASSWORD_HASH_THREADS", max(1, (os.cpu_count() or 2) // 2))),
             "api_tokens_max": int(env.get("MAILLAGE_API_TOKENS_MAX", cls.api_tokens_max)),
         }
         values.update(overrides)
