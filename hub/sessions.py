@@ -47,9 +47,9 @@ async def check_account_password(rt: Runtime, email: str, password: str, source:
     """The active user whose password this is, or None; throttled per account and source, slowed per account."""
     claimed = await throttle.claim(rt, throttle.sign_in_keys(rt, email, source))
     user = await User.select().where(User.email == email).first() if len(email) <= 254 else None
-    if user is None:
+    if user is None or not user["is_active"]:  # the time of a real check: no account discovery by timing
         await rt.secrets.burn_password_check_off_loop()
-    elif user["is_active"] and await rt.secrets.verify_password_off_loop(user["password_hash"], password):
+    elif await rt.secrets.verify_password_off_loop(user["password_hash"], password):
         await throttle.succeeded(rt, claimed)
         return dict(user)
     await journal_throttled(rt, claimed, user["id"] if user else None)

@@ -70,6 +70,32 @@ async def test_a_token_made_with_a_password_only_is_revoked_when_its_owner_becom
     entry = await JournalEntry.select().where(JournalEntry.action == "api_tokens_revoked").first()
     assert entry["object_id"] == str(person.id) and person.email not in entry["details"]
 
+    # once enrolled, the owner's account page says why the token stopped
+    secret = pyotp.random_base32()
+    await User.update({User.totp_secret: rt.secrets.seal(secret), User.totp_enabled: True}).where(User.id == person.id)
+    person.totp_secret = secret
+    client.cookies.clear()
+    await sign_in(client, person)
+    account = await client.get("/compte")
+    assert "Révoqué" in account.text and "créé sans double authentification" in account.text
+
+
+async def test_joining_as_aidant_revokes_the_tokens_made_without_2fa_and_says_so(client, rt, inbox):
+    a, b = await make_structure("Structure A"), await make_structure("Structure B")
+    manager = await make_person(rt, "nadia@a.example.fr", {a: ["manager"]})
+    member = await make_person(rt, "tom@b.example.fr", {b: ["prescriber"]})
+    await sign_in(client, member)
+    await _new_token_on_account_page(client, "Tableur")
+    client.cookies.clear()
+    await sign_in(client, manager)
+    await post_form(client, f"/structures/{a}/invitations", {"email": member.email, "role": "aidant"})
+    await _deliver(rt, inbox)
+    link = inbox.link(inbox.to(member.email)[0], "/invitation/")
+    await post_form(client, "/deconnexion")
+    joined = await post_form(client, link, {"password": PASSWORD})
+    assert "Bienvenue" in joined.text and "jeton d&#39;API créé sans elle a été révoqué" in joined.text
+    assert (await ApiToken.select(ApiToken.revoked_reason).first())["revoked_reason"] == "role_needs_2fa"
+
 
 async def test_a_token_is_suspended_whatever_way_a_role_needing_2fa_arrives(client, rt):
     sid = await make_structure()
