@@ -138,14 +138,16 @@ async def invitation_summary(rt: Runtime, token: str) -> dict[str, Any]:
     }
 
 
-async def accept_invitation(rt: Runtime, token: str, full_name: str, password: str, source: str) -> tuple[int, int]:
+async def accept_invitation(
+    rt: Runtime, token: str, full_name: str, password: str, source: str, device_cookie: str = ""
+) -> tuple[int, int]:
     """New people create their account; people who have one confirm with their password (throttled as a
     sign-in is). Returns the user's id and how many of their API tokens the new role revoked."""
     link = await peek_link(rt, token, "invitation")
     user = await User.select().where(User.email == link["email"]).first()
     password_hash = ""
     if user is not None:
-        if await sessions.check_account_password(rt, link["email"], password, source) is None:
+        if await sessions.check_account_password(rt, link["email"], password, source, device_cookie) is None:
             raise Invalid(BAD_CREDENTIALS, {"password": "Mot de passe incorrect pour ce compte."})
     else:
         full_name = clean_name(full_name)

@@ -28,6 +28,7 @@ class Secrets:
         self.journal_key = hmac.new(root, b"maillage/journal", hashlib.sha256).digest()
         self.throttle_key = hmac.new(root, b"maillage/throttle", hashlib.sha256).digest()
         self.flash_key = hmac.new(root, b"maillage/flash", hashlib.sha256).digest()
+        self.device_key = hmac.new(root, b"maillage/device", hashlib.sha256).digest()
         self.csrf_secret = hmac.new(root, b"maillage/csrf", hashlib.sha256).hexdigest()
         fernet_key = hmac.new(root, b"maillage/fernet", hashlib.sha256).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(fernet_key))
@@ -73,6 +74,18 @@ class Secrets:
             return self._fernet.decrypt(value.encode()).decode()
         except InvalidToken:
             return ""
+
+    # device cookies: "<nonce>.<signature of nonce and account>" ------------
+    def sign_device(self, nonce: str, email: str) -> str:
+        signature = hmac.new(self.device_key, f"{nonce}|{email}".encode(), hashlib.sha256).hexdigest()
+        return f"{nonce}.{signature}"
+
+    def device_nonce(self, cookie: str, email: str) -> str:
+        """The nonce of a device cookie signed for this account, or "" (absent, forged, another account's)."""
+        nonce, _, _ = cookie.partition(".")
+        if not nonce or len(cookie) > 200 or not hmac.compare_digest(self.sign_device(nonce, email), cookie):
+            return ""
+        return nonce
 
     def keyed_hash(self, value: str) -> str:
         return hmac.new(self.throttle_key, value.encode(), hashlib.sha256).hexdigest()

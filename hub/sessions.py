@@ -43,9 +43,13 @@ async def journal_throttled(rt: Runtime, claimed: throttle.Claim, user_id: int |
         )
 
 
-async def check_account_password(rt: Runtime, email: str, password: str, source: str) -> dict[str, Any] | None:
-    """The active user whose password this is, or None; throttled per account and source, slowed per account."""
-    claimed = await throttle.claim(rt, throttle.sign_in_keys(rt, email, source))
+async def check_account_password(
+    rt: Runtime, email: str, password: str, source: str, device_cookie: str = ""
+) -> dict[str, Any] | None:
+    """The active user whose password this is, or None; throttled per account and source (or per known
+    device), slowed per account (except on a known device: hub.throttle)."""
+    device = rt.secrets.device_nonce(device_cookie, email)
+    claimed = await throttle.claim(rt, throttle.sign_in_keys(rt, email, source, device))
     user = await User.select().where(User.email == email).first() if len(email) <= 254 else None
     if user is None or not user["is_active"]:  # the time of a real check: no account discovery by timing
         await rt.secrets.burn_password_check_off_loop()
@@ -56,10 +60,11 @@ async def check_account_password(rt: Runtime, email: str, password: str, source:
     return None
 
 
-async def login(rt: Runtime, email: str, password: str, client: str) -> tuple[str, Actor]:
-    """Check the password; returns a new session token. Throttled per account and source, slowed per account."""
+async def login(rt: Runtime, email: str, password: str, client: str, device_cookie: str = "") -> tuple[str, Actor]:
+    """Check the password; returns a new session token. Throttled per account and source, slowed per account;
+    a browser with this account's device cookie is counted on its own (see device_cookie_for)."""
     email = email.strip().lower()
-    user = await check_account_password(rt, email, password, client)
+    user = await check_account_password(rt, email, password, client, device_cookie)
     if user is None:
         raise Invalid(BAD_CREDENTIALS, {"password": BAD_CREDENTIALS})
     token = new_token()
@@ -68,6 +73,12 @@ async def login(rt: Runtime, email: str, password: str, client: str) -> tuple[st
         await session.save()
         await User.update({User.last_login_at: rt.now()}).where(User.id == user["id"])
     return token, await build_actor(user, "session", False, int(session.id))
+
+
+def device_cookie_for(rt: Runtime, email: str, current: str = "") -> str:
+    """The device cookie a browser keeps once this account's password was right in it (the same if it has one)."""
+    email = email.strip().lower()
+    return current if rt.secrets.device_nonce(current, email) else rt.secrets.sign_device(new_token(12), email)
 
 
 # Every request resolves its caller: one statement (credential, user and roles), not three built by the ORM.
@@ -173,7 +184,7 @@ async def pass_second_factor(rt: Runtime, actor: Actor, code: str) -> str:
     if used is None:
         await journal_throttled(rt, claimed, actor.user_id)
         raise Invalid("Code incorrect ou déjà utilisé.", {"code": "Code incorrect ou déjà utilisé."})
-    await throttle.succeeded(rt, claimed, forget=1)
+    await throttle.succeeded(rt, claimed)
     token = new_token()
     await WebSession.update({WebSession.token_hash: token_hash(token), WebSession.mfa_passed: True}).where(
         WebSession.id == actor.session_id
@@ -227,7 +238,7 @@ async def confirm_totp_enrolment(rt: Runtime, actor: Actor, code: str, password:
     if step is None:
         await journal_throttled(rt, claimed, actor.user_id)
         raise Invalid("Code incorrect.", {"code": "Code incorrect. Vérifiez l'heure de votre téléphone et réessayez."})
-    await throttle.succeeded(rt, claimed, forget=1)
+    await throttle.succeeded(rt, claimed)
     codes = new_recovery_codes()
     token = new_token()
     async with write_transaction():
@@ -266,7 +277,7 @@ async def change_password(rt: Runtime, actor: Actor, current: str, new: str) -> 
     if user is None or not await rt.secrets.verify_password_off_loop(user["password_hash"], current):
         await journal_throttled(rt, claimed, actor.user_id)
         raise Invalid("Mot de passe actuel incorrect.", {"current_password": "Mot de passe actuel incorrect."})
-    await throttle.succeeded(rt, claimed, forget=1)
+    await throttle.succeeded(rt, claimed)
     check_password(new, actor.email, field="new_password")
     new_hash = await rt.secrets.hash_password_off_loop(new)
     async with write_transaction():

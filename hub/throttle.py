@@ -8,6 +8,11 @@ Three kinds of keys, each a locked counter row (hub_sign_in_throttle) per window
   many addresses is slowed down, and nobody is ever locked out for long.
 - a lock per source, whatever the account (several accounts guessed from one place).
 
+A browser where the account's password was once right carries a signed device cookie (OWASP's "device
+cookies"): its tries are counted on a key of its own, locked after `login_max_failures`, and the account's
+slowdown does not apply to it. So even a guesser spread over many addresses cannot keep the owner out of
+their usual browser, from any network.
+
 A try is counted before its check, in the transaction that read the count (rows locked on PostgreSQL, the
 write lock on SQLite), so concurrent tries cannot all read the same count: 40 at once give exactly as many
 checks as the limit allows. A successful check gives the try back.
@@ -35,6 +40,7 @@ class Key:
     name: str  # e.g. "account-source:<email>|<address>"; only its keyed hash is stored
     limit: int  # failures allowed in the window (lock), or before tries slow down (slowdown)
     slowdown: bool = False  # False: a lock until the window ends; True: growing delays, never a lock
+    forget_on_success: bool = True  # the account's own keys start afresh; a source's gets its one try back
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,13 +51,17 @@ class Claim:
     reached: tuple[Key, ...]
 
 
-def sign_in_keys(rt: Runtime, email: str, source: str) -> list[Key]:
-    """Password checks of an account (sign-in, an invitation for an existing account)."""
+def sign_in_keys(rt: Runtime, email: str, source: str, device: str = "") -> list[Key]:
+    """Password checks of an account (sign-in, an invitation for an existing account); `device` is the
+    nonce of a valid device cookie of this account, or ""."""
     limit = rt.settings.login_max_failures
+    per_source = Key(f"source:{source}", limit * 4, forget_on_success=False)
+    if device:
+        return [Key(f"account-device:{email}|{device}", limit), per_source]
     return [
         Key(f"account-source:{email}|{source}", limit),
         Key(f"account:{email}", rt.settings.login_slowdown_after, slowdown=True),
-        Key(f"source:{source}", limit * 4),
+        per_source,
     ]
 
 
@@ -112,13 +122,14 @@ async def claim(rt: Runtime, keys: list[Key]) -> Claim:
     return Claim(tuple(keys), tuple(reached))
 
 
-async def succeeded(rt: Runtime, claimed: Claim, forget: int = 2) -> None:
-    """The check passed: the first `forget` keys (the account's own) start afresh; the others get the try back."""
-    hashes = [rt.secrets.keyed_hash(key.name) for key in claimed.keys]
+async def succeeded(rt: Runtime, claimed: Claim) -> None:
+    """The check passed: the account's own keys start afresh; the others (a source's) get the try back."""
+    forget = [rt.secrets.keyed_hash(key.name) for key in claimed.keys if key.forget_on_success]
+    give_back = [rt.secrets.keyed_hash(key.name) for key in claimed.keys if not key.forget_on_success]
     async with write_transaction():
-        if hashes[:forget]:
-            await SignInThrottle.delete().where(SignInThrottle.key_hash.is_in(hashes[:forget]))
-        for digest in hashes[forget:]:
+        if forget:
+            await SignInThrottle.delete().where(SignInThrottle.key_hash.is_in(forget))
+        for digest in give_back:
             await SignInThrottle.update({SignInThrottle.failures: SignInThrottle.failures - 1}).where(
                 (SignInThrottle.key_hash == digest) & (SignInThrottle.failures > 0)
             )

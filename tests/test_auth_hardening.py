@@ -186,6 +186,25 @@ async def test_an_account_tried_from_many_places_slows_down_but_never_locks(clie
     assert slowed and all(e["object_id"] == str(person.id) and "@" not in e["details"] for e in slowed)
 
 
+async def test_the_owners_usual_browser_is_never_slowed_down_by_guessers(client, app, rt, settings):
+    owner = await make_person(rt, "camille@reseau.example.fr")
+    await sign_in(client, owner)  # this browser now knows the account: a signed device cookie
+    device = client.cookies.get("maillage_device")
+    assert device and rt.secrets.device_nonce(device, owner.email)
+    assert not rt.secrets.device_nonce(device, "autre@reseau.example.fr")  # bound to its account
+    await post_form(client, "/deconnexion")
+    for n in range(settings.login_slowdown_after):  # guessers on many networks: the account slows down
+        with pytest.raises(Invalid):
+            await sessions.login(rt, owner.email, WRONG, f"198.51.100.{n}")
+    async with client_from(app, "192.0.2.50") as new_browser:
+        await new_browser.get("/connexion")
+        told_to_wait = await post_form(new_browser, "/connexion", {"email": owner.email, "password": PASSWORD})
+        assert told_to_wait.status_code == 429
+    await sign_in(client, owner)  # the usual browser, on any network: straight in
+    with pytest.raises(TooManyRequests):  # a forged cookie is no cookie: the account is still slowed down
+        await sessions.login(rt, owner.email, PASSWORD, "192.0.2.51", device.split(".")[0] + ".0")
+
+
 async def test_the_slowdown_never_exceeds_its_cap(client, rt, settings):
     person = await make_person(rt, "camille@reseau.example.fr")
     cap = settings.login_max_delay_seconds
