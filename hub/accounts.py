@@ -6,8 +6,10 @@ import dataclasses
 import re
 from typing import Any
 
-from hub import journal
-from hub.db import write_transaction
+from piccolo.engine.postgres import PostgresEngine
+
+from hub import journal, mail
+from hub.db import current_engine, write_transaction
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
@@ -113,13 +115,14 @@ async def create_user(
 ) -> int:
     email, full_name = clean_email(email), clean_name(full_name)
     check_password(password, email)
+    password_hash = await rt.secrets.hash_password_off_loop(password)  # before the write lock, not under it
     async with write_transaction():
         if await User.exists().where(User.email == email):
             raise Conflict("Un compte existe déjà pour cette adresse.", {"email": "Cette adresse a déjà un compte."})
         user = User(
             email=email,
             full_name=full_name,
-            password_hash=rt.secrets.hash_password(password),
+            password_hash=password_hash,
             is_admin=is_admin,
             is_coordinator=is_coordinator,
             created_at=rt.now(),
@@ -209,13 +212,17 @@ async def remove_membership(rt: Runtime, actor: Actor, membership_id: int) -> No
     rt.callers.invalidate()
 
 
-async def set_coordinator(rt: Runtime, actor: Actor, user_id: int, value: bool) -> None:
+async def set_coordinator(rt: Runtime, actor: Actor, user_id: int, value: bool) -> int:
+    """Returns how many of the user's API tokens were revoked (those made without the second factor)."""
     if not actor.is_admin:
         raise Forbidden("Seul un administrateur nomme le coordinateur.")
+    revoked = 0
     async with write_transaction():
         if not await User.exists().where(User.id == user_id):
             raise NotFound("Utilisateur introuvable.")
         await User.update({User.is_coordinator: value}).where(User.id == user_id)
+        if value:
+            revoked = await revoke_tokens_without_second_factor(rt, user_id, actor.user_id)
         await journal.append(
             rt,
             Act(
@@ -228,11 +235,16 @@ async def set_coordinator(rt: Runtime, actor: Actor, user_id: int, value: bool) 
             ),
         )
     rt.callers.invalidate()
+    return revoked
 
 
 # ---------------------------------------------------------------- API tokens
+TOKEN_REVOKED_FOR_2FA = "role_needs_2fa"  # noqa: S105 (a reason, not a secret)
+
+
 async def create_api_token(rt: Runtime, actor: Actor, name: str) -> tuple[int, str]:
-    """Returns the token once; only its hash is kept. It acts with its owner's permissions."""
+    """Returns the token once; only its hash is kept. It acts with its owner's permissions, as long as
+    they need no second factor it was not created behind (hub.sessions.resolve_api_token)."""
     name = " ".join(name.split())
     if not 1 <= len(name) <= 80:
         raise Invalid("Nom invalide.", {"name": "Donnez un nom de 1 à 80 caractères."})
@@ -240,17 +252,67 @@ async def create_api_token(rt: Runtime, actor: Actor, name: str) -> tuple[int, s
         raise Forbidden("Validez votre double authentification avant de créer un jeton.")
     prefix = new_token(6)[:8]
     token = f"mlg_{prefix}_{new_token(32)}"
+    cap = rt.settings.api_tokens_max
     async with write_transaction():
-        row = ApiToken(user=actor.user_id, name=name, prefix=prefix, token_hash=token_hash(token), created_at=rt.now())
+        owner = User.select(User.id).where(User.id == actor.user_id)
+        if isinstance(current_engine(), PostgresEngine):
+            owner = owner.lock_rows("UPDATE")  # two creations at once count one after the other
+        await owner
+        live = await ApiToken.count().where((ApiToken.user == actor.user_id) & ApiToken.revoked_at.is_null())
+        if live >= cap:
+            raise Conflict(
+                f"Vous avez déjà {cap} jetons actifs : révoquez-en un avant d'en créer un autre.",
+                {"name": f"{cap} jetons actifs au plus : révoquez d'abord un jeton dont vous ne vous servez plus."},
+            )
+        row = ApiToken(
+            user=actor.user_id,
+            name=name,
+            prefix=prefix,
+            token_hash=token_hash(token),
+            created_at=rt.now(),
+            mfa_backed=actor.mfa_passed,  # a session that passed 2FA, or a token itself made behind it
+        )
         await row.save()
         await journal.append(rt, Act("api_token_created", actor.user_id, None, "api_token", row.id))
     return int(row.id), token
 
 
+async def revoke_tokens_without_second_factor(rt: Runtime, user_id: int, actor_id: int | None) -> int:
+    """A role that needs 2FA was granted: the user's tokens made without it die now (in the caller's
+    transaction), and the user is told by mail. Returns how many."""
+    revoked = await (
+        ApiToken.update({ApiToken.revoked_at: rt.now(), ApiToken.revoked_reason: TOKEN_REVOKED_FOR_2FA})
+        .where((ApiToken.user == user_id) & ApiToken.revoked_at.is_null() & (ApiToken.mfa_backed == False))  # noqa: E712
+        .returning(ApiToken.id)
+    )
+    if revoked:
+        user = await User.select(User.email).where(User.id == user_id).first()
+        if user is not None:
+            await mail.enqueue(rt, to=user["email"], template="api_tokens_revoked", context={"count": len(revoked)})
+        await journal.append(
+            rt,
+            Act(
+                "api_tokens_revoked",
+                actor_id,
+                None,
+                "user",
+                user_id,
+                {"count": len(revoked), "reason": TOKEN_REVOKED_FOR_2FA},
+            ),
+        )
+    return len(revoked)
+
+
 async def list_api_tokens(actor: Actor) -> list[dict[str, Any]]:
     return await (
         ApiToken.select(
-            ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at
+            ApiToken.id,
+            ApiToken.name,
+            ApiToken.prefix,
+            ApiToken.created_at,
+            ApiToken.last_used_at,
+            ApiToken.revoked_at,
+            ApiToken.revoked_reason,
         )
         .where(ApiToken.user == actor.user_id)
         .order_by(ApiToken.id, ascending=False)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -145,7 +146,13 @@ class AccountApi(Controller):
         """The caller's personal API tokens (never the secret itself)."""
         return [ApiTokenInfo(**row) for row in await accounts.list_api_tokens(actor)]
 
-    @post("/tokens", operation_id="createApiToken", responses=problems(403, 415), before_request=check_json_body)
+    @post(
+        "/tokens",
+        operation_id="createApiToken",
+        responses=problems(403, 409, 415),
+        before_request=check_json_body,
+        cache_control=CacheControlHeader(no_store=True),  # the secret is in this answer: no cache keeps it
+    )
     async def create_token(
         self, rt: RuntimeDep, actor: CurrentActor, data: Annotated[ApiTokenCreate, STRICT_JSON]
     ) -> ApiTokenCreated:

@@ -51,22 +51,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("Refusé : la démo ne s'installe pas quand MAILLAGE_ENV=production.", file=sys.stderr)
         return 2
 
-    if args.code:
-        from hub import demo as demo_data
-
-        code = demo_data.current_code(args.code)
-        if code is None:
-            print("Ce compte n'est pas un compte de démonstration à double authentification.", file=sys.stderr)
-            return 2
-        print(code)
-        return 0
-
     async def work(rt: Runtime) -> int:
         from hub import db, demo
 
+        if args.code:  # the secrets are drawn per install: read (and unsealed) from the database
+            code = await demo.current_code(rt, args.code)
+            if code is None:
+                print("Ce compte n'est pas un compte de démonstration à double authentification.", file=sys.stderr)
+                return 2
+            print(code)
+            return 0
         await db.migrate(db.current_engine())
         report = await demo.seed(rt, only_if_empty=args.if_empty)
-        print(demo.describe(report))
+        print(demo.describe(report, await demo.totp_secrets(rt)))
         return 0
 
     return commands.run(args, work)

@@ -6,15 +6,14 @@ Idempotent (users by email; each module keeps its own rule); `maillage demo` ref
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import hashlib
 
 import pyotp
 
 from hub import accounts
 from hub.modules import DemoContext
 from hub.runtime import Runtime
+from hub.security import new_totp_secret
 from hub.tables import Membership, User
 
 DEMO_PASSWORD = "demo-maillage-2026"  # noqa: S105 (fictional accounts, refused in production)
@@ -27,15 +26,9 @@ class DemoUser:
     role_label: str
     structure: str | None
     role: str | None
-    needs_totp: bool  # demo accounts of 2FA roles are enrolled in advance, with a secret derived from the email
+    needs_totp: bool  # demo accounts of 2FA roles are enrolled in advance, with a secret drawn at install
     is_admin: bool = False
     is_coordinator: bool = False
-
-    @property
-    def totp_secret(self) -> str | None:
-        if not self.needs_totp:
-            return None
-        return base64.b32encode(hashlib.sha256(f"maillage-demo:{self.email}".encode()).digest()[:20]).decode()
 
 
 USERS = [
@@ -105,10 +98,10 @@ async def _create_users(rt: Runtime, context: DemoContext) -> int:
                 is_coordinator=user.is_coordinator,
             )
             created += 1
-            if user.totp_secret:
-                await User.update({User.totp_secret: rt.secrets.seal(user.totp_secret), User.totp_enabled: True}).where(
-                    User.id == user_id
-                )
+            if user.needs_totp:  # a secret of this install, never one written in the code
+                await User.update(
+                    {User.totp_secret: rt.secrets.seal(new_totp_secret()), User.totp_enabled: True}
+                ).where(User.id == user_id)
         else:
             user_id = row["id"]
         context.users[user.email] = int(user_id)
@@ -143,9 +136,23 @@ async def seed(rt: Runtime, only_if_empty: bool = False) -> SeedReport:
     return report
 
 
-def describe(report: SeedReport) -> str:
+async def totp_secrets(rt: Runtime) -> dict[str, str]:
+    """The demo accounts' TOTP secrets of this install (sealed in the database with the app's key)."""
+    emails = [user.email for user in USERS if user.needs_totp]
+    rows = await User.select(User.email, User.totp_secret).where(
+        User.email.is_in(emails) & (User.totp_enabled == True)  # noqa: E712
+    )
+    return {row["email"]: secret for row in rows if (secret := rt.secrets.unseal(row["totp_secret"]))}
+
+
+def describe(report: SeedReport, secrets: dict[str, str] | None = None) -> str:
+    """What the seed did, the demo accounts and their TOTP secrets (as add them to an authenticator app)."""
+    secrets = secrets or {}
     if report.skipped:
-        return "Démo déjà installée : base non vide, rien n'a changé."
+        return (
+            "Démo déjà installée : base non vide, rien n'a changé.\n"
+            "Code TOTP du moment d'un compte de démonstration : maillage demo --code EMAIL"
+        )
     lines = [
         *report.lines,
         f"{report.users_created} comptes créés.",
@@ -154,18 +161,13 @@ def describe(report: SeedReport) -> str:
     ]
     for user in USERS:
         where = f" – {user.structure}" if user.structure else ""
-        totp = (
-            f"\n    clé TOTP : {user.totp_secret} (code du moment : maillage demo --code {user.email})"
-            if user.totp_secret
-            else ""
-        )
+        secret = secrets.get(user.email)
+        totp = f"\n    clé TOTP : {secret} (code du moment : maillage demo --code {user.email})" if secret else ""
         lines.append(f"  {user.email:42} {user.role_label}{where}{totp}")
     return "\n".join(lines)
 
 
-def current_code(email: str) -> str | None:
+async def current_code(rt: Runtime, email: str) -> str | None:
     """The TOTP code of a demo account right now (what the phone app would show)."""
-    for user in USERS:
-        if user.email == email and user.totp_secret:
-            return pyotp.TOTP(user.totp_secret).now()
-    return None
+    secret = (await totp_secrets(rt)).get(email.strip().lower())
+    return pyotp.TOTP(secret).now() if secret else None

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
-from hub import journal, mail
+from hub import journal, mail, sessions, throttle
 from hub.accounts import (
     BAD_CREDENTIALS,
+    MFA_ROLES,
     ROLE_LABELS,
     Actor,
     check_password,
     check_role,
     clean_email,
     clean_name,
+    revoke_tokens_without_second_factor,
 )
 from hub.db import write_transaction
 from hub.errors import Conflict, Forbidden, Gone, Invalid, NotFound
@@ -25,7 +28,6 @@ from hub.security import (
 )
 from hub.tables import (
     AccessLink,
-    LoginFailure,
     Membership,
     Structure,
     User,
@@ -33,6 +35,7 @@ from hub.tables import (
 )
 
 RESETS_PER_HOUR = 3
+log = logging.getLogger("maillage.invitations")
 
 
 # ---------------------------------------------------------------- single-use links
@@ -135,22 +138,29 @@ async def invitation_summary(rt: Runtime, token: str) -> dict[str, Any]:
     }
 
 
-async def accept_invitation(rt: Runtime, token: str, full_name: str, password: str) -> int:
-    """New people create their account; people who have one confirm with their password."""
+async def accept_invitation(
+    rt: Runtime, token: str, full_name: str, password: str, source: str, device_cookie: str = ""
+) -> tuple[int, int]:
+    """New people create their account; people who have one confirm with their password (throttled as a
+    sign-in is). Returns the user's id and how many of their API tokens the new role revoked."""
     link = await peek_link(rt, token, "invitation")
     user = await User.select().where(User.email == link["email"]).first()
-    if user is not None and not rt.secrets.verify_password(user["password_hash"], password):
-        raise Invalid(BAD_CREDENTIALS, {"password": "Mot de passe incorrect pour ce compte."})
-    if user is None:
+    password_hash = ""
+    if user is not None:
+        if await sessions.check_account_password(rt, link["email"], password, source, device_cookie) is None:
+            raise Invalid(BAD_CREDENTIALS, {"password": "Mot de passe incorrect pour ce compte."})
+    else:
         full_name = clean_name(full_name)
         check_password(password, link["email"])
+        password_hash = await rt.secrets.hash_password_off_loop(password)
+    revoked = 0
     async with write_transaction():
         await _spend_link(rt, link["id"])
         if user is None:
             new_user = User(
                 email=link["email"],
                 full_name=full_name,
-                password_hash=rt.secrets.hash_password(password),
+                password_hash=password_hash,
                 created_at=rt.now(),
             )
             await new_user.save()
@@ -176,13 +186,35 @@ async def accept_invitation(rt: Runtime, token: str, full_name: str, password: s
                     {"role": link["role"], "user": user_id},
                 ),
             )
+            if link["role"] in MFA_ROLES:
+                revoked = await revoke_tokens_without_second_factor(rt, user_id, link["invited_by"])
     rt.callers.invalidate()
-    return user_id
+    return user_id, revoked
 
 
-async def request_password_reset(rt: Runtime, email: str) -> None:
-    """Same answer whether or not the address has an account: no account discovery."""
+async def accept_password_reset_request(rt: Runtime, email: str, source: str) -> str:
+    """The part of a reset request the answer waits for: the same work whatever the address (its form, a
+    throttle per source). Returns the cleaned address for send_password_reset, which the page runs after
+    its answer has gone, so no timing tells whether the address has an account."""
     email = clean_email(email)
+    await throttle.claim(rt, [throttle.Key(f"reset-source:{source}", rt.settings.login_max_failures * 4)])
+    return email
+
+
+async def send_password_reset(rt: Runtime, email: str) -> None:
+    """Mail a reset link when the address has an active account (at most RESETS_PER_HOUR an hour)."""
+    try:
+        await _send_password_reset(rt, email)
+    except Exception:  # after the answer: nobody to show it to, and it must not leak through timing either
+        log.exception("password reset mail could not be queued")
+
+
+async def request_password_reset(rt: Runtime, email: str, source: str = "cli") -> None:
+    """Both steps at once (for callers that answer nobody, such as tests and scripts)."""
+    await send_password_reset(rt, await accept_password_reset_request(rt, email, source))
+
+
+async def _send_password_reset(rt: Runtime, email: str) -> None:
     user = await User.select(User.id, User.is_active).where(User.email == email).first()
     if user is None or not user["is_active"]:
         return
@@ -205,10 +237,11 @@ async def request_password_reset(rt: Runtime, email: str) -> None:
 async def complete_password_reset(rt: Runtime, token: str, password: str) -> None:
     link = await peek_link(rt, token, "reset")
     check_password(password, link["email"])
+    password_hash = await rt.secrets.hash_password_off_loop(password)
     async with write_transaction():
         await _spend_link(rt, link["id"])
-        await User.update({User.password_hash: rt.secrets.hash_password(password)}).where(User.id == link["user"])
+        await User.update({User.password_hash: password_hash}).where(User.id == link["user"])
         await WebSession.delete().where(WebSession.user == link["user"])
-        await LoginFailure.delete().where(LoginFailure.key_hash == rt.secrets.keyed_hash(f"email:{link['email']}"))
+        await throttle.forget_account(rt, link["email"])
         await journal.append(rt, Act("password_reset", link["user"], None, "user", link["user"]))
     rt.callers.invalidate()

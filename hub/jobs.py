@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub import journal, leases, mail
+from hub import journal, leases, mail, throttle
 from hub.runtime import Runtime
 from hub.tables import AccessLink, Job, LoginFailure, User, WebSession
 
@@ -119,6 +119,7 @@ async def purge_expired(rt: Runtime) -> int:
     purged += len(
         await LoginFailure.delete().where(LoginFailure.at < now - timedelta(days=1)).returning(LoginFailure.id)
     )
+    purged += await throttle.purge(rt)
     purged += len(await AccessLink.delete().where(AccessLink.expires_at < now - LINK_KEEP).returning(AccessLink.id))
     return purged
 

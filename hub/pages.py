@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from hub import accounts, auth, invitations, journal, sessions
 from hub.accounts import ROLE_LABELS, Actor
 from hub.auth import SESSION_COOKIE, CurrentActor, RuntimeDep
-from hub.errors import Invalid
+from hub.errors import Conflict, Invalid
 from hub.runtime import Runtime
 from hub.schemas import (
     CodeForm,
     CoordinatorForm,
     EmailForm,
+    EnrolForm,
     InvitationAcceptForm,
     InviteForm,
     LoginForm,
@@ -47,6 +49,32 @@ def _set_session(response: Response[Any], rt: Runtime, token: str) -> Response[A
         max_age=rt.settings.session_max_hours * 3600,
     )
     return response
+
+
+DEVICE_COOKIE = "maillage_device"
+DEVICE_COOKIE_DAYS = 180
+
+
+def _set_device(response: Response[Any], rt: Runtime, request: AnyRequest, email: str) -> Response[Any]:
+    """This browser knew the account's password: its next tries skip the account's slowdown (hub.throttle)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        sessions.device_cookie_for(rt, email, request.cookies.get(DEVICE_COOKIE, "")),
+        httponly=True,
+        secure=rt.settings.secure_cookies,
+        samesite="lax",
+        path="/",
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+    )
+    return response
+
+
+def _revoked_note(revoked: int) -> str:
+    if not revoked:
+        return ""
+    if revoked == 1:
+        return " Ce rôle demande la double authentification : le jeton d'API créé sans elle a été révoqué."
+    return f" Ce rôle demande la double authentification : les {revoked} jetons d'API créés sans elle ont été révoqués."
 
 
 def _client_key(request: AnyRequest) -> str:
@@ -84,7 +112,9 @@ class SignInPages(Controller):
     async def login(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[LoginForm]) -> Response[Any]:
         """Check the password, then ask for the second factor where the role needs one."""
         try:
-            token, actor = await sessions.login(rt, data.email, data.password, _client_key(request))
+            token, actor = await sessions.login(
+                rt, data.email, data.password, _client_key(request), request.cookies.get(DEVICE_COOKIE, "")
+            )
         except Invalid as error:
             return page(
                 request,
@@ -96,8 +126,10 @@ class SignInPages(Controller):
             )
         if actor.requires_mfa:
             target = "/connexion/code" if actor.mfa_enrolled else "/compte/double-authentification"
-            return _set_session(redirect(request, target), rt, token)
-        return _set_session(redirect(request, _safe_next(data.suivant), "Vous êtes connecté."), rt, token)
+            response = _set_session(redirect(request, target), rt, token)
+        else:
+            response = _set_session(redirect(request, _safe_next(data.suivant), "Vous êtes connecté."), rt, token)
+        return _set_device(response, rt, request, actor.email)
 
     @get("/mot-de-passe-oublie", operation_id="forgotPasswordPage")
     async def forgot_form(self, request: AnyRequest) -> Template:
@@ -108,16 +140,19 @@ class SignInPages(Controller):
     async def forgot(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[EmailForm]) -> Response[Any]:
         """Send a reset link when the address has an account (same answer either way)."""
         try:
-            await invitations.request_password_reset(rt, data.email)
+            email = await invitations.accept_password_reset_request(rt, data.email, _client_key(request))
         except Invalid as error:
             return page(
                 request, "forgot_password.html", status_code=400, errors=error.fields, values={"email": data.email}
             )
-        return redirect(
+        response = redirect(
             request,
             "/connexion",
             "Si un compte existe pour cette adresse, un lien vient d'y être envoyé. Il est valable 2 heures.",
         )
+        # The address is looked up once the answer has gone: its timing cannot tell whether it has an account.
+        response.background = BackgroundTask(invitations.send_password_reset, rt, email)
+        return response
 
     @get("/mot-de-passe/{token:str}", operation_id="resetPasswordPage")
     async def reset_form(self, request: AnyRequest, rt: RuntimeDep, token: FromPath[str]) -> Template:
@@ -153,7 +188,9 @@ class SignInPages(Controller):
     ) -> Response[Any]:
         """Join the structure with the invited role."""
         try:
-            await invitations.accept_invitation(rt, token, data.full_name, data.password)
+            _, revoked = await invitations.accept_invitation(
+                rt, token, data.full_name, data.password, _client_key(request), request.cookies.get(DEVICE_COOKIE, "")
+            )
         except Invalid as error:
             summary = await invitations.invitation_summary(rt, token)
             return page(
@@ -165,7 +202,7 @@ class SignInPages(Controller):
                 errors=error.fields,
                 values={"full_name": data.full_name},
             )
-        return redirect(request, "/connexion", "Bienvenue ! Connectez-vous pour continuer.")
+        return redirect(request, "/connexion", "Bienvenue ! Connectez-vous pour continuer." + _revoked_note(revoked))
 
 
 class SecondFactorPages(Controller):
@@ -205,15 +242,22 @@ class SecondFactorPages(Controller):
             return redirect(request, "/compte" if actor.fully_authenticated else "/connexion/code")
         secret = await sessions.pending_totp_secret(rt, actor) or await sessions.start_totp_enrolment(rt, actor)
         uri = totp_uri(secret, actor.email)
-        return page(request, "mfa_enrol.html", qr_svg=totp_qr_svg(uri), secret=secret, errors={})
+        return page(
+            request,
+            "mfa_enrol.html",
+            qr_svg=totp_qr_svg(uri),
+            secret=secret,
+            ask_password=sessions.enrolment_needs_password(actor),
+            errors={},
+        )
 
     @post("/compte/double-authentification", operation_id="mfaEnrolSubmit")
     async def enrol(
-        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, data: URLEncodedBody[CodeForm]
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, data: URLEncodedBody[EnrolForm]
     ) -> Response[Any]:
-        """Confirm the app with a first code; show the recovery codes once."""
+        """Confirm the app with a first code (and the password, on a first required enrolment)."""
         try:
-            token, codes = await sessions.confirm_totp_enrolment(rt, actor, data.code)
+            token, codes = await sessions.confirm_totp_enrolment(rt, actor, data.code, data.password)
         except Invalid as error:
             secret = await sessions.pending_totp_secret(rt, actor)
             return page(
@@ -222,6 +266,7 @@ class SecondFactorPages(Controller):
                 status_code=400,
                 qr_svg=totp_qr_svg(totp_uri(secret, actor.email)),
                 secret=secret,
+                ask_password=sessions.enrolment_needs_password(actor),
                 errors=error.fields,
             )
         return _set_session(page(request, "recovery_codes.html", codes=codes), rt, token)
@@ -271,8 +316,8 @@ class AccountPages(Controller):
         """Create a personal API token, shown once."""
         try:
             _, token = await accounts.create_api_token(rt, actor, data.name)
-        except Invalid as error:
-            return await self._render(request, actor, 400, errors=error.fields)
+        except (Invalid, Conflict) as error:  # a bad name, or too many live tokens
+            return await self._render(request, actor, error.status_code, errors=error.fields)
         return await self._render(request, actor, new_token=token)
 
     @post("/jetons/{token_id:int}/revoquer", operation_id="apiTokenRevokeSubmit")
@@ -410,8 +455,14 @@ class AdminPages(Controller):
         data: URLEncodedBody[CoordinatorForm],
     ) -> Response[Any]:
         """Name or withdraw a network coordinator."""
-        await accounts.set_coordinator(rt, actor, user_id, data.value == "1")
-        return redirect(request, "/admin/utilisateurs", "Rôle mis à jour.")
+        revoked = await accounts.set_coordinator(rt, actor, user_id, data.value == "1")
+        note = ""
+        if revoked:
+            note = (
+                f" {revoked} jeton(s) d'API de ce compte, créé(s) sans double authentification, "
+                "révoqué(s) ; la personne en est prévenue par courriel."
+            )
+        return redirect(request, "/admin/utilisateurs", "Rôle mis à jour." + note)
 
 
 PAGE_CONTROLLERS = [HomePages, SignInPages, SecondFactorPages, AccountPages, MemberPages, JournalPages, AdminPages]

@@ -25,7 +25,12 @@ class Runtime:
     def __init__(self, settings: Settings, modules: Sequence[Module] = ()) -> None:
         self.settings = settings
         self.modules = tuple(modules)
-        self.secrets = Secrets(settings.secret_key, settings.argon2_time_cost, settings.argon2_memory_cost)
+        self.secrets = Secrets(
+            settings.secret_key,
+            settings.argon2_time_cost,
+            settings.argon2_memory_cost,
+            hash_threads=settings.password_hash_threads,
+        )
         self.mail_templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(PROJECT_ROOT / "templates" / "emails"),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),

@@ -51,6 +51,11 @@ class CodeForm(msgspec.Struct):
     code: Annotated[str, msgspec.Meta(max_length=40)] = ""
 
 
+class EnrolForm(msgspec.Struct):
+    code: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    password: Password = ""
+
+
 class EmailForm(msgspec.Struct):
     email: ShortText = ""
 
@@ -131,6 +136,7 @@ class ApiTokenInfo(msgspec.Struct):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    revoked_reason: str = ""  # "" (by its owner) | "role_needs_2fa" (a role needing 2FA came after it)
 
 
 class ApiTokenCreated(msgspec.Struct):

@@ -1,7 +1,8 @@
-"""Cryptographic primitives: password hashing, random tokens, TOTP, secret sealing. No I/O."""
+"""Cryptographic primitives: password hashing (in worker threads), random tokens, TOTP, secret sealing. No I/O."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -20,15 +21,21 @@ TOTP_WINDOW = 1  # accept the previous and next 30 s step: phones drift
 class Secrets:
     """Keys derived from the one secret key, each for one purpose."""
 
-    def __init__(self, secret_key: str, argon2_time_cost: int = 3, argon2_memory_cost: int = 65536) -> None:
+    def __init__(
+        self, secret_key: str, argon2_time_cost: int = 3, argon2_memory_cost: int = 65536, hash_threads: int = 1
+    ) -> None:
         root = secret_key.encode()
         self.journal_key = hmac.new(root, b"maillage/journal", hashlib.sha256).digest()
         self.throttle_key = hmac.new(root, b"maillage/throttle", hashlib.sha256).digest()
         self.flash_key = hmac.new(root, b"maillage/flash", hashlib.sha256).digest()
+        self.device_key = hmac.new(root, b"maillage/device", hashlib.sha256).digest()
         self.csrf_secret = hmac.new(root, b"maillage/csrf", hashlib.sha256).hexdigest()
         fernet_key = hmac.new(root, b"maillage/fernet", hashlib.sha256).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(fernet_key))
         self._hasher = PasswordHasher(time_cost=argon2_time_cost, memory_cost=argon2_memory_cost)
+        # Argon2 takes tens of milliseconds of CPU and 64 MiB: run it in worker threads (the C code releases
+        # the GIL), a bounded number at once, never in the event loop's thread.
+        self._hash_slots = asyncio.BoundedSemaphore(max(1, hash_threads))
 
     # passwords -----------------------------------------------------------
     def hash_password(self, password: str) -> str:
@@ -46,6 +53,18 @@ class Secrets:
         """Spend the time of a real check, so unknown emails do not answer faster."""
         self._hasher.hash("maillage-timing-equaliser")
 
+    async def hash_password_off_loop(self, password: str) -> str:
+        async with self._hash_slots:
+            return await asyncio.to_thread(self.hash_password, password)
+
+    async def verify_password_off_loop(self, password_hash: str, password: str) -> bool:
+        async with self._hash_slots:
+            return await asyncio.to_thread(self.verify_password, password_hash, password)
+
+    async def burn_password_check_off_loop(self) -> None:
+        async with self._hash_slots:
+            await asyncio.to_thread(self.burn_password_check)
+
     # sealing secrets at rest ---------------------------------------------
     def seal(self, value: str) -> str:
         return self._fernet.encrypt(value.encode()).decode()
@@ -55,6 +74,18 @@ class Secrets:
             return self._fernet.decrypt(value.encode()).decode()
         except InvalidToken:
             return ""
+
+    # device cookies: "<nonce>.<signature of nonce and account>" ------------
+    def sign_device(self, nonce: str, email: str) -> str:
+        signature = hmac.new(self.device_key, f"{nonce}|{email}".encode(), hashlib.sha256).hexdigest()
+        return f"{nonce}.{signature}"
+
+    def device_nonce(self, cookie: str, email: str) -> str:
+        """The nonce of a device cookie signed for this account, or "" (absent, forged, another account's)."""
+        nonce, _, _ = cookie.partition(".")
+        if not nonce or len(cookie) > 200 or not hmac.compare_digest(self.sign_device(nonce, email), cookie):
+            return ""
+        return nonce
 
     def keyed_hash(self, value: str) -> str:
         return hmac.new(self.throttle_key, value.encode(), hashlib.sha256).hexdigest()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from hub import journal
+from hub import journal, throttle
 from hub.accounts import BAD_CREDENTIALS, Actor, build_actor, check_password
 from hub.db import write_transaction
-from hub.errors import Conflict, Forbidden, Invalid, TooManyRequests
+from hub.errors import Conflict, Forbidden, Invalid
 from hub.journal import Act
 from hub.runtime import Runtime
 from hub.security import (
@@ -21,7 +21,6 @@ from hub.security import (
 )
 from hub.tables import (
     ApiToken,
-    LoginFailure,
     RecoveryCode,
     User,
     WebSession,
@@ -31,45 +30,55 @@ SESSION_TOUCH_EVERY = timedelta(minutes=1)
 TOKEN_TOUCH_EVERY = timedelta(hours=1)
 
 
-# ---------------------------------------------------------------- throttling
-async def _throttle(rt: Runtime, keys: list[str], limits: list[int]) -> None:
-    window = timedelta(minutes=rt.settings.login_window_minutes)
-    since = rt.now() - window
-    for key, limit in zip(keys, limits, strict=True):
-        count = await LoginFailure.count().where(
-            (LoginFailure.key_hash == rt.secrets.keyed_hash(key)) & (LoginFailure.at > since)
-        )
-        if count >= limit:
-            raise TooManyRequests(
-                "Trop de tentatives. Patientez quelques minutes avant de réessayer.",
-                retry_after=int(window.total_seconds()),
-            )
-
-
-async def _record_failure(rt: Runtime, keys: list[str]) -> None:
-    await LoginFailure.insert(*[LoginFailure(key_hash=rt.secrets.keyed_hash(k), at=rt.now()) for k in keys])
-
-
 # ---------------------------------------------------------------- sessions
-async def login(rt: Runtime, email: str, password: str, client: str) -> tuple[str, Actor]:
-    """Check the password; returns a new session token. Throttled per address and per client."""
-    email = email.strip().lower()
-    limit = rt.settings.login_max_failures
-    keys = [f"email:{email}", f"client:{client}"]
-    await _throttle(rt, keys, [limit, limit * 4])
+async def journal_throttled(rt: Runtime, claimed: throttle.Claim, user_id: int | None) -> None:
+    """A try that brought a key to its limit (a lock begins, or the slowdown): in the journal, no address."""
+    if user_id is None:
+        return
+    for key in claimed.reached:
+        scope = key.name.partition(":")[0]
+        await journal.append(
+            rt,
+            Act("sign_in_slowed" if key.slowdown else "sign_in_locked", None, None, "user", user_id, {"scope": scope}),
+        )
+
+
+async def check_account_password(
+    rt: Runtime, email: str, password: str, source: str, device_cookie: str = ""
+) -> dict[str, Any] | None:
+    """The active user whose password this is, or None; throttled per account and source (or per known
+    device), slowed per account (except on a known device: hub.throttle)."""
+    device = rt.secrets.device_nonce(device_cookie, email)
+    claimed = await throttle.claim(rt, throttle.sign_in_keys(rt, email, source, device))
     user = await User.select().where(User.email == email).first() if len(email) <= 254 else None
+    if user is None or not user["is_active"]:  # the time of a real check: no account discovery by timing
+        await rt.secrets.burn_password_check_off_loop()
+    elif await rt.secrets.verify_password_off_loop(user["password_hash"], password):
+        await throttle.succeeded(rt, claimed)
+        return dict(user)
+    await journal_throttled(rt, claimed, user["id"] if user else None)
+    return None
+
+
+async def login(rt: Runtime, email: str, password: str, client: str, device_cookie: str = "") -> tuple[str, Actor]:
+    """Check the password; returns a new session token. Throttled per account and source, slowed per account;
+    a browser with this account's device cookie is counted on its own (see device_cookie_for)."""
+    email = email.strip().lower()
+    user = await check_account_password(rt, email, password, client, device_cookie)
     if user is None:
-        rt.secrets.burn_password_check()
-    if user is None or not user["is_active"] or not rt.secrets.verify_password(user["password_hash"], password):
-        await _record_failure(rt, keys)
         raise Invalid(BAD_CREDENTIALS, {"password": BAD_CREDENTIALS})
     token = new_token()
     async with write_transaction():
-        await LoginFailure.delete().where(LoginFailure.key_hash == rt.secrets.keyed_hash(keys[0]))
         session = WebSession(token_hash=token_hash(token), user=user["id"], created_at=rt.now(), last_seen_at=rt.now())
         await session.save()
         await User.update({User.last_login_at: rt.now()}).where(User.id == user["id"])
     return token, await build_actor(user, "session", False, int(session.id))
+
+
+def device_cookie_for(rt: Runtime, email: str, current: str = "") -> str:
+    """The device cookie a browser keeps once this account's password was right in it (the same if it has one)."""
+    email = email.strip().lower()
+    return current if rt.secrets.device_nonce(current, email) else rt.secrets.sign_device(new_token(12), email)
 
 
 # Every request resolves its caller: one statement (credential, user and roles), not three built by the ORM.
@@ -82,7 +91,7 @@ LEFT JOIN hub_membership m ON m."user" = u.id
 WHERE c.token_hash = {{}}
 """
 _SESSION_SQL = _CALLER_SQL.format(table="hub_session", columns="mfa_passed, c.created_at, c.last_seen_at")
-_TOKEN_SQL = _CALLER_SQL.format(table="hub_api_token", columns="last_used_at, c.revoked_at")
+_TOKEN_SQL = _CALLER_SQL.format(table="hub_api_token", columns="last_used_at, c.revoked_at, c.mfa_backed")
 
 
 def _caller(rows: list[dict[str, Any]], via: str, mfa_passed: bool, session_id: int | None = None) -> Actor:
@@ -164,14 +173,18 @@ async def _use_second_factor(rt: Runtime, user_id: int, code: str) -> str | None
     return None
 
 
+def _mfa_key(rt: Runtime, actor: Actor) -> throttle.Key:
+    return throttle.Key(f"mfa:{actor.user_id}", rt.settings.login_max_failures)
+
+
 async def pass_second_factor(rt: Runtime, actor: Actor, code: str) -> str:
     """Second sign-in step; returns a fresh session token (the old one dies: no fixation)."""
-    keys = [f"mfa:{actor.user_id}"]
-    await _throttle(rt, keys, [rt.settings.login_max_failures])
+    claimed = await throttle.claim(rt, [_mfa_key(rt, actor)])
     used = await _use_second_factor(rt, actor.user_id, code)
     if used is None:
-        await _record_failure(rt, keys)
+        await journal_throttled(rt, claimed, actor.user_id)
         raise Invalid("Code incorrect ou déjà utilisé.", {"code": "Code incorrect ou déjà utilisé."})
+    await throttle.succeeded(rt, claimed)
     token = new_token()
     await WebSession.update({WebSession.token_hash: token_hash(token), WebSession.mfa_passed: True}).where(
         WebSession.id == actor.session_id
@@ -200,14 +213,30 @@ async def pending_totp_secret(rt: Runtime, actor: Actor) -> str:
     return rt.secrets.unseal(user["totp_secret"])
 
 
-async def confirm_totp_enrolment(rt: Runtime, actor: Actor, code: str) -> tuple[str, list[str]]:
+def enrolment_needs_password(actor: Actor) -> bool:
+    """The first enrolment of an account whose role needs 2FA is made from a password-only session: the
+    password is asked again, so a session left open (or a stolen cookie) cannot bind someone else's phone."""
+    return actor.requires_mfa and not actor.mfa_enrolled
+
+
+async def confirm_totp_enrolment(rt: Runtime, actor: Actor, code: str, password: str = "") -> tuple[str, list[str]]:
     """Activate two-factor; returns a fresh session token and the recovery codes (shown once)."""
     secret = await pending_totp_secret(rt, actor)
     if not secret:
         raise Conflict("Aucune activation en cours : recommencez depuis votre compte.")
+    claimed = await throttle.claim(rt, [_mfa_key(rt, actor)])
+    if enrolment_needs_password(actor):
+        user = await User.select(User.password_hash).where(User.id == actor.user_id).first()
+        if user is None or not await rt.secrets.verify_password_off_loop(user["password_hash"], password):
+            await journal_throttled(rt, claimed, actor.user_id)
+            raise Invalid(
+                "Mot de passe incorrect.", {"password": "Mot de passe incorrect : saisissez celui de votre compte."}
+            )
     step = totp_match_step(secret, code, rt.now().timestamp(), 0)
     if step is None:
+        await journal_throttled(rt, claimed, actor.user_id)
         raise Invalid("Code incorrect.", {"code": "Code incorrect. Vérifiez l'heure de votre téléphone et réessayez."})
+    await throttle.succeeded(rt, claimed)
     codes = new_recovery_codes()
     token = new_token()
     async with write_transaction():
@@ -239,12 +268,16 @@ async def remaining_recovery_codes(user_id: int) -> int:
 
 
 async def change_password(rt: Runtime, actor: Actor, current: str, new: str) -> None:
+    claimed = await throttle.claim(rt, [_mfa_key(rt, actor)])
     user = await User.select(User.password_hash).where(User.id == actor.user_id).first()
-    if user is None or not rt.secrets.verify_password(user["password_hash"], current):
+    if user is None or not await rt.secrets.verify_password_off_loop(user["password_hash"], current):
+        await journal_throttled(rt, claimed, actor.user_id)
         raise Invalid("Mot de passe actuel incorrect.", {"current_password": "Mot de passe actuel incorrect."})
+    await throttle.succeeded(rt, claimed)
     check_password(new, actor.email, field="new_password")
+    new_hash = await rt.secrets.hash_password_off_loop(new)
     async with write_transaction():
-        await User.update({User.password_hash: rt.secrets.hash_password(new)}).where(User.id == actor.user_id)
+        await User.update({User.password_hash: new_hash}).where(User.id == actor.user_id)
         await WebSession.delete().where((WebSession.user == actor.user_id) & (WebSession.id != actor.session_id))
         await journal.append(rt, Act("password_changed", actor.user_id, None, "user", actor.user_id))
     rt.callers.invalidate()
@@ -257,9 +290,12 @@ async def resolve_api_token(rt: Runtime, token: str) -> Actor | None:
     rows = await rt.callers.rows(_TOKEN_SQL, digest)
     if not rows or rows[0]["revoked_at"] is not None or not rows[0]["is_active"]:
         return None
+    actor = _caller(rows, "token", bool(rows[0]["mfa_backed"]))
+    if actor.requires_mfa and not actor.mfa_passed:
+        return None  # created without the second factor its owner's roles now need: suspended
     now = rt.now()
     last_used = rows[0]["last_used_at"]
     if last_used is None or last_used < now - TOKEN_TOUCH_EVERY:
         await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == rows[0]["credential_id"])
         rt.callers.forget(_TOKEN_SQL, digest)
-    return _caller(rows, "token", True)
+    return actor

@@ -39,6 +39,13 @@ class Settings:
     debug: bool = False
     # Each module's own section (a frozen dataclass with from_env), found by its type: settings.section(T)
     sections: tuple[Any, ...] = ()
+    # Sign-in: past this many failures on one account (from every source), each try waits twice as long
+    # as the previous one, up to login_max_delay_seconds (login_max_failures locks one account and source).
+    login_slowdown_after: int = 10
+    login_max_delay_seconds: int = 60
+    # Argon2 checks at once, in worker threads (64 MiB and 4 lanes each); from_env: half the processors
+    password_hash_threads: int = 1
+    api_tokens_max: int = 10  # live API tokens per user
 
     @property
     def is_production(self) -> bool:
@@ -85,6 +92,10 @@ class Settings:
             "log_level": env.get("MAILLAGE_LOG_LEVEL", cls.log_level),
             "debug": env.get("MAILLAGE_DEBUG", "0") in ("1", "true", "yes"),
             "sections": tuple(section.from_env(env) for section in sections),
+            "login_slowdown_after": int(env.get("MAILLAGE_LOGIN_SLOWDOWN_AFTER", cls.login_slowdown_after)),
+            "login_max_delay_seconds": int(env.get("MAILLAGE_LOGIN_MAX_DELAY", cls.login_max_delay_seconds)),
+            "password_hash_threads": int(env.get("MAILLAGE_PASSWORD_HASH_THREADS", max(1, (os.cpu_count() or 2) // 2))),
+            "api_tokens_max": int(env.get("MAILLAGE_API_TOKENS_MAX", cls.api_tokens_max)),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

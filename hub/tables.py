@@ -123,6 +123,9 @@ class ApiToken(Table, tablename="hub_api_token"):
     created_at = Timestamptz(default=TimestamptzNow())
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+    # Created by a caller who had passed the second factor: only such a token may act with a role that needs one.
+    mfa_backed = Boolean(default=False)
+    revoked_reason = Varchar(length=40, default="")  # "" (by its owner) | role_needs_2fa
 
 
 class RecoveryCode(Table, tablename="hub_recovery_code"):
@@ -138,6 +141,19 @@ class LoginFailure(Table, tablename="hub_login_failure"):
     id: Any  # Piccolo's implicit Serial primary key, named for type checkers
     key_hash = Varchar(length=64, index=True)
     at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class SignInThrottle(Table, tablename="hub_sign_in_throttle"):
+    """Failed tries per key (account and source, account, source, second factor) in the current window.
+
+    One row per key, locked while it is counted, so concurrent tries are counted one by one.
+    """
+
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
+    key_hash = Varchar(length=64, unique=True)
+    failures = Integer(default=0)
+    window_start = Timestamptz(default=TimestamptzNow())
+    last_failure_at = Timestamptz(default=TimestamptzNow())
 
 
 class JournalEntry(Table, tablename="hub_journal"):

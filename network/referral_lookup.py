@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from hub.runtime import Runtime
-from network import vocabulary
+from network import validation, vocabulary
 from network.geocoding import Geocoder, origin_of
 from network.search import hours
 from network.search.query import Origin, SearchQuery, search
@@ -209,6 +209,11 @@ def is_open(expression: str, at: datetime) -> bool:
 
 def thematique_label(code: str) -> str:
     return vocabulary.label("thematique", code)
+
+
+def hours_in_french(expression: str, week_of: date) -> list[tuple[str, str]]:
+    """An OSM opening-hours expression as the week's days written out in French ("Lundi", "9 h à 12 h")."""
+    return validation.hours_in_french(expression, week_of)
 
 
 def labels(kind: str, codes: Iterable[str]) -> list[str]:

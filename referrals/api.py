@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 
 from hub import auth
@@ -58,7 +59,15 @@ class ReferralApi(Controller):
         """One service judged against a need: its score, reasons, and the rules that exclude it."""
         return await routing.why_not(rt, data, service_id)
 
-    @post("/", operation_id="createReferral", responses=problems(404, 409, 415), before_request=check_json_body)
+    @post(
+        "/",
+        operation_id="createReferral",
+        responses={
+            **problems(403, 409, 415),
+            200: ResponseSpec(data_container=ReferralOut, description="Déjà envoyée avec cette clé : la même"),
+        },
+        before_request=check_json_body,
+    )
     async def create(
         self,
         rt: RuntimeDep,

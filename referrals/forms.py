@@ -8,6 +8,7 @@ beside its field instead of as a bare 400 page; the real limits are checked here
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -71,6 +72,7 @@ class SendForm(msgspec.Struct):
     consent_confirmed: Code = ""
     sender_structure_id: Code = ""
     idempotency_key: Code = ""  # drawn when the form is shown: sending twice (a double click) sends once
+    slot: Code = ""  # a free slot picked: "<schedule id>@<ISO start>"; empty: no appointment
     # the routing form's own fields, carried over from the results (thématiques and availability above)
     text: Line = ""
 
@@ -150,8 +152,8 @@ def route_request(form: RouteForm) -> RouteRequest:
             distance = float(form.max_distance_km.strip().replace(",", "."))
         except ValueError:
             distance = -1
-        if not 0 < distance <= 200:
-            errors["max_distance_km"] = "Indiquez une distance en kilomètres, de 1 à 200 (par exemple 5)."
+        if not 0.5 <= distance <= 200:
+            errors["max_distance_km"] = "Indiquez une distance en kilomètres, de 0,5 à 200 (par exemple 5)."
     public = form.public.strip()
     if public and public not in directory.choices("public"):
         errors["public"] = "Choisissez un public dans la liste."
@@ -217,6 +219,7 @@ def referral_create(form: SendForm, service_id: int, structures: dict[int, str])
         sender = _positive_int(form.sender_structure_id)
         if sender not in structures:
             errors["sender_structure_id"] = "Choisissez la structure au nom de laquelle vous orientez."
+    schedule_id, starts_at = _slot(form.slot, errors)
     errors.raise_if_any("La demande n'est pas envoyée : corrigez les champs signalés.")
     return ReferralCreate(
         service_id=service_id,
@@ -231,7 +234,23 @@ def referral_create(form: SendForm, service_id: int, structures: dict[int, str])
         note=note,
         consent_method=form.consent_method,  # type: ignore[arg-type]  # checked above
         consent_confirmed=confirmed,
+        schedule_id=schedule_id,
+        starts_at=starts_at,
     )
+
+
+def _slot(posted: str, errors: FieldErrors) -> tuple[int | None, datetime | None]:
+    if not posted.strip():
+        return None, None
+    schedule, _, start = posted.strip().partition("@")
+    try:
+        moment = datetime.fromisoformat(start)
+        if moment.tzinfo is None or int(schedule) < 1:
+            raise ValueError(posted)
+        return int(schedule), moment
+    except ValueError:
+        errors["slot"] = "Choisissez un créneau dans la liste."
+        return None, None
 
 
 def _check_contact(name: str, phone: str, email: str, preferred: str) -> None:

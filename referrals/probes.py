@@ -43,7 +43,7 @@ API_PROBES: list[Probe] = [
         "POST",
         "/api/v1/referrals",
         "/api/v1/referrals",
-        api("201", MEMBERS, denied="400"),
+        api("201", MEMBERS, denied="403"),
         json={**SENT, "service_id": "{svc_b_referrals}"},
     ),
 ]

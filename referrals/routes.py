@@ -23,7 +23,7 @@ from hub.runtime import Runtime
 from hub.tables import STRUCTURE_KINDS, Structure
 from hub.web import page, redirect
 from network import referral_lookup as directory
-from referrals import figures, forms, lifecycle, routing, service
+from referrals import figures, forms, lifecycle, routing, service, slots
 from referrals.lifecycle import OPEN, STATUSES
 from referrals.module import REFERRAL_ROLES, ReferralSettings
 from referrals.schemas import Candidate, ReferralOut, RouteRequest
@@ -164,6 +164,10 @@ def _send_context(card: directory.ServiceCard, structures: dict[int, str]) -> di
         "nir_warning": "Pas d'information de santé, jamais le numéro de sécurité sociale.",
         "idempotency_key": secrets.token_urlsafe(18),
     }
+
+
+async def _free_slots(rt: RuntimeDep, service_id: int) -> list[slots.FreeSlot]:
+    return (await slots.free_slots([service_id], rt.now(), limit=24)).get(service_id, [])
 
 
 async def _service_card(service_id: int) -> directory.ServiceCard:
@@ -314,14 +318,17 @@ class ReferralPages(Controller):
         )
 
     @get("/nouvelle/{service_id:int}", operation_id="referralSendPage")
-    async def send_form(self, request: AnyRequest, actor: CurrentActor, service_id: FromPath[int]) -> Template:
-        """The sending form for one service: the person, the need, the consent."""
+    async def send_form(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, service_id: FromPath[int]
+    ) -> Template:
+        """The sending form for one service: the person, the need, the consent, a slot when it publishes some."""
         card = await _service_card(service_id)
         return page(
             request,
             "referrals/send.html",
             values={"preferred_contact": "phone"},
             errors={},
+            free_slots=await _free_slots(rt, service_id),
             **_send_context(card, await _my_structures(actor)),
         )
 
@@ -338,19 +345,29 @@ class ReferralPages(Controller):
         card = await _service_card(service_id)
         structures = await _my_structures(actor)
         values = forms.values_of(data)
+        free = await _free_slots(rt, service_id)
         if data.step == "prepare":
             values = {**values, "need": data.need or data.text, "preferred_contact": "phone"}
-            return page(request, "referrals/send.html", values=values, errors={}, **_send_context(card, structures))
-        try:
-            command = forms.referral_create(data, service_id, structures)
-            referral_id, _ = await service.create(rt, actor, command, idempotency_key=data.idempotency_key or None)
-        except Invalid as error:
             return page(
                 request,
                 "referrals/send.html",
-                status_code=400,
                 values=values,
-                errors=error.fields or {"service": error.message},
+                errors={},
+                free_slots=free,
+                **_send_context(card, structures),
+            )
+        try:
+            command = forms.referral_create(data, service_id, structures)
+            referral_id, _ = await service.create(rt, actor, command, idempotency_key=data.idempotency_key or None)
+        except (Invalid, Conflict) as error:
+            taken = isinstance(error, Conflict) and data.slot
+            return page(
+                request,
+                "referrals/send.html",
+                status_code=error.status_code,
+                values={**values, "slot": "" if taken else values.get("slot", "")},
+                errors=error.fields or {"slot" if taken else "service": error.message},
+                free_slots=free,
                 **_send_context(card, structures),
             )
         return redirect(request, f"/orientations/{referral_id}", "Orientation envoyée.")
@@ -476,7 +493,7 @@ class StatusPages(Controller):
     include_in_schema = False
 
     @get("/{code:str}", operation_id="referralStatusPage")
-    async def status(self, request: AnyRequest, code: FromPath[str]) -> Template:
+    async def status(self, request: AnyRequest, rt: RuntimeDep, code: FromPath[str]) -> Template:
         """What became of a resident's referral, in easy French, without personal data (the code is the key)."""
         found = await service.public_status(code)
         card: directory.ServiceCard | None = found["card"]
@@ -491,6 +508,8 @@ class StatusPages(Controller):
             found=found,
             card=card,
             place=card.places[0] if card and card.places else None,
+            hours=directory.hours_in_french(card.places[0].opening_hours, rt.today()) if card and card.places else [],
+            appointment=found["appointment"],
             sent_on=day_fr(found["created_at"]),
         )
         # the code is the key: no search engine keeps the page, no other site learns the address

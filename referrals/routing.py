@@ -89,6 +89,13 @@ def _open_half_days(card: directory.ServiceCard, wanted: Sequence[str], now: dat
     return found
 
 
+def _answer_text(days: float) -> str:
+    if days < 1:
+        return "répond en moins d'un jour en général"
+    rounded = round(days)
+    return f"répond en {rounded} jour{'s' if rounded > 1 else ''} en général"
+
+
 def _km_text(km: float) -> str:
     return f"à {km:.1f} km".replace(".", ",") if km >= 1 else f"à {round(km * 1000, -1):.0f} m"
 
@@ -157,9 +164,7 @@ def score(card: directory.ServiceCard, ctx: Context) -> Candidate:
     days = ctx.answer_days.get(card.structure_id)
     if days is not None:
         answers = 10.0 / (1 + days / 3)
-        reasons.append(
-            "répond en moins d'un jour en général" if days < 1 else f"répond en {round(days)} jours en général"
-        )
+        reasons.append(_answer_text(days))
     else:
         answers = 5.0
     next_free = ctx.free.get(card.service_id, [])

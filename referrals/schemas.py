@@ -58,7 +58,7 @@ class RouteRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     accommodations: Codes = []  # needs such as "surdite", "mobilite-reduite" (the directory's codes)
     language: Annotated[str, msgspec.Meta(max_length=3)] = ""  # ISO 639-1, "" for French
     availability: Codes = []  # half-days the person is free: "mo-am" … "sa-pm"
-    max_distance_km: Annotated[float, msgspec.Meta(gt=0, le=200)] | None = None
+    max_distance_km: Annotated[float, msgspec.Meta(ge=0.5, le=200)] | None = None
     public: Annotated[str, msgspec.Meta(max_length=60)] = ""  # a data·inclusion public code
     commune_insee: Annotated[str, msgspec.Meta(max_length=5)] = ""  # for eligibility zones
 

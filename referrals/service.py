@@ -21,7 +21,7 @@ from piccolo.query.functions.aggregate import Count
 from hub import journal, mail
 from hub.accounts import Actor
 from hub.db import write_transaction
-from hub.errors import Conflict, Invalid, NotFound
+from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
 from hub.tables import Membership, Structure, User
@@ -86,7 +86,7 @@ def _sender_structure(actor: Actor, wanted: int | None) -> int:
             )
         return wanted
     if not mine:
-        raise Invalid("Vous n'êtes membre d'aucune structure : vous ne pouvez pas orienter.")
+        raise Forbidden("Vous n'êtes membre d'aucune structure : vous ne pouvez pas orienter.")
     return mine[0]
 
 

@@ -162,8 +162,9 @@ class TotpPhone:
     sign-in within the same step takes the next step's code.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, secrets: dict[str, str] | None = None) -> None:
         self._last_step: dict[str, int] = {}
+        self.secrets = secrets or {}  # email -> secret: the demo's are drawn per install, read from the server
 
     def code(self, secret: str) -> str:
         totp = pyotp.TOTP(secret)

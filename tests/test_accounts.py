@@ -124,7 +124,9 @@ async def test_enrolment_is_required_then_recovery_codes_work_once(client, rt):
     secret = rt.secrets.unseal(secret)
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))  # shown in groups of 4 to copy by hand
     assert secret and grouped in response.text
-    done = await post_form(client, "/compte/double-authentification", {"code": pyotp.TOTP(secret).now()})
+    done = await post_form(
+        client, "/compte/double-authentification", {"code": pyotp.TOTP(secret).now(), "password": PASSWORD}
+    )
     assert "Vos codes de secours" in done.text
     codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", done.text)
     assert len(codes) == 10

@@ -43,7 +43,7 @@ from hub import accounts
 from hub.runtime import Runtime
 from hub.tables import ApiToken
 from network.tables import Structure
-from tests.conftest import make_person, make_structure
+from tests.conftest import make_person, make_service, make_structure
 
 BASE_URL = "http://testserver.local"
 # Examples per operation and generation mode. The suite runs a fixed, derandomized set; set
@@ -115,6 +115,8 @@ async def fuzz(client: httpx.AsyncClient, rt: Runtime) -> AsyncIterator[Fuzz]:
     await Structure.update(
         {Structure.address: "1 place du Marché", Structure.latitude: 47.9, Structure.longitude: 2.12}
     ).where(Structure.id == a)
+    receiving = await make_service(b, "Aide aux démarches", accepts_referrals=True, thematiques=[DEMARCHES])
+    assert receiving == FUZZ_SERVICE, "the fuzz world's first service takes referrals"
     manager = await make_person(rt, "maud.referente@tilleuls.example.fr", {a: ["manager"]})
     coordinator = await make_person(rt, "claire.coordinatrice@reseau.example.fr", coordinator=True)
     await make_person(rt, "ali.aidant@tilleuls.example.fr", {a: ["aidant", "prescriber"]})
@@ -150,11 +152,19 @@ OPERATIONS = [
     "searchServices",
     "geocodeAddress",
     "getStructure",
+    "routeReferral",
+    "whyNotService",
+    "createReferral",
+    "listReferrals",
+    "getReferral",
+    "transitionReferral",
 ]
 PUBLIC_API = "/api/v1/directory/"  # the open directory: no token, no 401
 
 
 KNOWN_PLACE = "Montclair-sur-Loire"  # the fuzz fixture's commune
+FUZZ_SERVICE = 1  # the fuzz fixture's service taking referrals (the first of a fresh database)
+DEMARCHES = "difficultes-administratives-ou-juridiques--accompagnement-aux-demarches-administratives"
 
 
 def within_documented_rules(case: schemathesis.Case) -> schemathesis.Case:
@@ -164,6 +174,28 @@ def within_documented_rules(case: schemathesis.Case) -> schemathesis.Case:
     operation_id = case.operation.definition.raw.get("operationId")
     if operation_id == "geocodeAddress" and isinstance(case.body, dict) and "adresse" in case.body:
         case.body["adresse"] = KNOWN_PLACE  # an address must exist; the 422 of one that does not is tested apart
+        return case
+    if operation_id in ("routeReferral", "whyNotService") and isinstance(case.body, dict):
+        # a need is required, codes come from the directory's vocabulary, a point is whole, an address exists
+        case.body.update(thematiques=[DEMARCHES], address=KNOWN_PLACE if case.body.get("address") else "")
+        if (case.body.get("latitude") is None) != (case.body.get("longitude") is None):
+            case.body.pop("latitude", None), case.body.pop("longitude", None)
+        return case
+    if operation_id == "createReferral" and isinstance(case.body, dict):
+        # a referral goes to a service that takes them, with the person's consent and a way to reach them
+        case.body.update(
+            service_id=FUZZ_SERVICE,
+            consent_confirmed=True,
+            resident_name="Awa B.",
+            resident_phone="06 39 98 00 00",
+            resident_email="",
+            preferred_contact="phone",
+            availability=[],
+            need="",
+            note="",
+        )
+        for name in ("sender_structure_id", "schedule_id", "starts_at"):
+            case.body.pop(name, None)
         return case
     if operation_id != "searchServices" or case.query is None:
         return case

@@ -298,6 +298,97 @@ async def test_unknown_filters_and_an_empty_need_are_refused_in_french(client: h
     await sign_in(client, net.prescriber)
     assert (await client.get("/orientations?statut=inconnu")).status_code == 400
     assert (await client.get("/orientations?boite=envoyees&page=2")).status_code == 200
-    empty = await post_form(client, "/orientations/nouvelle", {"text": "", "address": "12 rue des Roses"})
+    empty = await post_form(
+        client, "/orientations/nouvelle", {"text": "", "address": "12 rue des Roses", "max_distance_km": "0,2"}
+    )
     assert empty.status_code == 400 and "cochez au moins une thématique" in empty.text
+    assert "de 0,5 à 200" in empty.text  # every field's error at once
     assert 'value="12 rue des Roses"' in empty.text  # the typed address stays in the form
+
+
+async def test_a_member_of_two_structures_chooses_in_whose_name_they_send(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    net = await build(rt)
+    both = await make_person(rt, "berthe.double@caf.example.fr", {net.caf: ["prescriber"], net.third: ["prescriber"]})
+    await sign_in(client, both)
+    form = await client.get(f"/orientations/nouvelle/{net.service_id}")
+    assert 'name="sender_structure_id"' in form.text and "Centre social Bel-Air" in form.text
+    missing = await post(client, f"/orientations/nouvelle/{net.service_id}", send_form(net.service_id))
+    assert missing.status_code == 400 and "Choisissez la structure au nom de laquelle vous orientez." in missing.text
+    chosen = await post(
+        client,
+        f"/orientations/nouvelle/{net.service_id}",
+        send_form(net.service_id, sender_structure_id=str(net.third)),
+    )
+    assert "Orientation envoyée" in chosen.text
+    row = await Referral.select(Referral.sender_structure).first()
+    assert row is not None and row["sender_structure"] == net.third
+
+
+async def test_a_slot_published_by_the_receiver_is_booked_from_the_sending_form(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    from referrals import slots
+
+    net = await build(rt)
+    receiver = await accounts.actor_for_user(net.receiver.id)
+    command = slots.ScheduleCreate(
+        service_id=net.service_id, weekday=3, start_time="14:00", end_time="15:00", length=30, seats=1
+    )
+    await slots.publish(rt, receiver, command)
+    first, second = (await slots.free_slots([net.service_id], rt.now()))[net.service_id][:2]
+    assert first.label.startswith("jeudi") and first.label.endswith("à 14 h") and second.label.endswith("à 14 h 30")
+
+    await switch_to(client, net.prescriber)
+    form_page = await client.get(f"/orientations/nouvelle/{net.service_id}")
+    assert first.label in form_page.text and second.label in form_page.text
+    value = f"{first.schedule_id}@{first.starts_at.isoformat()}"
+    assert f'value="{value}"' in form_page.text
+    sent = await post_form(client, f"/orientations/nouvelle/{net.service_id}", send_form(net.service_id, slot=value))
+    assert sent.status_code == 200 and "Orientation envoyée" in sent.text
+    assert first.label in sent.text  # the referral page shows the appointment
+
+    again = await post_form(
+        client,
+        f"/orientations/nouvelle/{net.service_id}",
+        send_form(net.service_id, slot=value, resident_name="Bob K."),
+    )
+    assert again.status_code == 409 and "vient d&#39;être pris" in again.text and "Bob K." in again.text
+    assert await Referral.count() == 1
+
+    await switch_to(client, net.receiver)
+    day = await client.get(f"/orientations/creneaux?jour={first.starts_at.date().isoformat()}")
+    assert f"Rendez-vous du {slots.when_in_french_day(first.starts_at.date())}" in day.text
+    assert RESIDENT in day.text and "14 h" in day.text
+    assert "le jeudi" in day.text and "de 14 h 00 à 15 h 00" in day.text  # the published schedule
+
+
+async def test_publishing_slots_with_bad_hours_comes_back_with_the_errors(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    from referrals.tables import SlotSchedule
+
+    net = await build(rt)
+    await switch_to(client, net.receiver)
+    form = {
+        "service_id": str(net.service_id),
+        "weekday": "3",
+        "start_time": "15:00",
+        "end_time": "14:00",
+        "length": "5",
+        "seats": "x",
+    }
+    refused = await post_form(client, "/orientations/creneaux", form)
+    assert refused.status_code == 400 and "Un nombre entier." in refused.text
+    refused = await post_form(client, "/orientations/creneaux", {**form, "seats": "2"})
+    assert refused.status_code == 400
+    assert (
+        "La fin vient après le début." in refused.text and "Un créneau dure de 10 minutes à 4 heures." in refused.text
+    )
+    assert 'value="15:00"' in refused.text  # what was typed stays
+    published = await post_form(
+        client, "/orientations/creneaux", {**form, "start_time": "09:00", "length": "30", "seats": "2"}
+    )
+    assert published.status_code == 200 and "Créneaux publiés." in published.text
+    assert await SlotSchedule.count() == 1

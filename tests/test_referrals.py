@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from hub import accounts, jobs
 from hub.accounts import Actor
-from hub.errors import Conflict, Invalid, NotFound
+from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.runtime import Runtime
 from hub.tables import User
 from referrals import lifecycle, routing, service
@@ -216,7 +216,7 @@ async def test_a_service_that_takes_no_referral_or_does_not_exist_is_refused(rt:
         await service.create(rt, town.sender, referral_for(town.closed_door))
     with pytest.raises(Invalid):
         await service.create(rt, town.sender, referral_for(999_999))
-    with pytest.raises(Invalid):
+    with pytest.raises(Forbidden):
         await service.create(rt, town.coordinator, referral_for(town.service))  # no structure to send from
     assert await Referral.count() == 0
 
