@@ -7,7 +7,6 @@ beside its field instead of as a bare 400 page; the real limits are checked here
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,7 +16,7 @@ from hub.errors import Invalid
 from hub.forms import FieldErrors
 from hub.schemas import MULTI_LINE, SINGLE_LINE
 from network import referral_lookup as directory
-from referrals import lifecycle
+from referrals import lifecycle, service
 from referrals.schemas import ReferralCreate, RouteRequest, Transition
 from referrals.service import HALF_DAYS, NIR_MESSAGE, looks_like_nir
 
@@ -185,17 +184,11 @@ def referral_create(form: SendForm, service_id: int, structures: dict[int, str])
         errors["resident_name"] = "Indiquez le nom de la personne (ou ses initiales et un prénom)."
     elif len(name) > 120:
         errors["resident_name"] = "Le nom compte 120 caractères au plus."
-    phone = form.resident_phone.strip()
-    if phone and not re.fullmatch(r"\+?[\d .\-]{6,20}", phone):
-        errors["resident_phone"] = "Numéro de téléphone invalide : des chiffres, par exemple 06 12 34 56 78."
-    email = form.resident_email.strip()
-    if email and (len(email) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
-        errors["resident_email"] = "Adresse électronique invalide : par exemple nom@exemple.fr."
+    phone, email = form.resident_phone.strip(), form.resident_email.strip()
     if form.preferred_contact not in lifecycle.CONTACT_MODES:
         errors["preferred_contact"] = "Choisissez un moyen de contact dans la liste."
-    with errors.collecting():
-        if not errors.keys() & {"resident_phone", "resident_email", "preferred_contact"}:
-            _check_contact(name, phone, email, form.preferred_contact)
+    for field, message in service.contact_errors(phone, email, form.preferred_contact).items():
+        errors[field] = message
     availability = _codes(form.availability, HALF_DAYS, "availability", errors)
     thematiques = _codes(form.thematiques, directory.choices("thematique"), "thematiques", errors)
     need = form.need.strip()
@@ -251,18 +244,6 @@ def _slot(posted: str, errors: FieldErrors) -> tuple[int | None, datetime | None
     except ValueError:
         errors["slot"] = "Choisissez un créneau dans la liste."
         return None, None
-
-
-def _check_contact(name: str, phone: str, email: str, preferred: str) -> None:
-    """How the receiver reaches the person: the contact chosen must be given."""
-    errors = FieldErrors()
-    if not phone and not email:
-        errors["resident_phone"] = "Indiquez un téléphone ou une adresse électronique pour joindre la personne."
-    if preferred in ("phone", "sms") and not phone:
-        errors["resident_phone"] = "Indiquez le téléphone : c'est le moyen de contact choisi."
-    if preferred == "email" and not email:
-        errors["resident_email"] = "Indiquez l'adresse électronique : c'est le moyen de contact choisi."
-    errors.raise_if_any()
 
 
 def transition(form: ActionForm) -> Transition:

@@ -91,20 +91,35 @@ def _sender_structure(actor: Actor, wanted: int | None) -> int:
 
 
 # ---------------------------------------------------------------- sending
+PHONE = re.compile(r"\+?[\d .\-]{6,20}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def contact_errors(phone: str, email: str, preferred: str) -> dict[str, str]:
+    """How the receiver reaches the person: well-formed, and the contact chosen is given (field -> French)."""
+    errors: dict[str, str] = {}
+    if phone and not PHONE.fullmatch(phone):
+        errors["resident_phone"] = "Numéro de téléphone invalide : des chiffres, par exemple 06 12 34 56 78."
+    if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
+        errors["resident_email"] = "Adresse électronique invalide : par exemple nom@exemple.fr."
+    if errors:
+        return errors
+    if not phone and not email:
+        errors["resident_phone"] = "Indiquez un téléphone ou une adresse électronique pour joindre la personne."
+    if preferred in ("phone", "sms") and not phone:
+        errors["resident_phone"] = "Indiquez le téléphone : c'est le moyen de contact choisi."
+    if preferred == "email" and not email:
+        errors["resident_email"] = "Indiquez l'adresse électronique : c'est le moyen de contact choisi."
+    return errors
+
+
 def _check_resident(command: ReferralCreate) -> None:
     errors: dict[str, str] = {}
     if not command.resident_name.strip():
         errors["resident_name"] = "Indiquez le nom de la personne (ou ses initiales et un prénom)."
-    if not (command.resident_phone.strip() or command.resident_email.strip()):
-        errors["resident_phone"] = "Indiquez un téléphone ou une adresse électronique pour joindre la personne."
-    if command.preferred_contact in ("phone", "sms") and not command.resident_phone.strip():
-        errors["resident_phone"] = "Indiquez le téléphone : c'est le moyen de contact choisi."
-    if command.preferred_contact == "email" and not command.resident_email.strip():
-        errors["resident_email"] = "Indiquez l'adresse électronique : c'est le moyen de contact choisi."
-    if command.resident_email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", command.resident_email.strip()):
-        errors["resident_email"] = "Adresse électronique invalide."
-    if command.resident_phone and not re.fullmatch(r"\+?[\d .\-]{6,20}", command.resident_phone.strip()):
-        errors["resident_phone"] = "Numéro de téléphone invalide."
+    errors.update(
+        contact_errors(command.resident_phone.strip(), command.resident_email.strip(), command.preferred_contact)
+    )
     for name in ("need", "note", "resident_name"):
         if looks_like_nir(getattr(command, name)):
             errors[name] = NIR_MESSAGE
