@@ -1,0 +1,594 @@
+"""The FALC checker: the "A" rules of shared/design/falc.md applied to the text a resident reads in a .docx.
+
+What is read: the body's paragraphs and tables (cell by cell), then each section's headers and footers.
+Text boxes and comments are not read. Every property is resolved as Word resolves it: the run, its character
+style, the paragraph's style chain (basedOn), the document defaults, the theme's fonts.
+
+How each rule is reported (an "error" makes `report.ok` false and `maillage falc check` exit 1; a
+"warning" is printed and does not):
+ 1  sentence of 13 to 15 words: warning (12 is the target); over 15: error.
+ 2  two sentences in one paragraph or one line: error.
+ 3  a font outside Arial, Liberation Sans, Verdana, Tahoma, Open Sans, Luciole: error (one per paragraph).
+ 4  text under 14 pt: error; body line spacing under 1.15 (exact or at-least spacing under 1.3 × the size,
+    a sans-serif single line being about 1.15 em): error.
+ 5  justified text anywhere but headers and footers: error; centred or right-aligned body text: error.
+    Titles (styles Title, Subtitle, Heading/Titre n, or an outline level) may be centred, never justified.
+    Headers and footers may be aligned as the layout wants (the page number on the right, say).
+ 6  italics, underline, all-caps formatting, a word of 5 capitals or more: error (CAF, CCAS, MDPH pass).
+ 7  bold is allowed to stress a word; a whole body sentence of more than 5 words in bold: warning.
+ 8  ";", "etc.", "ex.", "cf.", brackets ( ) [ ] { }, and & # § %: error.
+ 9  numbers written in words (deux … mille; "un" and "neuf" are left alone, being also an article and
+    "new"), numeric dates (13/10/2026, 2026-10-13), abbreviated months (oct.), times not written "14 h 30"
+    (14:30, 14h30, 14h): error.
+10  a list typed by hand ("- ", "• ", "1) " at the start of a paragraph) instead of a bulleted list: error;
+    a body paragraph with no space before nor after it: error; a section without "page X sur Y" in its
+    footer or header (the words "page" and "sur" and the fields PAGE and NUMPAGES or SECTIONPAGES): error.
+11  presence only: a document without any picture is an error; so is each key idea without one, a key idea
+    being a part that starts with a level 1 or 2 heading and runs to the next such heading (a picture in a
+    paragraph or a table of that part counts). Whether it is the same picture for the same idea is a human's
+    check (rule 11's "M" half).
+
+A structure may attach legal text that is not FALC: a paragraph starting with "Annexe" and containing
+"(texte non FALC)", or a bookmark named `annexe_non_falc`, ends the checked part; that paragraph and all
+that follows it in the body are not read (the headers and footers still are, as they print on every page).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import docx
+from lxml import etree
+
+from hub.errors import Invalid
+
+Severity = Literal["error", "warning"]
+
+ALLOWED_FONTS = ("Arial", "Liberation Sans", "Verdana", "Tahoma", "Open Sans", "Luciole")
+TARGET_WORDS = 12
+MAX_WORDS = 15
+MIN_SIZE_PT = 14.0
+MIN_LINE_SPACING = 1.15
+ANNEX_BOOKMARK = "annexe_non_falc"
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+A = "http://schemas.openxmlformats.org/drawingml/2006/main"
+NS = {"w": W, "a": A}
+_W = f"{{{W}}}"
+
+RULE_TITLES = {
+    1: "phrases courtes",
+    2: "une phrase par ligne",
+    3: "police sans empattement",
+    4: "taille et interligne",
+    5: "texte aligné à gauche",
+    6: "ni italique, ni souligné, ni majuscules",
+    7: "gras pour un mot",
+    8: "ni abréviations ni symboles",
+    9: "nombres, dates et heures",
+    10: "listes, espaces, numéros de page",
+    11: "images",
+}
+
+
+class UnreadableDocument(Invalid):
+    title = "Document illisible"
+
+
+@dataclasses.dataclass(frozen=True)
+class Breach:
+    rule: int
+    severity: Severity
+    where: str  # in French: "paragraphe 12", "tableau 1, ligne 2, colonne 1", "pied de page"
+    excerpt: str
+    message: str  # in French
+
+    def describe(self) -> str:
+        label = "erreur" if self.severity == "error" else "avertissement"
+        excerpt = f" : « {self.excerpt} »" if self.excerpt else ""
+        return f"règle {self.rule} ({RULE_TITLES[self.rule]}), {label}, {self.where}{excerpt}\n    {self.message}"
+
+
+@dataclasses.dataclass
+class FalcReport:
+    breaches: list[Breach] = dataclasses.field(default_factory=list)
+    paragraphs_read: int = 0
+    stopped_at_annex: str | None = None  # where the non-FALC annex starts, when there is one
+
+    @property
+    def errors(self) -> list[Breach]:
+        return [b for b in self.breaches if b.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Breach]:
+        return [b for b in self.breaches if b.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def rules_broken(self) -> set[int]:
+        return {b.rule for b in self.errors}
+
+
+# ---------------------------------------------------------------- the text patterns
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[»\"”)]*\s+(?=[«\"“(]?\s*[A-ZÀ-ÖØ-Þ0-9])")
+_WORD = re.compile(r"\S*[0-9A-Za-zÀ-ÖØ-öø-ÿ]\S*")
+_CAPS_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ]{5,}\b")
+_FORBIDDEN = re.compile(r";|\b(?:etc|ex|cf)\.|[()\[\]{}&#§%]", re.IGNORECASE)
+_NUMBER_WORDS = re.compile(
+    r"\b(?:deux|trois|quatre|cinq|six|sept|huit|dix|onze|douze|treize|quatorze|quinze|seize|vingt|vingts|"
+    r"trente|quarante|cinquante|soixante|cent|cents|mille)\b",
+    re.IGNORECASE,
+)
+_NUMERIC_DATE = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")
+_SHORT_MONTH = re.compile(r"\b(?:janv|févr|fevr|avr|juil|sept|oct|nov|déc|dec)\.", re.IGNORECASE)
+_TIME = re.compile(r"\b\d{1,2}\s*[:hH]\s*\d{2}\b|\b\d{1,2}[hH]\b")
+_GOOD_TIME = re.compile(r"\d{1,2} h( \d{2})?")
+_HAND_LIST = re.compile(r"^\s*(?:[-–—•*·▪◦]\s|\d{1,2}[).]\s|[a-z][)]\s)")
+_ANNEX = re.compile(r"^\s*annexe\b.*\(\s*texte non falc\s*\)", re.IGNORECASE)
+_TITLE_STYLE = re.compile(r"^(?:title|subtitle|titre|sous-titre|heading \d|titre \d)$", re.IGNORECASE)
+_KEY_IDEA_STYLE = re.compile(r"^(?:heading|titre) ?[12]$", re.IGNORECASE)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of one line: cut after . ! ? … when a capital or a digit follows."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def words(sentence: str) -> list[str]:
+    """Words as a word processor counts them: spans between spaces holding a letter or a digit."""
+    return _WORD.findall(sentence)
+
+
+# ---------------------------------------------------------------- style resolution
+def _attr(element: Any, name: str) -> str | None:
+    return element.get(_W + name) if element is not None else None  # type: ignore[no-any-return]
+
+
+class _Styles:
+    """The document's styles, defaults and theme fonts, resolved as Word resolves them."""
+
+    def __init__(self, document: Any) -> None:
+        self.by_id: dict[str, Any] = {}
+        self.default_paragraph_style: Any = None
+        self.rpr_default: Any = None
+        self.ppr_default: Any = None
+        styles_part = None
+        try:
+            styles_part = document.part.styles.element
+        except (KeyError, AttributeError, NotImplementedError):
+            styles_part = None
+        if styles_part is not None:
+            for style in styles_part.findall(f"{_W}style"):
+                style_id = _attr(style, "styleId")
+                if style_id:
+                    self.by_id[style_id] = style
+                if _attr(style, "type") == "paragraph" and _attr(style, "default") in ("1", "true", "on"):
+                    self.default_paragraph_style = style
+            self.rpr_default = styles_part.find(f"{_W}docDefaults/{_W}rPrDefault/{_W}rPr")
+            self.ppr_default = styles_part.find(f"{_W}docDefaults/{_W}pPrDefault/{_W}pPr")
+        self.theme_fonts = self._theme_fonts(document)
+
+    @staticmethod
+    def _theme_fonts(document: Any) -> dict[str, str]:
+        fonts: dict[str, str] = {}
+        for part in document.part.package.iter_parts():
+            if str(part.partname).startswith("/word/theme/"):
+                root = etree.fromstring(part.blob)  # noqa: S320 (the document's own theme, no entities resolved)
+                for kind in ("major", "minor"):
+                    latin = root.find(f".//{{{A}}}{kind}Font/{{{A}}}latin")
+                    if latin is not None and latin.get("typeface"):
+                        fonts[kind] = latin.get("typeface")
+                break
+        return fonts
+
+    def chain(self, style_id: str | None) -> Iterator[Any]:
+        seen: set[str] = set()
+        while style_id and style_id not in seen and style_id in self.by_id:
+            seen.add(style_id)
+            style = self.by_id[style_id]
+            yield style
+            based_on = style.find(f"{_W}basedOn")
+            style_id = _attr(based_on, "val")
+
+    def paragraph_styles(self, p: Any) -> list[Any]:
+        style_id = _attr(p.find(f"{_W}pPr/{_W}pStyle"), "val")
+        if style_id and style_id in self.by_id:
+            return list(self.chain(style_id))
+        if self.default_paragraph_style is not None:
+            return list(self.chain(_attr(self.default_paragraph_style, "styleId")))
+        return []
+
+    def style_name(self, p: Any) -> str:
+        styles = self.paragraph_styles(p)
+        if not styles:
+            return ""
+        return _attr(styles[0].find(f"{_W}name"), "val") or ""
+
+    def _rpr_levels(self, r: Any, p: Any) -> Iterator[Any]:
+        yield r.find(f"{_W}rPr")
+        run_style = _attr(r.find(f"{_W}rPr/{_W}rStyle"), "val")
+        for style in self.chain(run_style):
+            yield style.find(f"{_W}rPr")
+        for style in self.paragraph_styles(p):
+            yield style.find(f"{_W}rPr")
+        yield self.rpr_default
+
+    def run_property(self, r: Any, p: Any, tag: str) -> Any:
+        """The first w:<tag> on the way from the run to the document defaults."""
+        for rpr in self._rpr_levels(r, p):
+            if rpr is not None:
+                found = rpr.find(_W + tag)
+                if found is not None:
+                    return found
+        return None
+
+    def run_font(self, r: Any, p: Any) -> str | None:
+        for rpr in self._rpr_levels(r, p):
+            fonts = rpr.find(f"{_W}rFonts") if rpr is not None else None
+            if fonts is None:
+                continue
+            theme = _attr(fonts, "asciiTheme") or _attr(fonts, "hAnsiTheme")
+            if theme:
+                return self.theme_fonts.get("major" if theme.startswith("major") else "minor")
+            name = _attr(fonts, "ascii") or _attr(fonts, "hAnsi")
+            if name:
+                return name
+        return None
+
+    def run_size(self, r: Any, p: Any) -> float:
+        found = self.run_property(r, p, "sz")
+        value = _attr(found, "val")
+        return int(value) / 2 if value and value.isdigit() else 10.0  # Word's size when none is given
+
+    def run_flag(self, r: Any, p: Any, tag: str) -> bool:
+        found = self.run_property(r, p, tag)
+        if found is None:
+            return False
+        value = _attr(found, "val")
+        if tag == "u":
+            return value not in (None, "none")
+        return value not in ("0", "false", "off")
+
+    def paragraph_attr(self, p: Any, tag: str, name: str) -> str | None:
+        """An attribute of w:pPr/w:<tag>, from the paragraph, its style chain, then the defaults."""
+        levels = [p.find(f"{_W}pPr")] + [s.find(f"{_W}pPr") for s in self.paragraph_styles(p)] + [self.ppr_default]
+        for ppr in levels:
+            element = ppr.find(_W + tag) if ppr is not None else None
+            value = _attr(element, name)
+            if value is not None:
+                return value
+        return None
+
+    def is_title(self, p: Any) -> bool:
+        return bool(_TITLE_STYLE.match(self.style_name(p))) or self.paragraph_attr(p, "outlineLvl", "val") is not None
+
+    def is_key_idea(self, p: Any) -> bool:
+        if _KEY_IDEA_STYLE.match(self.style_name(p)):
+            return True
+        level = self.paragraph_attr(p, "outlineLvl", "val")
+        return level in ("0", "1")
+
+    def is_list_item(self, p: Any) -> bool:
+        num_id = self.paragraph_attr(p, "numId", "val")
+        return num_id not in (None, "0")
+
+
+# ---------------------------------------------------------------- reading paragraphs
+_RUN_PATHS = "./w:r | ./w:hyperlink/w:r | ./w:fldSimple/w:r | ./w:ins/w:r | ./w:smartTag/w:r | ./w:sdt/w:sdtContent/w:r"
+
+
+def _runs(p: Any) -> list[Any]:
+    return list(p.xpath(_RUN_PATHS)) if hasattr(p, "xpath") else []
+
+
+def _run_text(r: Any) -> str:
+    out: list[str] = []
+    for child in r:
+        if child.tag == f"{_W}t":
+            out.append(child.text or "")
+        elif child.tag in (f"{_W}tab", f"{_W}ptab"):
+            out.append(" ")
+        elif child.tag in (f"{_W}br", f"{_W}cr"):
+            out.append("\n")
+        elif child.tag == f"{_W}noBreakHyphen":
+            out.append("-")
+    return "".join(out)
+
+
+def _paragraph_text(p: Any) -> str:
+    return "".join(_run_text(r) for r in _runs(p))
+
+
+def _has_picture(element: Any) -> bool:
+    return bool(element.xpath(".//w:drawing | .//w:pict | .//w:object"))
+
+
+def _field_codes(element: Any) -> str:
+    codes = [instr.text or "" for instr in element.xpath(".//w:instrText")]
+    codes += [_attr(f, "instr") or "" for f in element.xpath(".//w:fldSimple")]
+    return " ".join(codes).upper()
+
+
+def _is_annex_marker(p: Any, text: str) -> bool:
+    if _ANNEX.match(text):
+        return True
+    return any(_attr(b, "name") == ANNEX_BOOKMARK for b in p.xpath(".//w:bookmarkStart"))
+
+
+@dataclasses.dataclass
+class _Place:
+    where: str
+    body: bool  # body text (paragraphs and tables), as against headers and footers
+
+
+class _Checker:
+    def __init__(self, styles: _Styles, report: FalcReport) -> None:
+        self.styles = styles
+        self.report = report
+
+    def add(self, rule: int, severity: Severity, place: _Place, excerpt: str, message: str) -> None:
+        self.report.breaches.append(Breach(rule, severity, place.where, _short(excerpt), message))
+
+    def paragraph(self, p: Any, place: _Place) -> None:
+        text = _paragraph_text(p)
+        if not text.strip():
+            return
+        self.report.paragraphs_read += 1
+        is_title = self.styles.is_title(p)
+        self._text_rules(text, place, is_list_item=self.styles.is_list_item(p))
+        self._run_rules(p, text, place, is_title)
+        self._layout_rules(p, place, is_title)
+
+    def _text_rules(self, text: str, place: _Place, is_list_item: bool) -> None:
+        for line in text.split("\n"):
+            found = sentences(line)
+            if len(found) > 1:
+                self.add(2, "error", place, line, f"{len(found)} phrases sur une ligne : une seule phrase par ligne.")
+            for sentence in found:
+                count = len(words(sentence))
+                if count > MAX_WORDS:
+                    self.add(
+                        1, "error", place, sentence, f"{count} mots : {MAX_WORDS} au plus, {TARGET_WORDS} si possible."
+                    )
+                elif count > TARGET_WORDS:
+                    self.add(1, "warning", place, sentence, f"{count} mots : visez {TARGET_WORDS} mots au plus.")
+        for match in _FORBIDDEN.finditer(text):
+            self.add(
+                8,
+                "error",
+                place,
+                match.group(0),
+                "Ni point-virgule, ni « etc. », « ex. », « cf. », ni parenthèses, crochets ou symboles & # § %.",
+            )
+        for match in _CAPS_WORD.finditer(text):
+            self.add(
+                6,
+                "error",
+                place,
+                match.group(0),
+                "Mot écrit en majuscules : seuls les sigles de 2 à 4 lettres le sont.",
+            )
+        for match in _NUMBER_WORDS.finditer(text):
+            self.add(9, "error", place, match.group(0), "Nombre écrit en lettres : écrivez-le en chiffres.")
+        for match in _NUMERIC_DATE.finditer(text):
+            self.add(
+                9,
+                "error",
+                place,
+                match.group(0),
+                "Date en chiffres : écrivez-la en toutes lettres, « mardi 13 octobre 2026 ».",
+            )
+        for match in _SHORT_MONTH.finditer(text):
+            self.add(9, "error", place, match.group(0), "Mois abrégé : écrivez le mois en entier.")
+        for match in _TIME.finditer(text):
+            if not _GOOD_TIME.fullmatch(match.group(0)):
+                self.add(9, "error", place, match.group(0), "Heure : écrivez-la « 14 h 30 ».")
+        if not is_list_item and _HAND_LIST.match(text):
+            self.add(10, "error", place, text, "Liste tapée à la main : utilisez une liste à puces.")
+
+    def _run_rules(self, p: Any, text: str, place: _Place, is_title: bool) -> None:
+        fonts: set[str] = set()
+        small: list[float] = []
+        flagged: set[str] = set()
+        bold_words = plain_words = 0
+        for r in _runs(p):
+            run_text = _run_text(r)
+            if not run_text.strip():
+                continue
+            font = self.styles.run_font(r, p) or "(police par défaut du logiciel)"
+            if font.casefold() not in {f.casefold() for f in ALLOWED_FONTS}:
+                fonts.add(font)
+            size = self.styles.run_size(r, p)
+            if size < MIN_SIZE_PT:
+                small.append(size)
+            for tag, label in (
+                ("i", "italique"),
+                ("u", "souligné"),
+                ("caps", "majuscules"),
+                ("smallCaps", "petites majuscules"),
+            ):
+                if tag not in flagged and self.styles.run_flag(r, p, tag):
+                    flagged.add(tag)
+                    self.add(
+                        6,
+                        "error",
+                        place,
+                        run_text,
+                        f"Texte en {label} : à éviter, le gras suffit pour souligner un mot.",
+                    )
+            if self.styles.run_flag(r, p, "b"):
+                bold_words += len(words(run_text))
+            else:
+                plain_words += len(words(run_text))
+        if fonts:
+            names = ", ".join(sorted(fonts))
+            self.add(
+                3,
+                "error",
+                place,
+                text,
+                f"Police {names} : choisissez une police sans empattement ({', '.join(ALLOWED_FONTS)}).",
+            )
+        if small:
+            self.add(4, "error", place, text, f"Texte en {min(small):g} pt : {MIN_SIZE_PT:g} pt au moins.")
+        if place.body and not is_title and plain_words == 0 and bold_words > 5:
+            self.add(7, "warning", place, text, "Phrase entière en gras : le gras sert à souligner un mot.")
+
+    def _layout_rules(self, p: Any, place: _Place, is_title: bool) -> None:
+        align = self.styles.paragraph_attr(p, "jc", "val") or "left"
+        if align in ("both", "distribute", "lowKashida", "mediumKashida", "highKashida", "thaiDistribute"):
+            if place.body:
+                self.add(5, "error", place, _paragraph_text(p), "Texte justifié : alignez-le à gauche.")
+        elif place.body and not is_title and align not in ("left", "start"):
+            label = "centré" if align == "center" else "aligné à droite"
+            self.add(5, "error", place, _paragraph_text(p), f"Texte {label} : alignez-le à gauche.")
+        if not place.body:
+            return
+        line = self.styles.paragraph_attr(p, "spacing", "line")
+        rule = self.styles.paragraph_attr(p, "spacing", "lineRule") or "auto"
+        ratio = 1.0
+        if line and line.lstrip("-").isdigit():
+            if rule == "auto":
+                ratio = int(line) / 240
+            else:
+                sizes = [self.styles.run_size(r, p) for r in _runs(p) if _run_text(r).strip()]
+                ratio = (int(line) / 20) / (max(sizes, default=MIN_SIZE_PT) * 1.15)
+        if ratio + 1e-6 < MIN_LINE_SPACING:
+            self.add(4, "error", place, _paragraph_text(p), f"Interligne de {ratio:.2f} : {MIN_LINE_SPACING} au moins.")
+        before = self.styles.paragraph_attr(p, "spacing", "before") or "0"
+        after = self.styles.paragraph_attr(p, "spacing", "after") or "0"
+        spaced = any(v.isdigit() and int(v) > 0 for v in (before, after))
+        spaced = spaced or "1" in (
+            self.styles.paragraph_attr(p, "spacing", "beforeAutospacing"),
+            self.styles.paragraph_attr(p, "spacing", "afterAutospacing"),
+        )
+        if not spaced:
+            self.add(
+                10, "error", place, _paragraph_text(p), "Aucun espace avant ni après ce paragraphe : aérez le texte."
+            )
+
+    def table(self, tbl: Any, where: str) -> None:
+        for row_no, tr in enumerate(tbl.findall(f"{_W}tr"), start=1):
+            for col_no, tc in enumerate(tr.findall(f"{_W}tc"), start=1):
+                cell_where = f"{where}, ligne {row_no}, colonne {col_no}"
+                for child in tc:
+                    if child.tag == f"{_W}p":
+                        self.paragraph(child, _Place(cell_where, body=True))
+                    elif child.tag == f"{_W}tbl":
+                        self.table(child, f"{cell_where}, tableau intérieur")
+
+
+# ---------------------------------------------------------------- the document
+def _open(source: str | Path | bytes | IO[bytes]) -> Any:
+    try:
+        if isinstance(source, bytes):
+            stream: Any = io.BytesIO(source)
+        elif isinstance(source, str | Path):
+            stream = Path(source).read_bytes()
+            stream = io.BytesIO(stream)
+        else:
+            stream = source
+        return docx.Document(stream)
+    except (
+        Exception
+    ) as error:  # a missing file, a bad zip, a zip that is no Word document: python-docx raises many kinds
+        raise UnreadableDocument(f"Ce fichier n'est pas un document Word (.docx) lisible : {error}") from error
+
+
+def check_docx(source: str | Path | bytes | IO[bytes]) -> FalcReport:
+    """Every "A" rule of falc.md on a .docx (a path, its bytes or a binary file); raises UnreadableDocument."""
+    document = _open(source)
+    report = FalcReport()
+    styles = _Styles(document)
+    checker = _Checker(styles, report)
+    body = document.element.body
+
+    paragraph_no = table_no = 0
+    pictures = 0
+    key_idea: tuple[str, str, bool] | None = None  # (where, title, has a picture)
+    missing_pictures: list[tuple[str, str]] = []
+    for child in body:
+        if child.tag == f"{_W}p":
+            paragraph_no += 1
+            where = f"paragraphe {paragraph_no}"
+            text = _paragraph_text(child)
+            if _is_annex_marker(child, text):
+                report.stopped_at_annex = where
+                break
+            has_picture = _has_picture(child)
+            if styles.is_key_idea(child) and text.strip():
+                if key_idea is not None and not key_idea[2]:
+                    missing_pictures.append(key_idea[:2])
+                key_idea = (where, text, has_picture)
+            elif has_picture and key_idea is not None:
+                key_idea = (key_idea[0], key_idea[1], True)
+            pictures += has_picture
+            checker.paragraph(child, _Place(where, body=True))
+        elif child.tag == f"{_W}tbl":
+            table_no += 1
+            has_picture = _has_picture(child)
+            pictures += has_picture
+            if has_picture and key_idea is not None:
+                key_idea = (key_idea[0], key_idea[1], True)
+            checker.table(child, f"tableau {table_no}")
+    if key_idea is not None and not key_idea[2]:
+        missing_pictures.append(key_idea[:2])
+
+    if pictures == 0:
+        report.breaches.append(
+            Breach(
+                11,
+                "error",
+                "document",
+                "",
+                "Aucune image : mettez une image ou un pictogramme à côté de chaque idée clé.",
+            )
+        )
+    for where, title in missing_pictures:
+        report.breaches.append(
+            Breach(11, "error", where, _short(title), "Idée clé sans image : mettez un pictogramme à côté de ce titre.")
+        )
+
+    _check_headers_and_footers(document, checker)
+    return report
+
+
+def _check_headers_and_footers(document: Any, checker: _Checker) -> None:
+    sections = list(document.sections)
+    for number, section in enumerate(sections, start=1):
+        suffix = f" (section {number})" if len(sections) > 1 else ""
+        numbered = False
+        for label, part in (("en-tête", section.header), ("pied de page", section.footer)):
+            element = part._element  # follows "same as previous" to the part that prints
+            text = " ".join(_paragraph_text(p) for p in element.iter(f"{_W}p"))
+            codes = _field_codes(element)
+            words_found = re.search(r"\bpage\b", text, re.IGNORECASE) and re.search(r"\bsur\b", text, re.IGNORECASE)
+            fields_found = re.search(r"\bPAGE\b", codes) and re.search(r"\b(?:NUMPAGES|SECTIONPAGES)\b", codes)
+            numbered = numbered or bool(words_found and fields_found)
+            if part.is_linked_to_previous and number > 1:
+                continue  # the same part as the previous section's: read once
+            for p_no, p in enumerate(element.findall(f"{_W}p"), start=1):
+                checker.paragraph(p, _Place(f"{label}{suffix}, paragraphe {p_no}", body=False))
+        if not numbered:
+            checker.report.breaches.append(
+                Breach(
+                    10,
+                    "error",
+                    f"pied de page{suffix}",
+                    "",
+                    "Pas de numéro de page « page 2 sur 4 » : ajoutez au pied de page les mots « page » et « sur » "
+                    "avec les champs du numéro de page et du nombre de pages.",
+                )
+            )
