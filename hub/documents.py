@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import itertools
 import json
 import os
 import shutil
@@ -31,6 +32,7 @@ from typing import Any
 from hub.errors import DomainError
 from hub.settings import Settings
 
+_instances = itertools.count(1)
 BRIDGE = Path(__file__).resolve().parent / "soffice_bridge.py"
 INSTALL_HINT = "scripts/install-libreoffice"
 
@@ -126,8 +128,10 @@ class DocumentConverter:
         self._soffice: asyncio.subprocess.Process | None = None
         self._bridge: asyncio.subprocess.Process | None = None
         self._programs: tuple[Path, str] | None = None
-        self._profile = self.work_dir / f"profile-{os.getpid()}"
-        self._scratch = self.work_dir / f"scratch-{os.getpid()}"
+        # Never shared: LibreOffice locks its profile, and two converters of one process may share a var dir.
+        instance = f"{os.getpid()}-{next(_instances)}"
+        self._profile = self.work_dir / f"profile-{instance}"
+        self._scratch = self.work_dir / f"scratch-{instance}"
 
     # ------------------------------------------------------------ what is installed
     def missing(self) -> str | None:
@@ -168,6 +172,8 @@ class DocumentConverter:
 
     async def stop(self) -> None:
         """Ask LibreOffice to quit, kill what stays, remove the profile and the scratch files."""
+        if self._soffice is None and self._bridge is None and not self._profile.exists():
+            return  # never started: the usual case of a process that made no document
         async with self._lock:
             await self._shutdown(gracefully=True)
             await asyncio.to_thread(shutil.rmtree, self._profile, True)
@@ -251,8 +257,9 @@ class DocumentConverter:
         self._scratch.mkdir(parents=True, exist_ok=True)
         # Profiles and scratch left by processes that died without stopping their converter.
         for path in self.work_dir.iterdir():
-            name, _, pid = path.name.rpartition("-")
-            if name in ("profile", "scratch") and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            kind, _, rest = path.name.partition("-")
+            pid = rest.partition("-")[0]
+            if kind in ("profile", "scratch") and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
                 shutil.rmtree(path, ignore_errors=True)
 
     async def _shutdown(self, gracefully: bool) -> None:

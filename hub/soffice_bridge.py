@@ -4,7 +4,7 @@ Run by a Python that has LibreOffice's `uno` module (Debian's python3 with pytho
 own program/python): `python3 soffice_bridge.py PIPE_NAME`. It connects to the soffice listening on that
 named pipe, then answers one JSON line per JSON line on stdin:
   {"in": "/abs/in.docx", "out": "/abs/out.pdf"}  ->  {"ok": true} | {"ok": false, "error": "...", "lost": bool}
-  {"quit": true}                                 ->  terminates LibreOffice, then exits
+  {"quit": true}, or the end of stdin             ->  terminates LibreOffice, then exits
 It first prints {"ready": true} (or {"ready": false, "error": "..."} after 60 s of trying).
 "lost" means the connection to soffice is gone: the app restarts both processes.
 It uses only the standard library and uno, so that any LibreOffice's Python can run it.
@@ -79,11 +79,7 @@ def main() -> int:
     for line in sys.stdin:
         request = json.loads(line)
         if request.get("quit"):
-            try:
-                desktop.terminate()
-            except Exception:  # noqa: S110 (soffice going away under us is the aim)
-                pass
-            return 0
+            break
         try:
             convert(desktop, request["in"], request["out"])
         except Exception as error:
@@ -92,6 +88,11 @@ def main() -> int:
                 return 1
             continue
         reply({"ok": True})
+    # Asked to quit, or the app is gone (its end of stdin closed): LibreOffice must not outlive it.
+    try:
+        desktop.terminate()
+    except Exception:  # noqa: S110 (soffice going away under us is the aim)
+        pass
     return 0
 
 
