@@ -139,3 +139,18 @@ async def test_without_libreoffice_the_error_says_what_is_missing(tmp_path):
         await absent.to_pdf(to_bytes(falc_document()))
     assert "LibreOffice n'est pas installé" in raised.value.message
     assert list(tmp_path.iterdir()) == []  # nothing half-done
+
+
+async def test_the_apps_converter_starts_on_first_use_and_stops_with_the_app(settings):
+    from hub.app import create_app
+
+    app = create_app(settings)
+    documents = app.state.runtime.documents
+    async with app.lifespan():  # the app's own start-up and shut-down, in this loop
+        assert documents.soffice_pid is None  # nothing started with the app
+        assert (await documents.to_pdf(to_bytes(falc_document()))).startswith(b"%PDF")
+        pid = documents.soffice_pid
+        assert pid is not None
+    assert is_gone(pid)
+    assert not documents.running
+    assert zombie_children() == []
