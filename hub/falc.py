@@ -141,9 +141,18 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_TITLE_ABBREVIATION = re.compile(r"(?:^|\s)(?:M|Mme|Mlle|Dr|Me|Pr|St|Ste|[A-ZÀ-Þ])\.$")
+
+
 def sentences(text: str) -> list[str]:
-    """The sentences of one line: cut after . ! ? … when a capital or a digit follows."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    """The sentences of one line: cut after . ! ? … when a capital or a digit follows (not after "M." or "J.")."""
+    pieces: list[str] = []
+    for piece in _SENTENCE_END.split(text):
+        if pieces and _TITLE_ABBREVIATION.search(pieces[-1]):
+            pieces[-1] = f"{pieces[-1]} {piece}"
+        else:
+            pieces.append(piece)
+    return [p.strip() for p in pieces if p.strip()]
 
 
 def words(sentence: str) -> list[str]:

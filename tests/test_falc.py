@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
+from hub.documents import render_docx
 from hub.falc import FalcReport, UnreadableDocument, check_docx
+from hub.settings import PROJECT_ROOT
 from tests.docx_support import falc_document, png_pictogram, set_font, to_bytes
 
 LAST = "paragraphe 12"  # the first paragraph added after falc_document()'s eleven (its table is not counted)
@@ -58,6 +61,7 @@ def test_long_sentences_warn_past_12_words_and_fail_past_15():
 
 def test_two_sentences_in_one_paragraph_or_line_are_a_breach():
     assert found(with_paragraph("Venez à l'accueil. Donnez votre nom."), 2)
+    assert not found(with_paragraph("M. Dupont vous attend à l'accueil."), 2)
     document = falc_document()
     document.add_paragraph("Venez à l'accueil.").add_run().add_break()
     document.paragraphs[-1].add_run("Donnez votre nom.")
@@ -217,6 +221,19 @@ def test_an_unreadable_file_raises_the_domain_error(tmp_path):
         check_docx(b"not a docx")
     with pytest.raises(UnreadableDocument):
         check_docx(tmp_path / "missing.docx")
+
+
+# ---------------------------------------------------------------- the project's own templates
+TEMPLATES = sorted((PROJECT_ROOT / "templates").rglob("*.docx"))
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=[str(t.relative_to(PROJECT_ROOT)) for t in TEMPLATES])
+def test_every_document_template_follows_falc_with_a_realistic_context(template: Path):
+    """Each templates/**/NAME.docx is rendered with NAME.sample.json beside it (realistic values), then checked."""
+    sample = template.with_suffix(".sample.json")
+    assert sample.exists(), f"{sample.name} manque : un contexte réaliste pour vérifier {template.name} en FALC"
+    report = check_docx(render_docx(template, json.loads(sample.read_text())))
+    assert report.ok, "\n".join(b.describe() for b in report.errors)
 
 
 # ---------------------------------------------------------------- the command
