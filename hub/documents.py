@@ -292,7 +292,10 @@ class DocumentConverter:
         line = await self._bridge.stdout.readline()
         if not line:
             raise ConnectionError("le pont vers LibreOffice s'est arrêté")
-        return json.loads(line)  # type: ignore[no-any-return]
+        try:
+            return json.loads(line)  # type: ignore[no-any-return]
+        except ValueError as error:
+            raise ConnectionError(f"réponse illisible du pont vers LibreOffice : {line[:200]!r}") from error
 
     # ------------------------------------------------------------ converting
     async def to_pdf(self, docx: bytes) -> bytes:
@@ -341,12 +344,17 @@ class DocumentConverter:
 
     async def _request(self, source: Path, target: Path) -> dict[str, Any]:
         assert self._bridge is not None and self._bridge.stdin is not None
-        self._bridge.stdin.write(json.dumps({"in": str(source), "out": str(target)}).encode() + b"\n")
+        request_id = source.stem
+        self._bridge.stdin.write(json.dumps({"id": request_id, "in": str(source), "out": str(target)}).encode() + b"\n")
         try:
             await self._bridge.stdin.drain()
         except (BrokenPipeError, ConnectionResetError) as error:
             raise ConnectionError(str(error)) from error
-        return await self._read_answer()
+        while True:
+            answer = await self._read_answer()
+            # A caller cancelled while waiting leaves its answer behind: skip it (LibreOffice did one at a time).
+            if answer.get("id") == request_id:
+                return answer
 
 
 # ---------------------------------------------------------------- for the app's lifespan

@@ -3,7 +3,8 @@
 Run by a Python that has LibreOffice's `uno` module (Debian's python3 with python3-uno, or LibreOffice's
 own program/python): `python3 soffice_bridge.py PIPE_NAME`. It connects to the soffice listening on that
 named pipe, then answers one JSON line per JSON line on stdin:
-  {"in": "/abs/in.docx", "out": "/abs/out.pdf"}  ->  {"ok": true} | {"ok": false, "error": "...", "lost": bool}
+  {"id": "…", "in": "/abs/in.docx", "out": "/abs/out.pdf"}
+      ->  {"id": "…", "ok": true} | {"id": "…", "ok": false, "error": "...", "lost": bool}
   {"quit": true}, or the end of stdin             ->  terminates LibreOffice, then exits
 It first prints {"ready": true} (or {"ready": false, "error": "..."} after 60 s of trying).
 "lost" means the connection to soffice is gone: the app restarts both processes.
@@ -83,11 +84,12 @@ def main() -> int:
         try:
             convert(desktop, request["in"], request["out"])
         except Exception as error:
-            reply({"ok": False, "error": f"{type(error).__name__}: {error}", "lost": is_lost(error)})
-            if is_lost(error):
+            lost = is_lost(error)
+            reply({"id": request.get("id"), "ok": False, "error": f"{type(error).__name__}: {error}", "lost": lost})
+            if lost:
                 return 1
             continue
-        reply({"ok": True})
+        reply({"id": request.get("id"), "ok": True})
     # Asked to quit, or the app is gone (its end of stdin closed): LibreOffice must not outlive it.
     try:
         desktop.terminate()

@@ -102,6 +102,18 @@ async def test_20_conversions_at_once_all_complete_and_the_loop_keeps_answering(
     assert max(gaps) < 0.5, f"the event loop stalled {max(gaps):.2f} s"
 
 
+async def test_a_caller_that_gives_up_does_not_hand_its_answer_to_the_next(converter, tmp_path):
+    first = render_docx(slip_template(), {"prenom": "Awa", "nom": "Diallo", "lieu": "CCAS"})
+    second = render_docx(slip_template(), {"prenom": "Jean", "nom": "Martin", "lieu": "centre social"})
+    abandoned = asyncio.create_task(converter.to_pdf(first))
+    await asyncio.sleep(0.2)  # inside the conversion, most likely
+    abandoned.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+    text = pdf_text(await converter.to_pdf(second), tmp_path)
+    assert "Jean Martin" in text and "Awa" not in text
+
+
 async def test_a_killed_soffice_is_restarted_and_the_next_conversion_succeeds(converter):
     pid = converter.soffice_pid
     assert pid is not None
