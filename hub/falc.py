@@ -28,6 +28,8 @@ How each rule is reported (an "error" makes `report.ok` false and `maillage falc
     paragraph or a table of that part counts). Whether it is the same picture for the same idea is a human's
     check (rule 11's "M" half).
 
+An unrendered docxtpl template can be checked too: a {{ value }} counts as one word, {% … %} as nothing.
+
 A structure may attach legal text that is not FALC: a paragraph starting with "Annexe" and containing
 "(texte non FALC)", or a bookmark named `annexe_non_falc`, ends the checked part; that paragraph and all
 that follows it in the body are not read (the headers and footers still are, as they print on every page).
@@ -60,6 +62,7 @@ W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 NS = {"w": W, "a": A}
 _W = f"{{{W}}}"
+_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True)
 
 RULE_TITLES = {
     1: "phrases courtes",
@@ -121,6 +124,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[»\"”)]*\s+(?=[«\"“(]?\s*[A-ZÀ-
 _WORD = re.compile(r"\S*[0-9A-Za-zÀ-ÖØ-öø-ÿ]\S*")
 _CAPS_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ]{5,}\b")
 _FORBIDDEN = re.compile(r";|\b(?:etc|ex|cf)\.|[()\[\]{}&#§%]", re.IGNORECASE)
+_SYMBOL_ADVICE = "Symbole à éviter : écrivez le mot en entier (« et », « pour cent », « numéro »)."
+_BRACKET_ADVICE = "Parenthèses ou crochets : faites une phrase de plus."
+_FORBIDDEN_ADVICE = {
+    ";": "Point-virgule : coupez en deux phrases.",
+    "etc.": "« etc. » : donnez toute la liste, ou les exemples utiles.",
+    "ex.": "« ex. » : écrivez « par exemple ».",
+    "cf.": "« cf. » : écrivez « voir ».",
+    **dict.fromkeys("()[]{}", _BRACKET_ADVICE),
+}
 _NUMBER_WORDS = re.compile(
     r"\b(?:deux|trois|quatre|cinq|six|sept|huit|dix|onze|douze|treize|quatorze|quinze|seize|vingt|vingts|"
     r"trente|quarante|cinquante|soixante|cent|cents|mille)\b",
@@ -194,7 +206,7 @@ class _Styles:
         fonts: dict[str, str] = {}
         for part in document.part.package.iter_parts():
             if str(part.partname).startswith("/word/theme/"):
-                root = etree.fromstring(part.blob)  # noqa: S320 (the document's own theme, no entities resolved)
+                root = etree.fromstring(part.blob, _SAFE_XML)  # noqa: S320 (entities off, no network)
                 for kind in ("major", "minor"):
                     latin = root.find(f".//{{{A}}}{kind}Font/{{{A}}}latin")
                     if latin is not None and latin.get("typeface"):
@@ -320,6 +332,15 @@ def _paragraph_text(p: Any) -> str:
     return "".join(_run_text(r) for r in _runs(p))
 
 
+_TEMPLATE_VALUE = re.compile(r"\{\{.*?\}\}")
+_TEMPLATE_STATEMENT = re.compile(r"\{%.*?%\}|\{#.*?#\}")
+
+
+def _without_template_tags(text: str) -> str:
+    """An unrendered docxtpl template reads as its resident will: a {{ value }} as one word, {% … %} as nothing."""
+    return _TEMPLATE_STATEMENT.sub("", _TEMPLATE_VALUE.sub("valeur", text))
+
+
 def _has_picture(element: Any) -> bool:
     return bool(element.xpath(".//w:drawing | .//w:pict | .//w:object"))
 
@@ -351,7 +372,7 @@ class _Checker:
         self.report.breaches.append(Breach(rule, severity, place.where, _short(excerpt), message))
 
     def paragraph(self, p: Any, place: _Place) -> None:
-        text = _paragraph_text(p)
+        text = _without_template_tags(_paragraph_text(p))
         if not text.strip():
             return
         self.report.paragraphs_read += 1
@@ -374,13 +395,7 @@ class _Checker:
                 elif count > TARGET_WORDS:
                     self.add(1, "warning", place, sentence, f"{count} mots : visez {TARGET_WORDS} mots au plus.")
         for match in _FORBIDDEN.finditer(text):
-            self.add(
-                8,
-                "error",
-                place,
-                match.group(0),
-                "Ni point-virgule, ni « etc. », « ex. », « cf. », ni parenthèses, crochets ou symboles & # § %.",
-            )
+            self.add(8, "error", place, match.group(0), _FORBIDDEN_ADVICE.get(match.group(0).lower(), _SYMBOL_ADVICE))
         for match in _CAPS_WORD.finditer(text):
             self.add(
                 6,

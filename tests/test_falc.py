@@ -216,6 +216,11 @@ def test_the_checker_stops_at_a_non_falc_annex_that_says_so():
     assert check(marked).breaches == []
 
 
+def test_an_unrendered_template_is_read_as_the_resident_will_read_it():
+    report = with_paragraph("Bonjour {{ usager.prenom }} {{ usager.nom }}.{% if rdv %}")
+    assert report.breaches == []
+
+
 def test_an_unreadable_file_raises_the_domain_error(tmp_path):
     with pytest.raises(UnreadableDocument):
         check_docx(b"not a docx")
