@@ -123,7 +123,7 @@ class FalcReport:
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[»\"”)]*\s+(?=[«\"“(]?\s*[A-ZÀ-ÖØ-Þ0-9])")
 _WORD = re.compile(r"\S*[0-9A-Za-zÀ-ÖØ-öø-ÿ]\S*")
 _CAPS_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ]{5,}\b")
-_FORBIDDEN = re.compile(r";|\b(?:etc|ex|cf)\.|[()\[\]{}&#§%]", re.IGNORECASE)
+_FORBIDDEN = re.compile(r";|\b(?:etc|ex|cf)\.|[(\[{&#§%]", re.IGNORECASE)  # an opening bracket stands for its pair
 _SYMBOL_ADVICE = "Symbole à éviter : écrivez le mot en entier (« et », « pour cent », « numéro »)."
 _BRACKET_ADVICE = "Parenthèses ou crochets : faites une phrase de plus."
 _FORBIDDEN_ADVICE = {
