@@ -22,7 +22,8 @@ How each rule is reported (an "error" makes `report.ok` false and `maillage falc
     (14:30, 14h30, 14h): error.
 10  a list typed by hand ("- ", "• ", "1) " at the start of a paragraph) instead of a bulleted list: error;
     a body paragraph with no space before nor after it: error; a section without "page X sur Y" in its
-    footer or header (the words "page" and "sur" and the fields PAGE and NUMPAGES or SECTIONPAGES): error.
+    footer or header (the words "page" and "sur" and the fields PAGE and NUMPAGES or SECTIONPAGES), or whose
+    own first page or even pages lack it: error.
 11  presence only: a document without any picture is an error; so is each key idea without one, a key idea
     being a part that starts with a level 1 or 2 heading and runs to the next such heading (a picture in a
     paragraph or a table of that part counts). Whether it is the same picture for the same idea is a human's
@@ -503,15 +504,15 @@ class _Checker:
                 10, "error", place, _paragraph_text(p), "Aucun espace avant ni après ce paragraphe : aérez le texte."
             )
 
-    def table(self, tbl: Any, where: str) -> None:
+    def table(self, tbl: Any, where: str, body: bool = True) -> None:
         for row_no, tr in enumerate(tbl.findall(f"{_W}tr"), start=1):
             for col_no, tc in enumerate(tr.findall(f"{_W}tc"), start=1):
                 cell_where = f"{where}, ligne {row_no}, colonne {col_no}"
                 for child in tc:
                     if child.tag == f"{_W}p":
-                        self.paragraph(child, _Place(cell_where, body=True))
+                        self.paragraph(child, _Place(cell_where, body=body))
                     elif child.tag == f"{_W}tbl":
-                        self.table(child, f"{cell_where}, tableau intérieur")
+                        self.table(child, f"{cell_where}, tableau intérieur", body)
 
 
 # ---------------------------------------------------------------- the document
@@ -593,26 +594,39 @@ def _check_headers_and_footers(document: Any, checker: _Checker) -> None:
     sections = list(document.sections)
     for number, section in enumerate(sections, start=1):
         suffix = f" (section {number})" if len(sections) > 1 else ""
-        numbered = False
-        for label, part in (("en-tête", section.header), ("pied de page", section.footer)):
-            element = part._element  # follows "same as previous" to the part that prints
-            text = " ".join(_paragraph_text(p) for p in element.iter(f"{_W}p"))
-            codes = _field_codes(element)
-            words_found = re.search(r"\bpage\b", text, re.IGNORECASE) and re.search(r"\bsur\b", text, re.IGNORECASE)
-            fields_found = re.search(r"\bPAGE\b", codes) and re.search(r"\b(?:NUMPAGES|SECTIONPAGES)\b", codes)
-            numbered = numbered or bool(words_found and fields_found)
-            if part.is_linked_to_previous and number > 1:
-                continue  # the same part as the previous section's: read once
-            for p_no, p in enumerate(element.findall(f"{_W}p"), start=1):
-                checker.paragraph(p, _Place(f"{label}{suffix}, paragraphe {p_no}", body=False))
-        if not numbered:
-            checker.report.breaches.append(
-                Breach(
-                    10,
-                    "error",
-                    f"pied de page{suffix}",
-                    "",
-                    "Pas de numéro de page « page 2 sur 4 » : ajoutez au pied de page les mots « page » et « sur » "
-                    "avec les champs du numéro de page et du nombre de pages.",
+        # Each kind of page a section prints must carry its number: the first one too when it has its own.
+        variants = [("", section.header, section.footer)]
+        if section.different_first_page_header_footer:
+            variants.append((" de la première page", section.first_page_header, section.first_page_footer))
+        if document.settings.odd_and_even_pages_header_footer:
+            variants.append((" des pages paires", section.even_page_header, section.even_page_footer))
+        for variant, header, footer in variants:
+            numbered = False
+            for label, part in ((f"en-tête{variant}", header), (f"pied de page{variant}", footer)):
+                element = part._element  # follows "same as previous" to the part that prints
+                text = " ".join(_paragraph_text(p) for p in element.iter(f"{_W}p"))
+                codes = _field_codes(element)
+                has_words = re.search(r"\bpage\b", text, re.IGNORECASE) and re.search(r"\bsur\b", text, re.IGNORECASE)
+                has_fields = re.search(r"\bPAGE\b", codes) and re.search(r"\b(?:NUMPAGES|SECTIONPAGES)\b", codes)
+                numbered = numbered or bool(has_words and has_fields)
+                if part.is_linked_to_previous and number > 1:
+                    continue  # the same part as the previous section's: read once
+                paragraph_no = table_no = 0
+                for child in element:
+                    if child.tag == f"{_W}p":
+                        paragraph_no += 1
+                        checker.paragraph(child, _Place(f"{label}{suffix}, paragraphe {paragraph_no}", body=False))
+                    elif child.tag == f"{_W}tbl":
+                        table_no += 1
+                        checker.table(child, f"{label}{suffix}, tableau {table_no}", body=False)
+            if not numbered:
+                checker.report.breaches.append(
+                    Breach(
+                        10,
+                        "error",
+                        f"pied de page{variant}{suffix}",
+                        "",
+                        "Pas de numéro de page « page 2 sur 4 » : ajoutez au pied de page les mots « page » et « sur » "
+                        "avec les champs du numéro de page et du nombre de pages.",
+                    )
                 )
-            )

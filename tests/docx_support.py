@@ -51,8 +51,8 @@ def add_field(paragraph: Any, instruction: str, shown: str) -> None:
     paragraph._p.append(field)
 
 
-def page_footer(section: Any) -> None:
-    footer = section.footer.paragraphs[0]
+def page_footer(section: Any, footer_part: Any = None) -> None:
+    footer = (footer_part or section.footer).paragraphs[0]
     footer.add_run("Page ")
     add_field(footer, "PAGE", "1")
     footer.add_run(" sur ")

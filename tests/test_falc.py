@@ -18,7 +18,7 @@ from docx.shared import Pt
 from hub.documents import render_docx
 from hub.falc import FalcReport, UnreadableDocument, check_docx
 from hub.settings import PROJECT_ROOT
-from tests.docx_support import falc_document, png_pictogram, set_font, to_bytes
+from tests.docx_support import falc_document, page_footer, png_pictogram, set_font, to_bytes
 
 LAST = "paragraphe 12"  # the first paragraph added after falc_document()'s eleven (its table is not counted)
 
@@ -170,6 +170,15 @@ def test_a_document_without_page_x_of_y_is_a_breach():
     footer.add_run("Page 1")
     report = check(document)
     assert any(b.rule == 10 and b.where == "pied de page" for b in report.errors)
+
+
+def test_a_first_page_of_its_own_must_be_numbered_too():
+    document = falc_document()
+    document.sections[0].different_first_page_header_footer = True
+    report = check(document)
+    assert any(b.rule == 10 and b.where == "pied de page de la première page" for b in report.errors)
+    page_footer(document.sections[0], document.sections[0].first_page_footer)
+    assert check(document).breaches == []
 
 
 def test_pictures_are_required_in_the_document_and_beside_each_key_idea():
