@@ -84,11 +84,17 @@ def find_uno_python(soffice: Path | None) -> str | None:
         if not candidate or not os.access(candidate, os.X_OK):
             continue
         done = subprocess.run(  # noqa: S603 (a fixed probe of a local interpreter)
-            [candidate, "-c", "import uno"], capture_output=True, timeout=30, check=False
+            [candidate, "-c", "import uno"], capture_output=True, timeout=30, check=False, env=_bridge_environment()
         )
         if done.returncode == 0:
             return candidate
     return None
+
+
+def _bridge_environment() -> dict[str, str]:
+    """The app's environment less what would point another Python at the app's own packages."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    return {**env, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def _alive(pid: int) -> bool:
@@ -219,7 +225,7 @@ class DocumentConverter:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
                 start_new_session=True,
-                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+                env=_bridge_environment(),
             )
             answer = await self._await_ready()
             if answer.get("ready"):
