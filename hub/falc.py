@@ -21,6 +21,7 @@ How each rule is reported (an "error" makes `report.ok` false and `maillage falc
     "new"), numeric dates (13/10/2026, 2026-10-13), abbreviated months (oct.), times not written "14 h 30"
     (14:30, 14h30, 14h): error.
 10  a list typed by hand ("- ", "• ", "1) " at the start of a paragraph) instead of a bulleted list: error;
+    a numbered list: warning (numbers suit steps to follow in order);
     a body paragraph with no space before nor after it: error; a section without "page X sur Y" in its
     footer or header (the words "page" and "sur" and the fields PAGE and NUMPAGES or SECTIONPAGES), or whose
     own first page or even pages lack it: error.
@@ -201,6 +202,10 @@ class _Styles:
             self.rpr_default = styles_part.find(f"{_W}docDefaults/{_W}rPrDefault/{_W}rPr")
             self.ppr_default = styles_part.find(f"{_W}docDefaults/{_W}pPrDefault/{_W}pPr")
         self.theme_fonts = self._theme_fonts(document)
+        try:
+            self.numbering: Any = document.part.numbering_part.element
+        except (KeyError, NotImplementedError, AttributeError):
+            self.numbering = None
 
     @staticmethod
     def _theme_fonts(document: Any) -> dict[str, str]:
@@ -284,10 +289,11 @@ class _Styles:
         return value not in ("0", "false", "off")
 
     def paragraph_attr(self, p: Any, tag: str, name: str) -> str | None:
-        """An attribute of w:pPr/w:<tag>, from the paragraph, its style chain, then the defaults."""
+        """An attribute of w:pPr/w:<tag> (tag may be a path: "numPr/numId"), from the paragraph, its style
+        chain, then the defaults."""
         levels = [p.find(f"{_W}pPr")] + [s.find(f"{_W}pPr") for s in self.paragraph_styles(p)] + [self.ppr_default]
         for ppr in levels:
-            element = ppr.find(_W + tag) if ppr is not None else None
+            element = ppr.find("/".join(_W + step for step in tag.split("/"))) if ppr is not None else None
             value = _attr(element, name)
             if value is not None:
                 return value
@@ -303,8 +309,23 @@ class _Styles:
         return level in ("0", "1")
 
     def is_list_item(self, p: Any) -> bool:
-        num_id = self.paragraph_attr(p, "numId", "val")
+        num_id = self.paragraph_attr(p, "numPr/numId", "val")
         return num_id not in (None, "0")
+
+    def list_format(self, p: Any) -> str | None:
+        """The numbering format of a list item ("bullet", "decimal"…), from the numbering part."""
+        num_id = self.paragraph_attr(p, "numPr/numId", "val")
+        if num_id in (None, "0") or self.numbering is None:
+            return None
+        level = self.paragraph_attr(p, "numPr/ilvl", "val") or "0"
+        num = self.numbering.find(f"{_W}num[@{_W}numId='{num_id}']")
+        abstract_id = _attr(num.find(f"{_W}abstractNumId") if num is not None else None, "val")
+        abstract = self.numbering.find(f"{_W}abstractNum[@{_W}abstractNumId='{abstract_id}']")
+        if abstract is None:
+            return None
+        override = num.find(f"{_W}lvlOverride[@{_W}ilvl='{level}']/{_W}lvl/{_W}numFmt") if num is not None else None
+        fmt = override if override is not None else abstract.find(f"{_W}lvl[@{_W}ilvl='{level}']/{_W}numFmt")
+        return _attr(fmt, "val")
 
 
 # ---------------------------------------------------------------- reading paragraphs
@@ -379,6 +400,10 @@ class _Checker:
         self.report.paragraphs_read += 1
         is_title = self.styles.is_title(p)
         self._text_rules(text, place, is_list_item=self.styles.is_list_item(p))
+        if self.styles.list_format(p) not in (None, "bullet", "none"):
+            self.add(
+                10, "warning", place, text, "Liste numérotée : des puces, sauf pour des étapes à suivre dans l'ordre."
+            )
         self._run_rules(p, text, place, is_title)
         self._layout_rules(p, place, is_title)
 

@@ -157,7 +157,9 @@ def test_written_out_dates_and_times_pass():
 def test_hand_typed_lists_and_unspaced_paragraphs_are_breaches():
     assert found(with_paragraph("- votre carte d'identité"), 10)
     assert found(with_paragraph("1) votre carte d'identité"), 10)
-    assert not found(with_paragraph("votre carte d'identité", style="List Bullet"), 10)
+    assert not found(with_paragraph("- votre carte d'identité", style="List Bullet"), 10)  # a real list item
+    numbered = with_paragraph("Remplissez le formulaire.", style="List Number", space_after=Pt(8))
+    assert found(numbered, 10, severity="warning") and not found(numbered, 10)
     assert found(with_paragraph("Venez à l'accueil.", space_after=Pt(0)), 10)
 
 
