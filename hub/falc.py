@@ -42,13 +42,12 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import docx
-from lxml import etree
 
+from hub.docx_text import WNS, Styles, attr, field_codes, has_picture, paragraph_text, run_text, runs
 from hub.errors import Invalid
 
 Severity = Literal["error", "warning"]
@@ -60,11 +59,6 @@ MIN_SIZE_PT = 14.0
 MIN_LINE_SPACING = 1.15
 ANNEX_BOOKMARK = "annexe_non_falc"
 
-W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-A = "http://schemas.openxmlformats.org/drawingml/2006/main"
-NS = {"w": W, "a": A}
-_W = f"{{{W}}}"
-_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True)
 
 RULE_TITLES = {
     1: "phrases courtes",
@@ -146,8 +140,6 @@ _TIME = re.compile(r"\b\d{1,2}\s*[:hH]\s*\d{2}\b|\b\d{1,2}[hH]\b")
 _GOOD_TIME = re.compile(r"\d{1,2} h( \d{2})?")
 _HAND_LIST = re.compile(r"^\s*(?:[-–—•*·▪◦]\s|\d{1,2}[).]\s|[a-z][)]\s)")
 _ANNEX = re.compile(r"^\s*annexe\b.*\(\s*texte non falc\s*\)", re.IGNORECASE)
-_TITLE_STYLE = re.compile(r"^(?:title|subtitle|titre|sous-titre|heading \d|titre \d)$", re.IGNORECASE)
-_KEY_IDEA_STYLE = re.compile(r"^(?:heading|titre) ?[12]$", re.IGNORECASE)
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -174,186 +166,6 @@ def words(sentence: str) -> list[str]:
     return _WORD.findall(sentence)
 
 
-# ---------------------------------------------------------------- style resolution
-def _attr(element: Any, name: str) -> str | None:
-    return element.get(_W + name) if element is not None else None  # type: ignore[no-any-return]
-
-
-class _Styles:
-    """The document's styles, defaults and theme fonts, resolved as Word resolves them."""
-
-    def __init__(self, document: Any) -> None:
-        self.by_id: dict[str, Any] = {}
-        self.default_paragraph_style: Any = None
-        self.rpr_default: Any = None
-        self.ppr_default: Any = None
-        styles_part = None
-        try:
-            styles_part = document.part.styles.element
-        except (KeyError, AttributeError, NotImplementedError):
-            styles_part = None
-        if styles_part is not None:
-            for style in styles_part.findall(f"{_W}style"):
-                style_id = _attr(style, "styleId")
-                if style_id:
-                    self.by_id[style_id] = style
-                if _attr(style, "type") == "paragraph" and _attr(style, "default") in ("1", "true", "on"):
-                    self.default_paragraph_style = style
-            self.rpr_default = styles_part.find(f"{_W}docDefaults/{_W}rPrDefault/{_W}rPr")
-            self.ppr_default = styles_part.find(f"{_W}docDefaults/{_W}pPrDefault/{_W}pPr")
-        self.theme_fonts = self._theme_fonts(document)
-        try:
-            self.numbering: Any = document.part.numbering_part.element
-        except (KeyError, NotImplementedError, AttributeError):
-            self.numbering = None
-
-    @staticmethod
-    def _theme_fonts(document: Any) -> dict[str, str]:
-        fonts: dict[str, str] = {}
-        for part in document.part.package.iter_parts():
-            if str(part.partname).startswith("/word/theme/"):
-                root = etree.fromstring(part.blob, _SAFE_XML)  # noqa: S320 (entities off, no network)
-                for kind in ("major", "minor"):
-                    latin = root.find(f".//{{{A}}}{kind}Font/{{{A}}}latin")
-                    if latin is not None and latin.get("typeface"):
-                        fonts[kind] = latin.get("typeface")
-                break
-        return fonts
-
-    def chain(self, style_id: str | None) -> Iterator[Any]:
-        seen: set[str] = set()
-        while style_id and style_id not in seen and style_id in self.by_id:
-            seen.add(style_id)
-            style = self.by_id[style_id]
-            yield style
-            based_on = style.find(f"{_W}basedOn")
-            style_id = _attr(based_on, "val")
-
-    def paragraph_styles(self, p: Any) -> list[Any]:
-        style_id = _attr(p.find(f"{_W}pPr/{_W}pStyle"), "val")
-        if style_id and style_id in self.by_id:
-            return list(self.chain(style_id))
-        if self.default_paragraph_style is not None:
-            return list(self.chain(_attr(self.default_paragraph_style, "styleId")))
-        return []
-
-    def style_name(self, p: Any) -> str:
-        styles = self.paragraph_styles(p)
-        if not styles:
-            return ""
-        return _attr(styles[0].find(f"{_W}name"), "val") or ""
-
-    def _rpr_levels(self, r: Any, p: Any) -> Iterator[Any]:
-        yield r.find(f"{_W}rPr")
-        run_style = _attr(r.find(f"{_W}rPr/{_W}rStyle"), "val")
-        for style in self.chain(run_style):
-            yield style.find(f"{_W}rPr")
-        for style in self.paragraph_styles(p):
-            yield style.find(f"{_W}rPr")
-        yield self.rpr_default
-
-    def run_property(self, r: Any, p: Any, tag: str) -> Any:
-        """The first w:<tag> on the way from the run to the document defaults."""
-        for rpr in self._rpr_levels(r, p):
-            if rpr is not None:
-                found = rpr.find(_W + tag)
-                if found is not None:
-                    return found
-        return None
-
-    def run_font(self, r: Any, p: Any) -> str | None:
-        for rpr in self._rpr_levels(r, p):
-            fonts = rpr.find(f"{_W}rFonts") if rpr is not None else None
-            if fonts is None:
-                continue
-            theme = _attr(fonts, "asciiTheme") or _attr(fonts, "hAnsiTheme")
-            if theme:
-                return self.theme_fonts.get("major" if theme.startswith("major") else "minor")
-            name = _attr(fonts, "ascii") or _attr(fonts, "hAnsi")
-            if name:
-                return name
-        return None
-
-    def run_size(self, r: Any, p: Any) -> float:
-        found = self.run_property(r, p, "sz")
-        value = _attr(found, "val")
-        return int(value) / 2 if value and value.isdigit() else 10.0  # Word's size when none is given
-
-    def run_flag(self, r: Any, p: Any, tag: str) -> bool:
-        found = self.run_property(r, p, tag)
-        if found is None:
-            return False
-        value = _attr(found, "val")
-        if tag == "u":
-            return value not in (None, "none")
-        return value not in ("0", "false", "off")
-
-    def paragraph_attr(self, p: Any, tag: str, name: str) -> str | None:
-        """An attribute of w:pPr/w:<tag> (tag may be a path: "numPr/numId"), from the paragraph, its style
-        chain, then the defaults."""
-        levels = [p.find(f"{_W}pPr")] + [s.find(f"{_W}pPr") for s in self.paragraph_styles(p)] + [self.ppr_default]
-        for ppr in levels:
-            element = ppr.find("/".join(_W + step for step in tag.split("/"))) if ppr is not None else None
-            value = _attr(element, name)
-            if value is not None:
-                return value
-        return None
-
-    def is_title(self, p: Any) -> bool:
-        return bool(_TITLE_STYLE.match(self.style_name(p))) or self.paragraph_attr(p, "outlineLvl", "val") is not None
-
-    def is_key_idea(self, p: Any) -> bool:
-        if _KEY_IDEA_STYLE.match(self.style_name(p)):
-            return True
-        level = self.paragraph_attr(p, "outlineLvl", "val")
-        return level in ("0", "1")
-
-    def is_list_item(self, p: Any) -> bool:
-        num_id = self.paragraph_attr(p, "numPr/numId", "val")
-        return num_id not in (None, "0")
-
-    def list_format(self, p: Any) -> str | None:
-        """The numbering format of a list item ("bullet", "decimal"…), from the numbering part."""
-        num_id = self.paragraph_attr(p, "numPr/numId", "val")
-        if num_id in (None, "0") or self.numbering is None:
-            return None
-        level = self.paragraph_attr(p, "numPr/ilvl", "val") or "0"
-        num = self.numbering.find(f"{_W}num[@{_W}numId='{num_id}']")
-        abstract_id = _attr(num.find(f"{_W}abstractNumId") if num is not None else None, "val")
-        abstract = self.numbering.find(f"{_W}abstractNum[@{_W}abstractNumId='{abstract_id}']")
-        if abstract is None:
-            return None
-        override = num.find(f"{_W}lvlOverride[@{_W}ilvl='{level}']/{_W}lvl/{_W}numFmt") if num is not None else None
-        fmt = override if override is not None else abstract.find(f"{_W}lvl[@{_W}ilvl='{level}']/{_W}numFmt")
-        return _attr(fmt, "val")
-
-
-# ---------------------------------------------------------------- reading paragraphs
-_RUN_PATHS = "./w:r | ./w:hyperlink/w:r | ./w:fldSimple/w:r | ./w:ins/w:r | ./w:smartTag/w:r | ./w:sdt/w:sdtContent/w:r"
-
-
-def _runs(p: Any) -> list[Any]:
-    return list(p.xpath(_RUN_PATHS)) if hasattr(p, "xpath") else []
-
-
-def _run_text(r: Any) -> str:
-    out: list[str] = []
-    for child in r:
-        if child.tag == f"{_W}t":
-            out.append(child.text or "")
-        elif child.tag in (f"{_W}tab", f"{_W}ptab"):
-            out.append(" ")
-        elif child.tag in (f"{_W}br", f"{_W}cr"):
-            out.append("\n")
-        elif child.tag == f"{_W}noBreakHyphen":
-            out.append("-")
-    return "".join(out)
-
-
-def _paragraph_text(p: Any) -> str:
-    return "".join(_run_text(r) for r in _runs(p))
-
-
 _TEMPLATE_VALUE = re.compile(r"\{\{.*?\}\}")
 _TEMPLATE_STATEMENT = re.compile(r"\{%.*?%\}|\{#.*?#\}")
 
@@ -363,20 +175,10 @@ def _without_template_tags(text: str) -> str:
     return _TEMPLATE_STATEMENT.sub("", _TEMPLATE_VALUE.sub("valeur", text))
 
 
-def _has_picture(element: Any) -> bool:
-    return bool(element.xpath(".//w:drawing | .//w:pict | .//w:object"))
-
-
-def _field_codes(element: Any) -> str:
-    codes = [instr.text or "" for instr in element.xpath(".//w:instrText")]
-    codes += [_attr(f, "instr") or "" for f in element.xpath(".//w:fldSimple")]
-    return " ".join(codes).upper()
-
-
 def _is_annex_marker(p: Any, text: str) -> bool:
     if _ANNEX.match(text):
         return True
-    return any(_attr(b, "name") == ANNEX_BOOKMARK for b in p.xpath(".//w:bookmarkStart"))
+    return any(attr(b, "name") == ANNEX_BOOKMARK for b in p.xpath(".//w:bookmarkStart"))
 
 
 @dataclasses.dataclass
@@ -386,7 +188,7 @@ class _Place:
 
 
 class _Checker:
-    def __init__(self, styles: _Styles, report: FalcReport) -> None:
+    def __init__(self, styles: Styles, report: FalcReport) -> None:
         self.styles = styles
         self.report = report
 
@@ -394,7 +196,7 @@ class _Checker:
         self.report.breaches.append(Breach(rule, severity, place.where, _short(excerpt), message))
 
     def paragraph(self, p: Any, place: _Place) -> None:
-        text = _without_template_tags(_paragraph_text(p))
+        text = _without_template_tags(paragraph_text(p))
         if not text.strip():
             return
         self.report.paragraphs_read += 1
@@ -453,9 +255,9 @@ class _Checker:
         small: list[float] = []
         flagged: set[str] = set()
         bold_words = plain_words = 0
-        for r in _runs(p):
-            run_text = _run_text(r)
-            if not run_text.strip():
+        for r in runs(p):
+            chunk = run_text(r)
+            if not chunk.strip():
                 continue
             font = self.styles.run_font(r, p) or "(police par défaut du logiciel)"
             if font.casefold() not in {f.casefold() for f in ALLOWED_FONTS}:
@@ -475,13 +277,13 @@ class _Checker:
                         6,
                         "error",
                         place,
-                        run_text,
+                        chunk,
                         f"Texte en {label} : à éviter, le gras suffit pour souligner un mot.",
                     )
             if self.styles.run_flag(r, p, "b"):
-                bold_words += len(words(run_text))
+                bold_words += len(words(chunk))
             else:
-                plain_words += len(words(run_text))
+                plain_words += len(words(chunk))
         if fonts:
             names = ", ".join(sorted(fonts))
             self.add(
@@ -500,10 +302,10 @@ class _Checker:
         align = self.styles.paragraph_attr(p, "jc", "val") or "left"
         if align in ("both", "distribute", "lowKashida", "mediumKashida", "highKashida", "thaiDistribute"):
             if place.body:
-                self.add(5, "error", place, _paragraph_text(p), "Texte justifié : alignez-le à gauche.")
+                self.add(5, "error", place, paragraph_text(p), "Texte justifié : alignez-le à gauche.")
         elif place.body and not is_title and align not in ("left", "start"):
             label = "centré" if align == "center" else "aligné à droite"
-            self.add(5, "error", place, _paragraph_text(p), f"Texte {label} : alignez-le à gauche.")
+            self.add(5, "error", place, paragraph_text(p), f"Texte {label} : alignez-le à gauche.")
         if not place.body:
             return
         line = self.styles.paragraph_attr(p, "spacing", "line")
@@ -513,10 +315,10 @@ class _Checker:
             if rule == "auto":
                 ratio = int(line) / 240
             else:
-                sizes = [self.styles.run_size(r, p) for r in _runs(p) if _run_text(r).strip()]
+                sizes = [self.styles.run_size(r, p) for r in runs(p) if run_text(r).strip()]
                 ratio = (int(line) / 20) / (max(sizes, default=MIN_SIZE_PT) * 1.15)
         if ratio + 1e-6 < MIN_LINE_SPACING:
-            self.add(4, "error", place, _paragraph_text(p), f"Interligne de {ratio:.2f} : {MIN_LINE_SPACING} au moins.")
+            self.add(4, "error", place, paragraph_text(p), f"Interligne de {ratio:.2f} : {MIN_LINE_SPACING} au moins.")
         before = self.styles.paragraph_attr(p, "spacing", "before") or "0"
         after = self.styles.paragraph_attr(p, "spacing", "after") or "0"
         spaced = any(v.isdigit() and int(v) > 0 for v in (before, after))
@@ -526,17 +328,17 @@ class _Checker:
         )
         if not spaced:
             self.add(
-                10, "error", place, _paragraph_text(p), "Aucun espace avant ni après ce paragraphe : aérez le texte."
+                10, "error", place, paragraph_text(p), "Aucun espace avant ni après ce paragraphe : aérez le texte."
             )
 
     def table(self, tbl: Any, where: str, body: bool = True) -> None:
-        for row_no, tr in enumerate(tbl.findall(f"{_W}tr"), start=1):
-            for col_no, tc in enumerate(tr.findall(f"{_W}tc"), start=1):
+        for row_no, tr in enumerate(tbl.findall(f"{WNS}tr"), start=1):
+            for col_no, tc in enumerate(tr.findall(f"{WNS}tc"), start=1):
                 cell_where = f"{where}, ligne {row_no}, colonne {col_no}"
                 for child in tc:
-                    if child.tag == f"{_W}p":
+                    if child.tag == f"{WNS}p":
                         self.paragraph(child, _Place(cell_where, body=body))
-                    elif child.tag == f"{_W}tbl":
+                    elif child.tag == f"{WNS}tbl":
                         self.table(child, f"{cell_where}, tableau intérieur", body)
 
 
@@ -561,7 +363,7 @@ def check_docx(source: str | Path | bytes | IO[bytes]) -> FalcReport:
     """Every "A" rule of falc.md on a .docx (a path, its bytes or a binary file); raises UnreadableDocument."""
     document = _open(source)
     report = FalcReport()
-    styles = _Styles(document)
+    styles = Styles(document)
     checker = _Checker(styles, report)
     body = document.element.body
 
@@ -570,27 +372,27 @@ def check_docx(source: str | Path | bytes | IO[bytes]) -> FalcReport:
     key_idea: tuple[str, str, bool] | None = None  # (where, title, has a picture)
     missing_pictures: list[tuple[str, str]] = []
     for child in body:
-        if child.tag == f"{_W}p":
+        if child.tag == f"{WNS}p":
             paragraph_no += 1
             where = f"paragraphe {paragraph_no}"
-            text = _paragraph_text(child)
+            text = paragraph_text(child)
             if _is_annex_marker(child, text):
                 report.stopped_at_annex = where
                 break
-            has_picture = _has_picture(child)
+            pictured = has_picture(child)
             if styles.is_key_idea(child) and text.strip():
                 if key_idea is not None and not key_idea[2]:
                     missing_pictures.append(key_idea[:2])
-                key_idea = (where, text, has_picture)
-            elif has_picture and key_idea is not None:
+                key_idea = (where, text, pictured)
+            elif pictured and key_idea is not None:
                 key_idea = (key_idea[0], key_idea[1], True)
-            pictures += has_picture
+            pictures += pictured
             checker.paragraph(child, _Place(where, body=True))
-        elif child.tag == f"{_W}tbl":
+        elif child.tag == f"{WNS}tbl":
             table_no += 1
-            has_picture = _has_picture(child)
-            pictures += has_picture
-            if has_picture and key_idea is not None:
+            pictured = has_picture(child)
+            pictures += pictured
+            if pictured and key_idea is not None:
                 key_idea = (key_idea[0], key_idea[1], True)
             checker.table(child, f"tableau {table_no}")
     if key_idea is not None and not key_idea[2]:
@@ -629,8 +431,8 @@ def _check_headers_and_footers(document: Any, checker: _Checker) -> None:
             numbered = False
             for label, part in ((f"en-tête{variant}", header), (f"pied de page{variant}", footer)):
                 element = part._element  # follows "same as previous" to the part that prints
-                text = " ".join(_paragraph_text(p) for p in element.iter(f"{_W}p"))
-                codes = _field_codes(element)
+                text = " ".join(paragraph_text(p) for p in element.iter(f"{WNS}p"))
+                codes = field_codes(element)
                 has_words = re.search(r"\bpage\b", text, re.IGNORECASE) and re.search(r"\bsur\b", text, re.IGNORECASE)
                 has_fields = re.search(r"\bPAGE\b", codes) and re.search(r"\b(?:NUMPAGES|SECTIONPAGES)\b", codes)
                 numbered = numbered or bool(has_words and has_fields)
@@ -638,10 +440,10 @@ def _check_headers_and_footers(document: Any, checker: _Checker) -> None:
                     continue  # the same part as the previous section's: read once
                 paragraph_no = table_no = 0
                 for child in element:
-                    if child.tag == f"{_W}p":
+                    if child.tag == f"{WNS}p":
                         paragraph_no += 1
                         checker.paragraph(child, _Place(f"{label}{suffix}, paragraphe {paragraph_no}", body=False))
-                    elif child.tag == f"{_W}tbl":
+                    elif child.tag == f"{WNS}tbl":
                         table_no += 1
                         checker.table(child, f"{label}{suffix}, tableau {table_no}", body=False)
             if not numbered:
