@@ -13,6 +13,10 @@ ENV PYTHONUNBUFFERED=1 \
 RUN groupadd --system --gid 10001 maillage \
  && useradd --system --uid 10001 --gid maillage --home-dir /app --no-create-home --shell /usr/sbin/nologin maillage
 
+# LibreOffice (headless Writer, python3-uno) and sans-serif fonts: the PDFs handed to residents.
+COPY scripts/install-libreoffice /usr/local/sbin/install-libreoffice
+RUN /usr/local/sbin/install-libreoffice && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 # The project root holds templates/ and static/ beside the packages (hub.settings.PROJECT_ROOT), so the
 # project is installed in place (editable, no dev extras) rather than copied into site-packages.

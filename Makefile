@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench setup browser clean
+.PHONY: run test lint bench setup browser documents clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) documents
 	$(BIN)/maillage db migrate
 	$(BIN)/maillage demo --if-empty
 	$(BIN)/maillage serve --host $(HOST) --port $(PORT)
@@ -24,13 +24,17 @@ run: $(STAMP)
 browser:
 	./scripts/install-test-deps
 
+# LibreOffice (DOCX -> PDF), python3-uno, poppler-utils and FALC fonts, when missing.
+documents:
+	./scripts/install-libreoffice
+
 lint: $(STAMP)
 	$(BIN)/ruff check hub network referrals tests bench
 	$(BIN)/ruff format --check hub network referrals tests bench
 	$(BIN)/mypy hub network referrals
 	$(BIN)/lint-imports
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser documents lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

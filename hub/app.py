@@ -84,6 +84,7 @@ def create_app(settings: Settings, *, migrate: bool = False, modules: Sequence[M
             if loop_task is not None:
                 await loop_task
             await runtime.callers.stop()
+            await runtime.documents.stop()  # the warm LibreOffice, if a document started it
             await db.stop(engine)
 
     static = create_static_files_router(

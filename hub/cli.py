@@ -131,6 +131,26 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return commands.run(args, work)
 
 
+def cmd_falc_check(args: argparse.Namespace) -> int:
+    from hub.falc import UnreadableDocument, check_docx
+
+    try:
+        report = check_docx(args.file)
+    except UnreadableDocument as error:
+        print(f"Illisible : {error.message}", file=sys.stderr)
+        return 2
+    for breach in report.breaches:
+        print(breach.describe())
+    annex = f" ; annexe non FALC à partir du {report.stopped_at_annex}, non vérifiée" if report.stopped_at_annex else ""
+    summary = f"{len(report.errors)} erreur(s), {len(report.warnings)} avertissement(s) ; {report.paragraphs_read} paragraphes lus{annex}."
+    print(
+        summary
+        if report.errors or report.warnings
+        else f"Aucune erreur FALC : {report.paragraphs_read} paragraphes lus{annex}."
+    )
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maillage", description="Maillage : le carrefour du réseau des partenaires.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -170,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin", action="store_true")
     create.add_argument("--coordinator", action="store_true")
     create.set_defaults(func=cmd_user_create)
+
+    falc = sub.add_parser("falc", help="documents en FALC").add_subparsers(dest="falc_command", required=True)
+    falc_check = falc.add_parser("check", help="vérifier les règles FALC d'un .docx ; code de sortie 1 si erreurs")
+    falc_check.add_argument("file", metavar="FICHIER.docx")
+    falc_check.set_defaults(func=cmd_falc_check)
 
     for module in MODULES:
         if module.commands is not None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from hub.callers import Callers
+from hub.documents import DocumentConverter, converter_for
 from hub.modules import HookHandler, Module
 from hub.security import Secrets
 from hub.settings import PROJECT_ROOT, Settings
@@ -39,6 +40,7 @@ class Runtime:
         )
         self._offset = datetime.timedelta(0)
         self.callers = Callers()  # started with the database by the app's lifespan
+        self.documents: DocumentConverter = converter_for(settings)  # LibreOffice starts on first use
         self._subscribers: dict[type, list[HookHandler]] = {}
         self._state: dict[type, Any] = {}
         for module in self.modules:

@@ -206,6 +206,7 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
             yield http
     finally:
         await callers.stop()
+        await app.state.runtime.documents.stop()  # a LibreOffice a test's document started
         await db.stop(engine)
 
 
