@@ -322,8 +322,9 @@ class DocumentConverter:
             for attempt in range(2):  # once more after a restart when soffice had died under us
                 await self._ensure_started()
                 await asyncio.to_thread(source.write_bytes, docx)
-                try:
-                    answer = await asyncio.wait_for(self._request(source, target), self.timeout)
+                try:  # asyncio.timeout, not wait_for: on 3.11 wait_for may swallow the caller's cancellation
+                    async with asyncio.timeout(self.timeout):
+                        answer = await self._request(source, target)
                 except TimeoutError:
                     await self._shutdown(gracefully=False)
                     raise DocumentsUnavailable(

@@ -91,6 +91,10 @@ PAGE_PROBES: list[Probe] = [
         form={"action": "review"},
     ),
     Probe("GET", "/orientations/chiffres", "/orientations/chiffres", page("200")),
+    Probe(
+        "GET", "/orientations/{referral_id:int}/fiche.docx", "/orientations/{ref_ab}/fiche.docx", page("200", MEMBERS)
+    ),
+    Probe("GET", "/orientations/{referral_id:int}/fiche.pdf", "/orientations/{ref_ab}/fiche.pdf", page("200", MEMBERS)),
     Probe("GET", "/suivi/{code:str}", "/suivi/code-de-suivi-de-la-matrice", public("200")),
     Probe("GET", "/suivi/{code:str}", "/suivi/code-inconnu-de-la-matrice", public("404")),
 ]

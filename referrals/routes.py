@@ -399,6 +399,20 @@ class ReferralPages(Controller):
             return redirect(request, f"/orientations/{referral_id}", error.message, category="error")
         return redirect(request, f"/orientations/{referral_id}", DONE[command.action])
 
+    @get("/{referral_id:int}/fiche.docx", operation_id="referralSlipDocx")
+    async def slip_docx(self, rt: RuntimeDep, actor: CurrentActor, referral_id: FromPath[int]) -> Response[bytes]:
+        """The resident's FALC slip as a Word file (to adapt before printing)."""
+        from referrals import slip
+
+        return await slip.download(rt, actor, referral_id, "docx")
+
+    @get("/{referral_id:int}/fiche.pdf", operation_id="referralSlipPdf")
+    async def slip_pdf(self, rt: RuntimeDep, actor: CurrentActor, referral_id: FromPath[int]) -> Response[bytes]:
+        """The resident's FALC slip as a PDF to print (503 in French without LibreOffice)."""
+        from referrals import slip
+
+        return await slip.download(rt, actor, referral_id, "pdf")
+
 
 # ---------------------------------------------------------------- figures
 def _period(rt: Runtime, du: str, au: str) -> tuple[date, date, dict[str, str]]:
