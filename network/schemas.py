@@ -144,6 +144,12 @@ class SearchForm(msgspec.Struct):
     adresse: Annotated[str, msgspec.Meta(max_length=200)] = ""
     lat: Annotated[str, msgspec.Meta(max_length=20)] = ""
     lon: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    # the place of the search before (its rounded point, what it stands for, and what the box showed):
+    # kept when the box is left as it was, so that a filter, a sort or a page never forgets it
+    origine: Annotated[str, msgspec.Meta(max_length=160)] = ""
+    precision: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    adresse_affichee: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    tri: Annotated[str, msgspec.Meta(max_length=10)] = ""
 
 
 class PlaceForm(msgspec.Struct):
