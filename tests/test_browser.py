@@ -499,3 +499,42 @@ def test_the_accessibility_audit_fails_on_a_serious_violation(new_page: Callable
     page.set_content('<!DOCTYPE html><html lang="fr"><title>t</title><main><img src="x.png"><button></button></main>')
     with pytest.raises(AssertionError, match=r"image-alt \[critical\]"):
         AccessibilityAudit().check(page, "contrôle de l'outil")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_a_search_near_a_place_keeps_it_across_filters_and_sorts(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, javascript: bool
+) -> None:
+    worker = new_page(java_script_enabled=javascript)
+    worker.goto("/annuaire")
+    worker.get_by_label("Que cherchez-vous ?").fill("aide aux démarches")
+    worker.get_by_label("Près de (facultatif)").fill("Les Aubiers")
+    worker.get_by_role("button", name="Rechercher").click()
+    expect(worker.locator("#resultats")).to_be_focused()  # straight to the results
+    results = worker.locator("ol.results > li h3")
+    expect(results.first).to_have_text("Bus France Services")  # parked in Les Aubiers, 0.1 km away
+    expect(worker.get_by_label("Près de (facultatif)")).to_have_value(re.compile("Les Aubiers"))
+
+    worker.locator("details.filters summary").click()
+    worker.get_by_label("Gratuit", exact=True).check()
+    worker.get_by_role("button", name="Appliquer les filtres").click()
+    expect(worker.locator("#origine")).to_contain_text("Les Aubiers")  # the place is kept, nearest first
+    expect(results.first).to_have_text("Bus France Services")
+    expect(worker.get_by_label("Gratuit", exact=True)).to_be_checked()
+    assert "lat=47.9" in worker.url and "Aubiers" in worker.url  # an area's name only: never an address
+    if javascript:
+        audit.check(worker, "annuaire : un filtre garde le lieu")
+        screenshot(worker, "annuaire-filtre-garde-le-lieu")
+
+    worker.get_by_label("Ordre des résultats").select_option("nom")
+    worker.get_by_role("button", name="Appliquer les filtres").click()
+    expect(worker.locator("#origine")).to_have_count(0)  # by name now…
+    expect(worker.get_by_label("Près de (facultatif)")).to_have_value(re.compile("Les Aubiers"))  # …the place kept
+    worker.get_by_label("Ordre des résultats").select_option("distance")
+    worker.get_by_role("button", name="Appliquer les filtres").click()
+    expect(worker.locator("#origine")).to_contain_text("Les Aubiers")
+    expect(worker.get_by_role("link", name="Aller aux résultats")).to_be_visible()
+
+    worker.get_by_label("Près de (facultatif)").fill("")  # emptied: no place any more
+    worker.get_by_role("button", name="Rechercher").click()
+    expect(worker.locator("#origine")).to_have_count(0)
