@@ -152,6 +152,12 @@ class SearchForm(msgspec.Struct):
     tri: Annotated[str, msgspec.Meta(max_length=10)] = ""
 
 
+class SynonymForm(msgspec.Struct):
+    """A group of synonyms typed on the coordinator's desk (its limits are checked, in French, by the service)."""
+
+    mots: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
 class PlaceForm(msgspec.Struct):
     name: Short = ""
     address: Short = ""

@@ -15,9 +15,8 @@ from hub.db import current_engine
 from hub.errors import Invalid
 from hub.tables import STRUCTURE_KINDS
 from network import vocabulary
-from network.search import sql
+from network.search import sql, synonyms
 from network.search.hours import is_open, open_expression_ids, paris_minute
-from network.search.synonyms import REVIEWED
 from network.search.text import (
     EARTH_RADIUS_M,
     Concept,
@@ -116,7 +115,8 @@ class SearchPage(msgspec.Struct, kw_only=True, frozen=True):
 # ---------------------------------------------------------------- searching
 async def synonym_groups() -> tuple[tuple[str, ...], ...]:
     """The reviewed synonym groups of the field, then the network's own (added by the coordinator)."""
-    return REVIEWED
+    async with current_engine().transaction():
+        return await synonyms.all_groups()
 
 
 _FIELD_KINDS = {
@@ -258,16 +258,16 @@ async def search(q: SearchQuery, now: datetime, origin: Origin | None = None) ->
         q = msgspec.structs.replace(q, latitude=origin.latitude, longitude=origin.longitude)
     q = _checked(q)
     at = paris_minute(now)
-    found = concepts(q.text, await synonym_groups())
-    terms = concept_words(found)  # to place the snippet: the words typed and their synonyms
     groups = _filter_groups(q)
     point = (q.latitude, q.longitude) if q.latitude is not None and q.longitude is not None else None
-    sort: Sort = q.sort
-    if sort == "relevance" and not found:
-        sort = "distance" if point else "name"
     if point and origin is None:
         origin = Origin(latitude=point[0], longitude=point[1])
     async with current_engine().transaction():
+        found = concepts(q.text, await synonyms.all_groups()) if query_terms(q.text) else []
+        terms = concept_words(found)  # to place the snippet: the words typed and their synonyms
+        sort: Sort = q.sort
+        if sort == "relevance" and not found:
+            sort = "distance" if point else "name"
         open_ids = None
         if q.open_at is not None or q.open_now:
             try:

@@ -8,6 +8,9 @@ coordinator adds the network's own groups from the desk (network_synonym rows, r
 
 from __future__ import annotations
 
+from network.search import sql
+from network.search.index import DirectoryCache
+
 REVIEWED: tuple[tuple[str, ...], ...] = (
     ("carte grise", "ANTS", "immatriculation", "certificat d'immatriculation"),
     ("permis de conduire", "permis", "ANTS"),
@@ -50,3 +53,21 @@ def parse_groups(text: str) -> list[tuple[str, ...]]:
         if len(words) >= 2:
             groups.append(words)
     return groups
+
+
+_NETWORK: DirectoryCache[tuple[tuple[str, ...], ...]] = DirectoryCache(max_age=60)
+
+
+async def network_groups() -> tuple[tuple[str, ...], ...]:
+    """The coordinator's groups (network_synonym), kept until the next directory write (within a transaction)."""
+
+    async def build() -> tuple[tuple[str, ...], ...]:
+        rows = await sql.fetch("SELECT words FROM network_synonym ORDER BY id")
+        return tuple(group for row in rows for group in parse_groups(str(row["words"])))
+
+    return await _NETWORK.get(build)
+
+
+async def all_groups() -> tuple[tuple[str, ...], ...]:
+    """The reviewed groups of the field, then the network's own."""
+    return REVIEWED + await network_groups()
