@@ -275,9 +275,14 @@ async def search(q: SearchQuery, now: datetime, origin: Origin | None = None) ->
             except OverflowError:  # an instant at the very edge of the calendar: nothing is known open then
                 open_ids = frozenset()
         plan = _Plan(q, found, groups, point, sort, open_ids)
-        if plan.browse_by_distance:
+        rows: list[Mapping[str, Any]] = []
+        if plan.every_first:  # the rows matching every idea come first: when they fill the page, it is theirs
+            every = _Plan(q, found, groups, point, sort, open_ids, every=True)
+            rows = await sql.fetch(every.page_sql(), every.page_args())
+            rows = rows if len(rows) == q.limit else []
+        if not rows and plan.browse_by_distance:
             rows = await plan.nearest()
-        else:
+        elif not rows:
             rows = await sql.fetch(plan.page_sql(), plan.page_args())
         if rows and plan.windowed:
             total = int(rows[0]["total"])
@@ -313,9 +318,14 @@ class _Plan:
         point: tuple[float, float] | None,
         sort: Sort,
         open_ids: frozenset[int] | None,
+        *,
+        every: bool = False,
     ) -> None:
         self.q, self.point, self.sort = q, point, sort
         sqlite = sql.on_sqlite()
+        # SQLite, by relevance, several ideas: first try the rows matching all of them (as cheap as a plain
+        # full-text query, and ranked alike: bm25 sums over the same phrases); the rest only when needed
+        self.every_first = sqlite and sort == "relevance" and len(found) > 1 and not every
         text = bool(found or groups)
         counted = len(found) > 1  # results ranked by how many of the ideas asked they match
         # Conditions on the index row ("s": network_search, or network_search_text on PostgreSQL).
@@ -350,9 +360,9 @@ class _Plan:
             self.ident, self.source = "network_search_fts.rowid", "network_search_fts"
             if row_where or sort != "relevance":
                 self.source += " CROSS JOIN network_search s ON s.service_id = network_search_fts.rowid"
-            self.where, self.where_args = ["network_search_fts MATCH ?"], [fts5_match(found, groups)]
+            self.where, self.where_args = ["network_search_fts MATCH ?"], [fts5_match(found, groups, every=every)]
             self.count_source = self.source if row_where else "network_search_fts"
-            if counted:
+            if counted and not every:
                 self._sqlite_ideas(found, groups, sort == "relevance")
         elif text:
             parts = ([f"({pg_tsquery(len(found))})"] if found else []) + (["to_tsquery('simple', ?)"] if groups else [])

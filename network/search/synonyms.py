@@ -30,7 +30,7 @@ REVIEWED: tuple[tuple[str, ...], ...] = (
     ("aide", "aider", "accompagnement", "accompagner"),
     ("ordinateur", "PC", "informatique"),
     ("smartphone", "téléphone portable", "portable"),
-    ("internet", "en ligne", "web"),
+    ("internet", "web"),  # not "en ligne": without its stop word, "ligne" would match too much
     ("wifi", "wi-fi", "connexion internet"),
     ("e-mail", "mail", "courriel", "messagerie", "adresse électronique"),
     ("écrivain public", "courrier", "rédiger une lettre"),
