@@ -254,6 +254,7 @@ async def _desk(
         synonym_errors=synonym_errors or {},
         synonym_value=synonym_value,
         synonym_max_length=synonyms.MAX_LENGTH,
+        unreachable=await directory.unreachable_services(),
     )
 
 

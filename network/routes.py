@@ -293,17 +293,25 @@ class DirectoryPages(Controller):
     async def service(self, request: AnyRequest, service_id: FromPath[int]) -> Template:
         """A service: who it is for, conditions, places and hours."""
         service, structure, places = await directory.service_for(auth.current_actor(request), service_id)
-        today = request.app.state.runtime.now().date()
+        today = request.app.state.runtime.today()
         context = structure_context(request, structure)
-        if service["opening_hours"]:  # a service without hours of its own keeps its structure's
-            context["hours"] = validation.hours_in_french(service["opening_hours"], today)
-        place_hours = {p["id"]: validation.hours_in_french(p["opening_hours"], today) for p in places}
+        stops = directory.where_to_go(service, structure, places)
+        for stop in stops:
+            stop["hours_fr"] = validation.hours_in_french(stop["hours"], today)
+        markers = [
+            {"lat": stop["latitude"], "lon": stop["longitude"], "name": stop["name"]}
+            for stop in stops
+            if stop["latitude"] is not None and stop["longitude"] is not None
+        ]
         return page(
             request,
             "directory/service.html",
             service=service,
-            places=places,
-            place_hours=place_hours,
+            stops=stops,
+            markers=markers,
+            tiles=_tiles(request.app.state.runtime),
+            ways_in=directory.ways_in(service, structure, places),
+            phone=service["phone"] or structure["phone"],
             ways_to_reach=vocabulary.ways_to_reach(service["mobilisation_modes"]),
             who_asks=vocabulary.who_asks(service["mobilisable_by"]),
             languages=vocabulary.labels("language", service["languages"]),
