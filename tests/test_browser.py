@@ -538,3 +538,17 @@ def test_a_search_near_a_place_keeps_it_across_filters_and_sorts(
     worker.get_by_label("Près de (facultatif)").fill("")  # emptied: no place any more
     worker.get_by_role("button", name="Rechercher").click()
     expect(worker.locator("#origine")).to_have_count(0)
+
+    worker.get_by_role("link", name="Bus France Services").click()  # where to go, when, and a map
+    where = worker.get_by_role("region", name="Où aller", exact=True)
+    expect(where).to_contain_text("Place du Marché, 45990 Montclair-sur-Loire, quartier Les Aubiers")
+    expect(where.get_by_role("table", name="Horaires de ce lieu (Place du marché des Aubiers)")).to_contain_text(
+        "9 h à 12 h"
+    )
+    if javascript:
+        expect(worker.locator("#carte-service .leaflet-marker-icon").first).to_be_attached()
+        audit.check(worker, "annuaire : où aller pour un service")
+        screenshot(worker, "annuaire-service-ou-aller")
+    else:
+        expect(worker.locator("#carte-service")).to_be_hidden()
+        expect(where.get_by_role("link", name=re.compile("sur un plan"))).to_have_count(2)

@@ -219,7 +219,7 @@ async def test_a_service_page_says_where_to_go_with_the_one_set_of_hours_that_ho
     page = html.unescape((await client.get(f"/annuaire/services/{roaming.id}")).text)
     assert "Horaires de ce lieu (Marché des Aubiers)" in page and "Horaires de la structure (Gare)" in page
     assert "4 quai du Port" not in page  # its places, not the structure's address
-    assert "ce service est itinérant" in page and "quartier Les Aubiers" in page
+    assert "Ce service est itinérant" in page and "quartier Les Aubiers" in page
 
 
 async def test_a_service_nobody_can_reach_is_flagged_to_its_managers_and_the_coordinator(client, rt):
