@@ -15,7 +15,7 @@ from hub.db import PG_WORK_MEM, current_engine
 from hub.errors import Invalid
 from network.search import index as search_index
 from network.search.hours import PARIS, is_open, paris_minute
-from network.search.query import Origin, SearchQuery, search
+from network.search.query import ENOUGH_MATCH_EVERY_IDEA, Origin, SearchQuery, search
 from network.search.text import query_terms
 from network.tables import Service, ServiceTag, Structure
 from tests.conftest import make_service, make_structure
@@ -449,3 +449,14 @@ async def test_results_are_ranked_by_how_many_ideas_they_match_with_synonyms_and
         "Aide aux démarches administratives",
         "Carte grise et permis",
     ]
+
+
+async def test_when_enough_services_match_every_idea_partial_matches_stay_out() -> None:
+    structure = await make_structure()
+    await make_service(structure, "Atelier seul")  # one idea of two
+    for n in range(ENOUGH_MATCH_EVERY_IDEA - 1):
+        await make_service(structure, f"Atelier numérique {n:02d}")
+    assert len(await names(text="atelier numérique", limit=100)) == ENOUGH_MATCH_EVERY_IDEA  # the partial one too
+    await make_service(structure, "Atelier numérique 99")
+    page = await search(SearchQuery(text="atelier numérique", limit=100), now=TUESDAY_10H)
+    assert page.total == ENOUGH_MATCH_EVERY_IDEA and "Atelier seul" not in [h.service_name for h in page.hits]

@@ -30,6 +30,9 @@ from network.search.text import (
 )
 
 MAX_LIMIT = 100
+# When at least this many services match every idea of the words, they are the results (by relevance, distance
+# or name); fewer, and those matching only some of the ideas follow them (enough of them: see `needed`).
+ENOUGH_MATCH_EVERY_IDEA = 20
 MAX_OFFSET = 10_000
 BM25_WEIGHTS = "10.0, 5.0, 2.0, 1.0, 0.0"  # FTS5 columns: name, structure, description, context, filters
 
@@ -275,21 +278,19 @@ async def search(q: SearchQuery, now: datetime, origin: Origin | None = None) ->
             except OverflowError:  # an instant at the very edge of the calendar: nothing is known open then
                 open_ids = frozenset()
         plan = _Plan(q, found, groups, point, sort, open_ids)
-        rows: list[Mapping[str, Any]] = []
-        if plan.every_first:  # the rows matching every idea come first: when they fill the page, it is theirs
+        rows: list[Mapping[str, Any]] | None = None
+        if len(found) > 1:  # enough services match every idea: they are the results; else partial matches join
             every = _Plan(q, found, groups, point, sort, open_ids, every=True)
             rows = await sql.fetch(every.page_sql(), every.page_args())
-            rows = rows if len(rows) == q.limit else []
-        if not rows and plan.browse_by_distance:
-            rows = await plan.nearest()
-        elif not rows:
-            rows = await sql.fetch(plan.page_sql(), plan.page_args())
-        if rows and plan.windowed:
-            total = int(rows[0]["total"])
-        elif (rows and len(rows) < q.limit) or (not rows and q.offset == 0):
-            total = q.offset + len(rows)  # the last page: nothing to count
-        else:
-            total = int((await sql.fetch(*plan.count()))[0]["n"])
+            total = await every.total(rows)
+            if total < ENOUGH_MATCH_EVERY_IDEA:
+                rows = None
+        if rows is None:
+            if plan.browse_by_distance:
+                rows = await plan.nearest()
+            else:
+                rows = await sql.fetch(plan.page_sql(), plan.page_args())
+            total = await plan.total(rows)
     hits = [_hit(row, terms, point, at, sort == "relevance") for row in rows]
     return SearchPage(
         hits=hits,
@@ -323,11 +324,8 @@ class _Plan:
     ) -> None:
         self.q, self.point, self.sort = q, point, sort
         sqlite = sql.on_sqlite()
-        # SQLite, by relevance, several ideas: first try the rows matching all of them (as cheap as a plain
-        # full-text query, and ranked alike: bm25 sums over the same phrases); the rest only when needed
-        self.every_first = sqlite and sort == "relevance" and len(found) > 1 and not every
         text = bool(found or groups)
-        counted = len(found) > 1  # results ranked by how many of the ideas asked they match
+        counted = len(found) > 1 and not every  # results ranked by how many of the ideas asked they match
         # Conditions on the index row ("s": network_search, or network_search_text on PostgreSQL).
         row_where: list[str] = []
         self.row_args: list[Any] = []
@@ -362,10 +360,12 @@ class _Plan:
                 self.source += " CROSS JOIN network_search s ON s.service_id = network_search_fts.rowid"
             self.where, self.where_args = ["network_search_fts MATCH ?"], [fts5_match(found, groups, every=every)]
             self.count_source = self.source if row_where else "network_search_fts"
-            if counted and not every:
+            if counted:
                 self._sqlite_ideas(found, groups, sort == "relevance")
         elif text:
-            parts = ([f"({pg_tsquery(len(found))})"] if found else []) + (["to_tsquery('simple', ?)"] if groups else [])
+            parts = ([f"({pg_tsquery(len(found), every=every)})"] if found else []) + (
+                ["to_tsquery('simple', ?)"] if groups else []
+            )
             ranking = pg_tsquery(len(found)) if sort == "relevance" else "NULL::tsquery"
             per_idea = ", ".join(f"{PG_CONCEPT} AS c{n}" for n in range(len(found))) if counted else ""
             self.prefix_args = pg_tsquery_args(found) + ([_tsquery_of_groups(groups)] if groups else [])
@@ -462,6 +462,15 @@ class _Plan:
             offset,
             *self.matched_args,
         ]
+
+    async def total(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """How many results in all, given the page's rows (counted only when the page does not tell)."""
+        q = self.q
+        if rows and self.windowed:
+            return int(rows[0]["total"])
+        if (rows and len(rows) < q.limit) or (not rows and q.offset == 0):
+            return q.offset + len(rows)  # the last page: nothing to count
+        return int((await sql.fetch(*self.count()))[0]["n"])
 
     def count(self) -> tuple[str, list[Any]]:
         with_clause = f"WITH {self.prefix.rstrip(', ')} " if self.prefix else ""
