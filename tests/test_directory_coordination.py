@@ -115,8 +115,9 @@ async def test_every_import_keeps_its_whole_report_for_the_coordinator_to_downlo
     assert len(rows) == 9  # every row of the file, kept or not
     by_id = {row["identifiant"]: row for row in rows}
     assert by_id["cd45--ok"]["statut"] == "créée"
-    assert by_id["cd45--bad-siret"]["statut"] == "refusée"
-    assert by_id["cd45--bad-siret"]["raisons du refus"] == "siret : ce SIRET n'est pas valide : vérifiez les chiffres."
+    assert by_id["cd45--bad-postcode"]["statut"] == "refusée"
+    assert by_id["cd45--bad-postcode"]["raisons du refus"] == "code_postal : 5 chiffres attendus (reçu « 4500 »)"
+    assert by_id["cd45--bad-siret"]["statut"] == "créée" and "SIRET" in by_id["cd45--bad-siret"]["champs laissés vides"]
     assert (
         by_id["cd45--bad-hours"]["statut"] == "créée"
         and "laissés vides" in by_id["cd45--bad-hours"]["champs laissés vides"]
