@@ -552,3 +552,29 @@ def test_a_search_near_a_place_keeps_it_across_filters_and_sorts(
     else:
         expect(worker.locator("#carte-service")).to_be_hidden()
         expect(where.get_by_role("link", name=re.compile("sur un plan"))).to_have_count(2)
+
+
+def test_manager_withdraws_a_service_after_confirming_and_puts_it_back(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, phone: TotpPhone
+) -> None:
+    page = new_page()
+    sign_in_demo(page, MANAGER, phone)
+    page.goto("/annuaire?q=aide+aux+démarches+administratives")
+    page.get_by_role("link", name="Aide aux démarches administratives", exact=True).click()
+    service_url = page.url
+    page.get_by_role("link", name="Modifier le service").click()
+    withdraw = page.get_by_role("button", name="Confirmer le retrait")
+    expect(withdraw).to_be_hidden()  # a second step: the button shows once the manager asks to withdraw
+    page.get_by_text("Retirer ce service de l'annuaire").click()
+    expect(page.locator("details.confirm")).to_contain_text("vous pourrez le remettre dans l'annuaire")
+    withdraw.click()
+    flash(page, "Service retiré de l'annuaire.")
+
+    page.goto(service_url)
+    banner = page.get_by_role("status").filter(has_text="Ce service est retiré de l'annuaire")
+    expect(banner).to_be_visible()
+    audit.check(page, "annuaire : service retiré")
+    screenshot(page, "annuaire-service-retire")
+    banner.get_by_role("button", name="Remettre dans l'annuaire").click()
+    flash(page, "Service de retour dans l'annuaire.")
+    expect(page.get_by_role("status").filter(has_text="Ce service est retiré")).to_have_count(0)
