@@ -160,7 +160,7 @@ class DirectoryPages(Controller):
         self,
         request: AnyRequest,
         rt: RuntimeDep,
-        q: Annotated[str, QueryParameter(max_length=200)] = "",
+        q: Annotated[str, QueryParameter(max_length=1000)] = "",  # longer than a search: said beside the box
         theme: Many = None,
         public: Many = None,
         frais: Many = None,
@@ -226,7 +226,7 @@ class DirectoryPages(Controller):
             )
             results = await search(query, now=rt.now(), origin=origin)
         except Invalid as error:
-            errors.update(error.fields or {"q": error.message})
+            errors.update({("q" if k == "text" else k): v for k, v in error.fields.items()} or {"q": error.message})
         markers = [
             {
                 "lat": h.latitude,

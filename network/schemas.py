@@ -128,7 +128,7 @@ class PlaceCreate(msgspec.Struct, kw_only=True):
 class SearchForm(msgspec.Struct):
     """The search form, posted: its "près de" address becomes a rounded point before any URL is made."""
 
-    q: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    q: Annotated[str, msgspec.Meta(max_length=1000)] = ""  # the search says, in French, that 200 is the most
     theme: Codes = []
     public: Codes = []
     frais: Codes = []

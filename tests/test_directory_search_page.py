@@ -211,3 +211,12 @@ async def test_the_bus_parked_in_les_aubiers_comes_first_for_aide_aux_demarches(
     free = await client.post("/annuaire/recherche", data={**_form_values(page.text), "frais": "gratuit"})
     names = [html.unescape(n) for n in re.findall(r'<h3><a href="/annuaire/services/\d+">(.*?)</a></h3>', free.text)]
     assert names[0] == "Bus France Services" and "Du plus proche" in free.text
+
+
+async def test_a_search_over_the_length_limit_comes_back_with_its_words_and_the_error(client, rt):
+    await _seeded(rt)
+    long_words = "démarches " * 25
+    page = await client.post("/annuaire/recherche", data={"q": long_words, "frais": "gratuit"})
+    assert page.status_code == 200
+    assert "au plus 200 caractères" in page.text and 'aria-invalid="true"' in page.text
+    assert long_words.strip() in html.unescape(page.text) and 'maxlength="200"' in page.text
