@@ -169,3 +169,12 @@ async def test_the_coordinator_adds_the_networks_own_synonyms_to_the_search(clie
     removed = await post_form(client, f"/annuaire/synonymes/{group['id']}/retirer")
     assert "Synonymes retirés" in html.unescape(removed.text)
     assert "Permanence RSA" not in (await client.get("/annuaire", params={"q": "coup de pouce"})).text
+
+
+async def test_a_file_of_the_other_format_is_refused_on_the_desk_with_a_clear_message(client, rt):
+    await _coordinator(client, rt)
+    await client.get("/annuaire/coordination")
+    refused = await _upload(client, "mednum_valid.csv", fmt="datainclusion")
+    text = html.unescape(refused.text)
+    assert refused.status_code == 400 and "ressemble à un fichier médiation numérique (LaMednum)" in text
+    assert "Rien n'a été importé" in text and await Structure.count() == 0

@@ -537,3 +537,18 @@ async def test_export_drops_invalid_optional_fields_and_leaves_out_invalid_rows(
     rows = list(read_datainclusion_export(report.paths))
     assert validate_all(rows) == (2, 3)  # the CCAS's service goes with it
     assert all("pas une adresse" not in json.dumps(row) for _, row in rows)
+
+
+@pytest.mark.parametrize(
+    ("name", "chosen", "looks_like"),
+    [
+        ("mednum_valid.csv", "datainclusion", "médiation numérique (LaMednum) (sa colonne « pivot »)"),
+        ("datainclusion_valid.json", "mednum", "data·inclusion (un document JSON)"),
+        ("datainclusion_structures.csv", "mednum", "data·inclusion (ses colonnes « source » et « siret »)"),
+    ],
+)
+async def test_a_file_of_the_other_format_is_refused_with_the_format_it_looks_like(rt, name, chosen, looks_like):
+    with pytest.raises(Invalid) as refused:
+        await run_import(rt, name, fmt=chosen)
+    assert f"« {name} » ressemble à un fichier {looks_like}" in refused.value.message
+    assert "Rien n'a été importé" in refused.value.message and await counts() == (0, 0, 0)
