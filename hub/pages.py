@@ -390,8 +390,11 @@ class MemberPages(Controller):
         structure_id: FromPath[int],
         membership_id: FromPath[int],
     ) -> Response[Any]:
-        """Withdraw a role."""
-        await accounts.remove_membership(rt, actor, membership_id)
+        """Withdraw a role (the last manager's is kept, and the members page says why)."""
+        try:
+            await accounts.remove_membership(rt, actor, membership_id)
+        except Conflict as error:  # the members page itself, saying why (409 kept for clients)
+            return await self._render(request, actor, structure_id, 409, {"membres": error.message})
         return redirect(request, f"/structures/{structure_id}/membres", "Rôle retiré.")
 
 

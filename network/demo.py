@@ -14,12 +14,14 @@ from hub.db import write_transaction
 from hub.modules import DemoContext
 from hub.runtime import Runtime
 from network.search import index as search_index
-from network.tables import Place, Service, Structure
+from network.tables import Place, Service, Structure, Synonym
 
 TOWN = "Montclair-sur-Loire"
 POSTAL_CODE = "45990"
 INSEE = "45999"
 CENTRE = (47.9012, 2.1245)
+
+NETWORK_SYNONYMS = "Pass numérique, chèque APTIC, coupon numérique"  # a local word for the digital help vouchers
 
 STRUCTURE_HOURS = {
     "BIB": "Tu-Sa 10:00-18:00; PH off",
@@ -400,6 +402,8 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
             context.structures[name] = int(structure.id)
             created += 1
         services = await _seed_services(context.structures)
+        if not await Synonym.exists():  # the network's own words, as a coordinator adds them on the desk
+            await Synonym(words=NETWORK_SYNONYMS).save()
         if created or services:
             await search_index.rebuild_index()
     context.lines.append(

@@ -20,12 +20,12 @@ from hub.errors import Invalid, NotFound
 from hub.schemas import EmailForm
 from hub.tables import STRUCTURE_KINDS
 from hub.web import page, redirect
-from network import duplicates, forms, structures
+from network import duplicates, forms, structures, synonyms
 from network import service as directory
 from network.exchange import importing, records
 from network.exchange.files import InputFile
 from network.routes import AnyRequest, structure_context
-from network.schemas import MergeForm, PlaceForm, ServiceForm, StructureForm
+from network.schemas import MergeForm, PlaceForm, ServiceForm, StructureForm, SynonymForm
 
 IMPORT_MAX_BYTES = 200 * 1024 * 1024  # a département's full data·inclusion export
 
@@ -231,6 +231,33 @@ class ImportUpload:
     dry_run: str = ""  # checkbox
 
 
+async def _desk(
+    request: AnyRequest,
+    *,
+    status_code: int = 200,
+    report: Any = None,
+    errors: dict[str, str] | None = None,
+    synonym_errors: dict[str, str] | None = None,
+    synonym_value: str = "",
+) -> Template:
+    """The coordinator's desk, with what a form just sent (an import's report, a refused group of synonyms)."""
+    return page(
+        request,
+        "directory/coordination.html",
+        status_code=status_code,
+        flags=await duplicates.open_flags(),
+        report=report,
+        errors=errors or {},
+        imports=await records.recent(),
+        synonyms=await synonyms.network_groups(),
+        reviewed_synonyms=synonyms.REVIEWED,
+        synonym_errors=synonym_errors or {},
+        synonym_value=synonym_value,
+        synonym_max_length=synonyms.MAX_LENGTH,
+        unreachable=await directory.unreachable_services(),
+    )
+
+
 class CoordinationPages(Controller):
     path = "/annuaire"
     guards = [auth.coordinator]
@@ -238,15 +265,27 @@ class CoordinationPages(Controller):
 
     @get("/coordination", operation_id="directoryCoordinationPage")
     async def coordination(self, request: AnyRequest) -> Template:
-        """The coordinator's desk: import a file, decide on likely duplicates."""
-        return page(
-            request,
-            "directory/coordination.html",
-            flags=await duplicates.open_flags(),
-            report=None,
-            errors={},
-            imports=await records.recent(),
-        )
+        """The coordinator's desk: import a file, decide on likely duplicates, the search's synonyms."""
+        return await _desk(request)
+
+    @post("/synonymes", operation_id="synonymAddSubmit")
+    async def add_synonyms(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, data: URLEncodedBody[SynonymForm]
+    ) -> Response[Any]:
+        """Add a group of words of the same meaning to the search."""
+        try:
+            await synonyms.add_group(rt, actor, data.mots)
+        except Invalid as error:
+            return await _desk(request, status_code=400, synonym_errors=error.fields, synonym_value=data.mots)
+        return redirect(request, "/annuaire/coordination#synonymes", "Synonymes ajoutés à la recherche.")
+
+    @post("/synonymes/{synonym_id:int}/retirer", operation_id="synonymRemoveSubmit")
+    async def remove_synonyms(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, synonym_id: FromPath[int]
+    ) -> Response[Any]:
+        """Remove one of the network's groups of synonyms."""
+        await synonyms.remove_group(rt, actor, synonym_id)
+        return redirect(request, "/annuaire/coordination#synonymes", "Synonymes retirés de la recherche.")
 
     @post("/import", operation_id="directoryImportSubmit", request_max_body_size=IMPORT_MAX_BYTES)
     async def import_file(
@@ -274,15 +313,7 @@ class CoordinationPages(Controller):
             )
         except Invalid as error:
             errors = {"file": error.message, **error.fields}
-        return page(
-            request,
-            "directory/coordination.html",
-            status_code=400 if errors else 200,
-            flags=await duplicates.open_flags(),
-            report=report,
-            errors=errors,
-            imports=await records.recent(),
-        )
+        return await _desk(request, status_code=400 if errors else 200, report=report, errors=errors)
 
     @get("/imports/{record_id:int}/rapport.csv", operation_id="importReportDownload")
     async def import_report(self, record_id: FromPath[int]) -> Response[bytes]:

@@ -42,7 +42,13 @@ PROBES: list[Probe] = [
         public("404") | dict.fromkeys(MANAGERS_A, "200"),
     ),
     Probe("GET", "/annuaire", "/annuaire?q=centre", public("200")),
-    Probe("POST", "/annuaire/recherche", "/annuaire/recherche", public("see:/annuaire?q=centre"), form={"q": "centre"}),
+    Probe(
+        "POST",
+        "/annuaire/recherche",
+        "/annuaire/recherche",
+        public("see:/annuaire?q=centre#resultats"),
+        form={"q": "centre"},
+    ),
     Probe("GET", "/api/v1/directory/services", "/api/v1/directory/services?q=centre", public("200")),
     Probe(
         "POST", "/api/v1/directory/geocode", "/api/v1/directory/geocode", public("422"), json={"adresse": "Trifouilly"}
@@ -163,6 +169,14 @@ PROBES: list[Probe] = [
     ),
     Probe(
         "POST", "/annuaire/doublons/{flag_id:int}/ecarter", "/annuaire/doublons/999999/ecarter", page("404", OVERSEERS)
+    ),
+    # the search's synonyms: a group too short is explained to the coordinator, the others are stopped before
+    Probe("POST", "/annuaire/synonymes", "/annuaire/synonymes", page("400", OVERSEERS), form={"mots": "seul"}),
+    Probe(
+        "POST",
+        "/annuaire/synonymes/{synonym_id:int}/retirer",
+        "/annuaire/synonymes/999999/retirer",
+        page("404", OVERSEERS),
     ),
     # near the end: A leaves the directory
     Probe(

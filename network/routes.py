@@ -23,7 +23,7 @@ from network import geocoding, structures, validation, vocabulary
 from network import service as directory
 from network.module import DirectorySettings
 from network.schemas import JoinRequestForm, SearchForm
-from network.search.query import Origin, SearchQuery, search
+from network.search.query import Origin, SearchQuery, Sort, search
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -46,6 +46,7 @@ def structure_context(request: AnyRequest, structure: dict[str, Any]) -> dict[st
     }
 
 
+SORTS: dict[str, Sort] = {"pertinence": "relevance", "distance": "distance", "nom": "name"}
 WEEKDAY_CODES = {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
 PAGE_SIZE = 20
 Many = FromQuery[list[str] | None]  # a repeated query parameter (checkboxes)
@@ -102,6 +103,26 @@ def _origin_params(origin: Origin, kind: str) -> list[tuple[str, str]]:
     return [*params, ("origine", kind)]
 
 
+def _kept_origin_params(data: SearchForm) -> list[tuple[str, str]]:
+    """The place of the search before, as the form sent it back (already rounded, re-rounded all the same)."""
+    point = _point(data.lat, data.lon)
+    if point is None:
+        return []
+    if data.precision in AREA_PRECISIONS and data.origine:
+        area = Origin(latitude=point[0], longitude=point[1], label=data.origine, precision=data.precision)  # type: ignore[arg-type]
+        return _origin_params(area, "")
+    kind = data.origine if data.origine in ORIGIN_LABELS else "position"
+    return _origin_params(Origin(latitude=point[0], longitude=point[1]), kind)
+
+
+def origin_shown(origin: Origin | None) -> str:
+    """What the "Près de" box shows for the place a search is near: an area's name, else what the point
+    stands for (a street address is never known here: only its rounded point came back)."""
+    if origin is None:
+        return ""
+    return origin.label if origin.precision in AREA_PRECISIONS else origin.label or ORIGIN_LABELS["position"]
+
+
 def _origin(
     centres: dict[str, tuple[float, float]], pres_de: str, lat: str, lon: str, origine: str, precision: str
 ) -> Origin | None:
@@ -116,6 +137,12 @@ def _origin(
         return Origin(latitude=point[0], longitude=point[1], label=origine, precision=precision)  # type: ignore[arg-type]
     label = ORIGIN_LABELS.get(origine, ORIGIN_LABELS["position"])
     return Origin(latitude=point[0], longitude=point[1], label=label)
+
+
+def _sort(tri: str, located: bool) -> Sort:
+    """The order asked for; by distance by default near a place, and never by distance without one."""
+    sort = SORTS.get(tri) or ("distance" if located else "relevance")
+    return "relevance" if sort == "distance" and not located else sort
 
 
 def _tiles(rt: RuntimeDep) -> dict[str, str]:
@@ -133,7 +160,7 @@ class DirectoryPages(Controller):
         self,
         request: AnyRequest,
         rt: RuntimeDep,
-        q: Annotated[str, QueryParameter(max_length=200)] = "",
+        q: Annotated[str, QueryParameter(max_length=1000)] = "",  # longer than a search: said beside the box
         theme: Many = None,
         public: Many = None,
         frais: Many = None,
@@ -146,6 +173,7 @@ class DirectoryPages(Controller):
         jour: Annotated[str, QueryParameter(max_length=10)] = "",
         heure: Annotated[str, QueryParameter(max_length=5)] = "",
         pres_de: Annotated[str, QueryParameter(max_length=120)] = "",
+        tri: Annotated[str, QueryParameter(max_length=10)] = "",
         lat: Annotated[str, QueryParameter(max_length=20)] = "",  # strings: the form sends them empty
         lon: Annotated[str, QueryParameter(max_length=20)] = "",
         origine: Annotated[str, QueryParameter(max_length=160)] = "",  # what the point stands for (see _origin)
@@ -172,6 +200,7 @@ class DirectoryPages(Controller):
             "jour": jour,
             "heure": heure,
             "pres_de": pres_de,
+            "tri": tri if tri in SORTS else "",
         }
         errors: dict[str, str] = {}
         if adresse_introuvable:  # said so by search_submit; the results come by relevance
@@ -191,13 +220,13 @@ class DirectoryPages(Controller):
                 accepts_referrals=orientation == "oui",
                 open_now=ouvert == "maintenant",
                 open_at=_at(rt.now(), jour, heure),
-                sort="distance" if origin else "relevance",
+                sort=_sort(tri, origin is not None),
                 limit=PAGE_SIZE,
                 offset=(page_number - 1) * PAGE_SIZE,
             )
             results = await search(query, now=rt.now(), origin=origin)
         except Invalid as error:
-            errors.update(error.fields or {"q": error.message})
+            errors.update({("q" if k == "text" else k): v for k, v in error.fields.items()} or {"q": error.message})
         markers = [
             {
                 "lat": h.latitude,
@@ -211,6 +240,7 @@ class DirectoryPages(Controller):
         ]
         located = {"lat": lat, "lon": lon, "origine": origine, "precision": precision} if origin and not pres_de else {}
         base_query = urlencode(_query_pairs({**form, **located}))
+        searched = bool(request.query_params)  # a search was made: focus goes to its results
         return page(
             request,
             "directory/search.html",
@@ -224,6 +254,10 @@ class DirectoryPages(Controller):
             page_number=page_number,
             page_size=PAGE_SIZE,
             base_query=base_query,
+            located=located,
+            shown_place=origin_shown(origin) if located else "",
+            searched=searched,
+            sorts=SORTS,
             weekdays=list(WEEKDAY_CODES),
             tiles=_tiles(rt),
         )
@@ -233,17 +267,19 @@ class DirectoryPages(Controller):
         """The search form: a typed address (or "Autour de moi") becomes a point rounded to about 100 m here,
         then the results page comes back by GET, so that no address or exact position is ever in a URL."""
         fields = msgspec.structs.asdict(data)
-        params = _query_pairs({k: v for k, v in fields.items() if k not in ("adresse", "lat", "lon")})
-        if data.adresse.strip():
+        place_fields = ("adresse", "lat", "lon", "origine", "precision", "adresse_affichee")
+        params = _query_pairs({k: v for k, v in fields.items() if k not in place_fields})
+        typed, shown = data.adresse.strip(), data.adresse_affichee.strip()
+        if typed and typed != shown:  # a new place: found here, never written into the URL
             try:
                 params += _origin_params(
                     await geocoding.origin_of(rt.state(geocoding.Geocoder), data.adresse), "adresse"
                 )
             except Unprocessable:
                 params.append(("adresse_introuvable", "1"))
-        elif not data.pres_de and (point := _point(data.lat, data.lon)):
-            params += _origin_params(Origin(latitude=point[0], longitude=point[1]), "position")
-        return Redirect(path="/annuaire" + (f"?{urlencode(params)}" if params else ""), status_code=303)
+        elif not data.pres_de and (typed or not shown):  # the box as it was, or "Autour de moi"'s position
+            params += _kept_origin_params(data)
+        return Redirect(path="/annuaire" + (f"?{urlencode(params)}#resultats" if params else ""), status_code=303)
 
     @get("/structures/{structure_id:int}", operation_id="structurePage")
     async def structure(self, request: AnyRequest, structure_id: FromPath[int]) -> Template:
@@ -257,17 +293,25 @@ class DirectoryPages(Controller):
     async def service(self, request: AnyRequest, service_id: FromPath[int]) -> Template:
         """A service: who it is for, conditions, places and hours."""
         service, structure, places = await directory.service_for(auth.current_actor(request), service_id)
-        today = request.app.state.runtime.now().date()
+        today = request.app.state.runtime.today()
         context = structure_context(request, structure)
-        if service["opening_hours"]:  # a service without hours of its own keeps its structure's
-            context["hours"] = validation.hours_in_french(service["opening_hours"], today)
-        place_hours = {p["id"]: validation.hours_in_french(p["opening_hours"], today) for p in places}
+        stops = directory.where_to_go(service, structure, places)
+        for stop in stops:
+            stop["hours_fr"] = validation.hours_in_french(stop["hours"], today)
+        markers = [
+            {"lat": stop["latitude"], "lon": stop["longitude"], "name": stop["name"]}
+            for stop in stops
+            if stop["latitude"] is not None and stop["longitude"] is not None
+        ]
         return page(
             request,
             "directory/service.html",
             service=service,
-            places=places,
-            place_hours=place_hours,
+            stops=stops,
+            markers=markers,
+            tiles=_tiles(request.app.state.runtime),
+            ways_in=directory.ways_in(service, structure, places),
+            phone=service["phone"] or structure["phone"],
             ways_to_reach=vocabulary.ways_to_reach(service["mobilisation_modes"]),
             who_asks=vocabulary.who_asks(service["mobilisable_by"]),
             languages=vocabulary.labels("language", service["languages"]),

@@ -128,7 +128,7 @@ class PlaceCreate(msgspec.Struct, kw_only=True):
 class SearchForm(msgspec.Struct):
     """The search form, posted: its "près de" address becomes a rounded point before any URL is made."""
 
-    q: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    q: Annotated[str, msgspec.Meta(max_length=1000)] = ""  # the search says, in French, that 200 is the most
     theme: Codes = []
     public: Codes = []
     frais: Codes = []
@@ -144,6 +144,18 @@ class SearchForm(msgspec.Struct):
     adresse: Annotated[str, msgspec.Meta(max_length=200)] = ""
     lat: Annotated[str, msgspec.Meta(max_length=20)] = ""
     lon: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    # the place of the search before (its rounded point, what it stands for, and what the box showed):
+    # kept when the box is left as it was, so that a filter, a sort or a page never forgets it
+    origine: Annotated[str, msgspec.Meta(max_length=160)] = ""
+    precision: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    adresse_affichee: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    tri: Annotated[str, msgspec.Meta(max_length=10)] = ""
+
+
+class SynonymForm(msgspec.Struct):
+    """A group of synonyms typed on the coordinator's desk (its limits are checked, in French, by the service)."""
+
+    mots: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
 class PlaceForm(msgspec.Struct):

@@ -186,3 +186,80 @@ async def remove_place(rt: Runtime, actor: Actor, structure_id: int, place_id: i
         await Place.delete().where(Place.id == place_id)
         await search_index.reindex_service(row["service"])
         await journal.append(rt, Act("place_removed", actor.user_id, structure_id, "place", place_id))
+
+
+# ---------------------------------------------------------------- where to go, and how
+def where_to_go(
+    service: dict[str, Any], structure: dict[str, Any], places: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Where a resident goes for this service: its places, else its structure's address. Each with the one set
+    of opening hours that holds there (the place's own, else the service's, else the structure's; never two
+    side by side) and whose they are."""
+    inherited = (
+        (service["opening_hours"], "du service")
+        if service["opening_hours"]
+        else (structure["opening_hours"], "de la structure")
+    )
+    stops = [
+        {
+            "name": place["name"] or place["commune"],
+            "address": place["address"],
+            "address_extra": "",
+            "postal_code": place["postal_code"],
+            "commune": place["commune"],
+            "neighbourhood": place["neighbourhood"],
+            "latitude": place["latitude"],
+            "longitude": place["longitude"],
+            "itinerant": bool(place["itinerant"]),
+            "hours": place["opening_hours"] or inherited[0],
+            "hours_of": "de ce lieu" if place["opening_hours"] else inherited[1],
+        }
+        for place in places
+    ]
+    if stops or not (structure["address"] or structure["commune"]):
+        return stops
+    return [
+        {
+            "name": structure["name"],
+            "address": structure["address"],
+            "address_extra": structure["address_extra"],
+            "postal_code": structure["postal_code"],
+            "commune": structure["commune"],
+            "neighbourhood": structure["neighbourhood"],
+            "latitude": structure["latitude"],
+            "longitude": structure["longitude"],
+            "itinerant": False,
+            "hours": inherited[0],
+            "hours_of": inherited[1],
+        }
+    ]
+
+
+def ways_in(service: dict[str, Any], structure: dict[str, Any], places: list[dict[str, Any]]) -> list[str]:
+    """How a resident or a worker can reach the service at all: an address, a line, a booking link, a mailbox.
+    None of them: the entry is flagged to its managers and to the coordinator."""
+    ways = []
+    if any(place["address"] for place in places) or (not places and structure["address"]):
+        ways.append("adresse")
+    if service["phone"] or structure["phone"]:
+        ways.append("téléphone")
+    if service["booking_url"]:
+        ways.append("prise de rendez-vous")
+    if team_email(service) or validation.public_email(structure["email"] or ""):
+        ways.append("e-mail")
+    return ways
+
+
+_UNREACHABLE = """SELECT sv.id, sv.name, st.id AS structure_id, st.name AS structure_name
+    FROM network_service sv JOIN network_structure st ON st.id = sv.structure
+    WHERE sv.is_active AND st.status = 'active' AND sv.phone = '' AND sv.booking_url = '' AND sv.referral_email = ''
+      AND st.phone = '' AND st.email = ''
+      AND NOT EXISTS (SELECT 1 FROM network_place p WHERE p.service = sv.id AND p.address <> '')
+      AND (st.address = '' OR EXISTS (SELECT 1 FROM network_place p WHERE p.service = sv.id))
+    ORDER BY st.name, sv.name LIMIT 100"""
+
+
+async def unreachable_services() -> list[dict[str, Any]]:
+    """Services of the directory nobody can reach (no address, line, booking link or mailbox), for the
+    coordinator's desk: the first hundred."""
+    return list(await Service.raw(_UNREACHABLE))

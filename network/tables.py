@@ -138,3 +138,13 @@ class ImportRecord(Table, tablename="network_import_report"):
     files = Varchar(length=500, default="")  # the files' names
     summary = Text(default="")  # the French summary lines, one per line
     rows_csv = Bytea(default=b"")  # the whole report as CSV, gzip-compressed
+
+
+class Synonym(Table, tablename="network_synonym"):
+    """A group of words of the same meaning the coordinator added to the search (the field's reviewed list is
+    network.search.synonyms.REVIEWED): "RSA, revenu de solidarité active"."""
+
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
+    words = Varchar(length=500)  # words or phrases between commas, as typed
+    added_at = Timestamptz(default=TimestamptzNow())
+    actor_id = Integer(null=True, default=None)  # who added it (hub_user id)

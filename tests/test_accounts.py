@@ -222,6 +222,7 @@ async def test_last_manager_cannot_be_removed(client, rt):
     membership = await Membership.select(Membership.id).where(Membership.user == manager.id).first()
     response = await post_form(client, f"/structures/{sid}/membres/{membership['id']}/retirer")
     assert response.status_code == 409 and "au moins un référent" in response.text
+    assert "Membres de" in response.text and 'href="#membres"' in response.text  # the members page, saying why
     assert await Membership.count() == 1
 
 

@@ -499,3 +499,82 @@ def test_the_accessibility_audit_fails_on_a_serious_violation(new_page: Callable
     page.set_content('<!DOCTYPE html><html lang="fr"><title>t</title><main><img src="x.png"><button></button></main>')
     with pytest.raises(AssertionError, match=r"image-alt \[critical\]"):
         AccessibilityAudit().check(page, "contrôle de l'outil")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_a_search_near_a_place_keeps_it_across_filters_and_sorts(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, javascript: bool
+) -> None:
+    worker = new_page(java_script_enabled=javascript)
+    worker.goto("/annuaire")
+    worker.get_by_label("Que cherchez-vous ?").fill("aide aux démarches")
+    worker.get_by_label("Près de (facultatif)").fill("Les Aubiers")
+    worker.get_by_role("button", name="Rechercher").click()
+    expect(worker.locator("#resultats")).to_be_focused()  # straight to the results
+    results = worker.locator("ol.results > li h3")
+    expect(results.first).to_have_text("Bus France Services")  # parked in Les Aubiers, 0.1 km away
+    expect(worker.get_by_label("Près de (facultatif)")).to_have_value(re.compile("Les Aubiers"))
+
+    worker.locator("details.filters summary").click()
+    worker.get_by_label("Gratuit", exact=True).check()
+    worker.get_by_role("button", name="Appliquer les filtres").click()
+    expect(worker.locator("#origine")).to_contain_text("Les Aubiers")  # the place is kept, nearest first
+    expect(results.first).to_have_text("Bus France Services")
+    expect(worker.get_by_label("Gratuit", exact=True)).to_be_checked()
+    assert "lat=47.9" in worker.url and "Aubiers" in worker.url  # an area's name only: never an address
+    if javascript:
+        audit.check(worker, "annuaire : un filtre garde le lieu")
+        screenshot(worker, "annuaire-filtre-garde-le-lieu")
+
+    worker.get_by_label("Ordre des résultats").select_option("nom")
+    worker.get_by_role("button", name="Appliquer les filtres").click()
+    expect(worker.locator("#origine")).to_have_count(0)  # by name now…
+    expect(worker.get_by_label("Près de (facultatif)")).to_have_value(re.compile("Les Aubiers"))  # …the place kept
+    worker.get_by_label("Ordre des résultats").select_option("distance")
+    worker.get_by_role("button", name="Appliquer les filtres").click()
+    expect(worker.locator("#origine")).to_contain_text("Les Aubiers")
+    expect(worker.get_by_role("link", name="Aller aux résultats")).to_be_visible()
+
+    worker.get_by_label("Près de (facultatif)").fill("")  # emptied: no place any more
+    worker.get_by_role("button", name="Rechercher").click()
+    expect(worker.locator("#origine")).to_have_count(0)
+
+    worker.get_by_role("link", name="Bus France Services").click()  # where to go, when, and a map
+    where = worker.get_by_role("region", name="Où aller", exact=True)
+    expect(where).to_contain_text("Place du Marché, 45990 Montclair-sur-Loire, quartier Les Aubiers")
+    expect(where.get_by_role("table", name="Horaires de ce lieu (Place du marché des Aubiers)")).to_contain_text(
+        "9 h à 12 h"
+    )
+    if javascript:
+        expect(worker.locator("#carte-service .leaflet-marker-icon").first).to_be_attached()
+        audit.check(worker, "annuaire : où aller pour un service")
+        screenshot(worker, "annuaire-service-ou-aller")
+    else:
+        expect(worker.locator("#carte-service")).to_be_hidden()
+        expect(where.get_by_role("link", name=re.compile("sur un plan"))).to_have_count(2)
+
+
+def test_manager_withdraws_a_service_after_confirming_and_puts_it_back(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, phone: TotpPhone
+) -> None:
+    page = new_page()
+    sign_in_demo(page, MANAGER, phone)
+    page.goto("/annuaire?q=aide+aux+démarches+administratives")
+    page.get_by_role("link", name="Aide aux démarches administratives", exact=True).click()
+    service_url = page.url
+    page.get_by_role("link", name="Modifier le service").click()
+    withdraw = page.get_by_role("button", name="Confirmer le retrait")
+    expect(withdraw).to_be_hidden()  # a second step: the button shows once the manager asks to withdraw
+    page.get_by_text("Retirer ce service de l'annuaire").click()
+    expect(page.locator("details.confirm")).to_contain_text("vous pourrez le remettre dans l'annuaire")
+    withdraw.click()
+    flash(page, "Service retiré de l'annuaire.")
+
+    page.goto(service_url)
+    banner = page.get_by_role("status").filter(has_text="Ce service est retiré de l'annuaire")
+    expect(banner).to_be_visible()
+    audit.check(page, "annuaire : service retiré")
+    screenshot(page, "annuaire-service-retire")
+    banner.get_by_role("button", name="Remettre dans l'annuaire").click()
+    flash(page, "Service de retour dans l'annuaire.")
+    expect(page.get_by_role("status").filter(has_text="Ce service est retiré")).to_have_count(0)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from hub import jobs
 from network.exchange import records
-from network.tables import DuplicateFlag, ImportRecord, Service, Structure
+from network.search import index as search_index
+from network.tables import DuplicateFlag, ImportRecord, Service, Structure, Synonym
 from tests.conftest import csrf_token, make_person, make_structure, post_form, sign_in
 
 DATA = Path(__file__).parent / "data"
@@ -114,8 +115,9 @@ async def test_every_import_keeps_its_whole_report_for_the_coordinator_to_downlo
     assert len(rows) == 9  # every row of the file, kept or not
     by_id = {row["identifiant"]: row for row in rows}
     assert by_id["cd45--ok"]["statut"] == "créée"
-    assert by_id["cd45--bad-siret"]["statut"] == "refusée"
-    assert by_id["cd45--bad-siret"]["raisons du refus"] == "siret : ce SIRET n'est pas valide : vérifiez les chiffres."
+    assert by_id["cd45--bad-postcode"]["statut"] == "refusée"
+    assert by_id["cd45--bad-postcode"]["raisons du refus"] == "code_postal : 5 chiffres attendus (reçu « 4500 »)"
+    assert by_id["cd45--bad-siret"]["statut"] == "créée" and "SIRET" in by_id["cd45--bad-siret"]["champs laissés vides"]
     assert (
         by_id["cd45--bad-hours"]["statut"] == "créée"
         and "laissés vides" in by_id["cd45--bad-hours"]["champs laissés vides"]
@@ -142,3 +144,37 @@ async def test_old_import_reports_are_purged_by_the_jobs_loop(client, rt):
     await jobs.tick(rt)
     assert [row["dry_run"] for row in await ImportRecord.select(ImportRecord.dry_run)] == [True]
     assert (await client.get("/annuaire/imports/999999/rapport.csv")).status_code == 404
+
+
+async def test_the_coordinator_adds_the_networks_own_synonyms_to_the_search(client, rt):
+    structure = await make_structure("Maison des solidarités")
+    service = Service(structure=structure, name="Permanence RSA", description="Le revenu minimum, pas à pas.")
+    await service.save()
+    await search_index.sync_tags(service.id)
+    await search_index.reindex_service(service.id)
+    await _coordinator(client, rt)
+    assert "Permanence RSA" not in (await client.get("/annuaire", params={"q": "coup de pouce"})).text
+
+    refused = await post_form(client, "/annuaire/synonymes", {"mots": "coup de pouce"})
+    assert refused.status_code == 400 and "au moins deux mots" in html.unescape(refused.text)
+    assert 'value="coup de pouce"' in refused.text  # what was typed comes back beside the error
+    too_long = await post_form(client, "/annuaire/synonymes", {"mots": "a" * 501 + ", b"})
+    assert too_long.status_code == 400 and "500 caractères" in html.unescape(too_long.text)
+
+    added = await post_form(client, "/annuaire/synonymes", {"mots": "coup de pouce, RSA"})
+    assert added.status_code == 200 and "Synonymes ajoutés" in html.unescape(added.text)
+    assert "Permanence RSA" in (await client.get("/annuaire", params={"q": "coup de pouce"})).text
+
+    [group] = await Synonym.select(Synonym.id)
+    removed = await post_form(client, f"/annuaire/synonymes/{group['id']}/retirer")
+    assert "Synonymes retirés" in html.unescape(removed.text)
+    assert "Permanence RSA" not in (await client.get("/annuaire", params={"q": "coup de pouce"})).text
+
+
+async def test_a_file_of_the_other_format_is_refused_on_the_desk_with_a_clear_message(client, rt):
+    await _coordinator(client, rt)
+    await client.get("/annuaire/coordination")
+    refused = await _upload(client, "mednum_valid.csv", fmt="datainclusion")
+    text = html.unescape(refused.text)
+    assert refused.status_code == 400 and "ressemble à un fichier médiation numérique (LaMednum)" in text
+    assert "Rien n'a été importé" in text and await Structure.count() == 0

@@ -178,3 +178,56 @@ async def test_managers_are_reminded_to_confirm_a_stale_entry_once_a_month(app, 
     assert (await jobs.tick(rt)).work["directory.reminders"] == 0  # not every tick
     rt.advance_clock(timedelta(days=31))
     assert (await jobs.tick(rt)).work["directory.reminders"] == 1  # a month later, still unconfirmed: asked again
+
+
+async def test_a_service_page_says_where_to_go_with_the_one_set_of_hours_that_holds_there(client, rt):
+    structure = await make_structure("Centre social du Port")
+    await Structure.update(
+        {
+            Structure.address: "4 quai du Port",
+            Structure.postal_code: "45990",
+            Structure.commune: "Montclair-sur-Loire",
+            Structure.opening_hours: "Mo-Fr 09:00-17:00",
+            Structure.phone: "01 99 00 20 20",
+            Structure.latitude: 47.9,
+            Structure.longitude: 2.1,
+        }
+    ).where(Structure.id == structure)
+    at_home = Service(structure=structure, name="Accueil social", opening_hours="Tu 14:00-16:00")
+    await at_home.save()
+    page = (await client.get(f"/annuaire/services/{at_home.id}")).text
+    assert "4 quai du Port, 45990 Montclair-sur-Loire" in page and "Horaires du service (Centre social du Port)" in page
+    assert "Horaires de la structure" not in page  # the service's hours replace the structure's
+    assert 'href="tel:0199002020"' in page and "Téléphone de la structure" in page
+    assert 'id="carte-service"' in page and "openstreetmap.org/?mlat=47.90000" in page
+
+    roaming = Service(structure=structure, name="Permanence mobile")
+    await roaming.save()
+    await Place(
+        service=roaming.id,
+        name="Marché des Aubiers",
+        address="Place du Marché",
+        postal_code="45990",
+        commune="Montclair-sur-Loire",
+        neighbourhood="Les Aubiers",
+        opening_hours="Tu 09:00-12:00",
+        itinerant=True,
+    ).save()
+    await Place(
+        service=roaming.id, name="Gare", address="Hall de la gare", postal_code="45990", commune="Montclair-sur-Loire"
+    ).save()
+    page = html.unescape((await client.get(f"/annuaire/services/{roaming.id}")).text)
+    assert "Horaires de ce lieu (Marché des Aubiers)" in page and "Horaires de la structure (Gare)" in page
+    assert "4 quai du Port" not in page  # its places, not the structure's address
+    assert "Ce service est itinérant" in page and "quartier Les Aubiers" in page
+
+
+async def test_a_service_nobody_can_reach_is_flagged_to_its_managers_and_the_coordinator(client, rt):
+    structure = await make_structure("Association sans adresse")
+    lost = Service(structure=structure, name="Aide fantôme")
+    await lost.save()
+    page = html.unescape((await client.get(f"/annuaire/services/{lost.id}")).text)
+    assert "Ce service ne peut pas être joint" in page and "La coordination du réseau en est avertie" in page
+    await sign_in(client, await make_person(rt, "coord@reseau.example.fr", coordinator=True))
+    desk = html.unescape((await client.get("/annuaire/coordination")).text)
+    assert "Services que personne ne peut joindre" in desk and f'/annuaire/services/{lost.id}">Aide fantôme' in desk

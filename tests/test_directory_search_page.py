@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -146,3 +147,76 @@ async def test_filter_lists_offer_only_what_a_search_can_find(client, rt):
     await search_index.reindex_service(ids[1])
     page = (await client.get("/annuaire")).text
     assert "famille--garde-denfants" in set(re.findall(r'name="theme" value="([^"]+)"', page))
+
+
+def _form_values(text: str) -> dict[str, str]:
+    """The search form's text and hidden inputs as the page gives them back."""
+    return {
+        name: html.unescape(value)
+        for name, value in re.findall(
+            r'<input[^>]*name="(\w+)"[^>]*type="(?:text|search|hidden)"[^>]*value="([^"]*)"', text
+        )
+        + re.findall(r'<input[^>]*type="hidden" name="(\w+)" value="([^"]*)"', text)
+    }
+
+
+async def test_a_filter_a_sort_or_a_page_keeps_the_place_of_the_search(client, rt):
+    await _seeded(rt)
+    first = await client.post(
+        "/annuaire/recherche", data={"q": "aide aux démarches", "adresse": "22 allée des Aubiers"}
+    )
+    assert first.history[0].headers["location"].endswith("#resultats")
+    form = _form_values(first.text)
+    assert form["adresse"] == form["adresse_affichee"] == "l'adresse indiquée (à 100 m près)"
+    assert (form["lat"], form["origine"]) == ("47.913", "adresse")
+
+    # "Gratuit" ticked, the box left as it was: the same point, still nearest first, never the address
+    ticked = await client.post("/annuaire/recherche", data={**form, "frais": "gratuit"})
+    assert "Aubiers" not in str(ticked.url)
+    assert (ticked.url.params["lat"], ticked.url.params["origine"], ticked.url.params["frais"]) == (
+        "47.913",
+        "adresse",
+        "gratuit",
+    )
+    assert "Du plus proche au plus loin de" in ticked.text
+    distances = [float(d.replace(",", ".")) for d in re.findall(r"à (\d+,\d) km", ticked.text)]
+    assert len(distances) > 2 and distances == sorted(distances)
+
+    by_name = await client.post("/annuaire/recherche", data={**form, "tri": "nom"})
+    assert by_name.url.params["lat"] == "47.913" and by_name.url.params["tri"] == "nom"
+    assert "Du plus proche" not in by_name.text
+    assert 'value="l&#39;adresse indiquée (à 100 m près)"' in by_name.text
+
+    emptied = await client.post("/annuaire/recherche", data={**form, "adresse": ""})
+    assert "lat" not in emptied.url.params and "Du plus proche" not in emptied.text
+
+
+async def test_an_area_is_shown_again_in_the_box_and_kept_across_pages(client, rt):
+    await _seeded(rt)
+    page = await client.post("/annuaire/recherche", data={"adresse": "les aubiers"})
+    form = _form_values(page.text)
+    assert form["precision"] == "neighbourhood" and form["adresse"] == form["origine"] and "Aubiers" in form["adresse"]
+    kept = await client.post("/annuaire/recherche", data={**form, "orientation": "oui"})
+    assert kept.url.params["origine"] == form["origine"] and kept.url.params["precision"] == "neighbourhood"
+    assert "centre du quartier" in kept.text
+    second = await client.get("/annuaire", params={**kept.url.params, "page": "2"})  # a page's link: the same query
+    assert "centre du quartier" in second.text and _form_values(second.text)["origine"] == form["origine"]
+
+
+async def test_the_bus_parked_in_les_aubiers_comes_first_for_aide_aux_demarches(client, rt):
+    await _seeded(rt)
+    page = await client.post("/annuaire/recherche", data={"q": "aide aux démarches", "adresse": "Les Aubiers"})
+    names = [html.unescape(n) for n in re.findall(r'<h3><a href="/annuaire/services/\d+">(.*?)</a></h3>', page.text)]
+    assert names[0] == "Bus France Services", names
+    free = await client.post("/annuaire/recherche", data={**_form_values(page.text), "frais": "gratuit"})
+    names = [html.unescape(n) for n in re.findall(r'<h3><a href="/annuaire/services/\d+">(.*?)</a></h3>', free.text)]
+    assert names[0] == "Bus France Services" and "Du plus proche" in free.text
+
+
+async def test_a_search_over_the_length_limit_comes_back_with_its_words_and_the_error(client, rt):
+    await _seeded(rt)
+    long_words = "démarches " * 25
+    page = await client.post("/annuaire/recherche", data={"q": long_words, "frais": "gratuit"})
+    assert page.status_code == 200
+    assert "au plus 200 caractères" in page.text and 'aria-invalid="true"' in page.text
+    assert long_words.strip() in html.unescape(page.text) and 'maxlength="200"' in page.text

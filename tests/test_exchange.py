@@ -119,9 +119,15 @@ async def test_structures_and_services_csv_files_import_together(rt):
 
 async def test_bad_rows_are_rejected_with_french_reasons_and_good_rows_import(rt):
     report = await run_import(rt, "datainclusion_broken_rows.json")
-    assert report.counts("structure") == {"created": 2, "rejected": 3}
-    assert report.counts("service") == {"created": 1, "rejected": 3}
-    assert reasons_of(report, "cd45--bad-siret") == ["siret : ce SIRET n'est pas valide : vérifiez les chiffres."]
+    assert report.counts("structure") == {"created": 3, "rejected": 2}
+    assert report.counts("service") == {"created": 2, "rejected": 2}
+    # a SIRET failing its key is left out of a row that is kept, with a note (as data·inclusion does)
+    bad_siret = next(row for row in report.rows if row.ident == "cd45--bad-siret")
+    assert bad_siret.status == "created" and bad_siret.notes == [
+        "siret : ce SIRET n'est pas valide : vérifiez les chiffres (reçu « 63353632004717 »), laissé vide"
+    ]
+    kept = await Structure.select(Structure.siret).where(Structure.source_id == "bad-siret").first()
+    assert kept is not None and not kept["siret"]
     assert reasons_of(report, "cd45--bad-postcode") == ["code_postal : 5 chiffres attendus (reçu « 4500 »)"]
     assert reasons_of(report, "cd45--bad-coords")[0].startswith("latitude : doit être comprise entre -90 et 90")
     # free-text hours are left out of a row that is kept, and the report says so
@@ -130,16 +136,16 @@ async def test_bad_rows_are_rejected_with_french_reasons_and_good_rows_import(rt
         "horaires_accueil : horaires illisibles « lundi 9h-12h », laissés vides ; "
         "format OpenStreetMap attendu, par exemple « Mo-Fr 08:30-12:30; PH off »"
     ]
-    assert "Champs facultatifs illisibles laissés vides : 1." in report.summary_lines()
+    assert "Champs facultatifs illisibles laissés vides : 2." in report.summary_lines()
     kept = await Structure.select(Structure.opening_hours).where(Structure.source_id == "bad-hours").first()
     assert kept == {"opening_hours": ""}
     assert reasons_of(report, "cd45--svc-unknown-code") == [
         "thematiques : valeur inconnue « numerique--apprendre-a-coder »"
     ]
     assert "introuvable" in reasons_of(report, "cd45--svc-orphan")[0]
-    assert "a été refusée" in reasons_of(report, "cd45--svc-on-rejected")[0]
+    assert next(row for row in report.rows if row.ident == "cd45--svc-on-rejected").status == "created"
     assert all(row.where.startswith("élément") for row in report.rejected)
-    assert await counts() == (2, 1, 0)
+    assert await counts() == (3, 2, 0)
 
 
 @pytest.mark.parametrize(
@@ -215,15 +221,15 @@ async def test_dry_run_reports_and_writes_nothing(rt):
     assert not await JournalEntry.exists().where(JournalEntry.action == "directory_import")
     await run_import(rt, "datainclusion_valid.json")
     again = await run_import(rt, "datainclusion_broken_rows.json", dry_run=True)
-    assert again.counts("structure")["rejected"] == 3 and await counts() == (3, 4, 1)
+    assert again.counts("structure")["rejected"] == 2 and await counts() == (3, 4, 1)
 
 
 async def test_import_is_journalled_with_counts_only(rt):
     await run_import(rt, "datainclusion_broken_rows.json", source="cd45", actor_id=None)
     entry = await JournalEntry.select().where(JournalEntry.action == "directory_import").first()
     details = json.loads(entry["details"])
-    assert details["structures_created"] == 2 and details["structures_rejected"] == 3
-    assert details["services_rejected"] == 3 and details["source"] == "cd45"
+    assert details["structures_created"] == 3 and details["structures_rejected"] == 2
+    assert details["services_rejected"] == 2 and details["source"] == "cd45"
     assert "Orléans" not in entry["details"]
 
 
@@ -531,3 +537,18 @@ async def test_export_drops_invalid_optional_fields_and_leaves_out_invalid_rows(
     rows = list(read_datainclusion_export(report.paths))
     assert validate_all(rows) == (2, 3)  # the CCAS's service goes with it
     assert all("pas une adresse" not in json.dumps(row) for _, row in rows)
+
+
+@pytest.mark.parametrize(
+    ("name", "chosen", "looks_like"),
+    [
+        ("mednum_valid.csv", "datainclusion", "médiation numérique (LaMednum) (sa colonne « pivot »)"),
+        ("datainclusion_valid.json", "mednum", "data·inclusion (un document JSON)"),
+        ("datainclusion_structures.csv", "mednum", "data·inclusion (ses colonnes « source » et « siret »)"),
+    ],
+)
+async def test_a_file_of_the_other_format_is_refused_with_the_format_it_looks_like(rt, name, chosen, looks_like):
+    with pytest.raises(Invalid) as refused:
+        await run_import(rt, name, fmt=chosen)
+    assert f"« {name} » ressemble à un fichier {looks_like}" in refused.value.message
+    assert "Rien n'a été importé" in refused.value.message and await counts() == (0, 0, 0)

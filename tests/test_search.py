@@ -15,7 +15,7 @@ from hub.db import PG_WORK_MEM, current_engine
 from hub.errors import Invalid
 from network.search import index as search_index
 from network.search.hours import PARIS, is_open, paris_minute
-from network.search.query import Origin, SearchQuery, search
+from network.search.query import ENOUGH_MATCH_EVERY_IDEA, Origin, SearchQuery, search
 from network.search.text import query_terms
 from network.tables import Service, ServiceTag, Structure
 from tests.conftest import make_service, make_structure
@@ -47,7 +47,8 @@ async def test_words_match_without_accents_or_case_and_as_prefixes() -> None:
     assert await names(text="ordi") == ["Atelier numérique"]  # a prefix, from the description
     assert await names(text="ateliers numériques") == ["Atelier numérique"]  # plurals
     assert await names(text="francais") == ["Cours de français"]
-    assert await names(text="aide pour les démarches") == []  # every word counts, "aide" is nowhere
+    # ranked by how many words match, not every word required: "aide" is nowhere, "démarches" is
+    assert await names(text="aide pour les démarches") == ["Démarches CAF en ligne"]
     assert await names(text="les démarches de la caf") == ["Démarches CAF en ligne"]  # stop words are not
 
 
@@ -421,3 +422,41 @@ async def test_postgresql_sessions_rank_large_result_sets_in_memory() -> None:
     if isinstance(current_engine(), SQLiteEngine):
         pytest.skip("a PostgreSQL session setting")
     assert await Service.raw("SHOW work_mem") == [{"work_mem": PG_WORK_MEM}]  # the pool's connections
+
+
+async def test_results_are_ranked_by_how_many_ideas_they_match_with_synonyms_and_stems() -> None:
+    structure = await make_structure("Maison France Services")
+    await make_service(structure, "Carte grise et permis", description="Vos démarches ANTS en ligne.")
+    await make_service(structure, "Aide aux démarches administratives", description="Un agent vous aide.")
+    await make_service(structure, "Accompagnement administratif", description="Pour les démarches.")
+    await make_service(structure, "Atelier tablette")
+
+    assert await names(text="immatriculation") == ["Carte grise et permis"]  # a synonym of the field
+    assert await names(text="ants carte grise") == ["Carte grise et permis"]  # one idea, not three words
+    page = await search(SearchQuery(text="aide démarches administratives"), now=TUESDAY_10H)
+    # "accompagnement" is "aide", "administratif" is "administratives" (stems): both match all three ideas
+    assert page.ideas == 3 and {hit.matched for hit in page.hits} == {3}
+    assert sorted(hit.service_name for hit in page.hits) == [
+        "Accompagnement administratif",
+        "Aide aux démarches administratives",
+    ]
+    partly = await search(SearchQuery(text="atelier démarches"), now=TUESDAY_10H)
+    assert [hit.matched for hit in partly.hits] == [1, 1, 1, 1]  # one of two ideas is enough, ranked after all
+    both = await search(SearchQuery(text="démarches ants"), now=TUESDAY_10H)
+    assert both.hits[0].service_name == "Carte grise et permis" and [h.matched for h in both.hits] == [2, 1, 1]
+    assert await names(text="démarches ants", sort="name") == [
+        "Accompagnement administratif",
+        "Aide aux démarches administratives",
+        "Carte grise et permis",
+    ]
+
+
+async def test_when_enough_services_match_every_idea_partial_matches_stay_out() -> None:
+    structure = await make_structure()
+    await make_service(structure, "Atelier seul")  # one idea of two
+    for n in range(ENOUGH_MATCH_EVERY_IDEA - 1):
+        await make_service(structure, f"Atelier numérique {n:02d}")
+    assert len(await names(text="atelier numérique", limit=100)) == ENOUGH_MATCH_EVERY_IDEA  # the partial one too
+    await make_service(structure, "Atelier numérique 99")
+    page = await search(SearchQuery(text="atelier numérique", limit=100), now=TUESDAY_10H)
+    assert page.total == ENOUGH_MATCH_EVERY_IDEA and "Atelier seul" not in [h.service_name for h in page.hits]

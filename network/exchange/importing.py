@@ -329,6 +329,38 @@ async def queue_reindex(service_ids: list[int], structure_ids: list[int]) -> Non
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,59}$")
 
 
+FORMAT_NAMES = {"datainclusion": "data·inclusion", "mednum": "médiation numérique (LaMednum)"}
+
+
+def detected_format(file: InputFile) -> tuple[str, str] | None:
+    """What a file looks like, and why: JSON is data·inclusion's; a CSV by its header ("pivot": LaMednum;
+    "source" with "siret" or "structure_id": data·inclusion). None when it cannot be told (the parser says why)."""
+    head = file.content[:4096].decode("utf-8-sig", errors="ignore").lstrip()
+    if head[:1] in ("{", "["):
+        return "datainclusion", "un document JSON"
+    columns = {c.strip().strip('"').lower() for c in re.split(r"[,;\t]", head.split("\n", 1)[0])}
+    if "pivot" in columns:
+        return "mednum", "sa colonne « pivot »"
+    if "source" in columns and ({"siret", "structure_id"} & columns):
+        return "datainclusion", "ses colonnes « source » et « " + (
+            "structure_id" if "structure_id" in columns else "siret"
+        ) + " »"
+    return None
+
+
+def _check_format(files: Sequence[InputFile], fmt: str) -> None:
+    """A file of the other format is refused before anything is read into the directory (it would import
+    empty structures): the message names the format it looks like."""
+    for file in files:
+        found = detected_format(file)
+        if found is not None and found[0] != fmt:
+            raise Invalid(
+                f"« {file.name} » ressemble à un fichier {FORMAT_NAMES[found[0]]} ({found[1]}), pas à un fichier "
+                f"{FORMAT_NAMES[fmt]} : choisissez le format « {FORMAT_NAMES[found[0]]} ». Rien n'a été importé.",
+                {"format": f"Ce fichier est au format {FORMAT_NAMES[found[0]]}."},
+            )
+
+
 async def import_files(
     rt: Runtime,
     files: Sequence[InputFile],
@@ -349,6 +381,7 @@ async def import_files(
         raise Invalid("Nom de source invalide : minuscules, chiffres et tirets, par exemple « cd45 ».")
     if not files:
         raise Invalid("Aucun fichier à importer.")
+    _check_format(files, fmt)
     parse = parse_datainclusion if fmt == "datainclusion" else parse_mednum
     clock = time.perf_counter()
     outcomes, structures, services = parse(files, source, progress)

@@ -143,6 +143,16 @@ def imported_hours(value: str, outcome: RowOutcome, field: str = "horaires_accue
     return ""
 
 
+def _without_bad_siret(data: dict[str, Any], outcome: RowOutcome, field: str) -> dict[str, Any]:
+    """A SIRET that is not 14 digits or fails its key is left out of a row that is kept, and the row's report
+    says so (as data·inclusion does: the SIRET is optional; a form still refuses a bad one)."""
+    siret = str(data.get("siret") or "").strip()
+    if not siret or not (problem := siret_problem(siret)):
+        return data
+    outcome.note(f"{field} : {problem[0].lower()}{problem[1:-1]} (reçu {shown(siret)}), laissé vide")
+    return {**data, "siret": None}
+
+
 def _number(value: Any) -> float | None:
     try:
         return None if value in (None, "") else float(value)
@@ -224,6 +234,7 @@ def validate_di(
     kind: str, data: dict[str, Any], outcome: RowOutcome, rename: dict[str, str] | None = None
 ) -> pydantic.BaseModel | None:
     model_class: type[pydantic.BaseModel] = di.Structure if kind == "structure" else di.Service
+    data = _without_bad_siret(data, outcome, (rename or {}).get("siret", "siret"))
     try:
         model = model_class.model_validate(data)
     except pydantic.ValidationError as error:

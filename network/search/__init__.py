@@ -7,8 +7,12 @@ services they wrote (`pending`) and index them after commit, a batch per transac
 from the index as soon as it or its structure stops being active, so a closed structure never shows.
 
 Words: SQLite FTS5 (unicode61, diacritics removed) or PostgreSQL tsvectors (French stems and plain
-words, unaccented). Every word of the box must match, as a prefix ("demarche caf" finds "Démarches
-CAF"); French stop words are ignored and a final plural s/x is dropped.
+words, unaccented). The box's words become ideas (`text.concepts`): each word, stemmed ("administratives"
+→ "administrat") and matched as a prefix, with its synonyms (`synonyms`: the field's reviewed list and the
+coordinator's own), a synonym list's phrase ("carte grise") being one idea; French stop words are ignored.
+When at least ENOUGH_MATCH_EVERY_IDEA services match every idea, they are the results; otherwise those
+matching enough of them (one of two, two of three…) follow, ranked by how many they match when the order
+is relevance (distance and name orders stay what they say).
 
 Filters are tokens of the same full-text index (one per code, commune, neighbourhood…), so a search
 with words and filters is one intersection of posting lists, never a probe per candidate.
@@ -20,8 +24,8 @@ ranking never reads the large document), ties by name.
 Opening hours are OSM expressions evaluated with opening-hours-py in Europe/Paris, French public
 holidays included; each distinct expression is evaluated once per minute, not once per service.
 
-Modules (imported by name; this file re-exports nothing): `text` (folding, words, filter tokens, snippets,
-distance), `hours` (opening hours), `sql` (database access on either engine), `index` (the writer: tags,
+Modules (imported by name; this file re-exports nothing): `text` (folding, words, stems, ideas, filter tokens,
+snippets, distance), `synonyms` (the synonym groups), `hours` (opening hours), `sql` (database access on either engine), `index` (the writer: tags,
 reindexing, rebuilding, the directory caches), `pending` (the queue of services to reindex), `query` (the
 planner and executor).
 """

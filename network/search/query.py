@@ -15,11 +15,24 @@ from hub.db import current_engine
 from hub.errors import Invalid
 from hub.tables import STRUCTURE_KINDS
 from network import vocabulary
-from network.search import sql
+from network.search import sql, synonyms
 from network.search.hours import is_open, open_expression_ids, paris_minute
-from network.search.text import EARTH_RADIUS_M, area_key, distance_m, filter_token, query_terms, snippet
+from network.search.text import (
+    EARTH_RADIUS_M,
+    Concept,
+    area_key,
+    concept_words,
+    concepts,
+    distance_m,
+    filter_token,
+    query_terms,
+    snippet,
+)
 
 MAX_LIMIT = 100
+# When at least this many services match every idea of the words, they are the results (by relevance, distance
+# or name); fewer, and those matching only some of the ideas follow them (enough of them: see `needed`).
+ENOUGH_MATCH_EVERY_IDEA = 20
 MAX_OFFSET = 10_000
 BM25_WEIGHTS = "10.0, 5.0, 2.0, 1.0, 0.0"  # FTS5 columns: name, structure, description, context, filters
 
@@ -76,6 +89,7 @@ class SearchHit(msgspec.Struct, kw_only=True, frozen=True):
     accepts_referrals: bool
     snippet: str  # plain text from the description, around the first word found
     score: float | None = None  # relevance, higher is better (relevance sort only)
+    matched: int | None = None  # how many of the ideas asked it matches (when several were asked)
 
 
 class Origin(msgspec.Struct, kw_only=True, frozen=True):
@@ -97,9 +111,17 @@ class SearchPage(msgspec.Struct, kw_only=True, frozen=True):
     terms: tuple[str, ...]  # the words searched, normalised
     at: datetime  # the instant "open_now" was evaluated at (Europe/Paris, to the minute)
     origin: Origin | None = None  # the point distances are measured from, when there is one
+    ideas: int = 0  # how many ideas the words asked (a word with its synonyms is one): results matching
+    # more of them come first, whatever the order
 
 
 # ---------------------------------------------------------------- searching
+async def synonym_groups() -> tuple[tuple[str, ...], ...]:
+    """The reviewed synonym groups of the field, then the network's own (added by the coordinator)."""
+    async with current_engine().transaction():
+        return await synonyms.all_groups()
+
+
 _FIELD_KINDS = {
     "thematiques": ("thematique", "Thématique inconnue"),
     "publics": ("public", "Public inconnu"),
@@ -178,19 +200,44 @@ def _filter_groups(q: SearchQuery) -> list[list[str]]:
     return groups
 
 
-def fts5_match(terms: Sequence[str], groups: Sequence[Sequence[str]] = ()) -> str:
-    """SQLite FTS5 query: every term as a prefix, and a token of every filter group."""
-    parts = [f'"{t}"*' for t in terms] + [f"filters : ({' OR '.join(group)})" for group in groups]
+def _fts5_phrase(phrase: Sequence[str]) -> str:
+    """A phrase's words close together (the index keeps the stop words the phrase was written without)."""
+    words = " ".join(f'"{word}"*' for word in phrase)
+    return words if len(phrase) == 1 else f"NEAR({words}, 2)"
+
+
+def fts5_concept(concept: Concept) -> str:
+    """One idea for SQLite FTS5: any of its phrases, each word a prefix."""
+    return "(" + " OR ".join(_fts5_phrase(phrase) for phrase in concept) + ")"
+
+
+def fts5_match(found: Sequence[Concept], groups: Sequence[Sequence[str]] = (), *, every: bool = False) -> str:
+    """SQLite FTS5 query: any of the ideas (all of them with `every`), and a token of every filter group."""
+    ideas = f" {'AND' if every else 'OR'} ".join(fts5_concept(concept) for concept in found)
+    parts = ([f"({ideas})"] if ideas else []) + [f"filters : ({' OR '.join(group)})" for group in groups]
     return " AND ".join(parts)
 
 
-def pg_tsquery(n_terms: int) -> str:
-    """PostgreSQL tsquery of n terms ("?" = "term:*"): each the prefix of a plain word or of a French stem."""
-    return " && ".join("(to_tsquery('maillage_simple', ?) || to_tsquery('maillage_french', ?))" for _ in range(n_terms))
+def pg_concept(concept: Concept) -> str:
+    """One idea as a tsquery's text ("aide:* | accompagn:* | carte:* & grise:*"), for both configurations."""
+    return " | ".join(" & ".join(f"{word}:*" for word in phrase) for phrase in concept)
 
 
-def pg_tsquery_args(terms: Sequence[str]) -> list[str]:
-    return [arg for term in terms for arg in (f"{term}:*", f"{term}:*")]
+PG_CONCEPT = "(to_tsquery('maillage_simple', ?) || to_tsquery('maillage_french', ?))"  # a plain word or a stem
+
+
+def pg_tsquery(n_concepts: int, *, every: bool = False) -> str:
+    """PostgreSQL tsquery of n ideas: any of them (all of them with `every`)."""
+    return f" {'&&' if every else '||'} ".join(PG_CONCEPT for _ in range(n_concepts))
+
+
+def pg_tsquery_args(found: Sequence[Concept]) -> list[str]:
+    return [arg for concept in found for arg in (pg_concept(concept), pg_concept(concept))]
+
+
+def needed(n_concepts: int) -> int:
+    """How many of the ideas asked a result must match: one of two, two of three or four, and so on."""
+    return (n_concepts + 1) // 2
 
 
 def _squared_distance(lat: float, lon: float) -> tuple[str, list[Any]]:
@@ -214,35 +261,47 @@ async def search(q: SearchQuery, now: datetime, origin: Origin | None = None) ->
         q = msgspec.structs.replace(q, latitude=origin.latitude, longitude=origin.longitude)
     q = _checked(q)
     at = paris_minute(now)
-    terms = query_terms(q.text)
     groups = _filter_groups(q)
     point = (q.latitude, q.longitude) if q.latitude is not None and q.longitude is not None else None
-    sort: Sort = q.sort
-    if sort == "relevance" and not terms:
-        sort = "distance" if point else "name"
     if point and origin is None:
         origin = Origin(latitude=point[0], longitude=point[1])
     async with current_engine().transaction():
+        found = concepts(q.text, await synonyms.all_groups()) if query_terms(q.text) else []
+        terms = concept_words(found)  # to place the snippet: the words typed and their synonyms
+        sort: Sort = q.sort
+        if sort == "relevance" and not found:
+            sort = "distance" if point else "name"
         open_ids = None
         if q.open_at is not None or q.open_now:
             try:
                 open_ids = await open_expression_ids(paris_minute(q.open_at) if q.open_at is not None else at)
             except OverflowError:  # an instant at the very edge of the calendar: nothing is known open then
                 open_ids = frozenset()
-        plan = _Plan(q, terms, groups, point, sort, open_ids)
-        if plan.browse_by_distance:
-            rows = await plan.nearest()
-        else:
-            rows = await sql.fetch(plan.page_sql(), plan.page_args())
-        if rows and plan.windowed:
-            total = int(rows[0]["total"])
-        elif (rows and len(rows) < q.limit) or (not rows and q.offset == 0):
-            total = q.offset + len(rows)  # the last page: nothing to count
-        else:
-            total = int((await sql.fetch(*plan.count()))[0]["n"])
+        plan = _Plan(q, found, groups, point, sort, open_ids)
+        rows: list[Mapping[str, Any]] | None = None
+        if len(found) > 1:  # enough services match every idea: they are the results; else partial matches join
+            every = _Plan(q, found, groups, point, sort, open_ids, every=True)
+            rows = await sql.fetch(every.page_sql(), every.page_args())
+            total = await every.total(rows)
+            if total < ENOUGH_MATCH_EVERY_IDEA:
+                rows = None
+        if rows is None:
+            if plan.browse_by_distance:
+                rows = await plan.nearest()
+            else:
+                rows = await sql.fetch(plan.page_sql(), plan.page_args())
+            total = await plan.total(rows)
     hits = [_hit(row, terms, point, at, sort == "relevance") for row in rows]
     return SearchPage(
-        hits=hits, total=total, limit=q.limit, offset=q.offset, sort=sort, terms=tuple(terms), at=at, origin=origin
+        hits=hits,
+        total=total,
+        limit=q.limit,
+        offset=q.offset,
+        sort=sort,
+        terms=tuple(query_terms(q.text)),
+        at=at,
+        origin=origin,
+        ideas=len(found),
     )
 
 
@@ -255,15 +314,18 @@ class _Plan:
     def __init__(
         self,
         q: SearchQuery,
-        terms: list[str],
+        found: list[Concept],
         groups: list[list[str]],
         point: tuple[float, float] | None,
         sort: Sort,
         open_ids: frozenset[int] | None,
+        *,
+        every: bool = False,
     ) -> None:
         self.q, self.point, self.sort = q, point, sort
         sqlite = sql.on_sqlite()
-        text = bool(terms or groups)
+        text = bool(found or groups)
+        counted = len(found) > 1 and not every  # results ranked by how many of the ideas asked they match
         # Conditions on the index row ("s": network_search, or network_search_text on PostgreSQL).
         row_where: list[str] = []
         self.row_args: list[Any] = []
@@ -288,6 +350,7 @@ class _Plan:
         self.order_columns.append("service_id")
 
         self.prefix, self.prefix_args = "", []
+        self.columns_prefix = ""  # SQLite: the rank of a row's number of ideas, first
         self.where: list[str] = []
         self.where_args: list[Any] = []
         self.windowed = False
@@ -295,28 +358,76 @@ class _Plan:
             self.ident, self.source = "network_search_fts.rowid", "network_search_fts"
             if row_where or sort != "relevance":
                 self.source += " CROSS JOIN network_search s ON s.service_id = network_search_fts.rowid"
-            self.where, self.where_args = ["network_search_fts MATCH ?"], [fts5_match(terms, groups)]
+            self.where, self.where_args = ["network_search_fts MATCH ?"], [fts5_match(found, groups, every=every)]
             self.count_source = self.source if row_where else "network_search_fts"
+            if counted:
+                self._sqlite_ideas(found, groups, sort == "relevance")
         elif text:
-            parts = ([f"({pg_tsquery(len(terms))})"] if terms else []) + (["to_tsquery('simple', ?)"] if groups else [])
-            ranking = pg_tsquery(len(terms)) if sort == "relevance" else "NULL::tsquery"
-            self.prefix_args = pg_tsquery_args(terms) + ([_tsquery_of_groups(groups)] if groups else [])
-            self.prefix_args += pg_tsquery_args(terms) if sort == "relevance" else []
+            parts = ([f"({pg_tsquery(len(found), every=every)})"] if found else []) + (
+                ["to_tsquery('simple', ?)"] if groups else []
+            )
+            ranking = pg_tsquery(len(found)) if sort == "relevance" else "NULL::tsquery"
+            per_idea = ", ".join(f"{PG_CONCEPT} AS c{n}" for n in range(len(found))) if counted else ""
+            self.prefix_args = pg_tsquery_args(found) + ([_tsquery_of_groups(groups)] if groups else [])
+            self.prefix_args += pg_tsquery_args(found) if sort == "relevance" else []
+            self.prefix_args += pg_tsquery_args(found) if counted else []
             self.prefix_args += self.select_args + self.row_args
             self.select_args, self.row_args, self.row_where = [], [], []
             where = " AND ".join(row_where) or "TRUE"
+            if counted:  # each row's ideas, a match on its small document
+                matched = " + ".join(f"(s.document @@ tq.c{n})::int" for n in range(len(found)))
+                columns = f"{matched} AS matched, {columns}"
+                if sort == "relevance":
+                    self.order_columns.insert(0, "matched DESC")
+                if needed(len(found)) > 1:
+                    self.where, self.where_args = ["m.matched >= ?"], [needed(len(found))]
             self.prefix = (
-                f"tq AS MATERIALIZED (SELECT {' && '.join(parts)} AS q, {ranking} AS r), "
+                f"tq AS MATERIALIZED (SELECT {' && '.join(parts)} AS q, {ranking} AS r{', ' + per_idea if per_idea else ''}), "
                 f"m AS MATERIALIZED (SELECT s.service_id, {columns} FROM tq JOIN network_search_text s"
                 f" ON s.document @@ tq.q WHERE {where}), "
             )
             self.ident, self.source, self.count_source = "m.service_id", "m", "m"
-            columns = ", ".join(column.split()[0] for column in self.order_columns[:-1])
+            columns = ", ".join(
+                dict.fromkeys(
+                    [column.split()[0] for column in self.order_columns[:-1]] + (["matched"] if counted else [])
+                )
+            )
             self.windowed = True  # one pass: the matches are counted as they are ranked
         else:
             self.ident, self.source, self.count_source = "s.service_id", "network_search s", "network_search s"
-        self.columns = columns
+        self.columns = self.columns_prefix + columns
         self.browse_by_distance = sort == "distance" and not text and q.radius_m is None
+        # how many ideas each result of the page matches (to say so): the page's rows only
+        self.matched_sql, self.matched_args = "", []
+        if counted and sqlite:
+            self.matched_sql = (
+                ", "
+                + " + ".join(
+                    "(SELECT count(*) FROM network_search_fts(?) WHERE rowid = page.service_id)" for _ in found
+                )
+                + " AS matched"
+            )
+            self.matched_args = [fts5_match([concept]) for concept in found]
+
+    def _sqlite_ideas(self, found: list[Concept], groups: list[list[str]], ranked: bool) -> None:
+        """SQLite: the rows matching enough of the ideas, those matching more first when ranked by relevance.
+        Two ideas (most searches): any of them, and the rows matching both first: one more full-text query
+        (both), probed per row. More: each idea's rows (filters included, so the sets stay small), summed."""
+        n = len(found)
+        if n == 2:
+            tier, tier_args = (
+                "(network_search_fts.rowid IN (SELECT rowid FROM network_search_fts(?)))",
+                [fts5_match(found, groups, every=True)],
+            )
+        else:
+            tier = " + ".join("(network_search_fts.rowid IN (SELECT rowid FROM network_search_fts(?)))" for _ in found)
+            tier_args = [fts5_match([concept], groups) for concept in found]
+            self.where.append(f"{tier} >= ?")
+            self.where_args += [*tier_args, needed(n)]
+        if ranked:
+            self.columns_prefix = f"{tier} AS tier, "
+            self.select_args = tier_args + self.select_args
+            self.order_columns.insert(0, "tier DESC")
 
     def _condition(self, extra: Sequence[str] = ()) -> str:
         return " AND ".join([*self.where, *self.row_where, *extra]) or "1 = 1"
@@ -327,7 +438,7 @@ class _Plan:
         return f"""WITH {self.prefix}page AS (
                 SELECT {self.ident} AS service_id, {self.columns}{window} FROM {self.source}
                 WHERE {self._condition(extra)} ORDER BY {order} LIMIT ? OFFSET ?)
-            SELECT page.*, sv.name, sv.description, sv.thematiques, sv.fees, sv.accepts_referrals,
+            SELECT page.*{self.matched_sql}, sv.name, sv.description, sv.thematiques, sv.fees, sv.accepts_referrals,
                    s.structure_id, st.name AS structure_name, s.structure_kind, s.commune, s.neighbourhood,
                    s.latitude, s.longitude, h.hours
             FROM page JOIN network_search s ON s.service_id = page.service_id
@@ -341,7 +452,25 @@ class _Plan:
     ) -> list[Any]:
         limit = self.q.limit if limit is None else limit
         offset = self.q.offset if offset is None else offset
-        return [*self.prefix_args, *self.select_args, *self.where_args, *self.row_args, *extra_args, limit, offset]
+        return [
+            *self.prefix_args,
+            *self.select_args,
+            *self.where_args,
+            *self.row_args,
+            *extra_args,
+            limit,
+            offset,
+            *self.matched_args,
+        ]
+
+    async def total(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """How many results in all, given the page's rows (counted only when the page does not tell)."""
+        q = self.q
+        if rows and self.windowed:
+            return int(rows[0]["total"])
+        if (rows and len(rows) < q.limit) or (not rows and q.offset == 0):
+            return q.offset + len(rows)  # the last page: nothing to count
+        return int((await sql.fetch(*self.count()))[0]["n"])
 
     def count(self) -> tuple[str, list[Any]]:
         with_clause = f"WITH {self.prefix.rstrip(', ')} " if self.prefix else ""
@@ -405,4 +534,5 @@ def _hit(
         accepts_referrals=bool(row["accepts_referrals"]),
         snippet=snippet(str(row["description"] or ""), terms),
         score=round(float(row["score"]), 6) if scored and row["score"] is not None else None,
+        matched=int(row["matched"]) if "matched" in row.keys() else None,
     )

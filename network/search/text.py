@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -38,17 +39,119 @@ def filter_token(kind: str, code: str) -> str:
     return _FILTER_PREFIX + "".join(_BASE36[number // 36**i % 36] for i in range(7))  # 36 bits: short and unique
 
 
+# Derivational endings taken off a searched word, longest first, when at least MIN_STEM letters stay: the
+# rest is matched as a prefix, so "administratif" finds "administratives" and "accompagner" "accompagnement".
+_ENDINGS = (
+    "issements",
+    "issement",
+    "atrices",
+    "atrice",
+    "ateurs",
+    "ateur",
+    "ations",
+    "ation",
+    "ements",
+    "ement",
+    "ment",
+    "ives",
+    "ive",
+    "ifs",
+    "if",
+    "iques",
+    "ique",
+    "elles",
+    "elle",
+    "ennes",
+    "enne",
+    "ites",
+    "ite",
+    "euses",
+    "euse",
+    "eurs",
+    "eur",
+    "ees",
+    "ee",
+    "er",
+    "es",
+)
+MIN_STEM = 5
+
+
+def stem(word: str) -> str:
+    """A folded word's French stem, to be matched as a prefix: "démarches" → "demarche",
+    "administratives" → "administrat", "numérique" → "numer"; short words as they are."""
+    if len(word) > 4 and word[-1] in "sx" and not word.endswith("ss"):  # not "ants", an acronym
+        word = word[:-1]
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= MIN_STEM:
+            return word[: -len(ending)]
+    return word
+
+
+def words_of(text: str) -> list[str]:
+    """The searchable words of a text, folded, in order: stop words, single letters and filter-like words out."""
+    return [
+        word
+        for word in _WORD.findall(fold(text))
+        if word not in _STOPWORDS and (len(word) >= 2 or word.isdigit()) and not word.startswith(_FILTER_PREFIX)
+    ]
+
+
 def query_terms(text: str) -> list[str]:
-    """The words of the box, each to be matched as a prefix; stop words out, final plural s/x off."""
-    terms: list[str] = []
-    for word in _WORD.findall(fold(text)):
-        if word in _STOPWORDS or (len(word) < 2 and not word.isdigit()) or word.startswith(_FILTER_PREFIX):
-            continue
-        if len(word) > 3 and word[-1] in "sx" and not word.endswith("ss"):
-            word = word[:-1]
-        if word not in terms:
-            terms.append(word)
-    return terms[:MAX_TERMS]
+    """The box's words as searched (stems), each once, at most MAX_TERMS."""
+    return list(dict.fromkeys(stem(word) for word in words_of(text)))[:MAX_TERMS]
+
+
+Phrase = tuple[str, ...]  # stems, all needed (a phrase of the synonym list), each a prefix
+Concept = tuple[Phrase, ...]  # alternatives: any of them matches the idea
+
+
+@functools.lru_cache(maxsize=8)
+def _phrase_index(groups: tuple[tuple[str, ...], ...]) -> tuple[list[Concept], dict[Phrase, int], int]:
+    """The synonym groups as stemmed phrases, and which group each phrase belongs to (built once a list)."""
+    alternatives: list[Concept] = []
+    phrases: dict[Phrase, int] = {}
+    for number, group in enumerate(groups):
+        members = [phrase for member in group if (phrase := tuple(stem(w) for w in words_of(member)))]
+        singles = {phrase[0] for phrase in members if len(phrase) == 1}
+        # a word whose shorter form is in the group already matches through it ("aider" through "aide")
+        kept = [p for p in members if len(p) > 1 or not any(p[0] != w and p[0].startswith(w) for w in singles)]
+        alternatives.append(tuple(dict.fromkeys(kept)))
+        for phrase in members:
+            phrases.setdefault(phrase, number)
+    return alternatives, phrases, max((len(phrase) for phrase in phrases), default=1)
+
+
+def concepts(text: str, groups: Sequence[Sequence[str]] = ()) -> list[Concept]:
+    """What a box asks, idea by idea: each word (or a synonym list's phrase found in the box) with its synonyms.
+    A result is ranked by how many of these ideas it matches; two words of one synonym group are one idea."""
+    stems = [stem(word) for word in words_of(text)]
+    alternatives, phrases, longest = _phrase_index(tuple(tuple(group) for group in groups))
+    found: list[Concept] = []
+    seen: set[int] = set()
+    position = 0
+    while position < len(stems):
+        for size in range(min(longest, len(stems) - position), 0, -1):
+            number = phrases.get(tuple(stems[position : position + size]), -1)
+            if number >= 0:
+                break
+        else:
+            size = 1
+        if number >= 0:
+            if number not in seen:
+                seen.add(number)
+                found.append(alternatives[number])
+        else:
+            concept: Concept = ((stems[position],),)
+            if concept not in found:
+                found.append(concept)
+        position += size
+    return found[:MAX_TERMS]
+
+
+def concept_words(found: Sequence[Concept]) -> list[str]:
+    """Every stem of the ideas, once (to place a snippet, to say what was searched)."""
+    return list(dict.fromkeys(stem for concept in found for phrase in concept for stem in phrase))
 
 
 def snippet(text: str, terms: Sequence[str], width: int = 180) -> str:

@@ -41,6 +41,9 @@
         form.elements.lon.value = position.coords.longitude.toFixed(3);
         form.elements.pres_de.value = "";
         form.elements.adresse.value = "";
+        form.elements.adresse_affichee.value = ""; // a new place: the one kept from the last search goes
+        form.elements.origine.value = "";
+        form.elements.precision.value = "";
         form.submit();
       }, function () {
         around.disabled = false;
