@@ -159,11 +159,13 @@ def snippet(text: str, terms: Sequence[str], width: int = 180) -> str:
     text = " ".join(text.split())
     if len(text) <= width:
         return text
-    folded_chars = [fold(c) for c in text]
-    offsets = [index for index, piece in enumerate(folded_chars) for _ in piece]  # folded → original position
-    folded = "".join(folded_chars)
-    found = [m.start() for t in terms if (m := re.search(rf"\b{re.escape(t)}", folded))]
-    start = offsets[min(found)] if found else 0
+    start = 0
+    if terms:  # folding every character costs: only to find where the first word is
+        folded_chars = [fold(c) for c in text]
+        offsets = [index for index, piece in enumerate(folded_chars) for _ in piece]  # folded → original position
+        folded = "".join(folded_chars)
+        found = [m.start() for t in terms if (m := re.search(rf"\b{re.escape(t)}", folded))]
+        start = offsets[min(found)] if found else 0
     if start > 0:
         space = text.rfind(" ", 0, max(0, start - 30) + 1)
         start = space + 1 if space >= 0 else 0
