@@ -27,6 +27,7 @@ from hub import auth, db, jobs
 from hub.accounts import Actor
 from hub.api import API_CONTROLLERS, BEARER_SCHEME
 from hub.auth import ActorMiddleware
+from hub.limits import JsonLimitsMiddleware
 from hub.pages import PAGE_CONTROLLERS
 from hub.runtime import Runtime
 from hub.schemas import Health
@@ -124,7 +125,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             "actor": Provide(provide_actor, sync_to_thread=False),
         },
         state=State({"runtime": runtime, "settings": settings}),
-        middleware=[DefineMiddleware(ActorMiddleware)],
+        middleware=[DefineMiddleware(JsonLimitsMiddleware), DefineMiddleware(ActorMiddleware)],
         csrf_config=CSRFConfig(
             secret=runtime.secrets.csrf_secret,
             cookie_name="maillage_csrf",
