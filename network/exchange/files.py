@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from hub.errors import Invalid
 from hub.limits import TOO_DEEP, TOO_LONG_NUMBER, bounded_int
+from hub.spreadsheets import safe_cell
 
 
 def fatal(message: str) -> Invalid:
@@ -110,11 +111,10 @@ def read_csv(file: InputFile, required: Iterable[str]) -> tuple[list[str], list[
 
 
 def csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
+    """A cell of an exported CSV: lists written `a|b`, formulas neutralised (hub.spreadsheets)."""
     if isinstance(value, list):
-        return "|".join(str(v) for v in value)
-    return str(value)
+        return safe_cell("|".join(str(v) for v in value))
+    return safe_cell(value)
 
 
 @dataclasses.dataclass

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.errors import NotFound
+from hub.spreadsheets import safe_row
 from network.exchange.files import InputFile
 from network.exchange.report import ImportReport
 from network.tables import ImportRecord
@@ -33,15 +34,17 @@ def report_csv(report: ImportReport) -> bytes:
     writer.writerow(HEADER)
     for row in report.rows:
         writer.writerow(
-            [
-                row.file,
-                row.where,
-                row.kind,
-                row.ident,
-                STATUS_LABELS.get(row.status, row.status),
-                " ; ".join(row.reasons),
-                " ; ".join(row.notes),
-            ]
+            safe_row(
+                [
+                    row.file,
+                    row.where,
+                    row.kind,
+                    row.ident,
+                    STATUS_LABELS.get(row.status, row.status),
+                    " ; ".join(row.reasons),
+                    " ; ".join(row.notes),
+                ]
+            )
         )
     return out.getvalue().encode("utf-8-sig")
 
