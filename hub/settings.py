@@ -42,6 +42,8 @@ class Settings:
     # Address search: a BAN geocoder (geocodejson) when set; else the directory's own gazetteer only.
     geocoder_url: str = ""
     geocoder_timeout_seconds: float = 2.0
+    # /readyz: how long the database's write (rolled back) may wait, e.g. for a write lock held elsewhere
+    ready_timeout_seconds: float = 2.0
 
     @property
     def is_production(self) -> bool:
@@ -83,6 +85,7 @@ class Settings:
             "tile_attribution": env.get("MAILLAGE_TILE_ATTRIBUTION", cls.tile_attribution),
             "geocoder_url": env.get("MAILLAGE_GEOCODER_URL", cls.geocoder_url).strip(),
             "geocoder_timeout_seconds": float(env.get("MAILLAGE_GEOCODER_TIMEOUT", cls.geocoder_timeout_seconds)),
+            "ready_timeout_seconds": float(env.get("MAILLAGE_READY_TIMEOUT", cls.ready_timeout_seconds)),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
