@@ -26,6 +26,8 @@ from hub import auth, db, jobs
 from hub.accounts import Actor
 from hub.api import API_CONTROLLERS, BEARER_SCHEME
 from hub.auth import ActorMiddleware
+from hub.csrf import SessionCSRFMiddleware
+from hub.headers import security_headers_hook
 from hub.health import ReadinessCheck, ready
 from hub.limits import JsonLimitsMiddleware
 from hub.pages import PAGE_CONTROLLERS
@@ -118,15 +120,22 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             "actor": Provide(provide_actor, sync_to_thread=False),
         },
         state=State({"runtime": runtime, "settings": settings, "readiness": ReadinessCheck(settings)}),
-        middleware=[DefineMiddleware(JsonLimitsMiddleware), DefineMiddleware(ActorMiddleware)],
-        csrf_config=CSRFConfig(
-            secret=runtime.secrets.csrf_secret,
-            cookie_name="maillage_csrf",
-            cookie_secure=settings.secure_cookies,
-            cookie_httponly=True,
-            # the API takes no cookie; the search form's POST changes nothing (it only keeps addresses out of URLs)
-            exclude=["/api/", "/annuaire/recherche"],
-        ),
+        middleware=[
+            DefineMiddleware(JsonLimitsMiddleware),
+            DefineMiddleware(ActorMiddleware),
+            # Litestar's CSRF check, its token tied to the session (hub/csrf.py): not csrf_config, which adds the stock one
+            DefineMiddleware(
+                SessionCSRFMiddleware,
+                config=CSRFConfig(
+                    secret=runtime.secrets.csrf_secret,
+                    cookie_name="maillage_csrf",
+                    cookie_secure=settings.secure_cookies,
+                    cookie_httponly=True,
+                    # the API takes no cookie; the search form's POST changes nothing (it only keeps addresses out of URLs)
+                    exclude=["/api/", "/annuaire/recherche"],
+                ),
+            ),
+        ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         openapi_config=openapi,
         exception_handlers={Exception: handle_exception},
@@ -137,6 +146,7 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
             loggers={"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
             log_exceptions="never",  # handle_exception logs what matters, without request bodies
         ),
+        before_send=[security_headers_hook(settings)],
         lifespan=[lifespan],
         debug=settings.debug,
     )
