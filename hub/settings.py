@@ -44,6 +44,10 @@ class Settings:
     geocoder_timeout_seconds: float = 2.0
     # /readyz: how long the database's write (rolled back) may wait, e.g. for a write lock held elsewhere
     ready_timeout_seconds: float = 2.0
+    # SQLite: how long a write waits for the lock before "database is locked" (then retried, then a 503)
+    sqlite_busy_timeout_seconds: float = 10.0
+    # The public "join the network" form: accepted requests per source (address) per hour
+    join_max_per_hour: int = 5
 
     @property
     def is_production(self) -> bool:
@@ -86,6 +90,10 @@ class Settings:
             "geocoder_url": env.get("MAILLAGE_GEOCODER_URL", cls.geocoder_url).strip(),
             "geocoder_timeout_seconds": float(env.get("MAILLAGE_GEOCODER_TIMEOUT", cls.geocoder_timeout_seconds)),
             "ready_timeout_seconds": float(env.get("MAILLAGE_READY_TIMEOUT", cls.ready_timeout_seconds)),
+            "sqlite_busy_timeout_seconds": float(
+                env.get("MAILLAGE_SQLITE_BUSY_TIMEOUT", cls.sqlite_busy_timeout_seconds)
+            ),
+            "join_max_per_hour": int(env.get("MAILLAGE_JOIN_MAX_PER_HOUR", cls.join_max_per_hour)),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
