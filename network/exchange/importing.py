@@ -378,6 +378,8 @@ async def import_files(
                     details[f"{kind}s_{status}"] = c[status]
         details["duplicates_flagged"] = report.duplicates_flagged
         await journal.append(rt.secrets.journal_key, Act("directory_import", actor_id, None, "import", fmt, details))
+        # in the import's transaction: a process killed once the import has committed leaves its report too
+        report.record_id = await records.keep(report, files, source, actor_id, rt.now(), transaction)
     clock = time.perf_counter()
     try:  # the import has committed: the index is brought up to date a batch per transaction
         await pending.drain()
@@ -385,7 +387,8 @@ async def import_files(
         log.warning("import: search index deferred to the jobs loop (%s)", type(error).__name__)
         report.index_deferred = True
     report.timings["search_index"] = time.perf_counter() - clock
-    report.record_id = await records.keep(report, files, source, actor_id, rt.now())
+    if report.index_deferred:
+        await records.note_deferred_index(report.record_id, report)
     return report
 
 

@@ -50,9 +50,18 @@ def report_csv(report: ImportReport) -> bytes:
 
 
 async def keep(
-    report: ImportReport, files: Sequence[InputFile], source: str | None, actor_id: int | None, now: datetime
+    report: ImportReport,
+    files: Sequence[InputFile],
+    source: str | None,
+    actor_id: int | None,
+    now: datetime,
+    transaction: Any = None,
 ) -> int | None:
-    """Store the report; its id, or None when it could not be stored (the import itself stands)."""
+    """Store the report; its id, or None when it could not be stored (the import itself stands).
+
+    Given the import's transaction, the report is written in it, behind a savepoint: it commits with the import
+    (a process killed after the commit leaves both), and a report that fails leaves the import whole."""
+    savepoint = await transaction.savepoint() if transaction is not None else None
     try:
         record = ImportRecord(
             created_at=now,
@@ -67,8 +76,24 @@ async def keep(
         await record.save()
     except Exception as error:  # a report that cannot be kept must not hide what was imported
         log.warning("import: report not kept (%s)", type(error).__name__)
+        if savepoint is not None:
+            await savepoint.rollback_to()
         return None
+    if savepoint is not None:
+        await savepoint.release()
     return int(record.id)
+
+
+async def note_deferred_index(record_id: int | None, report: ImportReport) -> None:
+    """After the commit: the summary kept with the import learns that the search index was left to the jobs loop."""
+    if record_id is None:
+        return
+    try:
+        await ImportRecord.update({ImportRecord.summary: "\n".join(report.summary_lines())}).where(
+            ImportRecord.id == record_id
+        )
+    except Exception as error:  # the report stands as committed
+        log.warning("import: report summary not updated (%s)", type(error).__name__)
 
 
 async def recent(limit: int = 10) -> list[dict[str, Any]]:
