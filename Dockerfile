@@ -34,4 +34,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # FORWARDED_ALLOW_IPS (uvicorn's variable; 127.0.0.1 unless set). `docker compose run app maillage jobs run --once`
 # goes through the same migration step.
 ENTRYPOINT ["/bin/sh", "-c", "maillage db migrate && exec \"$@\"", "--"]
+# --workers: one process per core (MAILLAGE_WORKERS, default 2 here); each runs the jobs loop unless MAILLAGE_RUN_JOBS=0.
 CMD ["maillage", "serve", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]

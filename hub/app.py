@@ -150,3 +150,8 @@ def create_app(settings: Settings, *, migrate: bool = False) -> Litestar:
         lifespan=[lifespan],
         debug=settings.debug,
     )
+
+
+def app_from_env() -> Litestar:
+    """The factory uvicorn calls in each worker process (`maillage serve --workers N`): the app from the environment."""
+    return create_app(Settings.from_env())
