@@ -153,6 +153,15 @@ async def stop(engine: Engine) -> None:
         await engine.close_pool()
 
 
+async def serialise(name: str) -> None:
+    """Inside a write_transaction: concurrent units of work sharing this name run one after the other.
+
+    SQLite's IMMEDIATE transactions already do; on PostgreSQL, a transaction-level advisory lock on the name."""
+    engine = current_engine()
+    if isinstance(engine, PostgresEngine):
+        await engine.run_ddl(f"SELECT pg_advisory_xact_lock(hashtext('{name}'))", in_pool=False)
+
+
 # ---------------------------------------------------------------- lock contention: retried, then a 503, never a 500
 CONTENTION_RETRIES = 3
 RETRY_AFTER_SECONDS = 5

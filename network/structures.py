@@ -7,7 +7,7 @@ from typing import Any
 
 from hub import accounts, invitations, journal, mail
 from hub.accounts import Actor
-from hub.db import retry_on_contention, write_transaction
+from hub.db import retry_on_contention, serialise, write_transaction
 from hub.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from hub.journal import Act
 from hub.runtime import Runtime
@@ -121,6 +121,7 @@ async def request_to_join(rt: Runtime, form: JoinRequestForm, source: str = "") 
 
     async def write() -> int:
         async with write_transaction():
+            await serialise("maillage/join")  # one join at a time: the quota and the identical check hold
             await _check_join_quota(rt, quota_key)  # again under the write lock: concurrent requests are counted
             await _refuse_identical_pending(values)
             structure = Structure(status="pending", source="maillage", created_at=rt.now(), updated_at=rt.now())
