@@ -59,16 +59,16 @@ def _serving(workers: int, env: dict[str, str], workdir: Path) -> Any:
         stdin=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"maillage serve s'est arrêté (code {process.returncode})")
             with contextlib.suppress(OSError):
                 # every worker warm: a few searches answered
-                if http_get(port, "/readyz")[0] == 200 and all(http_get(port, QUERY)[0] == 200 for _ in range(4)):
+                if http_get(port, "/readyz")[0] == 200 and all(http_get(port, QUERY)[0] == 200 for _ in range(2)):
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError("maillage serve n'a pas répondu en 120 s")
+                raise RuntimeError("maillage serve n'a pas répondu en 600 s")
             time.sleep(0.2)
         yield port
     finally:
