@@ -90,6 +90,7 @@ def run(workers: int = 2, seconds: float = 15.0, connections: int = 50) -> dict[
     with tempfile.TemporaryDirectory(prefix="maillage-bench-workers-") as tmp:
         workdir = Path(tmp)
         database_url = f"sqlite:///{workdir / 'workers.sqlite3'}"
+        (workdir / "var").mkdir()  # /readyz checks that the var directory takes a file
         started = time.perf_counter()
         indexed = asyncio.run(_prepare(database_url, workdir, 20_000, 100_000))
         print(f"  annuaire : 20000 structures, {indexed} services indexés en {time.perf_counter() - started:.0f} s")
