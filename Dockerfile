@@ -30,11 +30,13 @@ USER maillage
 VOLUME ["/var/lib/maillage"]
 EXPOSE 8000
 
+# Readiness (/readyz): the database takes a write (rolled back) and the var directory a file; /healthz is liveness.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status == 200 else 1)"]
 
 # Migrate first (idempotent), then run the command: by default the server, trusting X-Forwarded-* from
 # FORWARDED_ALLOW_IPS (uvicorn's variable; 127.0.0.1 unless set). `docker compose run app maillage jobs run --once`
 # goes through the same migration step.
 ENTRYPOINT ["/bin/sh", "-c", "maillage db migrate && exec \"$@\"", "--"]
+# --workers: one process per core (MAILLAGE_WORKERS, default 2 here); each runs the jobs loop unless MAILLAGE_RUN_JOBS=0.
 CMD ["maillage", "serve", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]

@@ -15,11 +15,10 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware.base import DefineMiddleware
-from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Response
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -28,6 +27,10 @@ from hub.accounts import Actor
 from hub.api import API_CONTROLLERS, BEARER_SCHEME
 from hub.auth import ActorMiddleware
 from hub.composition import MODULES
+from hub.csrf import SessionCSRFMiddleware
+from hub.headers import security_headers_hook
+from hub.health import ReadinessCheck, ready
+from hub.limits import JsonLimitsMiddleware
 from hub.modules import Module
 from hub.pages import PAGE_CONTROLLERS
 from hub.runtime import Runtime
@@ -38,17 +41,10 @@ from hub.web import handle_exception, template_environment
 log = logging.getLogger("maillage")
 
 
-@get(
-    "/healthz",
-    operation_id="health",
-    tags=["Service"],
-    cache=False,
-    responses={503: ResponseSpec(data_container=Health, description="Base de données injoignable")},
-)
-async def health(request: Request[Any, Any, Any]) -> Response[Health]:
-    """Liveness and database check (503 when the database does not answer)."""
-    ok = await db.ping(db.current_engine())
-    return Response(Health(status="ok" if ok else "degraded", database=ok), status_code=200 if ok else 503)
+@get("/healthz", operation_id="health", tags=["Service"], cache=False)
+async def health(request: Request[Any, Any, Any]) -> Health:
+    """Liveness: the process answers (no database: see /readyz, which proves it can write)."""
+    return Health(status="ok")
 
 
 def provide_runtime(state: State) -> Runtime:
@@ -111,7 +107,7 @@ def create_app(settings: Settings, *, migrate: bool = False, modules: Sequence[M
     return Litestar(
         route_handlers=[
             # A router, so the OPTIONS handler Litestar adds for /healthz carries the policy too.
-            Router(path="/", guards=[auth.public], route_handlers=[health]),
+            Router(path="/", guards=[auth.public], route_handlers=[health, ready]),
             static,
             *PAGE_CONTROLLERS,
             *API_CONTROLLERS,
@@ -121,17 +117,24 @@ def create_app(settings: Settings, *, migrate: bool = False, modules: Sequence[M
             "rt": Provide(provide_runtime, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=False),
         },
-        state=State({"runtime": runtime, "settings": settings}),
-        middleware=[DefineMiddleware(ActorMiddleware)],
-        csrf_config=CSRFConfig(
-            secret=runtime.secrets.csrf_secret,
-            cookie_name="maillage_csrf",
-            cookie_secure=settings.secure_cookies,
-            cookie_httponly=True,
-            # the API takes no cookie; a module's exempt forms change nothing (e.g. a search posted to keep
-            # addresses out of URLs)
-            exclude=["/api/", *[path for module in modules for path in module.csrf_exempt]],
-        ),
+        state=State({"runtime": runtime, "settings": settings, "readiness": ReadinessCheck(settings)}),
+        middleware=[
+            DefineMiddleware(JsonLimitsMiddleware),
+            DefineMiddleware(ActorMiddleware),
+            # Litestar's CSRF check, its token tied to the session (hub/csrf.py): not csrf_config, which adds the stock one
+            DefineMiddleware(
+                SessionCSRFMiddleware,
+                config=CSRFConfig(
+                    secret=runtime.secrets.csrf_secret,
+                    cookie_name="maillage_csrf",
+                    cookie_secure=settings.secure_cookies,
+                    cookie_httponly=True,
+                    # the API takes no cookie; a module's exempt forms change nothing (e.g. a search posted to
+                    # keep addresses out of URLs)
+                    exclude=["/api/", *[path for module in modules for path in module.csrf_exempt]],
+                ),
+            ),
+        ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         openapi_config=openapi,
         exception_handlers={Exception: handle_exception},
@@ -142,6 +145,16 @@ def create_app(settings: Settings, *, migrate: bool = False, modules: Sequence[M
             loggers={"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
             log_exceptions="never",  # handle_exception logs what matters, without request bodies
         ),
+        before_send=[
+            security_headers_hook(
+                settings, [url for module in modules if module.image_sources for url in module.image_sources(settings)]
+            )
+        ],
         lifespan=[lifespan],
         debug=settings.debug,
     )
+
+
+def app_from_env() -> Litestar:
+    """The factory uvicorn calls in each worker process (`maillage serve --workers N`): the app from the environment."""
+    return create_app(Settings.from_env(sections=[module.settings for module in MODULES if module.settings]))

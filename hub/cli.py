@@ -36,9 +36,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cmd_migrate(args)
     settings = commands.settings_from_env(MODULES)
     print(
-        f"Maillage écoute sur http://{args.host}:{args.port} (base de données : {settings.database_url.split('://')[0]})"
+        f"Maillage écoute sur http://{args.host}:{args.port} (base de données : {settings.database_url.split('://')[0]}, "
+        f"{args.workers} processus)"
     )
     # No access log: paths of single-use links carry tokens, and logs must not.
+    if args.workers > 1:  # several processes: uvicorn builds the app in each one from the factory
+        uvicorn.run(
+            "hub.app:app_from_env",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            access_log=False,
+            proxy_headers=args.proxy_headers,
+        )
+        return 0
     uvicorn.run(
         create_app(settings), host=args.host, port=args.port, access_log=False, proxy_headers=args.proxy_headers
     )
@@ -160,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
         "--proxy-headers", action="store_true", help="faire confiance à X-Forwarded-* (derrière un proxy)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("MAILLAGE_WORKERS", "1")),
+        help="processus servant les requêtes (en production : un par cœur ; défaut : MAILLAGE_WORKERS ou 1)",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
+import asyncpg
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppRegistry, Finder
@@ -18,10 +19,12 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
+from hub.errors import Unavailable
 from hub.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_S = 10
 PG_WORK_MEM = "16MB"
+T = TypeVar("T")
 
 
 class PooledSQLiteEngine(SQLiteEngine):
@@ -72,7 +75,7 @@ def make_engine(settings: Settings) -> Engine:
         path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
         _enable_wal(path)
-        return PooledSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_S)
+        return PooledSQLiteEngine(path=str(path), timeout=settings.sqlite_busy_timeout_seconds)
     if url.startswith(("postgres://", "postgresql://")):
         # work_mem: a common word matches tens of thousands of services; their ranking and count stay in memory
         # (the server's default 4 MB spills them to temporary files). Per sort, per connection of the app's pool.
@@ -153,3 +156,45 @@ async def stop(engine: Engine) -> None:
         await engine.close_connection_pool()
     elif isinstance(engine, PooledSQLiteEngine):
         await engine.close_pool()
+
+
+async def serialise(name: str) -> None:
+    """Inside a write_transaction: concurrent units of work sharing this name run one after the other.
+
+    SQLite's IMMEDIATE transactions already do; on PostgreSQL, a transaction-level advisory lock on the name."""
+    engine = current_engine()
+    if isinstance(engine, PostgresEngine):
+        await engine.run_ddl(f"SELECT pg_advisory_xact_lock(hashtext('{name}'))", in_pool=False)
+
+
+# ---------------------------------------------------------------- lock contention: retried, then a 503, never a 500
+CONTENTION_RETRIES = 3
+RETRY_AFTER_SECONDS = 5
+
+
+def is_contention(error: BaseException) -> bool:
+    """The database was busy, not wrong: SQLite's write lock, PostgreSQL's lock timeouts, deadlocks, serialization."""
+    if isinstance(error, sqlite3.OperationalError):
+        message = str(error).lower()
+        return "database is locked" in message or "database is busy" in message
+    return isinstance(
+        error,
+        asyncpg.exceptions.LockNotAvailableError
+        | asyncpg.exceptions.TransactionRollbackError
+        | asyncpg.exceptions.QueryCanceledError,
+    )
+
+
+async def retry_on_contention(work: Callable[[], Awaitable[T]], attempts: int = CONTENTION_RETRIES) -> T:
+    """Run a unit of work (its own transaction) again when the database was busy; then Unavailable (a 503)."""
+    for attempt in range(attempts):
+        try:
+            return await work()
+        except Exception as error:
+            if not is_contention(error):
+                raise
+            if attempt + 1 < attempts:
+                await asyncio.sleep(0.05 * 2**attempt)
+    raise Unavailable(
+        "Le service est très sollicité en ce moment. Réessayez dans quelques secondes.", retry_after=RETRY_AFTER_SECONDS
+    )

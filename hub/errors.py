@@ -50,6 +50,17 @@ class Gone(DomainError):
     title = "Lien expiré"
 
 
+class Unavailable(DomainError):
+    """The database stayed busy through every retry: try again shortly (503 with Retry-After)."""
+
+    status_code = 503
+    title = "Service momentanément indisponible"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class TooManyRequests(DomainError):
     status_code = 429
     title = "Trop de tentatives"

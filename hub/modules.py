@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # annotations only: this module stays light for the command line's start-up
     from hub.accounts import Actor
     from hub.runtime import Runtime
+    from hub.settings import Settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,3 +72,4 @@ class Module:
     hooks: Mapping[type, HookHandler] = dataclasses.field(default_factory=dict)  # core event -> handler
     probes: Callable[[], Sequence[Any]] = tuple  # the route-table test's authorization probes (hub.probes)
     csrf_exempt: Sequence[str] = ()  # path prefixes whose forms change nothing (never a write)
+    image_sources: Callable[[Settings], Sequence[str]] | None = None  # other sites its pages show images from

@@ -74,6 +74,7 @@ PROBES: list[Probe] = [
     # public pages and service routes
     Probe("GET", "/", "/", public("200")),
     Probe("GET", "/healthz", "/healthz", public("200")),
+    Probe("GET", "/readyz", "/readyz", public("200")),
     Probe("GET", "/static/{file_path:path}", "/static/css/maillage.css", public("200")),
     Probe("HEAD", "/static/{file_path:path}", "/static/css/maillage.css", public("200")),
     Probe("GET", "/schema", "/schema", public("200")),

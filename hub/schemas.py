@@ -163,8 +163,9 @@ class JournalPage(msgspec.Struct):
 
 
 class Health(msgspec.Struct):
-    status: Literal["ok", "degraded"]
-    database: bool
+    """Liveness only; readiness (database and storage) is hub.health.Readiness at /readyz."""
+
+    status: Literal["ok"]
 
 
 class FieldError(msgspec.Struct):

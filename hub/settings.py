@@ -46,6 +46,12 @@ class Settings:
     # Argon2 checks at once, in worker threads (64 MiB and 4 lanes each); from_env: half the processors
     password_hash_threads: int = 1
     api_tokens_max: int = 10  # live API tokens per user
+    # /readyz: how long the database's write (rolled back) may wait, e.g. for a write lock held elsewhere
+    ready_timeout_seconds: float = 2.0
+    # SQLite: how long a write waits for the lock before "database is locked" (then retried, then a 503)
+    sqlite_busy_timeout_seconds: float = 10.0
+    # The public "join the network" form: accepted requests per source (address) per hour
+    join_max_per_hour: int = 5
 
     @property
     def is_production(self) -> bool:
@@ -96,6 +102,11 @@ class Settings:
             "login_max_delay_seconds": int(env.get("MAILLAGE_LOGIN_MAX_DELAY", cls.login_max_delay_seconds)),
             "password_hash_threads": int(env.get("MAILLAGE_PASSWORD_HASH_THREADS", max(1, (os.cpu_count() or 2) // 2))),
             "api_tokens_max": int(env.get("MAILLAGE_API_TOKENS_MAX", cls.api_tokens_max)),
+            "ready_timeout_seconds": float(env.get("MAILLAGE_READY_TIMEOUT", cls.ready_timeout_seconds)),
+            "sqlite_busy_timeout_seconds": float(
+                env.get("MAILLAGE_SQLITE_BUSY_TIMEOUT", cls.sqlite_busy_timeout_seconds)
+            ),
+            "join_max_per_hour": int(env.get("MAILLAGE_JOIN_MAX_PER_HOUR", cls.join_max_per_hour)),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

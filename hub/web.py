@@ -30,7 +30,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from hub.accounts import Actor
 from hub.auth import SecondFactorRequired, current_actor, is_api_path
-from hub.errors import DomainError, TooManyRequests, Unauthorized
+from hub.db import RETRY_AFTER_SECONDS, is_contention
+from hub.errors import DomainError, TooManyRequests, Unauthorized, Unavailable
 from hub.modules import Module, NavItem
 from hub.runtime import Runtime
 from hub.schemas import PATTERN_MESSAGES
@@ -53,6 +54,7 @@ STATUS_TITLES = {
     422: "Données invalides",
     429: "Trop de tentatives",
     500: "Erreur interne",
+    503: "Service momentanément indisponible",
 }
 
 API_TITLES = {404: "Introuvable"}  # an API client asked for a resource, not a page
@@ -314,7 +316,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
 def _classify(
     request: Request[Any, Any, Any], exc: Exception
 ) -> tuple[int, str, dict[str, str], dict[str, str] | None]:
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, TooManyRequests | Unavailable):
         return exc.status_code, exc.message, exc.fields, {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, DomainError):
         return exc.status_code, exc.message, exc.fields, None
@@ -339,5 +341,9 @@ def _classify(
             log.error("HTTP %s on %s %s", status, request.method, request.url.path)
             return status, "Une erreur est survenue de notre côté. Réessayez dans un instant.", {}, None
         return status, STATUS_TITLES.get(status, "Requête refusée") + ".", {}, dict(exc.headers or {}) or None
+    if is_contention(exc):  # busy, not broken: the reader may simply try again
+        log.warning("database busy on %s %s (%s)", request.method, request.url.path, type(exc).__name__)
+        message = "Le service est très sollicité en ce moment. Réessayez dans quelques secondes."
+        return 503, message, {}, {"Retry-After": str(RETRY_AFTER_SECONDS)}
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return HTTP_500_INTERNAL_SERVER_ERROR, "Une erreur est survenue de notre côté. Réessayez dans un instant.", {}, None

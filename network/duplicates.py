@@ -14,12 +14,14 @@ member already holds in the kept structure), and its history.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -193,9 +195,24 @@ def _matches(probes: list[_Entry], population: list[_Entry]) -> list[Match]:
 
 
 async def similar_to(fields: dict[str, Any], exclude_id: int | None = None) -> list[Match]:
-    """Structures that look like these fields (a structure about to be created: id 0 in the matches)."""
+    """Structures that look like these fields (a structure about to be created: id 0 in the matches).
+
+    The comparison (the whole directory, tenths of a second on a département) runs in a worker thread."""
     probe = _entry({**fields, "id": 0})
-    return [m for m in _matches([probe], await _population()) if m.other_id != exclude_id]
+    matches = await asyncio.to_thread(_matches, [probe], await _population())
+    return [m for m in matches if m.other_id != exclude_id]
+
+
+async def record_matches(structure_id: int, matches: Iterable[Match], now: datetime) -> int:
+    """Flag a structure created just now with the matches similar_to found before its write transaction."""
+    flags = [
+        DuplicateFlag(structure=structure_id, other=m.other_id, reason=m.reason, score=m.score, created_at=now)
+        for m in matches
+        if m.other_id != structure_id
+    ]
+    if flags:
+        await DuplicateFlag.insert(*flags)
+    return len(flags)
 
 
 async def flag_duplicates(rt: Runtime, structure_ids: Iterable[int]) -> int:
@@ -209,7 +226,8 @@ async def flag_duplicates(rt: Runtime, structure_ids: Iterable[int]) -> int:
     async with write_transaction():
         population = await _population()
         probes = [entry for entry in population if entry.id in wanted]
-        matches = _matches(probes, population)
+        # an import's 20,000 structures take seconds of rapidfuzz: in a worker thread, the event loop keeps serving
+        matches = await asyncio.to_thread(_matches, probes, population)
         if not matches:
             return 0
         known = {

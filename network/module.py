@@ -109,5 +109,6 @@ MODULE = Module(
     settings=DirectorySettings,
     state=_geocoder,
     probes=_probes,
+    image_sources=lambda settings: [settings.section(DirectorySettings).tile_url],  # the map's tiles (CSP img-src)
     csrf_exempt=("/annuaire/recherche",),  # the search form's POST changes nothing: it keeps addresses out of URLs
 )

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 
 from hub import auth
 from hub.auth import RuntimeDep
-from hub.errors import Invalid, Unprocessable
+from hub.errors import Conflict, Invalid, Unprocessable
 from hub.tables import STRUCTURE_KINDS
 from hub.web import page, redirect
 from network import geocoding, structures, validation, vocabulary
@@ -328,13 +328,13 @@ class DirectoryPages(Controller):
     async def join(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[JoinRequestForm]) -> Response[Any]:
         """Record the request; the coordinator approves it."""
         try:
-            await structures.request_to_join(rt, data)
-        except Invalid as error:
+            await structures.request_to_join(rt, data, request.client.host if request.client else "")
+        except (Invalid, Conflict) as error:  # a second identical pending request: the form, with why
             values = msgspec.structs.asdict(data)
             return page(
                 request,
                 "directory/join.html",
-                status_code=400,
+                status_code=error.status_code,
                 values=values,
                 errors=error.fields,
                 kinds=STRUCTURE_KINDS,

@@ -9,11 +9,11 @@ import msgspec
 
 from hub import accounts, hooks, invitations, journal, mail
 from hub.accounts import Actor
-from hub.db import write_transaction
-from hub.errors import Conflict, Forbidden, NotFound
+from hub.db import retry_on_contention, serialise, write_transaction
+from hub.errors import Conflict, Forbidden, NotFound, TooManyRequests
 from hub.journal import Act
 from hub.runtime import Runtime
-from hub.tables import Membership
+from hub.tables import LoginFailure, Membership
 from network import duplicates, forms
 from network.module import DirectorySettings
 from network.schemas import JoinRequestForm, StructureForm, StructureUpdate
@@ -46,20 +46,58 @@ async def update_structure(rt: Runtime, actor: Actor, structure_id: int, command
         await duplicates.flag_duplicates(rt, [structure_id])
 
 
-async def request_to_join(rt: Runtime, form: JoinRequestForm) -> int:
-    """Anyone may ask for a structure to join; it stays hidden until the coordinator approves it."""
+JOIN_WINDOW = timedelta(hours=1)
+JOIN_TOO_MANY = "Trop de demandes ont été envoyées depuis votre connexion. Réessayez dans une heure."
+JOIN_ALREADY_PENDING = (
+    "Une demande pour cette structure attend déjà la validation du coordinateur du réseau : inutile de la renvoyer."
+)
+
+
+async def _check_join_quota(rt: Runtime, key_hash: str) -> None:
+    since = rt.now() - JOIN_WINDOW
+    if await LoginFailure.count().where((LoginFailure.key_hash == key_hash) & (LoginFailure.at > since)) >= (
+        rt.settings.join_max_per_hour
+    ):
+        raise TooManyRequests(JOIN_TOO_MANY, retry_after=int(JOIN_WINDOW.total_seconds()))
+
+
+async def _refuse_identical_pending(values: dict[Any, Any]) -> None:
+    name, commune = duplicates.normalise(values[Structure.name]), duplicates.normalise(values[Structure.commune])
+    for row in await Structure.select(Structure.name, Structure.commune).where(Structure.status == "pending"):
+        if duplicates.normalise(row["name"]) == name and duplicates.normalise(row["commune"]) == commune:
+            raise Conflict(JOIN_ALREADY_PENDING, {"name": JOIN_ALREADY_PENDING})
+
+
+async def request_to_join(rt: Runtime, form: JoinRequestForm, source: str = "") -> int:
+    """Anyone may ask for a structure to join; it stays hidden until the coordinator approves it.
+
+    No account is needed, so: `join_max_per_hour` accepted requests per source (the caller's address), a second
+    identical pending request refused, look-alikes found before the write transaction (which then lasts
+    milliseconds), and a busy database retried, then a 503 (hub.db.retry_on_contention)."""
     values = _structure_values(form)
     contact = accounts.clean_email(form.contact_email, field="contact_email")
-    async with write_transaction():
-        structure = Structure(status="pending", source="maillage", created_at=rt.now(), updated_at=rt.now())
-        for column, value in values.items():
-            setattr(structure, column._meta.name, value)
-        if not structure.email:
-            structure.email = contact
-        await structure.save()
-        await journal.append(rt, Act("structure_join_requested", None, structure.id, "structure", structure.id))
-        await duplicates.flag_duplicates(rt, [int(structure.id)])  # the coordinator sees look-alikes before approving
-    return int(structure.id)
+    quota_key = rt.secrets.keyed_hash(f"join:{source}")
+    await _check_join_quota(rt, quota_key)  # a flood is refused before any work
+    look_alikes = await duplicates.similar_to({column._meta.name: value for column, value in values.items()})
+
+    async def write() -> int:
+        async with write_transaction():
+            await serialise("maillage/join")  # one join at a time: the quota and the identical check hold
+            await _check_join_quota(rt, quota_key)  # again under the write lock: concurrent requests are counted
+            await _refuse_identical_pending(values)
+            structure = Structure(status="pending", source="maillage", created_at=rt.now(), updated_at=rt.now())
+            for column, value in values.items():
+                setattr(structure, column._meta.name, value)
+            if not structure.email:
+                structure.email = contact
+            await structure.save()
+            await LoginFailure.insert(LoginFailure(key_hash=quota_key, at=rt.now()))  # the throttle's table
+            await journal.append(rt, Act("structure_join_requested", None, structure.id, "structure", structure.id))
+            # the coordinator sees look-alikes before approving
+            await duplicates.record_matches(int(structure.id), look_alikes, rt.now())
+        return int(structure.id)
+
+    return await retry_on_contention(write)
 
 
 async def approve_structure(rt: Runtime, actor: Actor, structure_id: int, manager_email: str) -> None:

@@ -280,7 +280,7 @@ def _document(app: Litestar) -> dict[str, Any]:
 
 
 def test_document_lists_only_the_service_and_the_api(app: Litestar) -> None:
-    assert all(path == "/healthz" or path.startswith("/api/") for path in _document(app)["paths"])
+    assert all(path in ("/healthz", "/readyz") or path.startswith("/api/") for path in _document(app)["paths"])
 
 
 def test_document_declares_bearer_tokens(app: Litestar) -> None:
@@ -292,5 +292,5 @@ def test_document_declares_bearer_tokens(app: Litestar) -> None:
             assert (operation.get("security") == [{"jetonPersonnel": []}]) == private, path
 
 
-def test_health_documents_its_503(app: Litestar) -> None:
-    assert "503" in _document(app)["paths"]["/healthz"]["get"]["responses"]
+def test_readiness_documents_its_503(app: Litestar) -> None:
+    assert "503" in _document(app)["paths"]["/readyz"]["get"]["responses"]

@@ -414,6 +414,26 @@ def test_directory_pages_are_accessible(
     screenshot(page, "annuaire-nouveau-service")
 
 
+def test_pages_run_under_the_content_security_policy(new_page: Callable[..., Page], audit: AccessibilityAudit) -> None:
+    """No inline script or style is refused by the CSP; the map (Leaflet) still draws its markers."""
+    page = new_page()
+    refused: list[str] = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    page.on("pageerror", lambda error: refused.append(str(error)))
+    response = page.goto("/annuaire")
+    assert response is not None and "script-src 'self'" in response.headers["content-security-policy"]
+    page.get_by_label("Que cherchez-vous ?").fill("demarches caf")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.locator("#carte.leaflet-container .leaflet-marker-icon").first).to_be_attached()
+    audit.check(page, "annuaire : carte sous la CSP")
+    for path in ("/", "/connexion", "/mot-de-passe-oublie", "/annuaire/rejoindre", "/page-inconnue"):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert not refused, refused
+
+
 def test_search_by_address_sorted_by_distance(new_page: Callable[..., Page], audit: AccessibilityAudit) -> None:
     visitor = new_page()
     visitor.goto("/annuaire")

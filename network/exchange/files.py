@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hub.errors import Invalid
+from hub.limits import TOO_DEEP, TOO_LONG_NUMBER, bounded_int
+from hub.spreadsheets import safe_cell
 
 
 def fatal(message: str) -> Invalid:
@@ -55,10 +57,16 @@ def decode(file: InputFile) -> str:
 
 
 def read_json(file: InputFile) -> Any:
+    """The whole file; nesting and integers are capped (hub.limits) so a hostile file is refused, never a 500."""
+    text = decode(file)
     try:
-        return json.loads(decode(file))
+        return json.loads(text, parse_int=bounded_int)
     except json.JSONDecodeError as error:
         raise fatal(f"{file.name} : JSON invalide ou tronqué (ligne {error.lineno}, colonne {error.colno}).") from error
+    except RecursionError as error:  # the C parser's own cap on nesting, far above any real export's 4 levels
+        raise fatal(f"{file.name} : {TOO_DEEP.split(' :')[0]}.") from error
+    except ValueError as error:  # bounded_int's refusal
+        raise fatal(f"{file.name} : {TOO_LONG_NUMBER}") from error
 
 
 def read_csv(file: InputFile, required: Iterable[str]) -> tuple[list[str], list[RawRow]]:
@@ -103,11 +111,10 @@ def read_csv(file: InputFile, required: Iterable[str]) -> tuple[list[str], list[
 
 
 def csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
+    """A cell of an exported CSV: lists written `a|b`, formulas neutralised (hub.spreadsheets)."""
     if isinstance(value, list):
-        return "|".join(str(v) for v in value)
-    return str(value)
+        return safe_cell("|".join(str(v) for v in value))
+    return safe_cell(value)
 
 
 @dataclasses.dataclass

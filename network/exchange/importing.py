@@ -7,6 +7,7 @@ A fatal file error raises `Invalid` before any write, so nothing is half-importe
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -384,7 +385,8 @@ async def import_files(
     _check_format(files, fmt)
     parse = parse_datainclusion if fmt == "datainclusion" else parse_mednum
     clock = time.perf_counter()
-    outcomes, structures, services = parse(files, source, progress)
+    # reading and validating 100,000 rows takes seconds of CPU: in a worker thread, so the event loop keeps serving
+    outcomes, structures, services = await asyncio.to_thread(parse, files, source, progress)
     report = ImportReport(fmt, dry_run, outcomes)
     report.timings["validation"] = time.perf_counter() - clock
     for outcome in outcomes:
@@ -411,6 +413,8 @@ async def import_files(
                     details[f"{kind}s_{status}"] = c[status]
         details["duplicates_flagged"] = report.duplicates_flagged
         await journal.append(rt, Act("directory_import", actor_id, None, "import", fmt, details))
+        # in the import's transaction: a process killed once the import has committed leaves its report too
+        report.record_id = await records.keep(report, files, source, actor_id, rt.now(), transaction)
     clock = time.perf_counter()
     try:  # the import has committed: the index is brought up to date a batch per transaction
         await pending.drain()
@@ -418,7 +422,8 @@ async def import_files(
         log.warning("import: search index deferred to the jobs loop (%s)", type(error).__name__)
         report.index_deferred = True
     report.timings["search_index"] = time.perf_counter() - clock
-    report.record_id = await records.keep(report, files, source, actor_id, rt.now())
+    if report.index_deferred:
+        await records.note_deferred_index(report.record_id, report)
     return report
 
 

@@ -6,6 +6,7 @@ by the jobs loop. The CSV is for people: semicolons and a byte-order mark, so a 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import gzip
 import io
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.errors import NotFound
+from hub.spreadsheets import safe_row
 from network.exchange.files import InputFile
 from network.exchange.report import ImportReport
 from network.tables import ImportRecord
@@ -33,23 +35,38 @@ def report_csv(report: ImportReport) -> bytes:
     writer.writerow(HEADER)
     for row in report.rows:
         writer.writerow(
-            [
-                row.file,
-                row.where,
-                row.kind,
-                row.ident,
-                STATUS_LABELS.get(row.status, row.status),
-                " ; ".join(row.reasons),
-                " ; ".join(row.notes),
-            ]
+            safe_row(
+                [
+                    row.file,
+                    row.where,
+                    row.kind,
+                    row.ident,
+                    STATUS_LABELS.get(row.status, row.status),
+                    " ; ".join(row.reasons),
+                    " ; ".join(row.notes),
+                ]
+            )
         )
     return out.getvalue().encode("utf-8-sig")
 
 
+def _compressed_csv(report: ImportReport) -> bytes:
+    return gzip.compress(report_csv(report), compresslevel=6)
+
+
 async def keep(
-    report: ImportReport, files: Sequence[InputFile], source: str | None, actor_id: int | None, now: datetime
+    report: ImportReport,
+    files: Sequence[InputFile],
+    source: str | None,
+    actor_id: int | None,
+    now: datetime,
+    transaction: Any = None,
 ) -> int | None:
-    """Store the report; its id, or None when it could not be stored (the import itself stands)."""
+    """Store the report; its id, or None when it could not be stored (the import itself stands).
+
+    Given the import's transaction, the report is written in it, behind a savepoint: it commits with the import
+    (a process killed after the commit leaves both), and a report that fails leaves the import whole."""
+    savepoint = await transaction.savepoint() if transaction is not None else None
     try:
         record = ImportRecord(
             created_at=now,
@@ -59,13 +76,29 @@ async def keep(
             dry_run=report.dry_run,
             files=", ".join(file.name for file in files)[:500],
             summary="\n".join(report.summary_lines()),
-            rows_csv=gzip.compress(report_csv(report), compresslevel=6),
+            rows_csv=await asyncio.to_thread(_compressed_csv, report),  # 100,000 rows: off the event loop
         )
         await record.save()
     except Exception as error:  # a report that cannot be kept must not hide what was imported
         log.warning("import: report not kept (%s)", type(error).__name__)
+        if savepoint is not None:
+            await savepoint.rollback_to()
         return None
+    if savepoint is not None:
+        await savepoint.release()
     return int(record.id)
+
+
+async def note_deferred_index(record_id: int | None, report: ImportReport) -> None:
+    """After the commit: the summary kept with the import learns that the search index was left to the jobs loop."""
+    if record_id is None:
+        return
+    try:
+        await ImportRecord.update({ImportRecord.summary: "\n".join(report.summary_lines())}).where(
+            ImportRecord.id == record_id
+        )
+    except Exception as error:  # the report stands as committed
+        log.warning("import: report summary not updated (%s)", type(error).__name__)
 
 
 async def recent(limit: int = 10) -> list[dict[str, Any]]:
