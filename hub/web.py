@@ -114,6 +114,7 @@ def template_environment() -> Environment:
     return env
 
 
+WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS_FR = (
     "janvier",
     "février",

@@ -21,7 +21,7 @@ from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unprocessable
 from hub.runtime import Runtime
 from hub.tables import STRUCTURE_KINDS, Structure
-from hub.web import page, redirect
+from hub.web import MONTHS_FR, WEEKDAYS_FR, page, redirect
 from network import referral_lookup as directory
 from referrals import figures, forms, lifecycle, routing, service, slots
 from referrals.lifecycle import OPEN, STATUSES
@@ -54,21 +54,6 @@ DONE = {
     "amend": "Demande complétée. Le service est prévenu.",
     "cancel": "Demande annulée. Le service est prévenu.",
 }
-WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 # ---------------------------------------------------------------- policies

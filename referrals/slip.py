@@ -22,6 +22,7 @@ from hub.accounts import Actor
 from hub.runtime import Runtime
 from hub.settings import PROJECT_ROOT
 from hub.tables import Structure
+from hub.web import WEEKDAYS_FR
 from network import referral_lookup as directory
 from referrals import service, slots
 from referrals.slots import PARIS
@@ -59,7 +60,7 @@ BRING: dict[str, tuple[str, ...]] = {
 MAX_BRING = 6
 CIVILITIES = {"m", "mme", "mlle", "monsieur", "madame", "mademoiselle", "dr"}
 
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
 _CAPS_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ]+(?:-[A-ZÀ-ÖØ-Þ]+)*\b")  # a word in capitals, hyphens too
 _SEPARATORS = re.compile(r"\s[-–—]\s|[,:]\s")
 _RANGE = re.compile(r"^(?P<start>.+?) à (?P<end>.+)$")
@@ -147,10 +148,10 @@ def _falc_range(text: str) -> str:
 
 def _days_label(first: int, last: int) -> str:
     if first == last:
-        return f"Le {WEEKDAYS[first]}"
+        return f"Le {WEEKDAYS_FR[first]}"
     if last == first + 1:
-        return f"Le {WEEKDAYS[first]} et le {WEEKDAYS[last]}"
-    return f"Du {WEEKDAYS[first]} au {WEEKDAYS[last]}"
+        return f"Le {WEEKDAYS_FR[first]} et le {WEEKDAYS_FR[last]}"
+    return f"Du {WEEKDAYS_FR[first]} au {WEEKDAYS_FR[last]}"
 
 
 def hours_lines(week: Sequence[tuple[str, str]]) -> tuple[list[dict[str, Any]], bool]:

@@ -17,17 +17,13 @@ import msgspec
 from hub.accounts import Actor
 from hub.errors import Conflict, Invalid, NotFound
 from hub.runtime import Runtime
+from hub.web import MONTHS_FR, WEEKDAYS_FR
 from network import referral_lookup as directory
 from referrals.module import REFERRAL_ROLES
 from referrals.tables import Booking, SlotClosure, SlotSchedule
 
 PARIS = ZoneInfo("Europe/Paris")
 HORIZON_DAYS = 28
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
 
 
 class ScheduleCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -57,13 +53,13 @@ def when_in_french(moment: datetime) -> str:
     local = moment.astimezone(PARIS)
     day = "1er" if local.day == 1 else str(local.day)
     clock = f"{local.hour} h" + (f" {local.minute:02d}" if local.minute else "")
-    return f"{WEEKDAYS[local.weekday()]} {day} {MONTHS[local.month - 1]} à {clock}"
+    return f"{WEEKDAYS_FR[local.weekday()]} {day} {MONTHS_FR[local.month - 1]} à {clock}"
 
 
 def when_in_french_day(day: date) -> str:
     """ "jeudi 3 décembre 2026"."""
     number = "1er" if day.day == 1 else str(day.day)
-    return f"{WEEKDAYS[day.weekday()]} {number} {MONTHS[day.month - 1]} {day.year}"
+    return f"{WEEKDAYS_FR[day.weekday()]} {number} {MONTHS_FR[day.month - 1]} {day.year}"
 
 
 async def schedules_of(structure_ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -78,7 +74,8 @@ async def schedules_of(structure_ids: Sequence[int]) -> list[dict[str, Any]]:
     )
     names = {c.service_id: c.name for c in (await directory.cards(r["service_id"] for r in rows)).values()}
     return [
-        {**row, "service_name": names.get(row["service_id"], ""), "day_name": WEEKDAYS[row["weekday"]]} for row in rows
+        {**row, "service_name": names.get(row["service_id"], ""), "day_name": WEEKDAYS_FR[row["weekday"]]}
+        for row in rows
     ]
 
 
