@@ -309,3 +309,15 @@ def read_datainclusion_export(paths: Sequence[Path]) -> Iterator[tuple[str, dict
                 for name in DI_LIST_FIELDS[kind] & data.keys():
                     data[name] = split_list(data[name])
                 yield kind, data
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the worker thread of any SQLite connection a test left open (a pool started and never stopped):
+    aiosqlite's threads are not daemons, and one left waiting would keep the finished suite from exiting."""
+    import gc
+
+    import aiosqlite
+
+    for candidate in gc.get_objects():
+        if isinstance(candidate, aiosqlite.Connection) and candidate._running:
+            candidate.stop()
