@@ -108,7 +108,8 @@ def check_path_ids(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         raise Invalid("Identifiant invalide dans l'adresse.", wrong)
 
 
-def _signed_in(actor: Actor | None) -> Actor:
+def signed_in_actor(actor: Actor | None) -> Actor:
+    """The actor, fully signed in; Unauthorized or SecondFactorRequired otherwise (for every policy)."""
     if actor is None:
         raise Unauthorized("Connectez-vous pour continuer.")
     if not actor.fully_authenticated:
@@ -131,18 +132,18 @@ class PasswordChecked(Policy):
 
 class SignedIn(Policy):
     def check(self, actor: Actor | None, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-        _signed_in(actor)
+        signed_in_actor(actor)
 
 
 class Coordinator(Policy):
     def check(self, actor: Actor | None, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-        if not _signed_in(actor).oversees_network:
+        if not signed_in_actor(actor).oversees_network:
             raise Forbidden("Réservé au coordinateur du réseau.")
 
 
 class Admin(Policy):
     def check(self, actor: Actor | None, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-        if not _signed_in(actor).is_admin:
+        if not signed_in_actor(actor).is_admin:
             raise Forbidden("Réservé aux administrateurs.")
 
 
@@ -150,7 +151,7 @@ class StructureManager(Policy):
     """Manager of the structure named by the path's structure_id (or the coordinator)."""
 
     def check(self, actor: Actor | None, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-        actor = _signed_in(actor)
+        actor = signed_in_actor(actor)
         structure_id = connection.path_params.get("structure_id")
         if actor.oversees_network:
             return
@@ -162,7 +163,7 @@ class AnyStructureManager(Policy):
     """Manages at least one structure (or is the coordinator); object checks are in the services."""
 
     def check(self, actor: Actor | None, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-        actor = _signed_in(actor)
+        actor = signed_in_actor(actor)
         if not (actor.oversees_network or actor.structures_with("manager")):
             raise Forbidden("Réservé aux référents de structure.")
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import itertools
 import json
@@ -45,15 +46,42 @@ class DocumentsUnavailable(DomainError):
 
 
 # ---------------------------------------------------------------- rendering
-def render_docx(template: Path | bytes, context: Mapping[str, Any]) -> bytes:
+@dataclasses.dataclass(frozen=True)
+class Picture:
+    """An image made for one document (a QR code…), placed where the template says {{ name }}."""
+
+    png: bytes
+    width_cm: float
+    link: str = ""  # the picture is a link to this address
+    alt: str = ""  # what a screen reader says of it
+
+
+def render_docx(
+    template: Path | bytes, context: Mapping[str, Any], pictures: Mapping[str, Picture] | None = None
+) -> bytes:
     """A .docx template (docxtpl: Jinja2 tags in Word) filled with context; values are escaped for XML."""
     import jinja2
-    from docxtpl import DocxTemplate
+    from docx.shared import Cm
+    from docxtpl import DocxTemplate, InlineImage
 
     source: Any = io.BytesIO(template) if isinstance(template, bytes) else str(template)
     document = DocxTemplate(source)
+    values = dict(context)
+    for name, picture in (pictures or {}).items():  # docxtpl ties an image to the template being rendered
+        values[name] = InlineImage(
+            document, io.BytesIO(picture.png), width=Cm(picture.width_cm), anchor=picture.link or None
+        )
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    document.render(dict(context), jinja_env=environment)
+    document.render(values, jinja_env=environment)
+    alts = {p.link: p.alt for p in (pictures or {}).values() if p.link and p.alt}
+    if alts:
+        relationships = document.docx.part.rels
+        for properties in document.docx.element.body.xpath(".//wp:docPr[a:hlinkClick]"):
+            click = properties.find("{http://schemas.openxmlformats.org/drawingml/2006/main}hlinkClick")
+            rid = click.get("{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id")
+            target = relationships[rid].target_ref if rid in relationships else ""
+            if target in alts:
+                properties.set("descr", alts[target])
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

@@ -18,10 +18,10 @@ from litestar.response import Template
 from hub import auth
 from hub.accounts import Actor
 from hub.auth import CurrentActor, RuntimeDep
-from hub.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unprocessable
+from hub.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from hub.runtime import Runtime
 from hub.tables import STRUCTURE_KINDS, Structure
-from hub.web import MONTHS_FR, WEEKDAYS_FR, page, redirect
+from hub.web import page, redirect
 from network import referral_lookup as directory
 from referrals import figures, forms, lifecycle, routing, service, slots
 from referrals.lifecycle import OPEN, STATUSES
@@ -57,19 +57,11 @@ DONE = {
 
 
 # ---------------------------------------------------------------- policies
-def _signed_in(actor: Actor | None) -> Actor:
-    if actor is None:
-        raise Unauthorized("Connectez-vous pour continuer.")
-    if not actor.fully_authenticated:
-        raise auth.SecondFactorRequired("Saisissez le code de votre application d'authentification.")
-    return actor
-
-
 class ReferralMember(auth.Policy):
     """A member of a structure with a referral role; which referral they may see is the service's rule (404)."""
 
     def check(self, actor: Actor | None, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-        if not _signed_in(actor).structures_with(*REFERRAL_ROLES):
+        if not auth.signed_in_actor(actor).structures_with(*REFERRAL_ROLES):
             raise Forbidden("Réservé aux membres des structures qui orientent (prescripteur, aidant, référent).")
 
 
@@ -77,7 +69,7 @@ class ReferralFigures(auth.Policy):
     """A member of a structure with a referral role (their structures' figures) or the coordinator (all)."""
 
     def check(self, actor: Actor | None, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-        actor = _signed_in(actor)
+        actor = auth.signed_in_actor(actor)
         if not (actor.oversees_network or actor.structures_with(*REFERRAL_ROLES)):
             raise Forbidden("Réservé aux structures qui orientent et à la coordination du réseau.")
 
@@ -89,17 +81,11 @@ referral_figures = ReferralFigures("referral_figures", "a member who orients, or
 # ---------------------------------------------------------------- helpers
 def day_fr(moment: datetime | date) -> str:
     """ "mardi 13 octobre 2026" (FALC: dates written out, with the day)."""
-    local = moment.astimezone(PARIS) if isinstance(moment, datetime) else moment
-    day = "1er" if local.day == 1 else str(local.day)
-    return f"{WEEKDAYS_FR[local.weekday()]} {day} {MONTHS_FR[local.month - 1]} {local.year}"
+    return slots.when_in_french_day(moment.astimezone(PARIS).date() if isinstance(moment, datetime) else moment)
 
 
 def km_text(distance_m: float | None) -> str:
-    if distance_m is None:
-        return ""
-    if distance_m < 1000:
-        return f"à {round(distance_m, -1):.0f} m"
-    return f"à {distance_m / 1000:.1f} km".replace(".", ",")
+    return "" if distance_m is None else routing.distance_text(distance_m)
 
 
 async def structure_names(ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -96,8 +96,11 @@ def _answer_text(days: float) -> str:
     return f"répond en {rounded} jour{'s' if rounded > 1 else ''} en général"
 
 
-def _km_text(km: float) -> str:
-    return f"à {km:.1f} km".replace(".", ",") if km >= 1 else f"à {round(km * 1000, -1):.0f} m"
+def distance_text(distance_m: float) -> str:
+    """ "à 350 m", "à 1,2 km"."""
+    if distance_m < 1000:
+        return f"à {round(distance_m, -1):.0f} m"
+    return f"à {distance_m / 1000:.1f} km".replace(".", ",")
 
 
 def _exclusions(card: directory.ServiceCard, ctx: Context, km: float | None) -> list[str]:
@@ -121,7 +124,7 @@ def _exclusions(card: directory.ServiceCard, ctx: Context, km: float | None) -> 
     if request.public and card.publics and "tous-publics" not in card.publics and request.public not in card.publics:
         out.append("Ce service s'adresse à d'autres publics.")
     if request.max_distance_km is not None and km is not None and km > request.max_distance_km:
-        out.append(f"Il est {_km_text(km)}, plus loin que les {request.max_distance_km:g} km possibles.")
+        out.append(f"Il est {distance_text(km * 1000)}, plus loin que les {request.max_distance_km:g} km possibles.")
     return out
 
 
@@ -140,7 +143,7 @@ def score(card: directory.ServiceCard, ctx: Context) -> Candidate:
         warnings.append("ne couvre pas exactement le besoin indiqué")
     if km is not None:
         distance = 25.0 / (1 + km / 2)
-        reasons.append(_km_text(km))
+        reasons.append(distance_text(km * 1000))
     else:
         distance = 8.0
     if request.availability:

@@ -19,6 +19,7 @@ from litestar import Response
 
 from hub import falc
 from hub.accounts import Actor
+from hub.documents import Picture, render_docx
 from hub.runtime import Runtime
 from hub.settings import PROJECT_ROOT
 from hub.tables import Structure
@@ -244,25 +245,10 @@ async def _structure_names(ids: list[int]) -> dict[int, str]:
 
 
 def render(context: dict[str, Any]) -> bytes:
-    """The template filled with the context, the QR code of context["status_url"] in place of {{ qr }}.
-
-    Like hub.documents.render_docx (same escaping, same strictness), with the one thing it cannot do: an
-    image made for this document, which docxtpl ties to the template being rendered.
-    """
-    import jinja2
-    from docx.shared import Cm
-    from docxtpl import DocxTemplate, InlineImage
-
-    document = DocxTemplate(str(TEMPLATE))
+    """The template filled with the context, the QR code of context["status_url"] in place of {{ qr }}."""
     url = context["status_url"]
-    qr = InlineImage(document, io.BytesIO(qr_png(url)), width=Cm(QR_WIDTH_CM), anchor=url)
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    document.render({**context, "qr": qr}, jinja_env=environment)
-    for properties in document.docx.element.body.xpath(".//wp:docPr[a:hlinkClick]"):
-        properties.set("descr", f"Code QR vers la page de suivi : {url}")  # the QR code: the one linked picture
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+    qr = Picture(qr_png(url), QR_WIDTH_CM, link=url, alt=f"Code QR vers la page de suivi : {url}")
+    return render_docx(TEMPLATE, context, {"qr": qr})
 
 
 async def slip_docx(rt: Runtime, actor: Actor, referral_id: int) -> bytes:

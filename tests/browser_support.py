@@ -14,20 +14,21 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pyotp
+import pytest
 import uvicorn
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, ViewportSize
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
 
 from hub import demo, mail
 from hub.app import create_app
 from hub.runtime import Runtime
 from hub.settings import Settings
-from tests.conftest import DatabaseFactory, base_settings
+from tests.conftest import DatabaseFactory, SmtpServer, base_settings
 
 T = TypeVar("T")
 
@@ -218,3 +219,53 @@ def screenshot(page: Page, name: str) -> None:
         assert width <= MOBILE["width"], f"{name}: the page is {width} px wide on a {MOBILE['width']} px screen"
     finally:
         page.set_viewport_size(size)
+
+
+# ---------------------------------------------------------------- fixtures every browser test module imports
+@pytest.fixture(scope="module")
+def live_server(
+    database_factory: DatabaseFactory, smtp_server: SmtpServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    server = LiveServer(database_factory, tmp_path_factory.mktemp("browser"), smtp_server.port).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(live_server: LiveServer) -> Iterator[Browser]:
+    # Depends on live_server so the browser is closed before the server stops, and so every async
+    # fixture is set up before Playwright's own loop starts in this thread.
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def audit(request: pytest.FixtureRequest) -> Iterator[AccessibilityAudit]:
+    checker = AccessibilityAudit()
+    yield checker
+    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    lines = [f"{label}: {', '.join(found) or 'aucune violation'}" for label, found in checker.findings.items()]
+    (SHOTS_DIR / f"axe-summary-{request.module.__name__.rsplit('.', 1)[-1]}.txt").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def phone(live_server: LiveServer) -> TotpPhone:
+    return TotpPhone(live_server.call(demo.totp_secrets))
+
+
+@pytest.fixture
+def new_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., Page]]:
+    """Opens a page in a fresh browser context (its own cookies), closed at the end of the test."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(**options: Any) -> Page:
+        context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="fr-FR", **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -7,33 +7,34 @@ network; see tests/browser_support.py. Screenshots land in /tmp/shots (MAILLAGE_
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pyotp
 import pytest
 import segno
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 
 from hub import demo
 from hub.runtime import Runtime
 from hub.security import totp_qr_svg, totp_uri
 from network import demo as town
 from network.tables import Service, Structure
-from tests.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+from tests.browser_support import (  # the shared fixtures (browser, live_server…) too
     DESKTOP,
     MOBILE,
-    SHOTS_DIR,
     AccessibilityAudit,
     LiveServer,
     TotpPhone,
+    audit,
+    browser,
     demo_user,
+    live_server,
+    new_page,
+    phone,
     screenshot,
 )
-from tests.conftest import PASSWORD, DatabaseFactory, Inbox, SmtpServer, make_person
+from tests.conftest import PASSWORD, Inbox, make_person
 
 pytestmark = pytest.mark.browser
 
@@ -43,56 +44,6 @@ MANAGER = demo_user("referente.ccas@demo.maillage.fr")
 AIDANT = demo_user("aidant.franceservices@demo.maillage.fr")
 PRESCRIBER = demo_user("prescripteur.caf@demo.maillage.fr")
 CCAS = "CCAS de Montclair-sur-Loire"
-
-
-# ---------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def live_server(
-    database_factory: DatabaseFactory, smtp_server: SmtpServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    server = LiveServer(database_factory, tmp_path_factory.mktemp("browser"), smtp_server.port).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    # Depends on live_server so the browser is closed before the server stops, and so every async
-    # fixture is set up before Playwright's own loop starts in this thread.
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def audit() -> Iterator[AccessibilityAudit]:
-    checker = AccessibilityAudit()
-    yield checker
-    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    lines = [f"{label}: {', '.join(found) or 'aucune violation'}" for label, found in checker.findings.items()]
-    (SHOTS_DIR / "axe-summary.txt").write_text("\n".join(lines) + "\n")
-
-
-@pytest.fixture(scope="module")
-def phone(live_server: LiveServer) -> TotpPhone:
-    return TotpPhone(live_server.call(demo.totp_secrets))
-
-
-@pytest.fixture
-def new_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., Page]]:
-    """Opens a page in a fresh browser context (its own cookies), closed at the end of the test."""
-    contexts: list[BrowserContext] = []
-
-    def open_page(**options: Any) -> Page:
-        context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="fr-FR", **options)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 # ---------------------------------------------------------------- helpers

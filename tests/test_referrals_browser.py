@@ -5,25 +5,23 @@ screenshots at desktop and phone widths (tests/browser_support.py)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from hub import demo
-from tests.browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    DESKTOP,
-    SHOTS_DIR,
+from tests.browser_support import (  # the shared fixtures (browser, live_server…) too
     AccessibilityAudit,
-    LiveServer,
     TotpPhone,
+    audit,
+    browser,
     demo_user,
+    live_server,
+    new_page,
+    phone,
     screenshot,
 )
-from tests.conftest import DatabaseFactory, SmtpServer
 
 pytestmark = pytest.mark.browser
 
@@ -34,53 +32,6 @@ DROITS = "difficultes-administratives-ou-juridiques--accompagnement-pour-lacces-
 CCAS_SERVICE = "Aide aux démarches administratives"
 CCAS = "CCAS de Montclair-sur-Loire"
 RESIDENT = "Jeanne T."
-
-
-@pytest.fixture(scope="module")
-def live_server(
-    database_factory: DatabaseFactory, smtp_server: SmtpServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    server = LiveServer(database_factory, tmp_path_factory.mktemp("referrals-browser"), smtp_server.port).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def audit() -> Iterator[AccessibilityAudit]:
-    checker = AccessibilityAudit()
-    yield checker
-    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    lines = [f"{label}: {', '.join(found) or 'aucune violation'}" for label, found in checker.findings.items()]
-    (SHOTS_DIR / "axe-summary-referrals.txt").write_text("\n".join(lines) + "\n")
-
-
-@pytest.fixture(scope="module")
-def phone(live_server: LiveServer) -> TotpPhone:
-    # one authenticator for the module (a code's step is never replayed), with the secrets this install drew
-    return TotpPhone(live_server.call(demo.totp_secrets))
-
-
-@pytest.fixture
-def new_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., Page]]:
-    contexts: list[BrowserContext] = []
-
-    def open_page(**options: Any) -> Page:
-        context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="fr-FR", **options)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 def sign_in(page: Page, user: demo.DemoUser, phone: TotpPhone) -> None:
