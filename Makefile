@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+run: export MAILLAGE_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(STAMP) documents
 	$(BIN)/maillage db migrate
 	$(BIN)/maillage demo --if-empty

@@ -34,6 +34,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hub.app import create_app
 
     cmd_migrate(args)
+    if not os.environ.get("MAILLAGE_BASE_URL"):  # links in pages, mails and documents name the address served
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104 (a comparison)
+        os.environ["MAILLAGE_BASE_URL"] = f"http://{host}:{args.port}"
     settings = commands.settings_from_env(MODULES)
     print(
         f"Maillage écoute sur http://{args.host}:{args.port} (base de données : {settings.database_url.split('://')[0]}, "
