@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: this module stays light for the command line's start-up
     from hub.accounts import Actor
+    from hub.reporting import Period, Section
     from hub.runtime import Runtime
     from hub.settings import Settings
 
@@ -73,3 +74,4 @@ class Module:
     probes: Callable[[], Sequence[Any]] = tuple  # the route-table test's authorization probes (hub.probes)
     csrf_exempt: Sequence[str] = ()  # path prefixes whose forms change nothing (never a write)
     image_sources: Callable[[Settings], Sequence[str]] | None = None  # other sites its pages show images from
+    report: Callable[[Runtime, Period], Awaitable[Section]] | None = None  # its section of the pack (hub.reporting)
