@@ -185,13 +185,19 @@ def signature_png(data: bytes, field: str, who: str) -> bytes:
     from PIL import Image, UnidentifiedImageError
 
     if not data:
-        raise Invalid(f"La signature {who} manque.", {field: f"Faites signer {who} dans le cadre."})
+        raise Invalid(
+            f"La signature {who} manque.", {field: f"La signature manque : faites signer {who} dans le cadre."}
+        )
     if len(data) > MAX_SIGNATURE_BYTES:
         raise Invalid(
-            f"La signature {who} est trop lourde.", {field: "L'image dépasse 500 ko : recommencez la signature."}
+            f"La signature {who} est trop lourde.",
+            {field: "Signature trop lourde : l'image dépasse 500 ko, recommencez."},
         )
     if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff")):
-        raise Invalid(f"La signature {who} n'est pas une image.", {field: "Une image PNG ou JPEG est attendue."})
+        raise Invalid(
+            f"La signature {who} n'est pas une image.",
+            {field: "Ce n'est pas une image : une image PNG ou JPEG est attendue."},
+        )
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()
@@ -199,13 +205,13 @@ def signature_png(data: bytes, field: str, who: str) -> bytes:
         image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise Invalid(
-            f"La signature {who} est une image illisible.", {field: "Image illisible : recommencez."}
+            f"La signature {who} est une image illisible.", {field: "Image illisible : recommencez la signature."}
         ) from None
     width, height = image.size
     if not (SIGNATURE_MIN_SIDE <= width <= SIGNATURE_MAX_SIDE and SIGNATURE_MIN_SIDE <= height <= SIGNATURE_MAX_SIDE):
         raise Invalid(
             f"La signature {who} n'a pas une taille possible.",
-            {field: f"L'image doit mesurer de {SIGNATURE_MIN_SIDE} à {SIGNATURE_MAX_SIDE} pixels de côté."},
+            {field: f"Image d'une taille impossible : de {SIGNATURE_MIN_SIDE} à {SIGNATURE_MAX_SIDE} pixels de côté."},
         )
     rgba = image.convert("RGBA")
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

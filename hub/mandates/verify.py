@@ -31,7 +31,7 @@ PUBLIC_LABEL = {
 
 
 def initials(first_name: str, last_name: str) -> str:
-    return "".join(f"{part[:1].upper()}." for part in (first_name.strip(), last_name.strip()) if part)
+    return " ".join(f"{part[:1].upper()}." for part in (first_name.strip(), last_name.strip()) if part)
 
 
 async def _scopes(mandate_id: int, status: str) -> list[PublicScope]:
