@@ -383,8 +383,9 @@ def test_drawn_signatures_are_placed_in_their_boxes() -> None:
     for shape in opened.inline_shapes:
         blip = shape._inline.graphic.graphicData.pic.blipFill.blip
         shapes[opened.part.related_parts[blip.embed].blob] = shape
-    assert shapes[resident].width == pytest.approx(7.0 * 360000, rel=0.01)  # a wide one: the box's width
-    assert shapes[aidant].height == pytest.approx(3.0 * 360000, rel=0.01)  # a tall one: the box's height
+    width, height = documents.SIGNATURE_BOX_CM
+    assert shapes[resident].width == pytest.approx(width * 360000, rel=0.01)  # a wide one: the box's width
+    assert shapes[aidant].height == pytest.approx(height * 360000, rel=0.01)  # a tall one: the box's height
     assert "Signez ici" not in flat(document)
 
 

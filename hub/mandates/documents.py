@@ -45,7 +45,7 @@ PICTOGRAM_DIR = TEMPLATE_DIR / "pictograms"
 CHARTER_VERSION = "2026-11"  # the charter's current version: templates/mandates/charte.<version>.docx
 RETENTION_YEARS = 6  # what the mandate tells the resident by default: kept while active, then 6 years
 QR_WIDTH_CM = 4.0
-SIGNATURE_BOX_CM = (7.0, 3.0)  # width, height a drawn signature fits in
+SIGNATURE_BOX_CM = (6.2, 2.8)  # width, height a drawn signature fits in
 NBSP = "\u00a0"
 MAX_LINE_WORDS = 10
 _FILE_NAME = re.compile(r"^(?P<kind>[a-z-]+)\.(?P<version>\d{4}-\d{2}(?:-\d+)?)\.docx$")
@@ -279,6 +279,7 @@ REQUIRED: dict[str, tuple[str | tuple[str, ...], ...]] = {
 # ---------------------------------------------------------------- values made FALC
 _CAPS_WORD = re.compile(r"\b[A-ZÀ-ÖØ-Þ]+(?:-[A-ZÀ-ÖØ-Þ]+)*\b")  # a word in capitals, hyphens too
 _SEPARATORS = re.compile(r"\s[-–—]\s|[,:]\s")
+_LINKING_WORD = re.compile(r"^(?:et|ou|de|du|des|la|le|les|à|au|aux|en|sur|sous|pour|par|d'.*|l'.*)$", re.IGNORECASE)
 
 
 def _uncapitalised(match: re.Match[str]) -> str:
@@ -318,8 +319,11 @@ def lines_of(text: str, max_words: int = MAX_LINE_WORDS) -> list[str]:
         for piece in _SEPARATORS.split(value):
             words = piece.strip(" ,-–—").split()
             while len(words) > falc.TARGET_WORDS:  # a piece still too long: cut it by word count
-                pieces.append(" ".join(words[:max_words]))
-                words = words[max_words:]
+                cut = max_words
+                while cut > max_words // 2 and _LINKING_WORD.match(words[cut - 1]):
+                    cut -= 1  # "du Val de Loire et" / "du Sud": never end a line on "et", "de"…
+                pieces.append(" ".join(words[:cut]))
+                words = words[cut:]
             if not words:
                 continue
             if pieces and len(pieces[-1].split()) + len(words) <= max_words:
@@ -336,8 +340,20 @@ def one_line(text: str) -> str:
     return " ".join(words[:MAX_LINE_WORDS])
 
 
+def _name_case(name: str) -> str:
+    """A person's name typed in capitals, written as it is read: "DE LA TOUR D'AUVERGNE" → "De La Tour D'Auvergne"
+    (a person's name holds no acronym)."""
+
+    def word(token: str) -> str:
+        if not (token.isupper() and len(token) > 1):
+            return token
+        return re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), token)
+
+    return " ".join(word(token) for token in name.split())
+
+
 def person_lines(first_name: str, last_name: str) -> list[str]:
-    return lines_of(f"{first_name.strip()} {last_name.strip()}") or ["Nom non indiqué"]
+    return lines_of(_name_case(f"{first_name} {last_name}")) or ["Nom non indiqué"]
 
 
 def date_in_words(day: date) -> str:
@@ -441,7 +457,7 @@ def mandate_context(facts: MandateFacts) -> tuple[dict[str, Any], dict[str, Pict
         "address_lines": lines_of(facts.structure_address),
         "structure_phone": phone_in_words(facts.structure_phone),
         "structure_email": facts.structure_email.strip(),
-        "aidant_lines": lines_of(facts.aidant_name) or ["Nom non indiqué"],
+        "aidant_lines": lines_of(_name_case(facts.aidant_name)) or ["Nom non indiqué"],
         "scope_codes": codes,
         "scopes": _scope_items(codes),
         "argent_warning": ARGENT_WARNING,
@@ -476,7 +492,7 @@ def revocation_context(facts: RevocationFacts) -> tuple[dict[str, Any], dict[str
         "structure_lines": lines_of(facts.structure_name) or ["La structure"],
         "address_lines": lines_of(facts.structure_address),
         "structure_phone": phone_in_words(facts.structure_phone),
-        "aidant_lines": lines_of(facts.aidant_name) or ["Nom non indiqué"],
+        "aidant_lines": lines_of(_name_case(facts.aidant_name)) or ["Nom non indiqué"],
         "revoked_codes": revoked,
         "revoked_scopes": _scope_items(revoked),
         "remaining_codes": remaining,
@@ -495,7 +511,7 @@ def expiry_letter_context(facts: ExpiryLetterFacts) -> dict[str, Any]:
         "structure_lines": lines_of(facts.structure_name) or ["La structure"],
         "address_lines": lines_of(facts.structure_address),
         "structure_phone": phone_in_words(facts.structure_phone),
-        "aidant_lines": lines_of(facts.aidant_name) or ["Votre aidant"],
+        "aidant_lines": lines_of(_name_case(facts.aidant_name)) or ["Votre aidant"],
         "scope_codes": codes,
         "scopes": _scope_items(codes),
         "argent_warning": ARGENT_WARNING,
@@ -505,7 +521,7 @@ def expiry_letter_context(facts: ExpiryLetterFacts) -> dict[str, Any]:
 
 def charter_context(aidant_name: str = "", structure_name: str = "", version: str = CHARTER_VERSION) -> dict[str, Any]:
     return {
-        "aidant_lines": lines_of(aidant_name),
+        "aidant_lines": lines_of(_name_case(aidant_name)),
         "structure_lines": lines_of(structure_name),
         "version_month": month_in_words(version),
     }
