@@ -37,6 +37,7 @@ def cmd_mandates_list(args: argparse.Namespace) -> int:
             print(
                 f"{row.id:>6}  {row.number:<14} {row.status:<10} {row.starts_on.isoformat():<10} "
                 f"{row.ends_on.isoformat():<10} {names.get(row.structure_id, '?')} — {', '.join(row.scopes) or '-'}"
+                + (f" (annulées : {', '.join(row.revoked_scopes)})" if row.revoked_scopes else "")
             )
         print(f"{len(rows)} mandat(s).")
         return 0

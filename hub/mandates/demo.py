@@ -7,6 +7,7 @@ says so. Idempotent: nothing when the demo already has mandates. Residents are i
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import math
@@ -218,78 +219,79 @@ async def _mandate(
 
 
 async def _documents(rt: Runtime, made: list[dict[str, Any]]) -> tuple[int, int]:
-    """Seal each finished mandate (and its revocation) through the real pipeline; returns (made, not made)."""
+    """Seal each finished mandate (and its revocation) through the real pipeline; returns (made, not made).
+    A few at once: one document renders in a worker thread while LibreOffice converts another."""
     from hub.mandates import documents
 
+    template = documents.current_template("mandat")
+    await Mandate.update({Mandate.template_version: template.version, Mandate.template_sha256: template.sha256}).where(
+        Mandate.id.is_in([item["id"] for item in made])
+    )
+    slots = asyncio.Semaphore(3)
+
+    async def one(item: dict[str, Any]) -> tuple[int, int]:
+        async with slots:
+            return await _finish(rt, item)
+
+    counts = await asyncio.gather(*(one(item) for item in made if item["finished"]))
+    return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+
+async def _finish(rt: Runtime, item: dict[str, Any]) -> tuple[int, int]:
+    """One finished mandate: its sealed PDF, its state, and its revocation when it has one."""
     pdfs = missing = 0
-    for item in made:
-        row = await Mandate.select().where(Mandate.id == item["id"]).first()
-        assert row is not None
-        template = documents.current_template("mandat")
-        await Mandate.update(
-            {Mandate.template_version: template.version, Mandate.template_sha256: template.sha256}
-        ).where(Mandate.id == item["id"])
-        row = {**row, "template_version": template.version, "template_sha256": template.sha256}
-        if not item["finished"]:
-            continue
-        facts = await finalise.mandate_facts(rt, row, draft=False, signed_on=row["starts_on"])
-        sealed: bytes | None = None
+    row = await Mandate.select().where(Mandate.id == item["id"]).first()
+    assert row is not None
+    facts = await finalise.mandate_facts(rt, row, draft=False, signed_on=row["starts_on"])
+    sealed: bytes | None = None
+    try:
+        sealed = await finalise.sealed_mandate(rt, row, facts)
+        pdfs += 1
+    except DocumentsUnavailable:
+        missing += 1
+    values: dict[Any, Any] = {
+        Mandate.status: "active",
+        Mandate.finalised_at: item["created"],
+        Mandate.fingerprint: finalise.fingerprint(facts, row["template_sha256"], ""),
+        Mandate.sealed_pdf: sealed,
+        Mandate.sealed_sha256: hashlib.sha256(sealed).hexdigest() if sealed else "",
+    }
+    await Mandate.update(values).where(Mandate.id == item["id"])
+    await MandateEvent.insert(MandateEvent(mandate=item["id"], at=item["created"], action="finalise"))
+    if item["state"] == "expired":
+        await Mandate.update({Mandate.status: "expired", Mandate.expired_at: rt.now()}).where(Mandate.id == item["id"])
+    elif item["state"] in ("revoked", "partly"):
+        revoked = list(item["scopes"]) if item["state"] == "revoked" else list(item["scopes"][-1:])
+        remaining = [code for code in item["scopes"] if code not in revoked]
+        on = rt.today() - timedelta(days=5)
+        number = f"R-{on.year}-{item['id']:05d}-1"
+        attestation: bytes | None = None
         try:
-            sealed = await finalise.sealed_mandate(rt, row, facts)
+            attestation = await finalise.sealed_revocation(rt, row, number, revoked, remaining, on)
             pdfs += 1
         except DocumentsUnavailable:
             missing += 1
-        values: dict[Any, Any] = {
-            Mandate.status: "active",
-            Mandate.finalised_at: item["created"],
-            Mandate.fingerprint: finalise.fingerprint(facts, row["template_sha256"], ""),
-            Mandate.sealed_pdf: sealed,
-            Mandate.sealed_sha256: hashlib.sha256(sealed).hexdigest() if sealed else "",
-        }
-        await Mandate.update(values).where(Mandate.id == item["id"])
-        await MandateEvent.insert(MandateEvent(mandate=item["id"], at=item["created"], action="finalise"))
-        if item["state"] == "expired":
-            await Mandate.update({Mandate.status: "expired", Mandate.expired_at: rt.now()}).where(
-                Mandate.id == item["id"]
+        at = datetime.combine(on, datetime.min.time(), PARIS) + timedelta(hours=15)
+        revocation = Revocation(
+            mandate=item["id"],
+            number=number,
+            public_code=secrets.token_urlsafe(18),
+            scopes=revoked,
+            whole=not remaining,
+            created_by=row["created_by"],
+            created_at=at,
+            sealed_pdf=attestation,
+            sealed_sha256=hashlib.sha256(attestation).hexdigest() if attestation else "",
+        )
+        await revocation.save()
+        await MandateScope.update(
+            {MandateScope.status: "revoked", MandateScope.revoked_at: at, MandateScope.revocation: revocation.id}
+        ).where((MandateScope.mandate == item["id"]) & MandateScope.scope.is_in(revoked))
+        await MandateEvent.insert(
+            MandateEvent(
+                mandate=item["id"], at=at, actor_user=row["created_by"], action="revoke", details={"scopes": revoked}
             )
-        elif item["state"] in ("revoked", "partly"):
-            revoked = list(item["scopes"]) if item["state"] == "revoked" else list(item["scopes"][-1:])
-            remaining = [code for code in item["scopes"] if code not in revoked]
-            on = rt.today() - timedelta(days=5)
-            number = f"R-{on.year}-{item['id']:05d}-1"
-            sealed_revocation: bytes | None = None
-            try:
-                sealed_revocation = await finalise.sealed_revocation(rt, row, number, revoked, remaining, on)
-                pdfs += 1
-            except DocumentsUnavailable:
-                missing += 1
-            at = datetime.combine(on, datetime.min.time(), PARIS) + timedelta(hours=15)
-            revocation = Revocation(
-                mandate=item["id"],
-                number=number,
-                public_code=secrets.token_urlsafe(18),
-                scopes=revoked,
-                whole=not remaining,
-                created_by=row["created_by"],
-                created_at=at,
-                sealed_pdf=sealed_revocation,
-                sealed_sha256=hashlib.sha256(sealed_revocation).hexdigest() if sealed_revocation else "",
-            )
-            await revocation.save()
-            await MandateScope.update(
-                {MandateScope.status: "revoked", MandateScope.revoked_at: at, MandateScope.revocation: revocation.id}
-            ).where((MandateScope.mandate == item["id"]) & MandateScope.scope.is_in(revoked))
-            await MandateEvent.insert(
-                MandateEvent(
-                    mandate=item["id"],
-                    at=at,
-                    actor_user=row["created_by"],
-                    action="revoke",
-                    details={"scopes": revoked},
-                )
-            )
-            if not remaining:
-                await Mandate.update({Mandate.status: "revoked", Mandate.revoked_at: at}).where(
-                    Mandate.id == item["id"]
-                )
+        )
+        if not remaining:
+            await Mandate.update({Mandate.status: "revoked", Mandate.revoked_at: at}).where(Mandate.id == item["id"])
     return pdfs, missing

@@ -159,6 +159,7 @@ class MandateRow:
     starts_on: date
     ends_on: date
     days_left: int
+    revoked_scopes: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -791,14 +791,15 @@ async def list_mandates(rt: Runtime, actor: Actor, structure_id: int, tab: str =
 
 async def _rows(rows: list[dict[str, Any]], today: date, *, with_names: bool) -> list[MandateRow]:
     scopes: dict[int, list[str]] = {}
+    revoked: dict[int, list[str]] = {}
     ids = [r["id"] for r in rows]
     for start in range(0, len(ids), 500):
         for s in (
-            await MandateScope.select(MandateScope.mandate, MandateScope.scope)
-            .where(MandateScope.mandate.is_in(ids[start : start + 500]) & (MandateScope.status == "active"))
+            await MandateScope.select(MandateScope.mandate, MandateScope.scope, MandateScope.status)
+            .where(MandateScope.mandate.is_in(ids[start : start + 500]))
             .order_by(MandateScope.id)
         ):
-            scopes.setdefault(s["mandate"], []).append(s["scope"])
+            (scopes if s["status"] == "active" else revoked).setdefault(s["mandate"], []).append(s["scope"])
     out = []
     for r in rows:
         status = effective_status(r, today)
@@ -812,6 +813,7 @@ async def _rows(rows: list[dict[str, Any]], today: date, *, with_names: bool) ->
                 resident_id=r["resident"],
                 resident_name=f"{r.get('first_name', '')} {r.get('last_name', '')}".strip() if with_names else "",
                 scopes=scopes.get(r["id"], []),
+                revoked_scopes=revoked.get(r["id"], []),
                 starts_on=r["starts_on"],
                 ends_on=r["ends_on"],
                 days_left=(r["ends_on"] - today).days,

@@ -137,7 +137,7 @@ def _result(found: PublicVerification, kind: str, mandate_id: int, what: str) ->
             reason += f" Démarches annulées depuis : {', '.join(revoked)}."
         return VerifyResult(True, "valide", reason, kind, found.number, mandate_id, found.scopes)
     if found.status == "expiré":
-        reason = f"{what} {found.number} expiré depuis le {found.ends_on.strftime('%d/%m/%Y')} : il n'a plus de valeur."
+        reason = f"{what} {found.number} expiré : valide jusqu'au {found.ends_on.strftime('%d/%m/%Y')}, il n'a plus de valeur."
         return VerifyResult(False, "expiré", reason, kind, found.number, mandate_id, found.scopes)
     if found.status == "révoqué":
         when = f" le {found.revoked_on.strftime('%d/%m/%Y')}" if found.revoked_on else ""
