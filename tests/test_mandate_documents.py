@@ -455,6 +455,20 @@ def test_a_variant_that_fails_falc_is_refused_with_the_checkers_reasons() -> Non
     assert check_docx(too_long).ok  # {{ ends_on }} counts as one word before it is filled
     report = check_variant("lettre-echeance", too_long)
     assert not report.ok and 1 in report.falc.rules_broken()
+    # Fine with a realistic structure, too long with the longest name the database may hold.
+    joined = with_xml(
+        good,
+        lambda name, xml: xml.replace(
+            "Vous avez un mandat avec cette structure :", "Vous avez un mandat avec {{ structure_lines|join(' ') }}."
+        ),
+    )
+    realistic = render_expiry_letter(
+        documents.sample_expiry_letter(), documents.TemplateFile.from_bytes("lettre-echeance", "v", joined)
+    )
+    assert errors_of(realistic) == []
+    report = check_variant("lettre-echeance", joined)
+    assert not report.ok and 1 in report.falc.rules_broken()
+    assert any("Centre communal" in message for message in report.messages_fr)  # the sentence is quoted
 
 
 # ---------------------------------------------------------------- the same content, again

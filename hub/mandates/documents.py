@@ -618,14 +618,39 @@ def sample_expiry_letter(**changes: Any) -> ExpiryLetterFacts:
     return dataclasses.replace(facts, **changes)
 
 
-def _render_sample(kind: str, template: TemplateFile) -> bytes:
+_LONG = {  # names as long as the database may hold, every scope: what a variant must survive too
+    "first": "Marie-Christine Anne-Sophie Éléonore",
+    "last": "DUPONT-LAVALLÉE DE LA TOUR D'AUVERGNE",
+    "structure": "Centre communal d'action sociale (CCAS) & Espace France Services de Montclair-sur-Loire "
+    "et des communes associées du Val de Loire",
+    "address": "Résidence Les Jardins de la Loire, bâtiment B, escalier 3, appartement 12, "
+    "145 avenue du Maréchal de Lattre de Tassigny\n45990 Montclair-sur-Loire",
+    "aidant": "Jean-Baptiste Alexandre LEFÈBVRE-DESROCHES",
+}
+ALL_SCOPES = tuple(scope.code for scope in SCOPES)
+
+
+def _render_samples(kind: str, template: TemplateFile) -> list[bytes]:
+    """The template filled with a realistic example and an extreme one (long names, all 10 scopes, a draft)."""
+    names = {"resident_first_name": _LONG["first"], "resident_last_name": _LONG["last"]}
+    place = {
+        "structure_name": _LONG["structure"],
+        "structure_address": _LONG["address"],
+        "aidant_name": _LONG["aidant"],
+    }
     if kind == "mandat":
-        return render_mandate(sample_mandate(), template)
+        extreme = sample_mandate(**names, **place, scopes=ALL_SCOPES, duration_days=1, draft=True, signed_on=None)
+        return [render_mandate(facts, template) for facts in (sample_mandate(), extreme)]
     if kind == "revocation":
-        return render_revocation(sample_revocation(), template)
+        whole = sample_revocation(**names, **place, revoked_scopes=ALL_SCOPES, remaining_scopes=(), structure_phone="")
+        return [render_revocation(facts, template) for facts in (sample_revocation(), whole)]
     if kind == "lettre-echeance":
-        return render_expiry_letter(sample_expiry_letter(), template)
-    return render_charter("Lucie Martin", "France Services de Montclair-sur-Loire", template)
+        long_letter = sample_expiry_letter(**names, **place, scopes=ALL_SCOPES, structure_phone="")
+        return [render_expiry_letter(facts, template) for facts in (sample_expiry_letter(), long_letter)]
+    return [
+        render_charter("Lucie Martin", "France Services", template),
+        render_charter(_LONG["aidant"], _LONG["structure"], template),
+    ]
 
 
 # ---------------------------------------------------------------- a structure's own variant
@@ -682,12 +707,16 @@ def check_variant(kind: str, data: bytes) -> VariantReport:
     if not missing and not unknown:  # filled with an example: what the resident will read
         template = TemplateFile.from_bytes(kind, "variante", data)
         try:
-            rendered = falc.check_docx(_render_sample(kind, template))
+            filled = _render_samples(kind, template)
         except Exception as error:  # a variant's Jinja may fail in many ways (a filter, a loop on a number…)
             messages.append(f"Le modèle ne se remplit pas avec un exemple : {error}.")
             return VariantReport(False, report, (), (), tuple(messages))
         seen = {b.describe() for b in report.breaches}
-        report.breaches += [b for b in rendered.breaches if b.describe() not in seen]
+        for document in filled:
+            for breach in falc.check_docx(document).breaches:
+                if breach.describe() not in seen:
+                    seen.add(breach.describe())
+                    report.breaches.append(breach)
     if report.errors:
         count = len(report.errors)
         messages.append(f"Le modèle ne respecte pas les règles FALC : {count} {'erreur' if count == 1 else 'erreurs'}.")
