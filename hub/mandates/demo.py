@@ -20,6 +20,7 @@ from hub.db import write_transaction
 from hub.documents import DocumentsUnavailable
 from hub.mandates import finalise
 from hub.mandates.rules import current_charter_version, end_date
+from hub.mandates.seal import SealUnavailable
 from hub.mandates.tables import (
     CharterAcceptance,
     Habilitation,
@@ -269,7 +270,7 @@ async def _finish(rt: Runtime, item: dict[str, Any]) -> tuple[int, int]:
         try:
             attestation = await finalise.sealed_revocation(rt, row, number, revoked, remaining, on)
             pdfs += 1
-        except DocumentsUnavailable:
+        except (DocumentsUnavailable, SealUnavailable):
             missing += 1
         at = datetime.combine(on, datetime.min.time(), PARIS) + timedelta(hours=15)
         revocation = Revocation(
