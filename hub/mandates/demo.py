@@ -248,7 +248,7 @@ async def _finish(rt: Runtime, item: dict[str, Any]) -> tuple[int, int]:
     try:
         sealed = await finalise.sealed_mandate(rt, row, facts)
         pdfs += 1
-    except DocumentsUnavailable:
+    except (DocumentsUnavailable, SealUnavailable):
         missing += 1
     values: dict[Any, Any] = {
         Mandate.status: "active",
