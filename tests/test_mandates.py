@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 from hub import accounts, jobs
 from hub.accounts import Actor
 from hub.documents import DocumentConverter, DocumentsUnavailable, find_soffice
-from hub.errors import Conflict, Forbidden, Invalid, NotFound
+from hub.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from hub.mandates import due, service
 from hub.mandates.documents import CHARTER_VERSION
 from hub.mandates.schemas import MandateCreate, ResidentCreate
@@ -168,6 +168,16 @@ async def test_the_step_up_needs_a_fresh_code_never_replayed(rt: Runtime, desk: 
     with pytest.raises(Invalid):
         await service.create_draft(rt, desk.aidant, draft_for(desk, good, duration_days=90))
     assert await service.create_draft(rt, desk.aidant, draft_for(desk, good))
+
+
+async def test_wrong_step_up_codes_are_throttled(rt: Runtime, desk: Desk) -> None:
+    for _ in range(rt.settings.login_max_failures):
+        with pytest.raises(Invalid):
+            await service.create_draft(rt, desk.aidant, draft_for(desk, "123456"))
+    with pytest.raises(TooManyRequests):  # even the right code waits now
+        await service.create_draft(rt, desk.aidant, draft_for(desk, code_now(rt, desk.aidant_person)))
+    rt.advance_clock(timedelta(minutes=rt.settings.login_window_minutes + 1))
+    assert await service.create_draft(rt, desk.aidant, draft_for(desk, code_now(rt, desk.aidant_person)))
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
-from hub import journal
+from hub import journal, throttle
 from hub.accounts import Actor
 from hub.db import write_transaction
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
@@ -434,6 +434,10 @@ async def create_draft(rt: Runtime, actor: Actor, command: MandateCreate, *, ren
     card = await structure_card(command.structure_id)
     version, sha256 = await _template_for(command.structure_id, "mandat")
     today = rt.today()
+    # the step-up's codes are counted like the sign-in's second factor: a few wrong ones, then a wait
+    claimed = await throttle.claim(
+        rt, [throttle.Key(f"mandate-step-up:{actor.user_id}", rt.settings.login_max_failures)]
+    )
     now = rt.now()
     async with write_transaction():
         await step_up(rt, actor, command.totp_code)
@@ -466,6 +470,7 @@ async def create_draft(rt: Runtime, actor: Actor, command: MandateCreate, *, ren
         await journal.append(
             rt, Act("mandate_drafted", actor.user_id, command.structure_id, "mandate", mandate_id, details)
         )
+    await throttle.succeeded(rt, claimed)
     return mandate_id
 
 
