@@ -65,7 +65,16 @@ class MandateMember(auth.Policy):
             raise Forbidden("Réservé aux aidants et aux référents des structures.")
 
 
+class MandateManager(auth.Policy):
+    """A manager of some structure: its aidants' habilitations and its template variants (the service checks which)."""
+
+    def check(self, actor: Actor | None, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        if not auth.signed_in_actor(actor).structures_with("manager"):
+            raise Forbidden("Réservé aux référents des structures.")
+
+
 mandate_member = MandateMember("mandate_member", "an aidant or a manager of a structure")
+mandate_manager = MandateManager("mandate_manager", "a manager of a structure")
 
 
 # ---------------------------------------------------------------- helpers
@@ -374,94 +383,6 @@ class MandatePages(Controller):
         _, version = await service.charter_status(rt, actor)
         return _download(await service.charter_document(rt, actor), f"charte-aidant-{version}.docx", DOCX)
 
-    # ------------------------------------------------------------ the manager's habilitations
-    @get("/habilitations", operation_id="mandateHabilitationsPage", guards=[auth.any_structure_manager])
-    async def habilitations(self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor) -> Template:
-        """The members of the manager's structures: who may make mandates, and what each still lacks."""
-        return await _habilitations_page(request, rt, actor)
-
-    @post("/habilitations", operation_id="mandateHabilitationSubmit", guards=[auth.any_structure_manager])
-    async def habilitate(
-        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, data: URLEncodedBody[forms.HabilitationForm]
-    ) -> Response[Any]:
-        """Grant or withdraw a member's habilitation (the manager's own structure only)."""
-        errors = FieldErrors()
-        structure_id = forms.positive_id(data.structure_id, "structure_id", errors, "Structure inconnue.")
-        user_id = forms.positive_id(data.user_id, "user_id", errors, "Personne inconnue.")
-        if errors or data.action not in ("grant", "withdraw"):
-            raise Invalid("Action inconnue.", dict(errors))
-        if data.action == "grant":
-            await service.habilitate(rt, actor, structure_id, user_id)
-            message = "Habilitation donnée."
-        else:
-            await service.withdraw_habilitation(rt, actor, structure_id, user_id)
-            message = "Habilitation retirée."
-        return redirect(request, "/mandats/habilitations", message)
-
-    # ------------------------------------------------------------ the structure's template variants
-    @get("/modeles", operation_id="mandateVariantsPage", guards=[auth.any_structure_manager])
-    async def variants(self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor) -> Template:
-        """The structure's own versions of the documents: upload, the FALC report, the proofreader, activation."""
-        return await _variants_page(request, rt, actor)
-
-    @post(
-        "/modeles",
-        operation_id="mandateVariantUpload",
-        guards=[auth.any_structure_manager],
-        request_max_body_size=VARIANT_MAX_BYTES,
-    )
-    async def upload_variant(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        data: Annotated[forms.VariantUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-    ) -> Response[Any]:
-        """Upload a .docx variant; the page shows its report (it is not active yet)."""
-        errors = FieldErrors()
-        structure_id = forms.positive_id(data.structure_id, "structure_id", errors, "Choisissez la structure.")
-        content = await data.file.read() if data.file is not None else b""
-        if not content:
-            errors["file"] = "Choisissez un fichier Word (.docx)."
-        if errors:
-            return await _variants_page(request, rt, actor, dict(errors))
-        try:
-            variant_id = await service.upload_variant(
-                rt, actor, structure_id, data.kind, content, (data.file.filename if data.file else "") or "modele.docx"
-            )
-        except Invalid as error:
-            return await _variants_page(request, rt, actor, error.fields or {"file": error.message})
-        return redirect(request, f"/mandats/modeles#modele-{variant_id}", "Modèle envoyé : lisez son rapport.")
-
-    @get("/modeles/reseau/{kind:str}", operation_id="mandateNetworkTemplate", guards=[auth.any_structure_manager])
-    async def network_template(self, kind: FromPath[str]) -> Response[bytes]:
-        """The network's own template of a kind, to start a variant from."""
-        name = kind.removesuffix(".docx")
-        if name not in VARIANT_KINDS:
-            raise NotFound("Ce modèle n'existe pas.")
-        template = documents.current_template(name)
-        return _download(template.data, f"{name}.{template.version}.docx", DOCX)
-
-    @post("/modeles/{variant_id:int}", operation_id="mandateVariantProof", guards=[auth.any_structure_manager])
-    async def proof_variant(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        variant_id: FromPath[int],
-        data: URLEncodedBody[forms.VariantProofForm],
-    ) -> Response[Any]:
-        """Record who proofread the variant, and activate it (only when the checks pass)."""
-        if not data.proofreader.strip():
-            return await _variants_page(
-                request, rt, actor, {f"proofreader-{variant_id}": "Indiquez qui a relu le modèle."}
-            )
-        try:
-            await service.activate_variant(rt, actor, variant_id, data.proofreader.strip())
-        except (Invalid, Conflict) as error:
-            return await _variants_page(request, rt, actor, {f"proofreader-{variant_id}": error.message})
-        return redirect(request, "/mandats/modeles", "Modèle relu et activé pour les prochains documents.")
-
     # ------------------------------------------------------------ one mandate
     @get("/{mandate_id:int}", operation_id="mandatePage")
     async def mandate(
@@ -671,6 +592,100 @@ class MandatePages(Controller):
         return _download(content, f"annulation-{revocation_id}.pdf", PDF)
 
 
+# ---------------------------------------------------------------- the manager's pages
+class ManagerPages(Controller):
+    path = "/mandats"
+    guards = [mandate_manager]
+    include_in_schema = False
+
+    # ------------------------------------------------------------ the manager's habilitations
+    @get("/habilitations", operation_id="mandateHabilitationsPage")
+    async def habilitations(self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor) -> Template:
+        """The members of the manager's structures: who may make mandates, and what each still lacks."""
+        return await _habilitations_page(request, rt, actor)
+
+    @post("/habilitations", operation_id="mandateHabilitationSubmit")
+    async def habilitate(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, data: URLEncodedBody[forms.HabilitationForm]
+    ) -> Response[Any]:
+        """Grant or withdraw a member's habilitation (the manager's own structure only)."""
+        errors = FieldErrors()
+        structure_id = forms.positive_id(data.structure_id, "structure_id", errors, "Structure inconnue.")
+        user_id = forms.positive_id(data.user_id, "user_id", errors, "Personne inconnue.")
+        if errors or data.action not in ("grant", "withdraw"):
+            raise Invalid("Action inconnue.", dict(errors))
+        if data.action == "grant":
+            await service.habilitate(rt, actor, structure_id, user_id)
+            message = "Habilitation donnée."
+        else:
+            await service.withdraw_habilitation(rt, actor, structure_id, user_id)
+            message = "Habilitation retirée."
+        return redirect(request, "/mandats/habilitations", message)
+
+    # ------------------------------------------------------------ the structure's template variants
+    @get("/modeles", operation_id="mandateVariantsPage")
+    async def variants(self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor) -> Template:
+        """The structure's own versions of the documents: upload, the FALC report, the proofreader, activation."""
+        return await _variants_page(request, rt, actor)
+
+    @post(
+        "/modeles",
+        operation_id="mandateVariantUpload",
+        request_max_body_size=VARIANT_MAX_BYTES,
+    )
+    async def upload_variant(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        data: Annotated[forms.VariantUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Response[Any]:
+        """Upload a .docx variant; the page shows its report (it is not active yet)."""
+        errors = FieldErrors()
+        structure_id = forms.positive_id(data.structure_id, "structure_id", errors, "Choisissez la structure.")
+        content = await data.file.read() if data.file is not None else b""
+        if not content:
+            errors["file"] = "Choisissez un fichier Word (.docx)."
+        if errors:
+            return await _variants_page(request, rt, actor, dict(errors))
+        try:
+            variant_id = await service.upload_variant(
+                rt, actor, structure_id, data.kind, content, (data.file.filename if data.file else "") or "modele.docx"
+            )
+        except Invalid as error:
+            return await _variants_page(request, rt, actor, error.fields or {"file": error.message})
+        return redirect(request, f"/mandats/modeles#modele-{variant_id}", "Modèle envoyé : lisez son rapport.")
+
+    @get("/modeles/reseau/{kind:str}", operation_id="mandateNetworkTemplate")
+    async def network_template(self, kind: FromPath[str]) -> Response[bytes]:
+        """The network's own template of a kind, to start a variant from."""
+        name = kind.removesuffix(".docx")
+        if name not in VARIANT_KINDS:
+            raise NotFound("Ce modèle n'existe pas.")
+        template = documents.current_template(name)
+        return _download(template.data, f"{name}.{template.version}.docx", DOCX)
+
+    @post("/modeles/{variant_id:int}", operation_id="mandateVariantProof")
+    async def proof_variant(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        variant_id: FromPath[int],
+        data: URLEncodedBody[forms.VariantProofForm],
+    ) -> Response[Any]:
+        """Record who proofread the variant, and activate it (only when the checks pass)."""
+        if not data.proofreader.strip():
+            return await _variants_page(
+                request, rt, actor, {f"proofreader-{variant_id}": "Indiquez qui a relu le modèle."}
+            )
+        try:
+            await service.activate_variant(rt, actor, variant_id, data.proofreader.strip())
+        except (Invalid, Conflict) as error:
+            return await _variants_page(request, rt, actor, {f"proofreader-{variant_id}": error.message})
+        return redirect(request, "/mandats/modeles", "Modèle relu et activé pour les prochains documents.")
+
+
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -808,4 +823,4 @@ class PictogramFiles(Controller):
         return Response(path.read_bytes(), media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
 
-CONTROLLERS = [MandatePages, PictogramFiles, VerificationPages]
+CONTROLLERS = [MandatePages, ManagerPages, PictogramFiles, VerificationPages]
