@@ -434,3 +434,16 @@ async def test_expiry_then_purge_after_the_retention(rt: Runtime, desk: Desk) ->
     journal = await _journal_text()
     assert "mandates_purged" in journal and "residents_purged" in journal
     assert FIRST not in journal and LAST not in journal
+
+
+async def test_a_merged_structure_s_mandates_continue_in_the_kept_one(rt: Runtime, desk: Desk) -> None:
+    from network import duplicates
+
+    mandate_id = await _draft(rt, desk)
+    coordinator = await _actor(await make_person(rt, "coordination@reseau.example.fr", coordinator=True))
+    outcome = await duplicates.merge(rt, coordinator, desk.b, desk.a)  # A is merged into B
+    assert outcome is not None
+    view = await service.get_mandate(rt, desk.other, mandate_id)  # B's aidant now sees it
+    assert view.structure_id == desk.b and view.resident.last_name == LAST
+    aidant = await _actor(desk.aidant_person)  # A's aidant is a member of B now, still habilitated
+    assert [sid for sid, _ in (await service.aidant_context(rt, aidant)).structures] == [desk.b]

@@ -9,6 +9,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hub.hooks import StructureMerged
 from hub.mandates import cli
 from hub.mandates.seal import SealSettings
 from hub.modules import DemoContext, Module, NavItem, PeriodicWork
@@ -82,6 +83,12 @@ async def _seed_demo(rt: Runtime, context: DemoContext) -> None:
     await demo.seed(rt, context)
 
 
+async def _structure_merged(rt: Runtime, event: Any) -> Mapping[str, int]:
+    from hub.mandates import service
+
+    return await service.structure_merged(rt, event)
+
+
 def _probes() -> Sequence[Any]:
     from hub.mandates import probes
 
@@ -102,5 +109,6 @@ MODULE = Module(
     demo=_seed_demo,
     settings=MandateSettings,
     state=_seal,
+    hooks={StructureMerged: _structure_merged},
     probes=_probes,
 )

@@ -92,6 +92,7 @@ from hub.mandates.tables import (
     MandateScope,
     Resident,
     Revocation,
+    TemplateVariant,
 )
 from hub.mandates.variants import (  # noqa: F401 (the pages call them here)
     activate_variant as activate_variant,
@@ -842,3 +843,33 @@ async def operator_list(rt: Runtime, status: str = "") -> list[MandateRow]:
     rows = await query
     result = await _rows(rows, today, with_names=False)
     return [row for row in result if not status or row.status == status]
+
+
+# ---------------------------------------------------------------- a structure merged into another
+async def structure_merged(rt: Runtime, event: Any) -> dict[str, int]:
+    """Inside the merge's transaction: the dropped structure's residents and mandates continue in the kept one
+    (its members move there too), with its aidants' live habilitations; its template variants follow, inactive."""
+    kept, dropped = event.kept_id, event.dropped_id
+    residents = (
+        await Resident.update({Resident.structure: kept}).where(Resident.structure == dropped).returning(Resident.id)
+    )
+    mandates = await Mandate.update({Mandate.structure: kept}).where(Mandate.structure == dropped).returning(Mandate.id)
+    held = {
+        row["user"]
+        for row in await Habilitation.select(Habilitation.user).where(
+            (Habilitation.structure == kept) & Habilitation.withdrawn_at.is_null()
+        )
+    }
+    moved = 0
+    for row in await Habilitation.select().where(
+        (Habilitation.structure == dropped) & Habilitation.withdrawn_at.is_null()
+    ):
+        if row["user"] in held:
+            await Habilitation.update({Habilitation.withdrawn_at: rt.now()}).where(Habilitation.id == row["id"])
+        else:
+            await Habilitation.update({Habilitation.structure: kept}).where(Habilitation.id == row["id"])
+            moved += 1
+    await TemplateVariant.update({TemplateVariant.structure: kept, TemplateVariant.active: False}).where(
+        TemplateVariant.structure == dropped
+    )
+    return {"mandates_moved": len(mandates), "mandate_residents_moved": len(residents), "habilitations_moved": moved}
