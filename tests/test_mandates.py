@@ -447,3 +447,15 @@ async def test_a_merged_structure_s_mandates_continue_in_the_kept_one(rt: Runtim
     assert view.structure_id == desk.b and view.resident.last_name == LAST
     aidant = await _actor(desk.aidant_person)  # A's aidant is a member of B now, still habilitated
     assert [sid for sid, _ in (await service.aidant_context(rt, aidant)).structures] == [desk.b]
+
+
+async def test_residents_are_found_by_name_within_the_structure_only(rt: Runtime, desk: Desk) -> None:
+    found = await service.find_residents(rt, desk.aidant, desk.a, "awa DIALLO")
+    assert [r.id for r in found] == [desk.resident]
+    assert await service.find_residents(rt, desk.aidant, desk.a, "Martin") == []
+    assert await service.find_residents(rt, desk.other, desk.b, "Diallo") == []  # B has its own residents
+    with pytest.raises(Invalid) as refused:
+        await service.create_resident(
+            rt, desk.aidant, ResidentCreate(structure_id=desk.a, first_name=" ", last_name="X", email="pas-une-adresse")
+        )
+    assert {"first_name", "email"} <= set(refused.value.fields)

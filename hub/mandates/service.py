@@ -14,11 +14,12 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.query.functions.aggregate import Count
 
 from hub import journal, throttle
 from hub.accounts import Actor
-from hub.db import write_transaction
+from hub.db import current_engine, write_transaction
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.journal import Act
 from hub.mandates.finalise import (  # noqa: F401 (the pages call them here)
@@ -288,9 +289,11 @@ def _resident_view(row: dict[str, Any], live: int = 0) -> ResidentView:
 async def find_residents(rt: Runtime, actor: Actor, structure_id: int, q: str) -> list[ResidentView]:
     await require_aidant(rt, actor, structure_id)
     where: Any = Resident.structure == structure_id
+    sqlite = isinstance(current_engine(), SQLiteEngine)  # its LIKE ignores (ASCII) case already; no ILIKE there
     for word in q.split()[:4]:
         pattern = "%" + word.replace("\\", "").replace("%", "").replace("_", "")[:40] + "%"
-        where &= Resident.first_name.ilike(pattern) | Resident.last_name.ilike(pattern)
+        first, last = Resident.first_name, Resident.last_name
+        where &= (first.like(pattern) | last.like(pattern)) if sqlite else (first.ilike(pattern) | last.ilike(pattern))
     rows = await Resident.select().where(where).order_by(Resident.last_name).order_by(Resident.first_name).limit(50)
     live = await _live_counts([row["id"] for row in rows], rt.today())
     return [_resident_view(row, live.get(row["id"], 0)) for row in rows]
