@@ -16,6 +16,7 @@ import pyotp
 import pytest
 from PIL import Image, ImageDraw
 
+from hub import accounts
 from hub.mandates.seal import HubSeal
 from hub.mandates.tables import Mandate, Resident
 from hub.runtime import Runtime
@@ -386,3 +387,43 @@ def _without_fields(docx: bytes) -> bytes:
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+# ---------------------------------------------------------------- the API (personal tokens; the QR code's is public)
+async def test_the_api_lists_and_reads_the_structures_mandates_and_verifies_a_code(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    town = await build(rt)
+    await ready_aidant(client, town)
+    resident_id = await new_resident(client, town)
+    created = await post(client, "/mandats/nouveau", draft_form(town, resident_id, totp_code=fresh_code(town.aidant)))
+    mandate_id = int(created.url.path.rsplit("/", 1)[1])
+    client.cookies.clear()
+    _, token = await accounts.create_api_token(rt, await accounts.actor_for_user(town.aidant.id), "logiciel")
+    _, outsider_token = await accounts.create_api_token(rt, await accounts.actor_for_user(town.outsider.id), "autre")
+    mine = {"Authorization": f"Bearer {token}"}
+
+    drafts = await client.get("/api/v1/mandates?tab=drafts", headers=mine)
+    assert drafts.status_code == 200
+    assert drafts.json()["structure_id"] == town.ccas
+    assert [row["id"] for row in drafts.json()["mandates"]] == [mandate_id]
+    one = await client.get(f"/api/v1/mandates/{mandate_id}", headers=mine)
+    assert one.status_code == 200
+    body = one.json()
+    assert body["status"] == "draft" and [s["code"] for s in body["scopes"]] == ["papiers", "social", "argent"]
+    assert body["resident"]["last_name"] == RESIDENT_LAST
+
+    theirs = await client.get(f"/api/v1/mandates/{mandate_id}", headers={"Authorization": f"Bearer {outsider_token}"})
+    assert theirs.status_code == 404 and theirs.headers["content-type"] == "application/problem+json"
+    other = await client.get(
+        f"/api/v1/mandates?structure_id={town.ccas}", headers={"Authorization": f"Bearer {outsider_token}"}
+    )
+    assert other.status_code == 404
+    assert (await client.get("/api/v1/mandates")).status_code == 401
+
+    verified = await client.get(f"/api/v1/mandates/verify/{body['public_code']}")
+    assert verified.status_code == 200
+    assert verified.json()["status"] == "projet" and verified.json()["resident_initials"] == "A. D."
+    assert RESIDENT_LAST not in verified.text and RESIDENT_FIRST not in verified.text
+    unknown = await client.get("/api/v1/mandates/verify/code-inconnu-0000")
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "Ce code ne correspond à aucun mandat."

@@ -40,9 +40,10 @@ class MandateSettings:
 
 
 def _routes() -> Sequence[Any]:
+    from hub.mandates.api import API_CONTROLLERS
     from hub.mandates.routes import CONTROLLERS
 
-    return CONTROLLERS
+    return [*CONTROLLERS, *API_CONTROLLERS]
 
 
 def _nav(actor: Actor | None) -> Sequence[NavItem]:

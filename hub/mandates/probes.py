@@ -9,7 +9,7 @@ habilitated aidant acts; A's manager reads (a 403 when acting: not habilitated, 
 
 from __future__ import annotations
 
-from hub.probes import Probe, page, public
+from hub.probes import Probe, api, page, public
 
 MEMBERS = {"aidant_a", "manager_a", "manager_b"}  # aidants and managers of some structure: the pages' guard
 A_SIDE = {"aidant_a", "manager_a"}  # A's mandates are theirs to read
@@ -146,4 +146,12 @@ PROBES: list[Probe] = [
         "/mandats/{draft_a}/abandonner",
         page("see:/mandats/{draft_a}", {"aidant_a"}, manager_a="403", **NOT_A),
     ),
+]
+
+# the API (hub/mandates/api.py): the same rules as the pages; the QR code's verification is public
+PROBES += [
+    Probe("GET", "/api/v1/mandates/verify/{code:str}", "/api/v1/mandates/verify/{mandate_a_code}", public("200")),
+    Probe("GET", "/api/v1/mandates/verify/{code:str}", "/api/v1/mandates/verify/code-inconnu", public("404")),
+    Probe("GET", "/api/v1/mandates", "/api/v1/mandates", api("200", MEMBERS)),
+    Probe("GET", "/api/v1/mandates/{mandate_id:int}", "/api/v1/mandates/{mandate_a}", api("200", A_SIDE, **NOT_A)),
 ]
