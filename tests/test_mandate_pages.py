@@ -262,6 +262,15 @@ async def test_habilitation_charter_draft_signatures_finalise_verify_and_revoke(
     )
     assert "Ce mandat remplace un mandat en cours" in again.text and "Papiers - Citoyenneté - Élections" in again.text
 
+    # renewal: a new draft of the same scopes, confirmed with a fresh code
+    renew_page = await client.get(f"/mandats/{mandate_id}/renouveler")
+    assert renew_page.status_code == 200 and "Social - Santé" in renew_page.text
+    no_code = await post(client, f"/mandats/{mandate_id}/renouveler", {"totp_code": ""})
+    assert no_code.status_code == 400 and "Tapez le code à 6 chiffres" in no_code.text
+    renewed = await post(client, f"/mandats/{mandate_id}/renouveler", {"totp_code": fresh_code(town.aidant)})
+    assert "Nouveau projet de mandat créé" in renewed.text and renewed.url.path != f"/mandats/{mandate_id}"
+    assert "Projet, sans valeur" in renewed.text
+
     # revoke: the confirmation is required; then the public page says so at once
     unconfirmed = await post(client, f"/mandats/{mandate_id}/revoquer", {"what": "all"})
     assert unconfirmed.status_code == 400 and "Cochez la case" in unconfirmed.text
