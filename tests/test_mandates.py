@@ -459,3 +459,13 @@ async def test_residents_are_found_by_name_within_the_structure_only(rt: Runtime
             rt, desk.aidant, ResidentCreate(structure_id=desk.a, first_name=" ", last_name="X", email="pas-une-adresse")
         )
     assert {"first_name", "email"} <= set(refused.value.fields)
+
+
+async def test_a_revocation_note_is_short_and_kept_for_the_structure(rt: Runtime, desk: Desk) -> None:
+    mandate_id = await _active(rt, desk)
+    with pytest.raises(Invalid) as refused:
+        await service.revoke(rt, desk.aidant, mandate_id, None, "x" * 201)
+    assert "reason" in refused.value.fields
+    with pytest.raises(Invalid):  # a scope the mandate does not hold
+        await service.revoke(rt, desk.aidant, mandate_id, ("justice",), "")
+    assert await Revocation.count() == 0

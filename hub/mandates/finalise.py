@@ -252,8 +252,9 @@ async def _close_if_empty(mandate_id: int, now: datetime) -> bool:
 async def revoke(
     rt: Runtime, actor: Actor, mandate_id: int, scopes: tuple[str, ...] | list[str] | None = None, reason: str = ""
 ) -> int:
-    """Revoke the whole mandate (scopes None or empty) or some scopes, at the resident's request: a sealed FALC
-    attestation is made, and the verification page says "révoqué" at once. Returns the revocation's id."""
+    """Revoke the whole mandate (scopes None or empty) or some scopes, at the resident's request (`reason`: the
+    aidant's note for the structure, ≤ 200 characters): a sealed FALC attestation is made, and the verification
+    page says "révoqué" at once. Returns the revocation's id."""
     row = await visible_mandate(actor, mandate_id)
     await require_aidant(rt, actor, row["structure"])
     status = effective_status(row, rt.today())
@@ -270,6 +271,9 @@ async def revoke(
                 "Ces démarches ne sont pas valides dans ce mandat.",
                 {"scopes": f"Déjà annulées ou absentes : {labels}."},
             )
+    note = " ".join(reason.split())
+    if len(note) > 200:
+        raise Invalid("La note est trop longue.", {"reason": "200 caractères au plus."})
     revoked = [code for code in active if code in wanted] if wanted else active
     remaining = [code for code in active if code not in revoked]
     count = await Revocation.count().where(Revocation.mandate == mandate_id)
@@ -292,7 +296,8 @@ async def revoke(
             public_code=secrets.token_urlsafe(18),
             scopes=revoked,
             whole=not remaining,
-            reason=(reason or "resident")[:20],
+            reason="resident",
+            note=note,
             created_by=actor.user_id,
             created_at=now,
             sealed_pdf=sealed,

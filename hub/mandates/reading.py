@@ -78,6 +78,7 @@ async def get_mandate(rt: Runtime, actor: Actor, mandate_id: int) -> MandateView
             Revocation.scopes,
             Revocation.whole,
             Revocation.reason,
+            Revocation.note,
             Revocation.created_at,
             Revocation.sealed_sha256,
         )
@@ -170,6 +171,7 @@ async def get_mandate(rt: Runtime, actor: Actor, mandate_id: int) -> MandateView
                 reason=r["reason"],
                 created_at=r["created_at"],
                 has_pdf=bool(r["sealed_sha256"]),
+                note=r["note"],
             )
             for r in revocations
         ],

@@ -103,6 +103,7 @@ class RevocationView:
     reason: str
     created_at: datetime
     has_pdf: bool
+    note: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -108,7 +108,8 @@ class Revocation(Table, tablename="mandates_revocation"):
     public_code = Varchar(length=40, unique=True)
     scopes = JSON(default="[]")  # the scope codes it revoked
     whole = Boolean(default=False)  # every remaining scope
-    reason = Varchar(length=20, default="resident")  # resident | replaced
+    reason = Varchar(length=20, default="resident")  # resident (at the resident's request)
+    note = Text(default="")  # the aidant's note for the structure (never health details: the form says so)
     created_by = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     sealed_pdf = Bytea(null=True, default=None)
