@@ -95,7 +95,6 @@ def _ddl(postgres: bool) -> list[str]:
             scopes JSON NOT NULL DEFAULT '[]',
             whole BOOLEAN NOT NULL DEFAULT false,
             reason VARCHAR(20) NOT NULL DEFAULT 'resident',
-            note TEXT NOT NULL DEFAULT '',
             created_by INTEGER DEFAULT NULL,
             created_at {ts} NOT NULL {now},
             sealed_pdf {blob} DEFAULT NULL,
