@@ -340,6 +340,11 @@ async def test_without_habilitation_the_aidant_is_told_why(client: httpx.AsyncCl
     assert "ne vous a pas encore habilité" in listing.text
     new = await client.get("/mandats/nouveau")
     assert "ne vous a pas encore habilité" in new.text and 'name="first_name"' not in new.text
+    # a manager who makes no mandate still reads the structure's lists
+    await switch_to(client, town.manager)
+    managed = await client.get("/mandats?onglet=historique")
+    assert managed.status_code == 200 and "Onglets des mandats" in managed.text
+    assert "Vous ne pouvez pas encore faire de mandat" in managed.text and "Les habilitations" in managed.text
 
 
 async def test_verification_page_of_an_unknown_code_is_a_french_404(client: httpx.AsyncClient) -> None:

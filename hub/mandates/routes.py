@@ -20,6 +20,7 @@ from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from hub.forms import FieldErrors
 from hub.mandates import documents, forms, service
+from hub.mandates.module import MANDATE_ROLES
 from hub.mandates.schemas import MandateCreate, ResidentCreate
 from hub.mandates.vocabulary import (
     DURATIONS,
@@ -35,7 +36,7 @@ from hub.tables import Structure
 from hub.web import page, redirect
 
 AnyRequest = Request[Any, Any, Any]
-MANDATE_ROLES = ("aidant", "manager")
+
 SCAN_MAX_BYTES = 10 * 1024 * 1024 + 64 * 1024  # the service refuses scans over 10 MB; this leaves room for the form
 SIGN_MAX_BYTES = 2 * 1024 * 1024  # two pads' PNGs (each ≤ 500 kB, a third more in base64) and the form
 VARIANT_MAX_BYTES = 5 * 1024 * 1024
@@ -147,10 +148,11 @@ class MandatePages(Controller):
             raise Invalid(
                 "Onglet inconnu.", {"onglet": "Choisissez un onglet parmi Valides, Bientôt expirés, Historique."}
             )
-        structures, reasons = await _structures(rt, actor)
-        if not structures and await _charter_missing(rt, actor) and not actor.structures_with("manager"):
+        makers, reasons = await _structures(rt, actor)
+        if not makers and await _charter_missing(rt, actor) and not actor.structures_with("manager"):
             return _to_charter(request)
-        chosen = structure if structure in structures else (next(iter(structures)) if structures else None)
+        structures = await _structure_names(actor.structures_with(*MANDATE_ROLES))  # a manager reads them too
+        chosen = structure if structure in structures else next(iter(makers or structures), None)
         rows = await service.list_mandates(rt, actor, chosen, TABS[onglet]) if chosen else []
         return page(
             request,
@@ -160,6 +162,7 @@ class MandatePages(Controller):
             tabs=TAB_LABELS,
             structures=structures,
             structure_id=chosen,
+            can_make=bool(makers),
             reasons=reasons,
             **_common(),
         )
