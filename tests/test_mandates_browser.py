@@ -192,6 +192,15 @@ def test_a_mandate_from_the_resident_to_its_revocation(
     expect(public.locator("#verdict")).to_have_text("Révoqué")
     look(public, audit, "vérification : révoqué", "verifier-revoque")
 
+    # an expired mandate of the demo: its verification page says so
+    aidant.goto("/mandats?onglet=historique")
+    row = aidant.locator("table.mandates tbody tr").filter(has_text="Expiré").first
+    row.get_by_role("link").first.click()
+    expired_url = aidant.locator("a.verify-link").inner_text()
+    public.goto(expired_url)
+    expect(public.locator("#verdict")).to_have_text("Expiré")
+    look(public, audit, "vérification : expiré", "verifier-expire")
+
     aidant.goto("/mandats/charte")
     expect(aidant.get_by_text("Vous avez accepté cette version de la charte.")).to_be_visible()
     look(aidant, audit, "charte (acceptée)", "mandats-charte")
