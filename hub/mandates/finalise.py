@@ -153,7 +153,7 @@ def _signed_on(row: dict[str, Any]) -> date | None:
 async def finalise(rt: Runtime, actor: Actor, mandate_id: int) -> str:
     """Render with the signatures and the QR code, convert, seal, store; the mandate is valid from today and the
     scopes older mandates of the same resident and structure held are revoked. Returns the sealed PDF's SHA-256."""
-    row = await visible_mandate(actor, mandate_id)
+    row = await visible_mandate(actor, mandate_id, blobs=True)  # the signatures go into the document
     await require_aidant(rt, actor, row["structure"])
     if row["status"] == "draft":
         raise Conflict("Faites d'abord signer le mandat : sur l'écran, ou sur papier avec le scan.")
@@ -367,7 +367,7 @@ async def draft_document(rt: Runtime, actor: Actor, mandate_id: int, fmt: str = 
 
 
 async def sealed_pdf(rt: Runtime, actor: Actor, mandate_id: int) -> bytes:
-    row = await visible_mandate(actor, mandate_id)
+    row = await visible_mandate(actor, mandate_id, blobs=True)
     if not row["sealed_pdf"]:
         raise NotFound("Ce mandat n'a pas encore de PDF scellé : finalisez-le d'abord.")
     return bytes(row["sealed_pdf"])
@@ -380,7 +380,7 @@ async def final_docx(rt: Runtime, row: dict[str, Any]) -> bytes:
 
 
 async def rendered_docx(rt: Runtime, actor: Actor, mandate_id: int) -> bytes:
-    row = await visible_mandate(actor, mandate_id)
+    row = await visible_mandate(actor, mandate_id, blobs=True)
     if not row["finalised_at"]:
         raise NotFound("Ce mandat n'est pas encore finalisé.")
     return await final_docx(rt, row)

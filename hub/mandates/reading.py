@@ -96,11 +96,11 @@ async def get_mandate(rt: Runtime, actor: Actor, mandate_id: int) -> MandateView
             actions += ["sign", "scan", "cancel"]
             if status == "signed":
                 actions.append("finalise")
-    if row["sealed_pdf"]:
+    if row["sealed_sha256"]:
         documents.append("mandat.pdf")
-    if row["scan_bytes"]:
+    if row["scan_sha256"]:
         documents.append("scan")
-    if status in ("active", "expired") and row["sealed_pdf"]:
+    if status in ("active", "expired") and row["sealed_sha256"]:
         documents.append("lettre.docx")
     if member and status == "active":
         actions.append("revoke")
@@ -142,8 +142,8 @@ async def get_mandate(rt: Runtime, actor: Actor, mandate_id: int) -> MandateView
         no_legal_protection=row["no_legal_protection"],
         place=row["place"],
         signing_mode=row["signing_mode"],
-        has_signatures=bool(row["resident_signature"] and row["aidant_signature"]),
-        has_scan=bool(row["scan_bytes"]),
+        has_signatures=row["signing_mode"] == "screen",
+        has_scan=bool(row["scan_sha256"]),
         scan_sha256=row["scan_sha256"],
         sealed_sha256=row["sealed_sha256"],
         template_version=row["template_version"],

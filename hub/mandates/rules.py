@@ -86,8 +86,19 @@ async def require_aidant(rt: Runtime, actor: Actor, structure_id: int) -> None:
         raise Forbidden(" ".join(reasons))
 
 
-async def visible_mandate(actor: Actor, mandate_id: int) -> dict[str, Any]:
-    row = await Mandate.select().where(Mandate.id == mandate_id).first()
+BLOBS = frozenset({"resident_signature", "aidant_signature", "scan_bytes", "sealed_pdf"})
+
+
+def light_columns() -> list[Any]:
+    """A mandate's columns but its documents (signatures, scan, sealed PDF): what most reads need. Whether a
+    document is there: sealed_sha256, scan_sha256, signing_mode."""
+    return [column for column in Mandate._meta.columns if column._meta.name not in BLOBS]
+
+
+async def visible_mandate(actor: Actor, mandate_id: int, *, blobs: bool = False) -> dict[str, Any]:
+    """The mandate's row (its documents too with blobs=True), or a 404 outside its structure."""
+    query = Mandate.select() if blobs else Mandate.select(*light_columns())
+    row = await query.where(Mandate.id == mandate_id).first()
     if row is None or not actor.has_role(row["structure"], *MANDATE_ROLES):
         raise NotFound("Ce mandat n'existe pas ou ne concerne pas votre structure.")
     return row

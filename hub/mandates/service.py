@@ -394,7 +394,7 @@ async def attach_scan(rt: Runtime, actor: Actor, mandate_id: int, data: bytes, f
 
 async def scan_file(rt: Runtime, actor: Actor, mandate_id: int) -> tuple[bytes, str]:
     """The attached scan and its media type."""
-    row = await visible_mandate(actor, mandate_id)
+    row = await visible_mandate(actor, mandate_id, blobs=True)
     if not row["scan_bytes"]:
         raise NotFound("Ce mandat n'a pas de scan.")
     return bytes(row["scan_bytes"]), row["scan_type"]

@@ -14,7 +14,7 @@ import re
 from datetime import date
 from typing import Any
 
-from hub.mandates.rules import effective_status, structure_card
+from hub.mandates.rules import effective_status, light_columns, structure_card
 from hub.mandates.schemas import PublicScope, PublicVerification, VerifyResult
 from hub.mandates.tables import Mandate, MandateScope, Resident, Revocation
 from hub.mandates.vocabulary import SCOPE_BY_CODE
@@ -62,7 +62,7 @@ async def public_verification(rt: Runtime, public_code: str) -> PublicVerificati
     """What the QR code's page shows; None when the code is unknown (the page answers 404)."""
     if not _CODE.fullmatch(public_code or ""):
         return None
-    row = await Mandate.select().where(Mandate.public_code == public_code).first()
+    row = await Mandate.select(*light_columns()).where(Mandate.public_code == public_code).first()
     if row is None:
         return None
     return await _verification(rt, row)
@@ -104,7 +104,7 @@ async def verify_file(rt: Runtime, pdf: bytes) -> VerifyResult:
     if not (check.intact and check.ours):
         return VerifyResult(False, "altéré", f"Document altéré : {check.reason_fr}")
     digest = hashlib.sha256(pdf).hexdigest()
-    row = await Mandate.select().where(Mandate.sealed_sha256 == digest).first()
+    row = await Mandate.select(*light_columns()).where(Mandate.sealed_sha256 == digest).first()
     if row is not None:
         found = await _verification(rt, row)
         return _result(found, "mandat", row["id"], "Mandat")
@@ -112,7 +112,7 @@ async def verify_file(rt: Runtime, pdf: bytes) -> VerifyResult:
         await Revocation.select(Revocation.mandate, Revocation.number).where(Revocation.sealed_sha256 == digest).first()
     )
     if revocation is not None:
-        mandate = await Mandate.select().where(Mandate.id == revocation["mandate"]).first()
+        mandate = await Mandate.select(Mandate.id).where(Mandate.id == revocation["mandate"]).first()
         if mandate is not None:
             return VerifyResult(
                 True,
