@@ -469,3 +469,33 @@ async def test_a_revocation_note_is_short_and_kept_for_the_structure(rt: Runtime
     with pytest.raises(Invalid):  # a scope the mandate does not hold
         await service.revoke(rt, desk.aidant, mandate_id, ("justice",), "")
     assert await Revocation.count() == 0
+
+
+async def test_a_structure_s_variant_is_active_only_when_checked_and_proofread(rt: Runtime, desk: Desk) -> None:
+    from hub.mandates import documents
+
+    official = documents.current_template("mandat")
+    with pytest.raises(Forbidden):  # the aidant does not manage the structure's templates
+        await service.upload_variant(rt, desk.aidant, desk.a, "mandat", official.data, "notre-mandat.docx")
+    with pytest.raises(Invalid):
+        await service.upload_variant(rt, desk.manager, desk.a, "mandat", b"pas un docx", "notre-mandat.docx")
+    lacking = await service.upload_variant(
+        rt, desk.manager, desk.a, "mandat", documents.render_charter("Julien Morel"), "charte.docx"
+    )
+    with pytest.raises(Conflict):  # no mandate field in a charter: never activated
+        await service.activate_variant(rt, desk.manager, lacking, "Claire Relectrice")
+    good = await service.upload_variant(rt, desk.manager, desk.a, "mandat", official.data, "notre-mandat.docx")
+    with pytest.raises(Invalid):  # who proofread it is required
+        await service.activate_variant(rt, desk.manager, good, " ")
+    await service.activate_variant(rt, desk.manager, good, "Claire Relectrice")
+    listed = {v["id"]: v for v in await service.list_variants(rt, desk.manager, desk.a)}
+    assert listed[good]["active"] and listed[good]["proofread_by"] == "Claire Relectrice"
+    assert not listed[lacking]["active"] and listed[lacking]["falc_report"]
+    with pytest.raises(NotFound):  # another structure's manager sees none of it
+        await service.list_variants(rt, desk.other, desk.a)
+    mandate_id = await _draft(rt, desk)
+    row = (
+        await Mandate.select(Mandate.template_version, Mandate.template_sha256).where(Mandate.id == mandate_id).first()
+    )
+    assert row == {"template_version": f"variant-{good}", "template_sha256": hashlib.sha256(official.data).hexdigest()}
+    assert (await service.draft_document(rt, desk.aidant, mandate_id, "docx")).startswith(b"PK")
