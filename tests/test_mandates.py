@@ -412,6 +412,10 @@ async def test_expiry_reminders_go_to_the_aidants_without_the_residents_name(
     assert not inbox.to(desk.other.email)  # another structure's aidant hears nothing
     view = await service.get_mandate(rt, desk.aidant, mandate_id)
     assert view.expiring and any(e.action == "remind" for e in view.events)
+    letter = await service.expiry_letter(rt, desk.aidant, mandate_id)  # the FALC letter for the resident
+    assert letter.startswith(b"PK") and "lettre.docx" not in view.documents  # no sealed PDF: finalised by hand here
+    with pytest.raises(NotFound):
+        await service.expiry_letter(rt, desk.other, mandate_id)
 
 
 async def test_expiry_then_purge_after_the_retention(rt: Runtime, desk: Desk) -> None:
@@ -499,3 +503,19 @@ async def test_a_structure_s_variant_is_active_only_when_checked_and_proofread(r
     )
     assert row == {"template_version": f"variant-{good}", "template_sha256": hashlib.sha256(official.data).hexdigest()}
     assert (await service.draft_document(rt, desk.aidant, mandate_id, "docx")).startswith(b"PK")
+
+
+async def test_a_draft_given_up_is_never_valid(rt: Runtime, desk: Desk) -> None:
+    mandate_id = await _signed(rt, desk)
+    await service.cancel_draft(rt, desk.aidant, mandate_id)
+    view = await service.get_mandate(rt, desk.aidant, mandate_id)
+    assert view.status == "cancelled" and view.actions == []
+    for attempt in (
+        service.finalise(rt, desk.aidant, mandate_id),
+        service.add_signatures(rt, desk.aidant, mandate_id, signature(1), signature(2)),
+        service.cancel_draft(rt, desk.aidant, mandate_id),
+    ):
+        with pytest.raises(Conflict):
+            await attempt
+    public = await service.public_verification(rt, view.public_code)
+    assert public is not None and public.status == "projet"
