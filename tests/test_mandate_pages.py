@@ -441,3 +441,25 @@ async def test_the_api_lists_and_reads_the_structures_mandates_and_verifies_a_co
     assert RESIDENT_LAST not in verified.text and RESIDENT_FIRST not in verified.text
     unknown = await client.get("/api/v1/mandates/verify/code-inconnu-0000")
     assert unknown.status_code == 404 and unknown.json()["detail"] == "Ce code ne correspond à aucun mandat."
+
+
+async def test_the_manager_withdraws_a_habilitation_and_the_aidant_can_no_longer_make_mandates(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    town = await build(rt)
+    await ready_aidant(client, town)
+    assert "Faire un mandat" in (await client.get("/mandats")).text
+    await switch_to(client, town.manager)
+    withdrawn = await post(
+        client,
+        "/mandats/habilitations",
+        {"structure_id": str(town.ccas), "user_id": str(town.aidant.id), "action": "withdraw"},
+    )
+    assert "Habilitation retirée." in withdrawn.text and "Non habilité" in withdrawn.text
+    unknown = await post(
+        client, "/mandats/habilitations", {"structure_id": str(town.ccas), "user_id": "x", "action": "grant"}
+    )
+    assert unknown.status_code == 400
+    await switch_to(client, town.aidant)
+    listing = await client.get("/mandats")
+    assert "ne vous a pas encore habilité" in listing.text and 'href="/mandats/nouveau"' not in listing.text
