@@ -3,8 +3,9 @@ hub.piccolo_conf, which read it). Adding a domain is one line here."""
 
 from __future__ import annotations
 
+from hub.mandates.module import MODULE as MANDATES
 from hub.modules import Module
 from network.module import MODULE as DIRECTORY
 from referrals.module import MODULE as REFERRALS
 
-MODULES: tuple[Module, ...] = (DIRECTORY, REFERRALS)
+MODULES: tuple[Module, ...] = (DIRECTORY, REFERRALS, MANDATES)
