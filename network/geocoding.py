@@ -51,6 +51,7 @@ class _Properties(msgspec.Struct):
     label: str = ""
     score: float = 0.0
     type: str = ""
+    citycode: str = ""
 
 
 class _Feature(msgspec.Struct):
@@ -88,6 +89,7 @@ def _ban_origin(body: bytes) -> Origin | None:
             label=feature.properties.label[:200],
             precision=_BAN_PRECISION.get(feature.properties.type, "street"),
             source="ban",
+            insee_code=feature.properties.citycode if len(feature.properties.citycode) == 5 else "",
         )
     return None
 
