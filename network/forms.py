@@ -15,6 +15,7 @@ from hub.tables import STRUCTURE_KINDS
 from network import opening_grid, validation, vocabulary
 from network.schemas import (
     HoursFields,
+    JoinRequestForm,
     PlaceCreate,
     PlaceForm,
     ServiceForm,
@@ -138,7 +139,7 @@ _MODE_NEEDS = {
 def _name(posted: str, errors: FieldErrors) -> str:
     name = " ".join(posted.split())
     if not 3 <= len(name) <= 150:
-        errors["name"] = "Le nom compte entre 3 et 150 caractères."
+        errors.setdefault("name", "Le nom compte entre 3 et 150 caractères.")
     return name
 
 
@@ -154,7 +155,8 @@ def _codes(posted: list[str] | str, field: str, errors: FieldErrors) -> list[str
 def _languages(posted: list[str] | str, errors: FieldErrors) -> list[str]:
     """The ticked languages' codes; a code the list does not name (kept from an import) stays when it looks like one."""
     values = [posted] if isinstance(posted, str) else posted
-    codes = {value.strip().lower() for value in values if value.strip()}
+    # ticked boxes; a script may still send "fr, ar" as the form once took it
+    codes = {code.strip().lower() for value in values for code in value.replace(";", ",").split(",") if code.strip()}
     if any(not vocabulary.is_known("language", code) for code in codes):
         errors["languages"] = "Langue inconnue : choisissez dans la liste."
     return sorted(code for code in codes if vocabulary.is_known("language", code))
@@ -166,7 +168,7 @@ def _justificatifs(posted: str, errors: FieldErrors) -> list[str]:
     items = list(dict.fromkeys(" ".join(item.split()) for item in items if item.strip()))
     if "justificatifs" not in errors and any(len(item) > JUSTIFICATIF_MAX for item in items):
         errors["justificatifs"] = (
-            f"Une ligne compte {JUSTIFICATIF_MAX} caractères au plus : une chose à apporter par ligne."
+            f"Une ligne est trop longue ({JUSTIFICATIF_MAX} caractères par ligne) : écrivez une chose à apporter par ligne."
         )
     return items
 
@@ -256,7 +258,7 @@ def structure_update(form: StructureForm) -> StructureUpdate:
     """The structure edit form (and the same fields of a request to join) as a StructureUpdate, or Invalid naming
     every field at fault."""
     errors = FieldErrors()
-    _text_rules(form, STRUCTURE_LIMITS, errors)
+    _text_rules(form, JOIN_LIMITS if isinstance(form, JoinRequestForm) else STRUCTURE_LIMITS, errors)
     name = _name(form.name, errors)
     if form.kind not in STRUCTURE_KINDS:
         errors["kind"] = "Choisissez un type de structure dans la liste."
@@ -267,7 +269,7 @@ def structure_update(form: StructureForm) -> StructureUpdate:
         validation.check({name: getattr(form, name) for name in (*checked, "accessibility_url") if name not in errors})
     hours = hours_of(form, errors)
     if bool(form.latitude.strip()) != bool(form.longitude.strip()):
-        errors["longitude"] = "Indiquez la latitude et la longitude ensemble."
+        errors.setdefault("longitude", "Indiquez la latitude et la longitude ensemble.")
     errors.raise_if_any()
     return StructureUpdate(
         name=name,
