@@ -89,7 +89,7 @@ def _text_rules(form: msgspec.Struct, limits: dict[str, int], errors: FieldError
         if not isinstance(value, str):
             continue
         value = value.strip()
-        if len(value) > limit:
+        if len(value) > limit and name not in validation.URL_MAX_LENGTHS:  # a link's rule says it itself
             errors[name] = f"{_number(limit)} caractères au plus : le texte saisi en compte {_number(len(value))}."
         elif (_MULTI_LINE_FORBIDDEN if name in MULTI_LINE_FIELDS else _SINGLE_LINE_FORBIDDEN).search(value):
             errors[name] = (

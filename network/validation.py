@@ -21,7 +21,7 @@ HOURS_EXAMPLE = "par exemple « Mo-Fr 08:30-12:30; PH off »"
 PHONE_EXAMPLE = "10 chiffres, par exemple 02 38 00 00 00 (ou +33 2 38 00 00 00, ou un numéro court comme 32 30)"
 _PHONE_PROBLEM = f"Numéro de téléphone invalide : {PHONE_EXAMPLE}."
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
-_URL_MAX_LENGTHS = {"website": 255, "accessibility_url": 255, "booking_url": 500}
+URL_MAX_LENGTHS = _URL_MAX_LENGTHS = {"website": 255, "accessibility_url": 255, "booking_url": 500}
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 FRESH_MONTHS = 6
 
@@ -106,10 +106,10 @@ def check(fields: dict[str, object]) -> None:
             problem = None if french_phone(text) else _PHONE_PROBLEM
         elif name in _URL_MAX_LENGTHS:
             limit = _URL_MAX_LENGTHS[name]
-            if not _URL.match(text):
-                problem = "Adresse web invalide : elle commence par https:// (ou http://), sans espace."
-            elif len(text) > limit:
+            if len(text) > limit:
                 problem = f"Adresse web trop longue : {limit} caractères au plus."
+            elif not _URL.match(text):
+                problem = "Adresse web invalide : elle commence par https:// (ou http://), sans espace."
         elif name in ("email", "referral_email"):
             problem = None if _EMAIL.match(text) and len(text) <= 254 else "Adresse e-mail invalide."
         elif name == "opening_hours":
