@@ -13,7 +13,7 @@ import pytest
 
 from hub.errors import Invalid
 from hub.forms import FieldErrors
-from network import forms, opening_grid
+from network import forms, geocoding, opening_grid
 from network.exchange import bring, export, importing
 from network.locating import ADDRESS_NOT_FOUND
 from network.referral_lookup import cards
@@ -364,3 +364,21 @@ def test_the_block_reads_back_what_it_writes() -> None:
         written = bring.with_block(conditions, items)
         assert bring.split_block(written) == (conditions, items)
     assert bring.split_block("Sur rendez-vous.") == ("Sur rendez-vous.", [])
+
+
+def test_the_bans_citycode_is_the_insee_code() -> None:
+    body = {
+        "features": [
+            {
+                "geometry": {"coordinates": [1.9011, 47.8655]},
+                "properties": {"label": "17 Rue des Lilas 45160 Olivet", "score": 0.93, "type": "housenumber",
+                               "citycode": "45232"},
+            }
+        ]
+    }  # fmt: skip
+    found = geocoding._ban_origin(json.dumps(body).encode())
+    assert found is not None and (found.latitude, found.insee_code, found.precision) == (
+        47.8655,
+        "45232",
+        "housenumber",
+    )

@@ -152,3 +152,35 @@ def test_the_grid_works_without_javascript_and_the_service_form_speaks_french(
     expect(page.locator("#p-commune")).to_have_value("Montclair-sur-Loire")
     audit.check(page, "lieu : erreur dans la grille")
     screenshot(page, "lieu-grille-erreur")
+
+
+def test_the_join_form_says_when_the_address_is_not_found(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, live_server: LiveServer
+) -> None:
+    page = new_page()
+    page.goto("/annuaire/rejoindre")
+    page.get_by_label("Adresse e-mail du futur référent").fill("direction@asso-lecture.example.fr")
+    page.get_by_label("Nom de la structure").fill("Association Lecture pour tous")
+    page.get_by_label("Type de structure").select_option(label="Association")
+    page.get_by_label("Adresse", exact=True).fill("4 chemin des Oubliés")
+    page.get_by_label("Code postal").fill("45990")
+    page.get_by_label("Commune", exact=True).fill("Montclair-sur-Loire")
+    expect(page.get_by_label("Latitude")).to_be_hidden()  # a correction only: folded under "Corriger la position"
+    page.get_by_role("button", name="Envoyer la demande").click()
+    expect(page.locator("#address-error")).to_contain_text("Adresse introuvable sur la carte")
+    expect(page.get_by_label("Adresse", exact=True)).to_have_value("4 chemin des Oubliés")
+    audit.check(page, "rejoindre : adresse introuvable")
+    screenshot(page, "rejoindre-adresse-introuvable")
+    page.get_by_text("Corriger la position sur la carte", exact=True).click()
+    expect(page.get_by_label("Latitude")).to_be_visible()
+    audit.check(page, "rejoindre : corriger la position")
+    page.get_by_role("button", name="Envoyer la demande").click()  # as it is: saved without a position
+    expect(page.locator("main [role=status]")).to_contain_text("Votre demande est transmise")
+
+    async def joined(rt: Runtime) -> dict[str, object]:
+        row = await Structure.select(Structure.latitude, Structure.insee_code, Structure.status).where(
+            Structure.name == "Association Lecture pour tous"
+        )
+        return dict(row[0])
+
+    assert live_server.call(joined) == {"latitude": None, "insee_code": "45999", "status": "pending"}
