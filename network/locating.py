@@ -6,8 +6,9 @@ The rule, for a form's StructureUpdate and the row it replaces (None for a reque
 - a position typed as a correction (new, or different from the stored one) is kept as typed;
 - else the address is looked up when it changed, or when there is no position yet: a house or a street found
   gives the position; the commune's INSEE code comes with it (the BAN's, or the directory's own for that commune);
-- an address not found comes back to the form with a French message; posted again unchanged, the entry is saved
-  without a position (the address may be right and simply unknown here).
+- a new or changed address not found comes back to the form with a French message; posted again unchanged, the
+  entry is saved without a position (the address may be right and simply unknown here); an address saved before
+  and still not found is not asked about again.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ async def placed(
         found = await rt.state(Geocoder).locate(f"{command.address}, {command.postal_code} {command.commune}")
     if found is None or found.precision not in PRECISE:
         key = address_key(command)
-        if command.address and unfound != key:
+        if command.address and moved and unfound != key:  # an address already saved is not asked about again
             raise AddressNotFound(key)
         return msgspec.structs.replace(
             command,

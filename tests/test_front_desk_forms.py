@@ -382,3 +382,15 @@ def test_the_bans_citycode_is_the_insee_code() -> None:
         "45232",
         "housenumber",
     )
+
+
+async def test_an_entry_saved_without_a_position_is_not_asked_about_its_address_again(client, rt):
+    sid = await make_structure("Centre social", address="3 impasse Inconnue", status="active")
+    await sign_in(client, await make_person(rt, "referente@cs.example.fr", {sid: ["manager"]}))
+    form = {"name": "Centre social", "kind": "CS", "address": "3 impasse Inconnue", "postal_code": "45990",
+            "commune": "Montclair-sur-Loire", "phone": "02 38 00 00 00"}  # fmt: skip
+    response = await post_form(client, f"/annuaire/structures/{sid}/modifier", form)
+    assert response.status_code == 200 and "Fiche enregistrée." in response.text
+    assert (await Structure.select(Structure.phone).where(Structure.id == sid).first())["phone"] == "02 38 00 00 00"
+    moved = await post_form(client, f"/annuaire/structures/{sid}/modifier", {**form, "address": "5 impasse Inconnue"})
+    assert moved.status_code == 400 and ADDRESS_NOT_FOUND in html.unescape(moved.text)
