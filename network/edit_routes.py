@@ -237,12 +237,14 @@ class StructureEditPages(Controller):
     ) -> Response[Any]:
         """Add a place (permanence, itinerant stop) to a service."""
         try:
-            await directory.add_place(rt, actor, structure_id, service_id, forms.place_create(data))
+            command, unfound = await locating.placed_place(rt, forms.place_create(data))
+            await directory.add_place(rt, actor, structure_id, service_id, command)
         except Invalid as error:  # the page again, with what was typed in the place's form and why
             return await _service_form(
                 request, structure_id, service_id, None, place_values=_posted(data), place_errors=error.fields
             )
-        return redirect(request, f"/annuaire/structures/{structure_id}/services/{service_id}/modifier", "Lieu ajouté.")
+        said = "Lieu ajouté, sans position sur la carte : son adresse est introuvable." if unfound else "Lieu ajouté."
+        return redirect(request, f"/annuaire/structures/{structure_id}/services/{service_id}/modifier", said)
 
     @post("/lieux/{place_id:int}/retirer", operation_id="placeRemoveSubmit")
     async def remove_place(

@@ -22,7 +22,7 @@ from hub.errors import Invalid
 from hub.runtime import Runtime
 from network.gazetteer import words_of
 from network.geocoding import Geocoder
-from network.schemas import StructureUpdate
+from network.schemas import PlaceCreate, StructureUpdate
 from network.tables import Place, Structure
 
 ADDRESS_NOT_FOUND = (
@@ -97,3 +97,14 @@ async def placed(
         longitude=found.longitude,
         insee_code=insee or found.insee_code or await insee_of(command.commune, command.postal_code),
     )
+
+
+async def placed_place(rt: Runtime, command: PlaceCreate) -> tuple[PlaceCreate, bool]:
+    """A service's new place with its position found from its address (the form has no latitude or longitude
+    fields); (the command, whether its address was given and not found)."""
+    if (command.latitude is not None and command.longitude is not None) or not command.address:
+        return command, False
+    found = await rt.state(Geocoder).locate(f"{command.address}, {command.postal_code} {command.commune}")
+    if found is None or found.precision not in PRECISE:
+        return command, True
+    return msgspec.structs.replace(command, latitude=found.latitude, longitude=found.longitude), False

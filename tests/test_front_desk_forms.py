@@ -394,3 +394,20 @@ async def test_an_entry_saved_without_a_position_is_not_asked_about_its_address_
     assert (await Structure.select(Structure.phone).where(Structure.id == sid).first())["phone"] == "02 38 00 00 00"
     moved = await post_form(client, f"/annuaire/structures/{sid}/modifier", {**form, "address": "5 impasse Inconnue"})
     assert moved.status_code == 400 and ADDRESS_NOT_FOUND in html.unescape(moved.text)
+
+
+async def test_a_new_place_is_put_on_the_map_from_its_address(client, rt):
+    sid, service = await _manager(client, rt)
+    await make_structure("Médiathèque", address="3 rue des Écoles", postal_code="45990", latitude=47.91, longitude=2.13,
+                         status="active")  # fmt: skip
+    path = f"/annuaire/structures/{sid}/services/{service}/lieux"
+    found = await post_form(client, path, {"name": "Salle", "address": "3 rue des Ecoles", "postal_code": "45990",
+                                           "commune": "Montclair-sur-Loire"})  # fmt: skip
+    assert "Lieu ajouté." in found.text
+    lost = await post_form(client, path, {"name": "Bus", "address": "9 chemin Perdu", "commune": "Montclair-sur-Loire"})
+    assert "Lieu ajouté, sans position sur la carte : son adresse est introuvable." in html.unescape(lost.text)
+    rows = await Place.select(Place.name, Place.latitude, Place.longitude).order_by(Place.id)
+    assert rows == [
+        {"name": "Salle", "latitude": 47.91, "longitude": 2.13},
+        {"name": "Bus", "latitude": None, "longitude": None},
+    ]
