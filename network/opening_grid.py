@@ -10,6 +10,7 @@ available as the forms' expert field (`opening_hours`): network.forms.hours_of d
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -173,6 +174,7 @@ def _intervals(expression: str) -> list[Any]:
     ]
 
 
+@functools.lru_cache(maxsize=1024)
 def grid_from_osm(expression: str) -> Grid | None:
     """The grid holding exactly these hours, or None when they do not fit in it (months, comments, a day
     with two kinds of weeks…): the form then shows them in the expert field."""

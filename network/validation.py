@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]  # stub lacks ParserError
 
 from hub.errors import Invalid
+from network import opening_grid
 
 WEEKDAYS_FR = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
 _POSTAL = re.compile(r"^(?:0[1-9]|[1-8]\d|9[0-8])\d{3}$")
@@ -162,4 +163,17 @@ def hours_in_french(value: str, week_of: date) -> list[tuple[str, str]]:
                     "24 h sur 24" if whole_day else f"{_hm(begin)} à {'minuit' if stop == midnight else _hm(stop)}"
                 )
             begin = stop
-    return [(WEEKDAYS_FR[i], ", ".join(slots) if slots else "fermé") for i, slots in enumerate(days)]
+    written = [", ".join(slots) if slots else "fermé" for slots in days]
+    if "[" in value and (grid := opening_grid.grid_from_osm(value)):  # some weeks of the month: said as such,
+        for i, day in enumerate(grid.days):  # not as this week happens to be
+            if day.weeks:
+                weeks = opening_grid.WEEKS[day.weeks]
+                ranges = ", ".join(f"{_clock(a)} à {_clock(b)}" for a, b in day.ranges)
+                written[i] = f"{weeks[:1].lower()}{weeks[1:]} : {ranges}"
+    return [(WEEKDAYS_FR[i], text) for i, text in enumerate(written)]
+
+
+def _clock(hh_mm: str) -> str:
+    """ "08:30" → "8 h 30", "12:00" → "12 h"."""
+    hours, minutes = (int(part) for part in hh_mm.split(":"))
+    return f"{hours} h {minutes:02d}" if minutes else f"{hours} h"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import date
 from html.parser import HTMLParser
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 
 from hub.errors import Invalid
 from hub.forms import FieldErrors
-from network import forms, geocoding, opening_grid
+from network import forms, geocoding, opening_grid, validation
 from network.exchange import bring, export, importing
 from network.locating import ADDRESS_NOT_FOUND
 from network.referral_lookup import cards
@@ -411,3 +412,16 @@ async def test_a_new_place_is_put_on_the_map_from_its_address(client, rt):
         {"name": "Salle", "latitude": 47.91, "longitude": 2.13},
         {"name": "Bus", "latitude": None, "longitude": None},
     ]
+
+
+def test_a_day_of_some_weeks_is_written_out_as_such_not_as_this_week_happens_to_be() -> None:
+    week = validation.hours_in_french(GRID_OSM, date(2026, 11, 23))  # the 4th Thursday: closed this week
+    assert dict(week) == {
+        "Lundi": "8 h 30 à 12 h 30, 14 h à 17 h",
+        "Mardi": "8 h 30 à 12 h 30, 14 h à 17 h",
+        "Mercredi": "8 h 30 à 12 h 30",
+        "Jeudi": "le 1er et le 3e du mois : 18 h à 20 h",
+        "Vendredi": "fermé",
+        "Samedi": "le dernier du mois : 9 h à 12 h",
+        "Dimanche": "fermé",
+    }

@@ -101,6 +101,7 @@ def test_a_manager_changes_the_hours_with_the_grid(
     )
     hours = page.get_by_role("table", name=re.compile("Horaires"))
     expect(hours).to_contain_text("8 h 30 à 12 h 30, 13 h 30 à 17 h")
+    expect(hours).to_contain_text("le 1er et le 3e du mois : 8 h 30 à 12 h 30")
     screenshot(page, "grille-horaire-enregistree")
 
 
