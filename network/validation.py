@@ -165,10 +165,10 @@ def hours_in_french(value: str, week_of: date) -> list[tuple[str, str]]:
             begin = stop
     written = [", ".join(slots) if slots else "fermé" for slots in days]
     if "[" in value and (grid := opening_grid.grid_from_osm(value)):  # some weeks of the month: said as such,
-        for i, day in enumerate(grid.days):  # not as this week happens to be
-            if day.weeks:
-                weeks = opening_grid.WEEKS[day.weeks]
-                ranges = ", ".join(f"{_clock(a)} à {_clock(b)}" for a, b in day.ranges)
+        for i, grid_day in enumerate(grid.days):  # not as this week happens to be
+            if grid_day.weeks:
+                weeks = opening_grid.WEEKS[grid_day.weeks]
+                ranges = ", ".join(f"{_clock(a)} à {_clock(b)}" for a, b in grid_day.ranges)
                 written[i] = f"{weeks[:1].lower()}{weeks[1:]} : {ranges}"
     return [(WEEKDAYS_FR[i], text) for i, text in enumerate(written)]
 
