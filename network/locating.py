@@ -78,9 +78,10 @@ async def placed(
         return msgspec.structs.replace(
             command, insee_code=insee or await insee_of(command.commune, command.postal_code)
         )
-    found = None
+    found, ban_insee = None, ""
     if command.address:
-        found = await rt.state(Geocoder).locate(f"{command.address}, {command.postal_code} {command.commune}")
+        written = f"{command.address}, {command.postal_code} {command.commune}"
+        found, ban_insee = await rt.state(Geocoder).locate_with_code(written)
     if found is None or found.precision not in PRECISE:
         key = address_key(command)
         if command.address and moved and unfound != key:  # an address already saved is not asked about again
@@ -95,7 +96,7 @@ async def placed(
         command,
         latitude=found.latitude,
         longitude=found.longitude,
-        insee_code=insee or found.insee_code or await insee_of(command.commune, command.postal_code),
+        insee_code=insee or ban_insee or await insee_of(command.commune, command.postal_code),
     )
 
 

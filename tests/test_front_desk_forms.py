@@ -377,12 +377,10 @@ def test_the_bans_citycode_is_the_insee_code() -> None:
             }
         ]
     }  # fmt: skip
-    found = geocoding._ban_origin(json.dumps(body).encode())
-    assert found is not None and (found.latitude, found.insee_code, found.precision) == (
-        47.8655,
-        "45232",
-        "housenumber",
-    )
+    answer = geocoding._ban_origin(json.dumps(body).encode())
+    assert answer is not None
+    found, insee_code = answer
+    assert (found.latitude, insee_code, found.precision) == (47.8655, "45232", "housenumber")
 
 
 async def test_an_entry_saved_without_a_position_is_not_asked_about_its_address_again(client, rt):

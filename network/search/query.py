@@ -100,7 +100,6 @@ class Origin(msgspec.Struct, kw_only=True, frozen=True):
     label: str = ""  # what a typed address was found as ("8 avenue des Tilleuls, 45990 Montclair-sur-Loire")
     precision: Precision = "point"  # how close to the typed address: the house, its street, or an area's centre
     source: Literal["", "annuaire", "ban"] = ""  # the directory's own addresses, or the Base Adresse Nationale
-    insee_code: str = ""  # the commune's INSEE code, when the BAN gave it (its "citycode")
 
 
 class SearchPage(msgspec.Struct, kw_only=True, frozen=True):
