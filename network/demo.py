@@ -95,6 +95,7 @@ class DemoService:
     phone: str = ""  # the team's line, in the range reserved for fiction (or a real national number)
     booking_url: str = ""
     places: tuple[tuple[str, str, str, tuple[float, float], str], ...] = ()  # name, street, quarter, offset, hours
+    justificatifs: tuple[str, ...] = ()  # what to bring
 
 
 SERVICES = [
@@ -120,6 +121,7 @@ SERVICES = [
         capacity=25,
         phone="32 30",
         booking_url="https://rdv.demo.maillage.fr/caf-du-loiret/montclair/droits-et-prestations",
+        justificatifs=("Numéro d'allocataire CAF", "Pièce d'identité", "Dernier avis d'imposition"),
     ),
     DemoService(
         "CCAS de Montclair-sur-Loire",
@@ -131,6 +133,7 @@ SERVICES = [
         hours="Mo-Fr 09:00-12:00,13:30-17:00; PH off",
         capacity=60,
         languages=("fr", "ar"),
+        justificatifs=("Pièce d'identité", "Courriers reçus en lien avec la démarche"),
     ),
     DemoService(
         "France Services de Montclair",
@@ -346,6 +349,7 @@ async def _seed_services(ids: dict[str, int]) -> int:
             ),
             mobilisable_by=["professionnels", "usagers"],
             opening_hours=demo_service.hours,
+            justificatifs=list(demo_service.justificatifs),
             updated_on=date(2026, 10, 1),
         )
         await service.save()

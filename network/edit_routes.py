@@ -20,7 +20,7 @@ from hub.errors import Invalid, NotFound
 from hub.schemas import EmailForm
 from hub.tables import STRUCTURE_KINDS
 from hub.web import page, redirect
-from network import duplicates, forms, structures, synonyms
+from network import duplicates, forms, locating, opening_grid, structures, synonyms, vocabulary
 from network import service as directory
 from network.exchange import importing, records
 from network.exchange.files import InputFile
@@ -35,14 +35,37 @@ def _row_values(row: dict[str, Any]) -> dict[str, Any]:
     return {k: ("" if v is None else v) for k, v in row.items()}
 
 
+def _posted(data: msgspec.Struct, **extra: Any) -> dict[str, Any]:
+    """A posted form as the page's values, exactly as typed."""
+    return {**msgspec.structs.asdict(data), **extra}
+
+
+def _form_context(limits: dict[str, int]) -> dict[str, Any]:
+    """What the edit forms' pages share: each field's limit (their maxlength), the hours grid's days and weeks."""
+    return {
+        "limits": limits,
+        "place_limits": forms.PLACE_LIMITS,
+        "hours_days": list(zip(opening_grid.DAYS, opening_grid.DAY_NAMES, strict=True)),
+        "hours_weeks": opening_grid.WEEKS,
+    }
+
+
+def structure_form_values(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored structure as the form's values: its hours in the grid when they fit."""
+    return {**_row_values(row), **forms.hours_values(row["opening_hours"] or "")}
+
+
 async def _service_form(
     request: AnyRequest,
     structure_id: int,
     service_id: int | None,
     values: dict[str, Any] | None,
     errors: dict[str, str] | None = None,
+    place_values: dict[str, Any] | None = None,
+    place_errors: dict[str, str] | None = None,
 ) -> Template:
-    """The service form, new or existing; values=None shows the stored service, else what was submitted."""
+    """The service form, new or existing; values=None shows the stored service, else what was submitted (and the
+    "add a place" form with what was typed there)."""
     actor = auth.current_actor(request)
     places: list[dict[str, Any]] = []
     if service_id is None:
@@ -52,15 +75,27 @@ async def _service_form(
         if structure["id"] != structure_id:
             raise NotFound("Ce service n'existe pas.")
         if values is None:
-            values = {**_row_values(service), "languages": ", ".join(service["languages"] or [])}
+            values = {
+                **_row_values(service),
+                "justificatifs": "\n".join(service.get("justificatifs") or []),
+                **forms.hours_values(service["opening_hours"] or ""),
+            }
+    values = values or {}
+    chosen = values.get("languages") or []
+    chosen = [chosen] if isinstance(chosen, str) else chosen
     return page(
         request,
         "directory/service_edit.html",
-        status_code=400 if errors else 200,
-        values=values or {},
+        status_code=400 if errors or place_errors else 200,
+        values=values,
         errors=errors or {},
+        place_values=place_values or {},
+        place_errors=place_errors or {},
         service_id=service_id,
         places=places,
+        languages={**vocabulary.LANGUAGES, **{c: c for c in chosen if c not in vocabulary.LANGUAGES}},
+        chosen_languages=chosen,
+        **_form_context(forms.SERVICE_LIMITS),
         **structure_context(request, structure),
     )
 
@@ -77,8 +112,9 @@ class StructureEditPages(Controller):
         return page(
             request,
             "directory/structure_edit.html",
-            values=_row_values(row),
+            values=structure_form_values(row),
             errors={},
+            **_form_context(forms.STRUCTURE_LIMITS),
             **structure_context(request, row),
         )
 
@@ -91,18 +127,20 @@ class StructureEditPages(Controller):
         structure_id: FromPath[int],
         data: URLEncodedBody[StructureForm],
     ) -> Response[Any]:
-        """Save the entry (saving also confirms it)."""
+        """Save the entry (saving also confirms it); its position and INSEE code come from the address."""
+        row = await directory.structure_for(actor, structure_id)
         try:
-            await structures.update_structure(rt, actor, structure_id, forms.structure_update(data))
+            command = await locating.placed(rt, forms.structure_update(data), row, data.address_unfound)
+            await structures.update_structure(rt, actor, structure_id, command)
         except Invalid as error:
-            row = await directory.structure_for(actor, structure_id)
-            values = msgspec.structs.asdict(data)
+            unfound = error.key if isinstance(error, locating.AddressNotFound) else ""
             return page(
                 request,
                 "directory/structure_edit.html",
                 status_code=400,
-                values=values,
+                values=_posted(data, address_unfound=unfound),
                 errors=error.fields,
+                **_form_context(forms.STRUCTURE_LIMITS),
                 **structure_context(request, row),
             )
         return redirect(request, f"/annuaire/structures/{structure_id}", "Fiche enregistrée.")
@@ -158,7 +196,7 @@ class StructureEditPages(Controller):
         try:
             saved = await directory.save_service(rt, actor, structure_id, forms.service_update(data), service_id)
         except Invalid as error:
-            return await _service_form(request, structure_id, service_id, msgspec.structs.asdict(data), error.fields)
+            return await _service_form(request, structure_id, service_id, _posted(data), error.fields)
         return redirect(request, f"/annuaire/services/{saved}", "Service enregistré.")
 
     @post("/services/{service_id:int}/fermer", operation_id="serviceCloseSubmit")
@@ -199,15 +237,14 @@ class StructureEditPages(Controller):
     ) -> Response[Any]:
         """Add a place (permanence, itinerant stop) to a service."""
         try:
-            await directory.add_place(rt, actor, structure_id, service_id, forms.place_create(data))
-        except Invalid as error:
-            return redirect(
-                request,
-                f"/annuaire/structures/{structure_id}/services/{service_id}/modifier",
-                " ".join(error.fields.values()) or error.message,
-                category="error",
+            command, unfound = await locating.placed_place(rt, forms.place_create(data))
+            await directory.add_place(rt, actor, structure_id, service_id, command)
+        except Invalid as error:  # the page again, with what was typed in the place's form and why
+            return await _service_form(
+                request, structure_id, service_id, None, place_values=_posted(data), place_errors=error.fields
             )
-        return redirect(request, f"/annuaire/structures/{structure_id}/services/{service_id}/modifier", "Lieu ajouté.")
+        said = "Lieu ajouté, sans position sur la carte : son adresse est introuvable." if unfound else "Lieu ajouté."
+        return redirect(request, f"/annuaire/structures/{structure_id}/services/{service_id}/modifier", said)
 
     @post("/lieux/{place_id:int}/retirer", operation_id="placeRemoveSubmit")
     async def remove_place(

@@ -51,6 +51,7 @@ class _Properties(msgspec.Struct):
     label: str = ""
     score: float = 0.0
     type: str = ""
+    citycode: str = ""
 
 
 class _Feature(msgspec.Struct):
@@ -70,8 +71,9 @@ _BAN_PRECISION: dict[str, Precision] = {
 }
 
 
-def _ban_origin(body: bytes) -> Origin | None:
-    """The first feature of a geocodejson answer, if it is good enough; ValueError when it is not geocodejson."""
+def _ban_origin(body: bytes) -> tuple[Origin, str] | None:
+    """The first feature of a geocodejson answer, if it is good enough, with its commune's INSEE code (its
+    "citycode", or ""); ValueError when it is not geocodejson."""
     try:
         collection = msgspec.json.decode(body, type=_FeatureCollection)
     except msgspec.DecodeError as error:
@@ -82,13 +84,15 @@ def _ban_origin(body: bytes) -> Origin | None:
         longitude, latitude = feature.geometry.coordinates[:2]
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             return None
-        return Origin(
+        origin = Origin(
             latitude=round(latitude, 6),
             longitude=round(longitude, 6),
             label=feature.properties.label[:200],
             precision=_BAN_PRECISION.get(feature.properties.type, "street"),
             source="ban",
         )
+        citycode = feature.properties.citycode
+        return origin, citycode if len(citycode) == 5 and citycode.isalnum() else ""
     return None
 
 
@@ -99,7 +103,7 @@ class Geocoder:
         self.ban_url = ban_url
         self.timeout = timeout
         self._gazetteers: DirectoryCache[Gazetteer] = DirectoryCache(GAZETTEER_MAX_AGE_S, in_background=True)
-        self._ban_answers: OrderedDict[str, Origin | None] = OrderedDict()
+        self._ban_answers: OrderedDict[str, tuple[Origin, str] | None] = OrderedDict()
         self._ban_paused_until = 0.0
         self._tls = ssl.create_default_context() if ban_url.startswith("https:") else None
 
@@ -114,18 +118,24 @@ class Geocoder:
 
     async def locate(self, text: str) -> Origin | None:
         """The point of a typed place, or None when neither source knows it."""
+        found, _insee_code = await self.locate_with_code(text)
+        return found
+
+    async def locate_with_code(self, text: str) -> tuple[Origin | None, str]:
+        """The point of a typed place (None when neither source knows it), and its commune's INSEE code when
+        the BAN found it ("" otherwise: the directory's forms then read it from their own entries)."""
         text = " ".join(text.split())[:MAX_ADDRESS_LENGTH]
         if not words_of(text):
-            return None
+            return None, ""
         gazetteer = await self.gazetteer()
         if found := gazetteer.place_name(text):
-            return found
+            return found, ""
         if self.ban_url and time.monotonic() >= self._ban_paused_until:
-            if found := await self._ban(text, gazetteer):
-                return found
-        return gazetteer.locate(text)
+            if answer := await self._ban(text, gazetteer):
+                return answer
+        return gazetteer.locate(text), ""
 
-    async def _ban(self, text: str, gazetteer: Gazetteer) -> Origin | None:
+    async def _ban(self, text: str, gazetteer: Gazetteer) -> tuple[Origin, str] | None:
         key = " ".join(words_of(text))
         if key in self._ban_answers:
             self._ban_answers.move_to_end(key)

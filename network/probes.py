@@ -22,6 +22,8 @@ STRUCTURE_FORM = {
     "commune": "Montclair-sur-Loire",
     "opening_hours": "Mo-Fr 08:30-12:30",
     "email": "accueil@cs-tilleuls.example.fr",
+    "latitude": "47.9012",  # a position given as a correction: no address to find (network.locating)
+    "longitude": "1.9045",
 }
 PLACE_FORM = {"name": "Médiathèque", "commune": "Montclair-sur-Loire", "opening_hours": "We 10:00-12:00"}
 

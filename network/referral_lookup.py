@@ -69,6 +69,7 @@ class ServiceCard:
     booking_url: str
     referral_instructions: str
     places: tuple[PlaceCard, ...]  # where it is delivered (its structure's address when it has no place)
+    justificatifs: tuple[str, ...] = ()  # what to bring ("Pièce d'identité"), one item each
 
     @property
     def thematique_labels(self) -> list[str]:
@@ -157,6 +158,7 @@ async def cards(service_ids: Iterable[int]) -> dict[int, ServiceCard]:
             booking_url=row["booking_url"],
             referral_instructions=row["referral_instructions"],
             places=tuple(own),
+            justificatifs=_codes(row["justificatifs"]),
         )
     return found
 

@@ -19,7 +19,7 @@ from hub.auth import RuntimeDep
 from hub.errors import Conflict, Invalid, Unprocessable
 from hub.tables import STRUCTURE_KINDS
 from hub.web import page, redirect
-from network import geocoding, structures, validation, vocabulary
+from network import forms, geocoding, locating, opening_grid, structures, validation, vocabulary
 from network import service as directory
 from network.module import DirectorySettings
 from network.schemas import JoinRequestForm, SearchForm
@@ -43,6 +43,15 @@ def structure_context(request: AnyRequest, structure: dict[str, Any]) -> dict[st
         "can_edit": directory.can_edit(auth.current_actor(request), structure["id"]),
         "vocabularies": vocabulary.SERVICE_CHOICES,
         "kinds": STRUCTURE_KINDS,
+    }
+
+
+def join_context() -> dict[str, Any]:
+    """The join form's limits (its maxlength) and the hours grid's days and weeks."""
+    return {
+        "limits": forms.JOIN_LIMITS,
+        "hours_days": list(zip(opening_grid.DAYS, opening_grid.DAY_NAMES, strict=True)),
+        "hours_weeks": opening_grid.WEEKS,
     }
 
 
@@ -322,7 +331,7 @@ class DirectoryPages(Controller):
     @get("/rejoindre", operation_id="joinPage")
     async def join_form(self, request: AnyRequest) -> Template:
         """A structure asks to join the network."""
-        return page(request, "directory/join.html", values={}, errors={}, kinds=STRUCTURE_KINDS)
+        return page(request, "directory/join.html", values={}, errors={}, kinds=STRUCTURE_KINDS, **join_context())
 
     @post("/rejoindre", operation_id="joinSubmit")
     async def join(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[JoinRequestForm]) -> Response[Any]:
@@ -331,6 +340,8 @@ class DirectoryPages(Controller):
             await structures.request_to_join(rt, data, request.client.host if request.client else "")
         except (Invalid, Conflict) as error:  # a second identical pending request: the form, with why
             values = msgspec.structs.asdict(data)
+            if isinstance(error, locating.AddressNotFound):  # posted again as it is, it is saved without a position
+                values["address_unfound"] = error.key
             return page(
                 request,
                 "directory/join.html",
@@ -338,6 +349,7 @@ class DirectoryPages(Controller):
                 values=values,
                 errors=error.fields,
                 kinds=STRUCTURE_KINDS,
+                **join_context(),
             )
         return redirect(
             request, "/", "Merci ! Votre demande est transmise au coordinateur du réseau, qui vous répondra par e-mail."

@@ -8,58 +8,103 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from hub.schemas import MULTI_LINE, SINGLE_LINE
+from hub.schemas import SINGLE_LINE
 
-Short = Annotated[str, msgspec.Meta(max_length=255, pattern=SINGLE_LINE)]
-Long = Annotated[str, msgspec.Meta(max_length=10000, pattern=MULTI_LINE)]
 Code = Annotated[str, msgspec.Meta(max_length=120, pattern=SINGLE_LINE)]
-Link = Annotated[str, msgspec.Meta(max_length=2000, pattern=SINGLE_LINE)]  # the length rule speaks French later
 # A form sends one value as a string and several as a list (repeated keys).
 Codes = list[Code] | Code
+FormCodes = list[str] | str  # an edit form's: network.forms refuses unknown codes in French
 
 
-class StructureForm(msgspec.Struct):
+# The edit forms take every field as a plain string, whatever its length or characters: network.forms checks
+# them (network.forms.LIMITS, the pages' maxlength) so that a page comes back with what was typed and a French
+# message beside each field at fault, never a bare 400. (A body is capped as a whole by the app.)
+
+
+class HoursFields(msgspec.Struct):
+    """The opening hours of a form: the week's grid (network.opening_grid) and the expert field in OSM syntax."""
+
+    opening_hours: str = ""  # the expert field: OSM syntax
+    hours_mo_1_from: str = ""
+    hours_mo_1_to: str = ""
+    hours_mo_2_from: str = ""
+    hours_mo_2_to: str = ""
+    hours_mo_weeks: str = ""
+    hours_tu_1_from: str = ""
+    hours_tu_1_to: str = ""
+    hours_tu_2_from: str = ""
+    hours_tu_2_to: str = ""
+    hours_tu_weeks: str = ""
+    hours_we_1_from: str = ""
+    hours_we_1_to: str = ""
+    hours_we_2_from: str = ""
+    hours_we_2_to: str = ""
+    hours_we_weeks: str = ""
+    hours_th_1_from: str = ""
+    hours_th_1_to: str = ""
+    hours_th_2_from: str = ""
+    hours_th_2_to: str = ""
+    hours_th_weeks: str = ""
+    hours_fr_1_from: str = ""
+    hours_fr_1_to: str = ""
+    hours_fr_2_from: str = ""
+    hours_fr_2_to: str = ""
+    hours_fr_weeks: str = ""
+    hours_sa_1_from: str = ""
+    hours_sa_1_to: str = ""
+    hours_sa_2_from: str = ""
+    hours_sa_2_to: str = ""
+    hours_sa_weeks: str = ""
+    hours_su_1_from: str = ""
+    hours_su_1_to: str = ""
+    hours_su_2_from: str = ""
+    hours_su_2_to: str = ""
+    hours_su_weeks: str = ""
+    hours_ph_off: str = ""  # checkbox: "fermé les jours fériés"
+
+
+class StructureForm(HoursFields):
     """Extra fields (such as _csrf_token) pass; every field is optional so missing ones get a French message."""
 
-    name: Short = ""
-    kind: Annotated[str, msgspec.Meta(max_length=20)] = "AUTRE"
-    siret: Annotated[str, msgspec.Meta(max_length=20)] = ""
-    address: Short = ""
-    address_extra: Short = ""
-    postal_code: Annotated[str, msgspec.Meta(max_length=10)] = ""
-    commune: Short = ""
-    insee_code: Annotated[str, msgspec.Meta(max_length=10)] = ""
-    neighbourhood: Short = ""
-    latitude: Annotated[str, msgspec.Meta(max_length=20)] = ""
-    longitude: Annotated[str, msgspec.Meta(max_length=20)] = ""
-    phone: Annotated[str, msgspec.Meta(max_length=30)] = ""
-    email: Short = ""
-    website: Short = ""
-    opening_hours: Annotated[str, msgspec.Meta(max_length=500)] = ""
-    accessibility_url: Short = ""
-    description: Long = ""
+    name: str = ""
+    kind: str = "AUTRE"
+    siret: str = ""
+    address: str = ""
+    address_extra: str = ""
+    postal_code: str = ""
+    commune: str = ""
+    insee_code: str = ""
+    neighbourhood: str = ""
+    latitude: str = ""
+    longitude: str = ""
+    phone: str = ""
+    email: str = ""
+    website: str = ""
+    accessibility_url: str = ""
+    description: str = ""
+    address_unfound: str = ""  # the address the page said it could not find: posted again, saved without a position
 
 
-class ServiceForm(msgspec.Struct):
-    name: Short = ""
-    description: Long = ""
-    thematiques: Codes = []
-    publics: Codes = []
-    fees: Codes = []
-    fees_details: Long = ""
-    reception_modes: Codes = []
-    accommodations: Codes = []
-    mobilisation_modes: Codes = []
-    mobilisable_by: Codes = []
-    languages: Short = ""  # "fr, ar" in the form
-    access_conditions: Long = ""
-    weekly_capacity: Annotated[str, msgspec.Meta(max_length=10)] = ""
+class ServiceForm(HoursFields):
+    name: str = ""
+    description: str = ""
+    thematiques: FormCodes = []
+    publics: FormCodes = []
+    fees: FormCodes = []
+    fees_details: str = ""
+    reception_modes: FormCodes = []
+    accommodations: FormCodes = []
+    mobilisation_modes: FormCodes = []
+    mobilisable_by: FormCodes = []
+    languages: FormCodes = []  # ticked language codes
+    access_conditions: str = ""
+    justificatifs: str = ""  # what to bring, one a line
+    weekly_capacity: str = ""
     accepts_referrals: str = ""  # checkbox: "on" when ticked
-    referral_email: Short = ""
-    referral_instructions: Long = ""
-    phone: Short = ""
-    booking_url: Link = ""
-    opening_hours: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    referral_email: str = ""
+    referral_instructions: str = ""
+    phone: str = ""
+    booking_url: str = ""
 
 
 class ServiceUpdate(msgspec.Struct, kw_only=True):
@@ -78,6 +123,7 @@ class ServiceUpdate(msgspec.Struct, kw_only=True):
     mobilisable_by: list[str]
     languages: list[str]  # ISO 639-1 codes, lower case, sorted, each once
     access_conditions: str
+    justificatifs: list[str]  # what to bring, one item each ("Pièce d'identité")
     weekly_capacity: int | None  # people a week, at most 10,000
     accepts_referrals: bool
     referral_email: str  # lower case; required when the service accepts referrals
@@ -158,22 +204,21 @@ class SynonymForm(msgspec.Struct):
     mots: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
-class PlaceForm(msgspec.Struct):
-    name: Short = ""
-    address: Short = ""
-    postal_code: Annotated[str, msgspec.Meta(max_length=10)] = ""
-    commune: Short = ""
-    neighbourhood: Short = ""
-    latitude: Annotated[str, msgspec.Meta(max_length=20)] = ""
-    longitude: Annotated[str, msgspec.Meta(max_length=20)] = ""
-    opening_hours: Annotated[str, msgspec.Meta(max_length=500)] = ""
+class PlaceForm(HoursFields):
+    name: str = ""
+    address: str = ""
+    postal_code: str = ""
+    commune: str = ""
+    neighbourhood: str = ""
+    latitude: str = ""
+    longitude: str = ""
     itinerant: str = ""
 
 
 class JoinRequestForm(StructureForm):
     """A structure asking to join: its contact becomes its first manager once approved."""
 
-    contact_email: Short = ""
+    contact_email: str = ""
 
 
 class MergeForm(msgspec.Struct):

@@ -14,9 +14,9 @@ from hub.errors import Conflict, Forbidden, NotFound, TooManyRequests
 from hub.journal import Act
 from hub.runtime import Runtime
 from hub.tables import LoginFailure, Membership
-from network import duplicates, forms
+from network import duplicates, forms, locating
 from network.module import DirectorySettings
-from network.schemas import JoinRequestForm, StructureForm, StructureUpdate
+from network.schemas import JoinRequestForm, StructureUpdate
 from network.search import index as search_index
 from network.service import require_editor, structure_for
 from network.tables import Structure
@@ -25,11 +25,6 @@ from network.tables import Structure
 def _columns(command: StructureUpdate) -> dict[Any, Any]:
     """The command's fields by the Structure columns they fill (its field names are the columns')."""
     return {Structure._meta.get_column_by_name(name): value for name, value in msgspec.structs.asdict(command).items()}
-
-
-def _structure_values(form: StructureForm) -> dict[Any, Any]:
-    """The structure's posted fields (here a request to join's), checked, by column."""
-    return _columns(forms.structure_update(form))
 
 
 async def update_structure(rt: Runtime, actor: Actor, structure_id: int, command: StructureUpdate) -> None:
@@ -73,8 +68,9 @@ async def request_to_join(rt: Runtime, form: JoinRequestForm, source: str = "") 
 
     No account is needed, so: `join_max_per_hour` accepted requests per source (the caller's address), a second
     identical pending request refused, look-alikes found before the write transaction (which then lasts
-    milliseconds), and a busy database retried, then a 503 (hub.db.retry_on_contention)."""
-    values = _structure_values(form)
+    milliseconds), and a busy database retried, then a 503 (hub.db.retry_on_contention). The position and the
+    INSEE code come from the address (network.locating)."""
+    values = _columns(await locating.placed(rt, forms.structure_update(form), None, form.address_unfound))
     contact = accounts.clean_email(form.contact_email, field="contact_email")
     quota_key = rt.secrets.keyed_hash(f"join:{source}")
     await _check_join_quota(rt, quota_key)  # a flood is refused before any work

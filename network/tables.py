@@ -68,6 +68,7 @@ class Service(Table, tablename="network_service"):
     mobilisable_by = JSON(default="[]")  # PersonneMobilisatrice codes
     eligibility_zone = JSON(default="[]")  # INSEE commune / département codes, or ["france"]
     access_conditions = Text(default="")
+    justificatifs = JSON(default="[]")  # what to bring ("Pièce d'identité", "Dernier avis d'imposition"), one per item
     languages = JSON(default="[]")  # ISO 639-1 codes, e.g. ["fr", "ar"]
     accommodations = JSON(default="[]")  # local codes: see network.vocabulary.ACCOMMODATIONS
     weekly_capacity = Integer(null=True, default=None)

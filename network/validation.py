@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]  # stub lacks ParserError
 
 from hub.errors import Invalid
+from network import opening_grid
 
 WEEKDAYS_FR = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
 _POSTAL = re.compile(r"^(?:0[1-9]|[1-8]\d|9[0-8])\d{3}$")
@@ -21,7 +22,7 @@ HOURS_EXAMPLE = "par exemple « Mo-Fr 08:30-12:30; PH off »"
 PHONE_EXAMPLE = "10 chiffres, par exemple 02 38 00 00 00 (ou +33 2 38 00 00 00, ou un numéro court comme 32 30)"
 _PHONE_PROBLEM = f"Numéro de téléphone invalide : {PHONE_EXAMPLE}."
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
-_URL_MAX_LENGTHS = {"website": 255, "accessibility_url": 255, "booking_url": 500}
+URL_MAX_LENGTHS = _URL_MAX_LENGTHS = {"website": 255, "accessibility_url": 255, "booking_url": 500}
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 FRESH_MONTHS = 6
 
@@ -106,10 +107,10 @@ def check(fields: dict[str, object]) -> None:
             problem = None if french_phone(text) else _PHONE_PROBLEM
         elif name in _URL_MAX_LENGTHS:
             limit = _URL_MAX_LENGTHS[name]
-            if not _URL.match(text):
-                problem = "Adresse web invalide : elle commence par https:// (ou http://), sans espace."
-            elif len(text) > limit:
+            if len(text) > limit:
                 problem = f"Adresse web trop longue : {limit} caractères au plus."
+            elif not _URL.match(text):
+                problem = "Adresse web invalide : elle commence par https:// (ou http://), sans espace."
         elif name in ("email", "referral_email"):
             problem = None if _EMAIL.match(text) and len(text) <= 254 else "Adresse e-mail invalide."
         elif name == "opening_hours":
@@ -162,4 +163,17 @@ def hours_in_french(value: str, week_of: date) -> list[tuple[str, str]]:
                     "24 h sur 24" if whole_day else f"{_hm(begin)} à {'minuit' if stop == midnight else _hm(stop)}"
                 )
             begin = stop
-    return [(WEEKDAYS_FR[i], ", ".join(slots) if slots else "fermé") for i, slots in enumerate(days)]
+    written = [", ".join(slots) if slots else "fermé" for slots in days]
+    if "[" in value and (grid := opening_grid.grid_from_osm(value)):  # some weeks of the month: said as such,
+        for i, grid_day in enumerate(grid.days):  # not as this week happens to be
+            if grid_day.weeks:
+                weeks = opening_grid.WEEKS[grid_day.weeks]
+                ranges = ", ".join(f"{_clock(a)} à {_clock(b)}" for a, b in grid_day.ranges)
+                written[i] = f"{weeks[:1].lower()}{weeks[1:]} : {ranges}"
+    return [(WEEKDAYS_FR[i], text) for i, text in enumerate(written)]
+
+
+def _clock(hh_mm: str) -> str:
+    """ "08:30" → "8 h 30", "12:00" → "12 h"."""
+    hours, minutes = (int(part) for part in hh_mm.split(":"))
+    return f"{hours} h {minutes:02d}" if minutes else f"{hours} h"

@@ -23,7 +23,7 @@ def test_service_form_with_several_bad_fields_names_every_one_in_french() -> Non
         thematiques=["numerique--acceder-a-des-services-en-ligne", "inconnue"],
         fees="gratuit",
         mobilisation_modes=["telephoner", "utiliser-lien-mobilisation"],  # with neither a phone nor a link
-        languages="fr, français",
+        languages=["fr", "français"],
         weekly_capacity="beaucoup",
         accepts_referrals="on",  # without the team's address
         opening_hours="lundi matin",
@@ -36,8 +36,8 @@ def test_service_form_with_several_bad_fields_names_every_one_in_french() -> Non
         "thematiques": "Valeur inconnue : choisissez dans la liste.",
         "phone": "Pour « Téléphoner », indiquez le téléphone du service.",
         "booking_url": "Pour ce mode, indiquez le lien de prise de rendez-vous.",
-        "languages": "Indiquez les langues par leur code à 2 lettres, séparées par des virgules : fr, en, ar.",
-        "weekly_capacity": "La capacité est un nombre entier de personnes par semaine.",
+        "languages": "Langue inconnue : choisissez dans la liste.",
+        "weekly_capacity": "La capacité est un nombre entier de personnes par semaine, 10 000 au plus.",
         "referral_email": "Pour recevoir des orientations, indiquez l'adresse e-mail de l'équipe.",
         "opening_hours": HOURS_PROBLEM,
     }
@@ -72,8 +72,9 @@ def test_good_service_form_builds_the_exact_command() -> None:
         accommodations=["surdite", "falc"],
         mobilisation_modes=["telephoner", "envoyer-un-courriel"],
         mobilisable_by="usagers",
-        languages="FR; ar, fr",
+        languages=["FR", "ar", "fr"],
         access_conditions=" Sur rendez-vous ",
+        justificatifs=" - Pièce d'identité\n\n• Dernier avis d'imposition \n- Pièce d'identité",
         weekly_capacity=" 40 ",
         accepts_referrals="on",
         referral_email=" Orientations@CS.example.fr ",
@@ -95,6 +96,7 @@ def test_good_service_form_builds_the_exact_command() -> None:
         mobilisable_by=["usagers"],
         languages=["ar", "fr"],
         access_conditions="Sur rendez-vous",
+        justificatifs=["Pièce d'identité", "Dernier avis d'imposition"],
         weekly_capacity=40,
         accepts_referrals=True,
         referral_email="orientations@cs.example.fr",
@@ -120,6 +122,7 @@ def test_service_form_left_almost_empty_builds_a_bare_command() -> None:
         mobilisable_by=[],
         languages=[],
         access_conditions="",
+        justificatifs=[],
         weekly_capacity=None,
         accepts_referrals=False,
         referral_email="",
@@ -251,14 +254,14 @@ def test_structure_form_without_a_position_keeps_none() -> None:
 async def test_service_page_comes_back_with_what_was_typed_and_each_error_beside_its_field(client, rt) -> None:
     sid = await make_structure()
     await sign_in(client, await make_person(rt, "nadia@a.example.fr", {sid: ["manager"]}))
-    posted = {"name": "Permanence du mardi", "weekly_capacity": "beaucoup", "languages": "fr, français"}
+    posted = {"name": "Permanence du mardi", "weekly_capacity": "beaucoup", "hours_tu_1_from": "14:00"}
     response = await post_form(client, f"/annuaire/structures/{sid}/services/nouveau", posted)
     assert response.status_code == 400
     text = html.unescape(response.text)
-    assert 'value="Permanence du mardi"' in text and 'value="beaucoup"' in text and 'value="fr, français"' in text
+    assert 'value="Permanence du mardi"' in text and 'value="beaucoup"' in text and 'value="14:00"' in text
     for field, message in (
-        ("weekly_capacity", "La capacité est un nombre entier de personnes par semaine."),
-        ("languages", "Indiquez les langues par leur code à 2 lettres, séparées par des virgules : fr, en, ar."),
+        ("weekly_capacity", "La capacité est un nombre entier de personnes par semaine, 10 000 au plus."),
+        ("hours_tu", "Mardi : indiquez l'heure d'ouverture et l'heure de fermeture."),
     ):
         assert f'<p class="error-text" id="{field}-error">{message}</p>' in text
     assert 'id="name-error"' not in text

@@ -14,6 +14,7 @@ from typing import Any
 from data_inclusion.schema import v1 as di
 from piccolo.table import Table
 
+from network.exchange import bring
 from network.exchange.files import InputFile, RawRow, fatal, read_csv, read_json
 from network.exchange.report import Progress, RowOutcome
 from network.exchange.rows import (
@@ -74,6 +75,7 @@ def structure_values(model: di.Structure) -> dict[str, Any]:
 def service_values(model: di.Service) -> tuple[dict[str, Any], dict[str, Any] | None]:
     d = model.model_dump(mode="json")
     conditions = d["conditions_acces"] or ""
+    conditions, justificatifs = bring.split_block(conditions)  # what to bring, as our exports write it
     if d["publics_precisions"]:  # no column of its own: kept with the access conditions, not lost
         conditions = f"{conditions}\n\nPublics : {d['publics_precisions']}".strip()
     modes = sorted(d["modes_mobilisation"] or [])
@@ -92,6 +94,7 @@ def service_values(model: di.Service) -> tuple[dict[str, Any], dict[str, Any] | 
         "mobilisable_by": json_list(by),
         "eligibility_zone": json_list(d["zone_eligibilite"] or []),
         "access_conditions": conditions,
+        "justificatifs": json_list(justificatifs),
         "referral_email": email,
         "referral_instructions": d["mobilisation_precisions"] or "",
         "phone": d["telephone"] or "",
@@ -141,6 +144,9 @@ def _di_candidate(kind: str, row: RawRow, source_override: str | None) -> tuple[
     else:
         assert isinstance(model, di.Service)
         values, place = service_values(model)
+        if "justificatifs" in data:  # a file's own list (data·inclusion v0, other producers): kept too
+            found = json.loads(values["justificatifs"]) + split_list(data["justificatifs"])
+            values["justificatifs"] = json_list(bring.clean(found))
         candidate = Candidate(
             outcome,
             key,

@@ -14,6 +14,7 @@ from data_inclusion.schema import v1 as di
 from piccolo.table import Table
 
 from network import validation
+from network.exchange import bring
 from network.exchange.report import BATCH, OWN_SOURCE, ExportReport
 from network.exchange.rows import DI_REQUIRED, DI_SET_FIELDS, french_errors, load_places, loads
 from network.tables import Service, Structure
@@ -115,7 +116,7 @@ def _service_out(
         "frais": fees[0] if fees else None,
         "frais_precisions": row["fees_details"],
         "publics": loads(row["publics"]),
-        "conditions_acces": row["access_conditions"],
+        "conditions_acces": bring.with_block(row["access_conditions"] or "", loads(row["justificatifs"])),
         "courriel": public_email(row["referral_email"], report),
         "telephone": row["phone"],
         "lien_mobilisation": row["booking_url"],
