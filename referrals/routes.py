@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
-from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from hub import auth
@@ -23,12 +25,13 @@ from hub.runtime import Runtime
 from hub.tables import STRUCTURE_KINDS, Structure
 from hub.web import page, redirect
 from network import referral_lookup as directory
-from referrals import figures, forms, lifecycle, routing, service, slots
+from referrals import attachments, figures, forms, lifecycle, routing, service, slots
 from referrals.lifecycle import OPEN, STATUSES
 from referrals.module import REFERRAL_ROLES, ReferralSettings
 from referrals.schemas import Candidate, ReferralOut, RouteRequest
 
 AnyRequest = Request[Any, Any, Any]
+MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 PARIS = ZoneInfo("Europe/Paris")
 PAGE_SIZE = 25
 WHY_NOT_CHOICES = 300  # beyond this many services, "pourquoi pas" takes a typed number only
@@ -134,7 +137,21 @@ def _send_context(card: directory.ServiceCard, structures: dict[int, str]) -> di
         "consent_methods": lifecycle.CONSENT_METHODS,
         "nir_warning": "Pas d'information de santé, jamais le numéro de sécurité sociale.",
         "idempotency_key": secrets.token_urlsafe(18),
+        "max_files": attachments.MAX_PER_UPLOAD,
     }
+
+
+async def uploads_of(request: AnyRequest, field: str = attachments.FIELD) -> list[attachments.Upload]:
+    """The files a form sent (an empty file input sends a nameless empty part: not a file). Each is read up to
+    one byte past the limit, enough to refuse it."""
+    found = []
+    for value in (await request.form()).getall(field, []):
+        if not isinstance(value, UploadFile):
+            continue
+        content = await value.read(attachments.MAX_BYTES + 1)
+        if value.filename or content:
+            found.append(attachments.Upload(value.filename or "", content))
+    return found
 
 
 async def _free_slots(rt: RuntimeDep, service_id: int) -> list[slots.FreeSlot]:
@@ -201,6 +218,8 @@ async def _referral_page(
         failed=failed,
         values=values or {},
         km_text=km_text,
+        size_text=attachments.size_text,
+        max_files=attachments.MAX_PER_UPLOAD,
     )
 
 
@@ -303,14 +322,18 @@ class ReferralPages(Controller):
             **_send_context(card, await _my_structures(actor)),
         )
 
-    @post("/nouvelle/{service_id:int}", operation_id="referralSendSubmit")
+    @post(
+        "/nouvelle/{service_id:int}",
+        operation_id="referralSendSubmit",
+        request_max_body_size=attachments.MAX_BODY_BYTES,
+    )
     async def send(
         self,
         request: AnyRequest,
         rt: RuntimeDep,
         actor: CurrentActor,
         service_id: FromPath[int],
-        data: URLEncodedBody[forms.SendForm],
+        data: Annotated[forms.SendForm, MULTIPART],
     ) -> Response[Any]:
         """Send the referral (step "send"), or show the form with the need the results carried (step "prepare")."""
         card = await _service_card(service_id)
@@ -327,9 +350,15 @@ class ReferralPages(Controller):
                 free_slots=free,
                 **_send_context(card, structures),
             )
+        uploads = await uploads_of(request)
         try:
-            command = forms.referral_create(data, service_id, structures)
-            referral_id, _ = await service.create(rt, actor, command, idempotency_key=data.idempotency_key or None)
+            try:
+                command = forms.referral_create(data, service_id, structures)
+            except Invalid as error:
+                raise attachments.with_files_checked(error, uploads) from None
+            referral_id, _ = await service.create(
+                rt, actor, command, idempotency_key=data.idempotency_key or None, uploads=uploads
+            )
         except (Invalid, Conflict) as error:
             taken = isinstance(error, Conflict) and data.slot
             return page(
@@ -339,6 +368,7 @@ class ReferralPages(Controller):
                 values={**values, "slot": "" if taken else values.get("slot", "")},
                 errors=error.fields or {"slot" if taken else "service": error.message},
                 free_slots=free,
+                files_again=bool(uploads),  # a browser never keeps chosen files: say to choose them again
                 **_send_context(card, structures),
             )
         return redirect(request, f"/orientations/{referral_id}", "Orientation envoyée.")
@@ -369,6 +399,37 @@ class ReferralPages(Controller):
         except Conflict as error:
             return redirect(request, f"/orientations/{referral_id}", error.message, category="error")
         return redirect(request, f"/orientations/{referral_id}", DONE[command.action])
+
+    @post(
+        "/{referral_id:int}/pieces",
+        operation_id="referralAttachSubmit",
+        request_max_body_size=attachments.MAX_BODY_BYTES,
+    )
+    async def attach(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, referral_id: FromPath[int]
+    ) -> Response[Any]:
+        """Add files (PDF, PNG, JPEG) to a referral under way, from either structure."""
+        uploads = await uploads_of(request)
+        try:
+            added = await service.attach(rt, actor, referral_id, uploads)
+        except Invalid as error:
+            return await _referral_page(request, rt, actor, referral_id, error.fields, "attach")
+        except Conflict as error:
+            return redirect(request, f"/orientations/{referral_id}", error.message, category="error")
+        word = "Pièce jointe ajoutée." if len(added) == 1 else f"{len(added)} pièces jointes ajoutées."
+        return redirect(request, f"/orientations/{referral_id}#pieces", word)
+
+    @get("/{referral_id:int}/pieces/{attachment_id:int}", operation_id="referralAttachmentDownload")
+    async def attachment(
+        self, actor: CurrentActor, referral_id: FromPath[int], attachment_id: FromPath[int]
+    ) -> Response[bytes]:
+        """One file of a referral, downloaded (never shown inline), to the two structures only."""
+        found = await service.attachment(actor, referral_id, attachment_id)
+        return Response(
+            bytes(found["content"]),
+            media_type=found["media_type"],
+            headers=attachments.download_headers(found["filename"]),
+        )
 
     @get("/{referral_id:int}/fiche.docx", operation_id="referralSlipDocx")
     async def slip_docx(self, rt: RuntimeDep, actor: CurrentActor, referral_id: FromPath[int]) -> Response[bytes]:

@@ -90,6 +90,15 @@ class Event(msgspec.Struct, kw_only=True):
     by: str  # "le service", "la structure qui oriente", "Maillage"
 
 
+class AttachmentOut(msgspec.Struct, kw_only=True):
+    id: int  # download: GET /api/v1/referrals/{referral id}/attachments/{id}
+    filename: str
+    media_type: str  # application/pdf, image/png or image/jpeg, found from the content
+    size: int  # bytes
+    added_at: datetime
+    by: str  # "la structure qui oriente", "le service qui reçoit"
+
+
 class ReferralOut(msgspec.Struct, kw_only=True):
     id: int
     status: str
@@ -116,6 +125,8 @@ class ReferralOut(msgspec.Struct, kw_only=True):
     appointment_place: str = ""
     timeline: list[Event] = []
     actions: list[str] = []
+    attachments: list[AttachmentOut] = []
+    can_attach: bool = False  # files may still be added (the referral is under way)
 
 
 class ReferralSummary(msgspec.Struct, kw_only=True):

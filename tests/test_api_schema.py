@@ -158,6 +158,8 @@ OPERATIONS = [
     "listReferrals",
     "getReferral",
     "transitionReferral",
+    "attachToReferral",
+    "getReferralAttachment",
 ]
 PUBLIC_API = "/api/v1/directory/"  # the open directory: no token, no 401
 
