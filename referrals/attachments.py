@@ -261,7 +261,6 @@ def download_headers(filename: str) -> dict[str, str]:
         "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
     }
 
 

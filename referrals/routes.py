@@ -28,7 +28,7 @@ from network import referral_lookup as directory
 from referrals import attachments, figures, forms, lifecycle, routing, service, slots
 from referrals.lifecycle import OPEN, STATUSES
 from referrals.module import REFERRAL_ROLES, ReferralSettings
-from referrals.schemas import Candidate, ReferralOut, RouteRequest
+from referrals.schemas import Candidate, ReferralOut, RouteRequest, RouteResult
 
 AnyRequest = Request[Any, Any, Any]
 MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
@@ -115,6 +115,21 @@ def _route_context(values: dict[str, Any]) -> dict[str, Any]:
         "modes": forms.MODES,
         "half_days": service.HALF_DAYS,
     }
+
+
+def _map(rt: Runtime, result: RouteResult | None) -> dict[str, Any]:
+    """The results' map (an enhancement: the list says it all): numbered markers like the list, the person's place."""
+    if result is None:
+        return {"map_markers": [], "map_origin": None, "tiles": {}}
+    markers = [
+        {"n": n, "lat": c.latitude, "lon": c.longitude, "name": c.service_name, "place": c.place_name}
+        for n, c in enumerate(result.candidates, 1)
+        if c.latitude is not None and c.longitude is not None
+    ]
+    origin = None
+    if result.origin_latitude is not None and result.origin_longitude is not None:
+        origin = {"lat": result.origin_latitude, "lon": result.origin_longitude}
+    return {"map_markers": markers, "map_origin": origin, "tiles": directory.map_tiles(rt.settings)}
 
 
 async def _why_not_choices(candidates: list[Candidate]) -> dict[int, str]:
@@ -301,6 +316,7 @@ class ReferralPages(Controller):
             status_code=400 if errors else 200,
             errors=errors,
             result=result,
+            **_map(rt, result),
             why=why,
             why_choices=await _why_not_choices(result.candidates) if result else {},
             km_text=km_text,

@@ -69,6 +69,16 @@ def _distance_km(card: directory.ServiceCard, origin: directory.Origin | None) -
     return min(found) if found else None
 
 
+def _map_place(card: directory.ServiceCard, origin: directory.Origin | None) -> directory.PlaceCard | None:
+    """The place the map shows for a service: the nearest located one, else its first located one."""
+    located = [p for p in card.places if p.latitude is not None and p.longitude is not None]
+    if not located:
+        return None
+    if origin is None:
+        return located[0]
+    return min(located, key=lambda p: _km(origin, p.latitude, p.longitude))  # type: ignore[arg-type]
+
+
 def _next_day(now: datetime, weekday: int) -> datetime:
     return now + timedelta(days=(weekday - now.weekday()) % 7)
 
@@ -182,7 +192,11 @@ def score(card: directory.ServiceCard, ctx: Context) -> Candidate:
         warnings.append("aucun créneau libre dans les 4 semaines")
     else:
         appointment = 2.0
+    place = _map_place(card, ctx.origin)
     return Candidate(
+        latitude=place.latitude if place else None,
+        longitude=place.longitude if place else None,
+        place_name=(place.name or place.commune) if place else "",
         service_id=card.service_id,
         service_name=card.name,
         structure_id=card.structure_id,
@@ -272,7 +286,12 @@ async def route(rt: Runtime, request: RouteRequest) -> RouteResult:
     )
     ranked = sorted((score(card, ctx) for card in found.values()), key=_order)
     kept = [c for c in ranked if not c.excluded][:SHOWN]
-    return RouteResult(candidates=kept, origin_label=ctx.origin.label if ctx.origin else "")
+    return RouteResult(
+        candidates=kept,
+        origin_label=ctx.origin.label if ctx.origin else "",
+        origin_latitude=ctx.origin.latitude if ctx.origin else None,
+        origin_longitude=ctx.origin.longitude if ctx.origin else None,
+    )
 
 
 async def why_not(rt: Runtime, request: RouteRequest, service_id: int) -> Candidate:

@@ -74,11 +74,16 @@ class Candidate(msgspec.Struct, kw_only=True):
     next_slot: str = ""  # "jeudi 3 décembre à 14 h" when it publishes slots and one is free
     warnings: list[str]  # what may make it harder (but did not exclude it)
     excluded: list[str] = []  # "pourquoi pas": the rules that put it out of the list
+    latitude: float | None = None  # the place shown on the map: the nearest of its places (WGS 84)
+    longitude: float | None = None
+    place_name: str = ""
 
 
 class RouteResult(msgspec.Struct, kw_only=True):
     candidates: list[Candidate]
     origin_label: str = ""
+    origin_latitude: float | None = None  # the person's place, when one was given
+    origin_longitude: float | None = None
 
 
 class Event(msgspec.Struct, kw_only=True):

@@ -4,6 +4,7 @@ their values and French errors; who sees what (404 for a third structure); the r
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import httpx
@@ -392,3 +393,36 @@ async def test_publishing_slots_with_bad_hours_comes_back_with_the_errors(
     )
     assert published.status_code == 200 and "Créneaux publiés." in published.text
     assert await SlotSchedule.count() == 1
+
+
+async def test_the_results_map_numbers_its_markers_like_the_list(client: httpx.AsyncClient, rt: Runtime) -> None:
+    net = await build(rt)
+    located = await make_service(
+        net.third,
+        "Permanence numérique de Bel-Air",
+        thematiques=[DEMARCHES],
+        accepts_referrals=True,
+        places=[{"name": "Médiathèque", "commune": "Montclair", "latitude": 47.9012, "longitude": 1.9043}],
+    )
+    await sign_in(client, net.prescriber)
+    await client.get("/orientations/nouvelle")
+    results = await post(client, "/orientations/nouvelle", {"thematiques": [DEMARCHES]})
+    assert results.status_code == 200
+    numbers = re.findall(r'id="candidat-(\d+)".*?href="/annuaire/services/(\d+)"', results.text, re.S)
+    position = {int(service_id): int(n) for n, service_id in numbers}
+    assert set(position) == {net.service_id, located}
+    data = json.loads(re.search(r'id="carte-resultats-donnees">(.*?)</script>', results.text, re.S).group(1))
+    # only the located service has a marker, with its number in the list; the tiles are the directory's
+    assert data["markers"] == [
+        {
+            "n": position[located],
+            "lat": 47.9012,
+            "lon": 1.9043,
+            "name": "Permanence numérique de Bel-Air",
+            "place": "Médiathèque",
+        }
+    ]
+    assert data["origin"] is None and data["tiles"]["url"].endswith("{z}/{x}/{y}.png")
+    assert '<script src="/static/js/route-map.js" defer></script>' in results.text
+    assert 'id="carte-resultats" class="map" hidden' in results.text  # shown by the script only: the list is enough
+    assert (await client.get("/static/js/route-map.js")).status_code == 200
