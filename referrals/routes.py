@@ -560,6 +560,12 @@ class StatusPages(Controller):
         found = await service.public_status(code)
         card: directory.ServiceCard | None = found["card"]
         lines = list(STATUS_FOR_RESIDENT.get(found["status"], []))
+        if found["via"]:  # redirected: the service that has the request now, and where it stands there
+            lines = [
+                "Votre demande est passée à un autre service.",
+                f"Le nouveau service s'appelle : {found['service_name']}.",
+                *lines,
+            ]
         if found["status"] == "refused":
             lines.append(found["reason_for_resident"] or "Le service vous expliquera pourquoi.")
             lines.append("Retournez voir la personne qui vous a orienté.")

@@ -559,11 +559,8 @@ async def inbox(
     return rows, counts, total
 
 
-async def public_status(code: str) -> dict[str, Any]:
-    """What the resident's status page may show: no personal data, the service and what became of it."""
-    if not re.fullmatch(r"[A-Za-z0-9_\-]{10,40}", code):
-        raise NotFound("Ce code ne correspond à aucune demande.")
-    row = (
+async def _public_row(where: Any) -> dict[str, Any] | None:
+    return (
         await Referral.select(
             Referral.id,
             Referral.status,
@@ -576,15 +573,40 @@ async def public_status(code: str) -> dict[str, Any]:
             Referral.sender_structure.name.as_alias("sender_name"),
             Referral.receiver_structure.name.as_alias("receiver_name"),
         )
-        .where(Referral.code == code)
+        .where(where)
         .first()
     )
-    if row is None:
+
+
+MAX_REDIRECTS = 10  # a chain of redirects followed for the resident (each one a new service)
+
+
+async def public_status(code: str) -> dict[str, Any]:
+    """What the resident's status page may show: no personal data, the service and what became of it. A redirected
+    referral is followed to the service that has it now (`via`: the services it went through first)."""
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{10,40}", code):
         raise NotFound("Ce code ne correspond à aucune demande.")
+    first = await _public_row(Referral.code == code)
+    if first is None:
+        raise NotFound("Ce code ne correspond à aucune demande.")
+    row, via = first, []
+    while row["status"] == "redirected" and row["redirected_to"] and len(via) < MAX_REDIRECTS:
+        following = await _public_row(Referral.id == row["redirected_to"])
+        if following is None:
+            break
+        via.append(row["service_name"])
+        row = following
     card = (await directory.cards([row["service_id"]])).get(row["service_id"])
     reason = lifecycle.REFUSAL_FOR_RESIDENT.get(row["refusal_reason"], "") if row["share_reason"] else ""
     appointment = await slots.appointment_of(row["id"]) if row["status"] in ("sent", "in_review", "accepted") else None
-    return {**row, "card": card, "reason_for_resident": reason, "appointment": appointment}
+    return {
+        **row,
+        "created_at": first["created_at"],
+        "via": via,
+        "card": card,
+        "reason_for_resident": reason,
+        "appointment": appointment,
+    }
 
 
 def available_half_days(codes: Sequence[str]) -> list[str]:
