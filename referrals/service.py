@@ -589,7 +589,7 @@ async def public_status(code: str) -> dict[str, Any]:
     first = await _public_row(Referral.code == code)
     if first is None:
         raise NotFound("Ce code ne correspond à aucune demande.")
-    row, via = first, []
+    row, via = first, list[str]()
     while row["status"] == "redirected" and row["redirected_to"] and len(via) < MAX_REDIRECTS:
         following = await _public_row(Referral.id == row["redirected_to"])
         if following is None:
