@@ -209,10 +209,10 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
     rng = random.Random(options.seed + 1)
     try:
         user_id = await accounts.create_user(
-            rt, email="accueil@bench.example.fr", full_name="Accueil", password=PASSWORD
+            rt, email=f"accueil-{os.getpid()}@bench.example.fr", full_name="Accueil", password=PASSWORD
         )
         await Membership.insert(Membership(user=user_id, structure=busy_structure, role="prescriber"))
-        token, actor = await sessions.login(rt, "accueil@bench.example.fr", PASSWORD, "127.0.0.1")
+        token, actor = await sessions.login(rt, f"accueil-{os.getpid()}@bench.example.fr", PASSWORD, "127.0.0.1")
         points = [(s[7], s[8]) for s in data.structures if s[7] is not None][:500]
 
         # routing, beside the directory's candidate search it starts from
