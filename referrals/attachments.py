@@ -19,9 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from hub import journal
 from hub.accounts import Actor
 from hub.db import write_transaction
 from hub.errors import Conflict, Invalid, NotFound
+from hub.journal import Act
 from hub.runtime import Runtime
 from referrals.lifecycle import ACTIVE
 from referrals.module import ReferralSettings
@@ -203,6 +205,9 @@ async def add(
                 to_status=row["status"],
                 details={"count": len(files)},
             )
+        )
+        await journal.append(
+            rt, Act("referral_attach", actor.user_id, side_structure, "referral", row["id"], {"count": len(files)})
         )
         rows = await (
             Attachment.select(Attachment.id)

@@ -13,6 +13,7 @@ from PIL import Image
 
 from hub import accounts, jobs
 from hub.runtime import Runtime
+from hub.tables import JournalEntry
 from referrals import attachments, due, service
 from referrals.schemas import Transition
 from referrals.tables import Attachment, Referral, ReferralEvent
@@ -183,6 +184,8 @@ async def test_either_structure_adds_files_on_the_referral_page_until_it_ends(
         (ReferralEvent.referral == referral_id) & (ReferralEvent.action == "attach")
     )
     assert event["details"] == '{"count": 1}' or event["details"] == {"count": 1}
+    [act] = await JournalEntry.select().where(JournalEntry.action == "referral_attach")
+    assert act["object_id"] == str(referral_id) and "photo" not in str(act)  # no file name in the journal
 
     await service.transition(
         rt, await accounts.actor_for_user(net.receiver.id), referral_id, Transition(action="refuse", reason="full")
