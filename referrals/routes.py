@@ -5,6 +5,7 @@ referrals.service and referrals.routing.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -192,6 +193,10 @@ async def _redirect_choices(rt: Runtime, referral: ReferralOut) -> list[Candidat
     return [c for c in result.candidates if c.service_id != referral.service_id]
 
 
+async def _nothing() -> list[Candidate]:
+    return []
+
+
 async def _referral_page(
     request: AnyRequest,
     rt: Runtime,
@@ -201,10 +206,13 @@ async def _referral_page(
     failed: str = "",
     values: dict[str, Any] | None = None,
 ) -> Template:
-    referral = await service.read(actor, referral_id)  # 404 for anyone outside the two structures
-    names = await structure_names([referral.sender_structure_id, referral.receiver_structure_id])
-    card = (await directory.cards([referral.service_id])).get(referral.service_id)
-    code = await service.code_of(actor, referral_id)
+    referral, code = await service.read_with_code(actor, referral_id)  # 404 outside the two structures
+    names, cards, candidates = await asyncio.gather(
+        structure_names([referral.sender_structure_id, referral.receiver_structure_id]),
+        directory.cards([referral.service_id]),
+        _redirect_choices(rt, referral) if "redirect" in referral.actions else _nothing(),
+    )
+    card = cards.get(referral.service_id)
     now = rt.now()
     reminder_days = rt.settings.section(ReferralSettings).reminder_days
     open_days = (now - referral.created_at).days
@@ -228,7 +236,7 @@ async def _referral_page(
         actions={name: lifecycle.ACTIONS[name] for name in referral.actions},
         reasons=lifecycle.REFUSAL_REASONS,
         outcomes=lifecycle.OUTCOMES,
-        candidates=await _redirect_choices(rt, referral) if "redirect" in referral.actions else [],
+        candidates=candidates,
         errors=errors or {},
         failed=failed,
         values=values or {},

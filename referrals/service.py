@@ -8,6 +8,7 @@ written on the timeline and in the journal, and tells the other side by mail, wi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -453,11 +454,19 @@ EVENT_LABELS = {
 
 
 async def read(actor: Actor, referral_id: int) -> ReferralOut:
+    return (await read_with_code(actor, referral_id))[0]
+
+
+async def read_with_code(actor: Actor, referral_id: int) -> tuple[ReferralOut, str]:
+    """A referral as its two structures see it, and the resident's status code (for the page's link and the slip's
+    QR). Its timeline, appointment and files are read at once (never call this inside a transaction)."""
     row = await _visible(actor, referral_id)
-    appointment = await slots.appointment_of(referral_id)
-    events = await ReferralEvent.select().where(ReferralEvent.referral == referral_id).order_by(ReferralEvent.id)
-    files = await attachments.listing(referral_id)
-    return ReferralOut(
+    appointment, events, files = await asyncio.gather(
+        slots.appointment_of(referral_id),
+        ReferralEvent.select().where(ReferralEvent.referral == referral_id).order_by(ReferralEvent.id).run(),
+        attachments.listing(referral_id),
+    )
+    out = ReferralOut(
         id=row["id"],
         status=row["status"],
         status_label=STATUSES[row["status"]],
@@ -506,6 +515,7 @@ async def read(actor: Actor, referral_id: int) -> ReferralOut:
         ],
         can_attach=row["status"] in lifecycle.ACTIVE and row["anonymised_at"] is None,
     )
+    return out, str(row["code"])
 
 
 async def attach(rt: Runtime, actor: Actor, referral_id: int, uploads: Sequence[attachments.Upload]) -> list[int]:

@@ -257,8 +257,7 @@ def qr_png(url: str) -> bytes:
 # ---------------------------------------------------------------- the slip
 async def context_of(rt: Runtime, actor: Actor, referral_id: int) -> dict[str, Any]:
     """What the template needs (the QR code's URL under "status_url"); 404 outside the two structures."""
-    referral = await service.read(actor, referral_id)
-    code = await service.code_of(actor, referral_id)
+    referral, code = await service.read_with_code(actor, referral_id)
     card = (await directory.cards([referral.service_id])).get(referral.service_id)
     names = await _structure_names([referral.sender_structure_id, referral.receiver_structure_id])
     appointment = await slots.appointment_of(referral_id)
