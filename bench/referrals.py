@@ -51,6 +51,8 @@ class Options:
     referrals: int = 1_000_000
     requests: int = 200
     seed: int = 20261129
+    engine: str = "all"  # sqlite | postgresql | all (PostgreSQL when BENCH_DATABASE_URL is set)
+    keep: str = ""  # a folder to keep the SQLite database in, and to reuse it from (no rebuild) on the next run
 
 
 def _referrals(options: Options, services: list[tuple[Any, ...]], now: datetime) -> list[tuple[Any, ...]]:
@@ -122,6 +124,24 @@ async def _load_pg_referrals(url: str, rows: list[tuple[Any, ...]]) -> None:
         await connection.close()
 
 
+def _built(path: Path) -> bool:
+    if not path.exists():
+        return False
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        try:
+            return bool(connection.execute("SELECT 1 FROM referrals_referral LIMIT 1").fetchone())
+        except sqlite3.OperationalError:
+            return False
+
+
+def _busy(path: Path) -> tuple[int, int]:
+    """The first referral's service and receiver: what a fresh build measures (see _referrals)."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        row = connection.execute("SELECT service_id, receiver_structure FROM referrals_referral ORDER BY id LIMIT 1")
+        service_id, structure_id = row.fetchone()
+    return int(service_id), int(structure_id)
+
+
 def _figures(values: list[float]) -> dict[str, float]:
     return {
         "n": len(values),
@@ -156,28 +176,32 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
     )
     result: dict[str, Any] = {"engine": "sqlite" if database_url.startswith("sqlite") else "postgresql"}
     engine = db.make_engine(settings)
+    reused = result["engine"] == "sqlite" and _built(settings.sqlite_path)
     with contextlib.redirect_stdout(io.StringIO()):
         await db.migrate(engine)
     data = generate(options.structures, options.services, options.seed)
-    now = datetime.now(UTC)
-    rows = _referrals(options, data.services, now)
     started = time.perf_counter()
-    if result["engine"] == "sqlite":
-        load_sqlite(str(settings.sqlite_path), data)
-        _load_sqlite_referrals(str(settings.sqlite_path), rows)
+    if reused:  # --keep: the database of an earlier run, as that run left it
+        busy_service, busy_structure = _busy(settings.sqlite_path)
     else:
-        await load_postgres(database_url, data)
-        await _load_pg_referrals(database_url, rows)
-    await db.start(engine)
-    try:
-        await rebuild_index()
-        if result["engine"] == "postgresql":
-            await engine.run_ddl("ANALYZE")
-    finally:
-        await db.stop(engine)
+        now = datetime.now(UTC)
+        rows = _referrals(options, data.services, now)
+        if result["engine"] == "sqlite":
+            load_sqlite(str(settings.sqlite_path), data)
+            _load_sqlite_referrals(str(settings.sqlite_path), rows)
+        else:
+            await load_postgres(database_url, data)
+            await _load_pg_referrals(database_url, rows)
+        busy_service, busy_structure = rows[0][5], rows[0][4]
+        del rows
+        await db.start(engine)
+        try:
+            await rebuild_index()
+            if result["engine"] == "postgresql":
+                await engine.run_ddl("ANALYZE")
+        finally:
+            await db.stop(engine)
     result["build_s"] = round(time.perf_counter() - started, 1)
-    busy_service, busy_structure = rows[0][5], rows[0][4]
-    del rows
 
     app = create_app(settings)
     rt = app.state.runtime
@@ -185,10 +209,10 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
     rng = random.Random(options.seed + 1)
     try:
         user_id = await accounts.create_user(
-            rt, email="accueil@bench.example.fr", full_name="Accueil", password=PASSWORD
+            rt, email=f"accueil-{os.getpid()}@bench.example.fr", full_name="Accueil", password=PASSWORD
         )
         await Membership.insert(Membership(user=user_id, structure=busy_structure, role="prescriber"))
-        token, actor = await sessions.login(rt, "accueil@bench.example.fr", PASSWORD, "127.0.0.1")
+        token, actor = await sessions.login(rt, f"accueil-{os.getpid()}@bench.example.fr", PASSWORD, "127.0.0.1")
         points = [(s[7], s[8]) for s in data.structures if s[7] is not None][:500]
 
         # routing, beside the directory's candidate search it starts from
@@ -332,10 +356,12 @@ def run(options: Options | None = None) -> dict[str, Any]:
     url = os.environ.get("BENCH_DATABASE_URL", "")
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="maillage-referrals-") as tmp:
-        workdir = Path(tmp)
-        results.append(asyncio.run(_measure(options, f"sqlite:///{workdir / 'referrals.sqlite3'}", workdir)))
-        print_result(results[-1])
-        if url.startswith(("postgres://", "postgresql://")):
+        workdir = Path(options.keep or tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        if options.engine in ("sqlite", "all"):
+            results.append(asyncio.run(_measure(options, f"sqlite:///{workdir / 'referrals.sqlite3'}", workdir)))
+            print_result(results[-1])
+        if options.engine in ("postgresql", "all") and url.startswith(("postgres://", "postgresql://")):
             database_url = asyncio.run(create_pg_database(url, f"maillage_bench_referrals_{os.getpid()}"))
             try:
                 results.append(asyncio.run(_measure(options, database_url, workdir)))
@@ -354,13 +380,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--referrals", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--engine", choices=("sqlite", "postgresql", "all"), default="all")
+    parser.add_argument("--keep", default="", help="dossier où garder la base SQLite et la réutiliser ensuite")
     parser.add_argument("--strict", action="store_true", help="code de sortie 2 si une cible n'est pas atteinte")
     args = parser.parse_args(argv)
     if not 1 <= args.structures <= 200_000 or not args.structures <= args.services <= 1_000_000:
         parser.error("bornes : --structures 1..200000, --services structures..1000000")
     if not 1000 <= args.referrals <= 5_000_000 or not 20 <= args.requests <= 5000:
         parser.error("bornes : --referrals 1000..5000000, --requests 20..5000")
-    result = run(Options(args.structures, args.services, args.referrals, args.requests))
+    result = run(
+        Options(args.structures, args.services, args.referrals, args.requests, engine=args.engine, keep=args.keep)
+    )
     return 2 if args.strict and not result["meets_target"] else 0
 
 

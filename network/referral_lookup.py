@@ -226,3 +226,11 @@ def labels(kind: str, codes: Iterable[str]) -> list[str]:
 def choices(kind: str) -> dict[str, str]:
     """Every code of a vocabulary with its French label, for a form's options."""
     return dict(vocabulary.TAG_LABELS.get(kind, {}))
+
+
+def map_tiles(settings: Any) -> dict[str, str]:
+    """The directory's map tiles (URL template and attribution), for a referral page's map to use the same."""
+    from network.module import DirectorySettings
+
+    section = settings.section(DirectorySettings)
+    return {"url": section.tile_url, "attribution": section.tile_attribution}

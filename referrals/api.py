@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import builtins
+import dataclasses
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, QueryParameter
+from litestar.params import Body, HeaderParameter, QueryParameter
 
 from hub import auth
-from hub.api import SECURITY, STRICT_JSON, ObjectId, check_json_body, problems
+from hub.api import SECURITY, STRICT_JSON, ObjectId, UnsupportedMediaType, check_json_body, problems
 from hub.auth import CurrentActor, RuntimeDep
-from referrals import routing, service
+from hub.errors import Invalid
+from hub.schemas import Problem
+from referrals import attachments, routing, service
 from referrals.lifecycle import OPEN, STATUSES
 from referrals.module import ReferralSettings
 from referrals.schemas import (
+    AttachmentOut,
     Candidate,
     ReferralCreate,
     ReferralList,
@@ -25,6 +32,40 @@ from referrals.schemas import (
     RouteResult,
     Transition,
 )
+
+
+@dataclasses.dataclass
+class AttachmentUpload:
+    """Files to attach (multipart/form-data): one or more parts named `file`."""
+
+    file: list[UploadFile] = dataclasses.field(default_factory=list)
+
+
+TOO_LARGE = {
+    413: ResponseSpec(
+        data_container=Problem,
+        description="Envoi trop volumineux",
+        media_type="application/problem+json",
+        generate_examples=False,
+    )
+}
+FILE_TYPES = ("application/pdf", "image/png", "image/jpeg")
+
+
+async def check_multipart_body(request: Request[Any, Any, Any]) -> None:
+    """Files come as multipart/form-data; any other body is a 415 (before anything is read)."""
+    media_type, _ = request.content_type
+    if media_type != RequestEncodingType.MULTI_PART and await request.body():
+        raise UnsupportedMediaType("Envoyez les fichiers en multipart/form-data, dans des parties nommées `file`.")
+
+
+async def _files(request: Request[Any, Any, Any]) -> list[attachments.Upload]:
+    found = []
+    for value in (await request.form()).getall("file", []):
+        if isinstance(value, UploadFile):
+            found.append(attachments.Upload(value.filename or "", await value.read(attachments.MAX_BYTES + 1)))
+    return found  # none: refused once the referral is known to be the caller's
+
 
 StatusFilter = Literal["", "sent", "in_review", "accepted", "refused", "redirected", "closed", "expired", "cancelled"]
 
@@ -133,6 +174,54 @@ class ReferralApi(Controller):
         """Take an action (review, accept, refuse, redirect, close, amend, cancel); 409 when not allowed now."""
         await service.transition(rt, actor, referral_id, data)
         return await service.read(actor, referral_id)
+
+    @post(
+        "/{referral_id:int}/attachments",
+        operation_id="attachToReferral",
+        status_code=201,
+        responses={**problems(404, 409, 415), **TOO_LARGE},
+        request_max_body_size=attachments.MAX_BODY_BYTES,
+        before_request=check_multipart_body,
+    )
+    async def attach(
+        self,
+        request: Request[Any, Any, Any],
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        referral_id: ObjectId,
+        data: Annotated[AttachmentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> builtins.list[AttachmentOut]:
+        """Attach files (PDF, PNG or JPEG, 5 Mo each at most, type checked from the content) to a referral under
+        way; 409 once it has ended. Returns the files added."""
+        try:
+            added = set(await service.attach(rt, actor, referral_id, await _files(request)))
+        except Invalid as error:  # the API's part is named `file`
+            fields = {("file" if k == attachments.FIELD else k): v for k, v in error.fields.items()}
+            raise Invalid(error.message, fields) from None
+        return [f for f in (await service.read(actor, referral_id)).attachments if f.id in added]
+
+    @get(
+        "/{referral_id:int}/attachments/{attachment_id:int}",
+        operation_id="getReferralAttachment",
+        responses={
+            **problems(404),
+            200: ResponseSpec(
+                data_container=bytes,
+                description="Le fichier (téléchargement)",
+                media_type="application/octet-stream",
+                generate_examples=False,
+            ),
+        },
+        media_type="application/octet-stream",
+    )
+    async def attachment(self, actor: CurrentActor, referral_id: ObjectId, attachment_id: ObjectId) -> Response[bytes]:
+        """Download one file of a referral (Content-Type: its real type), to the two structures only."""
+        found = await service.attachment(actor, referral_id, attachment_id)
+        return Response(
+            bytes(found["content"]),
+            media_type=found["media_type"],
+            headers=attachments.download_headers(found["filename"]),
+        )
 
 
 API_CONTROLLERS = [ReferralApi]

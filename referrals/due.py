@@ -13,7 +13,7 @@ from hub.db import write_transaction
 from hub.journal import Act
 from hub.runtime import Runtime
 from hub.tables import Structure, User
-from referrals import slots
+from referrals import attachments, slots
 from referrals.lifecycle import ACTIVE, OPEN
 from referrals.module import ReferralSettings
 from referrals.service import mail_sender, mail_structure
@@ -152,7 +152,8 @@ RESIDENT_FIELDS: dict[Any, Any] = {
 
 
 async def anonymise(rt: Runtime) -> int:
-    """Residents' data of referrals finished for anonymise_months is emptied; the figures stay."""
+    """Residents' data of referrals finished for anonymise_months is emptied, their files deleted; the figures
+    stay."""
     conf = _settings(rt)
     now = rt.now()
     before = now - timedelta(days=round(30.44 * conf.anonymise_months))
@@ -170,7 +171,7 @@ async def anonymise(rt: Runtime) -> int:
             )
             if not rows:
                 return done
-            await Referral.update({**RESIDENT_FIELDS, Referral.anonymised_at: now}).where(
-                Referral.id.is_in([r["id"] for r in rows])
-            )
+            ids = [r["id"] for r in rows]
+            await Referral.update({**RESIDENT_FIELDS, Referral.anonymised_at: now}).where(Referral.id.is_in(ids))
+            await attachments.delete_for(ids, now)
             done += len(rows)

@@ -26,6 +26,7 @@ class ReferralSettings:
     escalation_days: int = 20  # then the coordinator is told
     expiry_days: int = 30  # then it expires, and the prescriber is told
     anonymise_months: int = 24  # residents' data emptied this long after the referral's last change
+    attachment_purge_months: int = 6  # attached files deleted this long after the referral ended
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ReferralSettings:
@@ -34,6 +35,9 @@ class ReferralSettings:
             escalation_days=int(env.get("MAILLAGE_REFERRAL_ESCALATION_DAYS", cls.escalation_days)),
             expiry_days=int(env.get("MAILLAGE_REFERRAL_EXPIRY_DAYS", cls.expiry_days)),
             anonymise_months=int(env.get("MAILLAGE_REFERRAL_ANONYMISE_MONTHS", cls.anonymise_months)),
+            attachment_purge_months=int(
+                env.get("MAILLAGE_REFERRAL_ATTACHMENT_PURGE_MONTHS", cls.attachment_purge_months)
+            ),
         )
 
 
@@ -79,6 +83,12 @@ async def _anonymise(rt: Runtime) -> int:
     return await due.anonymise(rt)
 
 
+async def _purge_attachments(rt: Runtime) -> int:
+    from referrals import attachments
+
+    return await attachments.purge(rt)
+
+
 async def _seed_demo(rt: Runtime, context: DemoContext) -> None:
     from referrals import demo
 
@@ -101,6 +111,7 @@ MODULE = Module(
         PeriodicWork("escalated", "orientations signalées à la coordination", _escalate),
         PeriodicWork("expired", "orientations expirées", _expire),
         PeriodicWork("anonymised", "orientations anonymisées", _anonymise),
+        PeriodicWork("attachments_purged", "pièces jointes d'orientations effacées", _purge_attachments),
     ),
     demo=_seed_demo,
     settings=ReferralSettings,

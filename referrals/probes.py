@@ -46,6 +46,18 @@ API_PROBES: list[Probe] = [
         api("201", MEMBERS, denied="403"),
         json={**SENT, "service_id": "{svc_b_referrals}"},
     ),
+    Probe(  # no file sent: the two structures are told so, anyone else learns nothing
+        "POST",
+        "/api/v1/referrals/{referral_id:int}/attachments",
+        "/api/v1/referrals/{ref_ab}/attachments",
+        api("400", MEMBERS, denied="404"),
+    ),
+    Probe(
+        "GET",
+        "/api/v1/referrals/{referral_id:int}/attachments/{attachment_id:int}",
+        "/api/v1/referrals/{ref_ab}/attachments/{file_ab}",
+        api("200", MEMBERS, denied="404"),
+    ),
 ]
 PROBES += API_PROBES
 
@@ -89,6 +101,15 @@ PAGE_PROBES: list[Probe] = [
         "/orientations/{ref_ab}/action",
         page("see:/orientations/{ref_ab}", MEMBERS),
         form={"action": "review"},
+    ),
+    Probe(  # no file chosen: the page comes back saying so
+        "POST", "/orientations/{referral_id:int}/pieces", "/orientations/{ref_ab}/pieces", page("400", MEMBERS)
+    ),
+    Probe(
+        "GET",
+        "/orientations/{referral_id:int}/pieces/{attachment_id:int}",
+        "/orientations/{ref_ab}/pieces/{file_ab}",
+        page("200", MEMBERS),
     ),
     Probe("GET", "/orientations/chiffres", "/orientations/chiffres", page("200")),
     Probe(

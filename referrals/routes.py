@@ -5,6 +5,7 @@ referrals.service and referrals.routing.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -12,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
-from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from hub import auth
@@ -23,12 +26,13 @@ from hub.runtime import Runtime
 from hub.tables import STRUCTURE_KINDS, Structure
 from hub.web import page, redirect
 from network import referral_lookup as directory
-from referrals import figures, forms, lifecycle, routing, service, slots
+from referrals import attachments, figures, forms, lifecycle, routing, service, slots
 from referrals.lifecycle import OPEN, STATUSES
 from referrals.module import REFERRAL_ROLES, ReferralSettings
-from referrals.schemas import Candidate, ReferralOut, RouteRequest
+from referrals.schemas import Candidate, ReferralOut, RouteRequest, RouteResult
 
 AnyRequest = Request[Any, Any, Any]
+MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 PARIS = ZoneInfo("Europe/Paris")
 PAGE_SIZE = 25
 WHY_NOT_CHOICES = 300  # beyond this many services, "pourquoi pas" takes a typed number only
@@ -114,6 +118,21 @@ def _route_context(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _map(rt: Runtime, result: RouteResult | None) -> dict[str, Any]:
+    """The results' map (an enhancement: the list says it all): numbered markers like the list, the person's place."""
+    if result is None:
+        return {"map_markers": [], "map_origin": None, "tiles": {}}
+    markers = [
+        {"n": n, "lat": c.latitude, "lon": c.longitude, "name": c.service_name, "place": c.place_name}
+        for n, c in enumerate(result.candidates, 1)
+        if c.latitude is not None and c.longitude is not None
+    ]
+    origin = None
+    if result.origin_latitude is not None and result.origin_longitude is not None:
+        origin = {"lat": result.origin_latitude, "lon": result.origin_longitude}
+    return {"map_markers": markers, "map_origin": origin, "tiles": directory.map_tiles(rt.settings)}
+
+
 async def _why_not_choices(candidates: list[Candidate]) -> dict[int, str]:
     """Services that take referrals and are not in the results, for the "pourquoi pas" select."""
     shown = {c.service_id for c in candidates}
@@ -134,7 +153,21 @@ def _send_context(card: directory.ServiceCard, structures: dict[int, str]) -> di
         "consent_methods": lifecycle.CONSENT_METHODS,
         "nir_warning": "Pas d'information de santé, jamais le numéro de sécurité sociale.",
         "idempotency_key": secrets.token_urlsafe(18),
+        "max_files": attachments.MAX_PER_UPLOAD,
     }
+
+
+async def uploads_of(request: AnyRequest, field: str = attachments.FIELD) -> list[attachments.Upload]:
+    """The files a form sent (an empty file input sends a nameless empty part: not a file). Each is read up to
+    one byte past the limit, enough to refuse it."""
+    found = []
+    for value in (await request.form()).getall(field, []):
+        if not isinstance(value, UploadFile):
+            continue
+        content = await value.read(attachments.MAX_BYTES + 1)
+        if value.filename or content:
+            found.append(attachments.Upload(value.filename or "", content))
+    return found
 
 
 async def _free_slots(rt: RuntimeDep, service_id: int) -> list[slots.FreeSlot]:
@@ -160,6 +193,10 @@ async def _redirect_choices(rt: Runtime, referral: ReferralOut) -> list[Candidat
     return [c for c in result.candidates if c.service_id != referral.service_id]
 
 
+async def _nothing() -> list[Candidate]:
+    return []
+
+
 async def _referral_page(
     request: AnyRequest,
     rt: Runtime,
@@ -169,10 +206,13 @@ async def _referral_page(
     failed: str = "",
     values: dict[str, Any] | None = None,
 ) -> Template:
-    referral = await service.read(actor, referral_id)  # 404 for anyone outside the two structures
-    names = await structure_names([referral.sender_structure_id, referral.receiver_structure_id])
-    card = (await directory.cards([referral.service_id])).get(referral.service_id)
-    code = await service.code_of(actor, referral_id)
+    referral, code = await service.read_with_code(actor, referral_id)  # 404 outside the two structures
+    names, cards, candidates = await asyncio.gather(
+        structure_names([referral.sender_structure_id, referral.receiver_structure_id]),
+        directory.cards([referral.service_id]),
+        _redirect_choices(rt, referral) if "redirect" in referral.actions else _nothing(),
+    )
+    card = cards.get(referral.service_id)
     now = rt.now()
     reminder_days = rt.settings.section(ReferralSettings).reminder_days
     open_days = (now - referral.created_at).days
@@ -196,11 +236,13 @@ async def _referral_page(
         actions={name: lifecycle.ACTIONS[name] for name in referral.actions},
         reasons=lifecycle.REFUSAL_REASONS,
         outcomes=lifecycle.OUTCOMES,
-        candidates=await _redirect_choices(rt, referral) if "redirect" in referral.actions else [],
+        candidates=candidates,
         errors=errors or {},
         failed=failed,
         values=values or {},
         km_text=km_text,
+        size_text=attachments.size_text,
+        max_files=attachments.MAX_PER_UPLOAD,
     )
 
 
@@ -282,6 +324,7 @@ class ReferralPages(Controller):
             status_code=400 if errors else 200,
             errors=errors,
             result=result,
+            **_map(rt, result),
             why=why,
             why_choices=await _why_not_choices(result.candidates) if result else {},
             km_text=km_text,
@@ -303,14 +346,18 @@ class ReferralPages(Controller):
             **_send_context(card, await _my_structures(actor)),
         )
 
-    @post("/nouvelle/{service_id:int}", operation_id="referralSendSubmit")
+    @post(
+        "/nouvelle/{service_id:int}",
+        operation_id="referralSendSubmit",
+        request_max_body_size=attachments.MAX_BODY_BYTES,
+    )
     async def send(
         self,
         request: AnyRequest,
         rt: RuntimeDep,
         actor: CurrentActor,
         service_id: FromPath[int],
-        data: URLEncodedBody[forms.SendForm],
+        data: Annotated[forms.SendForm, MULTIPART],
     ) -> Response[Any]:
         """Send the referral (step "send"), or show the form with the need the results carried (step "prepare")."""
         card = await _service_card(service_id)
@@ -327,9 +374,15 @@ class ReferralPages(Controller):
                 free_slots=free,
                 **_send_context(card, structures),
             )
+        uploads = await uploads_of(request)
         try:
-            command = forms.referral_create(data, service_id, structures)
-            referral_id, _ = await service.create(rt, actor, command, idempotency_key=data.idempotency_key or None)
+            try:
+                command = forms.referral_create(data, service_id, structures)
+            except Invalid as error:
+                raise attachments.with_files_checked(error, uploads) from None
+            referral_id, _ = await service.create(
+                rt, actor, command, idempotency_key=data.idempotency_key or None, uploads=uploads
+            )
         except (Invalid, Conflict) as error:
             taken = isinstance(error, Conflict) and data.slot
             return page(
@@ -339,6 +392,7 @@ class ReferralPages(Controller):
                 values={**values, "slot": "" if taken else values.get("slot", "")},
                 errors=error.fields or {"slot" if taken else "service": error.message},
                 free_slots=free,
+                files_again=bool(uploads),  # a browser never keeps chosen files: say to choose them again
                 **_send_context(card, structures),
             )
         return redirect(request, f"/orientations/{referral_id}", "Orientation envoyée.")
@@ -369,6 +423,37 @@ class ReferralPages(Controller):
         except Conflict as error:
             return redirect(request, f"/orientations/{referral_id}", error.message, category="error")
         return redirect(request, f"/orientations/{referral_id}", DONE[command.action])
+
+    @post(
+        "/{referral_id:int}/pieces",
+        operation_id="referralAttachSubmit",
+        request_max_body_size=attachments.MAX_BODY_BYTES,
+    )
+    async def attach(
+        self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor, referral_id: FromPath[int]
+    ) -> Response[Any]:
+        """Add files (PDF, PNG, JPEG) to a referral under way, from either structure."""
+        uploads = await uploads_of(request)
+        try:
+            added = await service.attach(rt, actor, referral_id, uploads)
+        except Invalid as error:
+            return await _referral_page(request, rt, actor, referral_id, error.fields, "attach")
+        except Conflict as error:
+            return redirect(request, f"/orientations/{referral_id}", error.message, category="error")
+        word = "Pièce jointe ajoutée." if len(added) == 1 else f"{len(added)} pièces jointes ajoutées."
+        return redirect(request, f"/orientations/{referral_id}#pieces", word)
+
+    @get("/{referral_id:int}/pieces/{attachment_id:int}", operation_id="referralAttachmentDownload")
+    async def attachment(
+        self, actor: CurrentActor, referral_id: FromPath[int], attachment_id: FromPath[int]
+    ) -> Response[bytes]:
+        """One file of a referral, downloaded (never shown inline), to the two structures only."""
+        found = await service.attachment(actor, referral_id, attachment_id)
+        return Response(
+            bytes(found["content"]),
+            media_type=found["media_type"],
+            headers=attachments.download_headers(found["filename"]),
+        )
 
     @get("/{referral_id:int}/fiche.docx", operation_id="referralSlipDocx")
     async def slip_docx(self, rt: RuntimeDep, actor: CurrentActor, referral_id: FromPath[int]) -> Response[bytes]:
@@ -483,6 +568,12 @@ class StatusPages(Controller):
         found = await service.public_status(code)
         card: directory.ServiceCard | None = found["card"]
         lines = list(STATUS_FOR_RESIDENT.get(found["status"], []))
+        if found["via"]:  # redirected: the service that has the request now, and where it stands there
+            lines = [
+                "Votre demande est passée à un autre service.",
+                f"Le nouveau service s'appelle : {found['service_name']}.",
+                *lines,
+            ]
         if found["status"] == "refused":
             lines.append(found["reason_for_resident"] or "Le service vous expliquera pourquoi.")
             lines.append("Retournez voir la personne qui vous a orienté.")

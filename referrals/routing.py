@@ -18,6 +18,7 @@ The scoring rule, in one place (the README writes it out):
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 import statistics
@@ -26,6 +27,7 @@ from datetime import datetime, timedelta
 
 from piccolo.query.functions.aggregate import Count
 
+from hub import db
 from hub.errors import Invalid, NotFound
 from hub.runtime import Runtime
 from network import referral_lookup as directory
@@ -51,6 +53,14 @@ class Context:
     answer_days: dict[int, float]  # structure id -> median days to the first answer (90 days)
     free: dict[int, list[slots.FreeSlot]] = dataclasses.field(default_factory=dict)  # service id -> next free slot
     publishes: set[int] = dataclasses.field(default_factory=set)  # services that publish slots
+    opened: dict[tuple[str, datetime], bool] = dataclasses.field(default_factory=dict)  # hours evaluated once
+
+    def is_open(self, expression: str, at: datetime) -> bool:
+        """directory.is_open, once per expression and moment of a request (many services share their hours)."""
+        key = (expression, at)
+        if key not in self.opened:
+            self.opened[key] = directory.is_open(expression, at)
+        return self.opened[key]
 
 
 def _km(origin: directory.Origin, lat: float, lon: float) -> float:
@@ -69,21 +79,31 @@ def _distance_km(card: directory.ServiceCard, origin: directory.Origin | None) -
     return min(found) if found else None
 
 
+def _map_place(card: directory.ServiceCard, origin: directory.Origin | None) -> directory.PlaceCard | None:
+    """The place the map shows for a service: the nearest located one, else its first located one."""
+    located = [p for p in card.places if p.latitude is not None and p.longitude is not None]
+    if not located:
+        return None
+    if origin is None:
+        return located[0]
+    return min(located, key=lambda p: _km(origin, p.latitude, p.longitude))  # type: ignore[arg-type]
+
+
 def _next_day(now: datetime, weekday: int) -> datetime:
     return now + timedelta(days=(weekday - now.weekday()) % 7)
 
 
-def _open_half_days(card: directory.ServiceCard, wanted: Sequence[str], now: datetime) -> list[str]:
+def _open_half_days(card: directory.ServiceCard, wanted: Sequence[str], ctx: Context) -> list[str]:
     """The person's half-days (next 7 days) during which one of the service's places is open."""
     found = []
     for code in wanted:
         day, _, half = code.partition("-")
         if day not in DAY_CODES or half not in HALF_DAY_HOURS:
             continue
-        date = _next_day(now, DAY_CODES[day])
+        date = _next_day(ctx.now, DAY_CODES[day])
         for hour in HALF_DAY_HOURS[half]:
             at = date.replace(hour=hour, minute=30, second=0, microsecond=0, tzinfo=None)  # naive: Europe/Paris
-            if any(directory.is_open(p.opening_hours, at) for p in card.places):
+            if any(ctx.is_open(p.opening_hours, at) for p in card.places):
                 found.append(code)
                 break
     return found
@@ -147,7 +167,7 @@ def score(card: directory.ServiceCard, ctx: Context) -> Candidate:
     else:
         distance = 8.0
     if request.availability:
-        open_codes = _open_half_days(card, request.availability, ctx.now)
+        open_codes = _open_half_days(card, request.availability, ctx)
         availability = 20.0 if open_codes else 0.0
         if open_codes:
             reasons.append("ouvert le " + " et le ".join(HALF_DAYS[c] for c in open_codes[:2]))
@@ -182,7 +202,11 @@ def score(card: directory.ServiceCard, ctx: Context) -> Candidate:
         warnings.append("aucun créneau libre dans les 4 semaines")
     else:
         appointment = 2.0
+    place = _map_place(card, ctx.origin)
     return Candidate(
+        latitude=place.latitude if place else None,
+        longitude=place.longitude if place else None,
+        place_name=(place.name or place.commune) if place else "",
         service_id=card.service_id,
         service_name=card.name,
         structure_id=card.structure_id,
@@ -231,18 +255,24 @@ async def _loads(service_ids: Sequence[int], now: datetime) -> dict[int, int]:
 
 
 async def _answer_days(structure_ids: Sequence[int], now: datetime) -> dict[int, float]:
+    """Each receiving structure's median days to its first answer over the last 90 days. The database computes
+    each delay (a number per referral, no timestamps to parse); the median is taken here."""
     if not structure_ids:
         return {}
-    rows = await Referral.select(Referral.receiver_structure, Referral.created_at, Referral.first_answer_at).where(
-        Referral.receiver_structure.is_in(list(structure_ids))
-        & (Referral.created_at >= now - timedelta(days=90))
-        & Referral.first_answer_at.is_not_null()
+    if db.current_engine().engine_type == "postgres":
+        delay = "EXTRACT(EPOCH FROM (first_answer_at - created_at)) / 86400.0"
+    else:
+        delay = "julianday(first_answer_at) - julianday(created_at)"
+    marks = ", ".join("{}" for _ in structure_ids)
+    rows = await Referral.raw(
+        f"SELECT receiver_structure AS s, {delay} AS d FROM referrals_referral "  # noqa: S608 (placeholders only)
+        f"WHERE receiver_structure IN ({marks}) AND created_at >= {{}} AND first_answer_at IS NOT NULL",
+        *[int(i) for i in structure_ids],
+        now - timedelta(days=90),
     )
     delays: dict[int, list[float]] = {}
     for row in rows:
-        delays.setdefault(row["receiver_structure"], []).append(
-            (row["first_answer_at"] - row["created_at"]).total_seconds() / 86400
-        )
+        delays.setdefault(row["s"], []).append(float(row["d"]))
     return {sid: statistics.median(values) for sid, values in delays.items()}
 
 
@@ -262,17 +292,28 @@ async def route(rt: Runtime, request: RouteRequest) -> RouteResult:
         now=probe.now,
         limit=CANDIDATES,
     )
-    found = await directory.cards(ids)
+    # the cards and what does not depend on them, at once (reads only, each on its own connection)
+    found, loads, free, publishes = await asyncio.gather(
+        directory.cards(ids),
+        _loads(ids, probe.now),
+        slots.free_slots(ids, probe.now, limit=1),
+        slots.publishing(ids),
+    )
     ctx = dataclasses.replace(
         probe,
-        loads=await _loads(list(found), probe.now),
+        loads=loads,
         answer_days=await _answer_days(sorted({c.structure_id for c in found.values()}), probe.now),
-        free=await slots.free_slots(list(found), probe.now, limit=1),
-        publishes=await slots.publishing(list(found)),
+        free=free,
+        publishes=publishes,
     )
     ranked = sorted((score(card, ctx) for card in found.values()), key=_order)
     kept = [c for c in ranked if not c.excluded][:SHOWN]
-    return RouteResult(candidates=kept, origin_label=ctx.origin.label if ctx.origin else "")
+    return RouteResult(
+        candidates=kept,
+        origin_label=ctx.origin.label if ctx.origin else "",
+        origin_latitude=ctx.origin.latitude if ctx.origin else None,
+        origin_longitude=ctx.origin.longitude if ctx.origin else None,
+    )
 
 
 async def why_not(rt: Runtime, request: RouteRequest, service_id: int) -> Candidate:

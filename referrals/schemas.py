@@ -74,11 +74,16 @@ class Candidate(msgspec.Struct, kw_only=True):
     next_slot: str = ""  # "jeudi 3 décembre à 14 h" when it publishes slots and one is free
     warnings: list[str]  # what may make it harder (but did not exclude it)
     excluded: list[str] = []  # "pourquoi pas": the rules that put it out of the list
+    latitude: float | None = None  # the place shown on the map: the nearest of its places (WGS 84)
+    longitude: float | None = None
+    place_name: str = ""
 
 
 class RouteResult(msgspec.Struct, kw_only=True):
     candidates: list[Candidate]
     origin_label: str = ""
+    origin_latitude: float | None = None  # the person's place, when one was given
+    origin_longitude: float | None = None
 
 
 class Event(msgspec.Struct, kw_only=True):
@@ -88,6 +93,15 @@ class Event(msgspec.Struct, kw_only=True):
     from_status: str
     to_status: str
     by: str  # "le service", "la structure qui oriente", "Maillage"
+
+
+class AttachmentOut(msgspec.Struct, kw_only=True):
+    id: int  # download: GET /api/v1/referrals/{referral id}/attachments/{id}
+    filename: str
+    media_type: str  # application/pdf, image/png or image/jpeg, found from the content
+    size: int  # bytes
+    added_at: datetime
+    by: str  # "la structure qui oriente", "le service qui reçoit"
 
 
 class ReferralOut(msgspec.Struct, kw_only=True):
@@ -116,6 +130,8 @@ class ReferralOut(msgspec.Struct, kw_only=True):
     appointment_place: str = ""
     timeline: list[Event] = []
     actions: list[str] = []
+    attachments: list[AttachmentOut] = []
+    can_attach: bool = False  # files may still be added (the referral is under way)
 
 
 class ReferralSummary(msgspec.Struct, kw_only=True):

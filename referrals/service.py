@@ -8,6 +8,7 @@ written on the timeline and in the journal, and tells the other side by mail, wi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -26,10 +27,10 @@ from hub.journal import Act
 from hub.runtime import Runtime
 from hub.tables import Membership, Structure, User
 from network import referral_lookup as directory
-from referrals import lifecycle, slots
+from referrals import attachments, lifecycle, slots
 from referrals.lifecycle import ACTIONS, STATUSES
 from referrals.module import REFERRAL_ROLES
-from referrals.schemas import Event, ReferralCreate, ReferralOut, Transition
+from referrals.schemas import AttachmentOut, Event, ReferralCreate, ReferralOut, Transition
 from referrals.tables import Referral, ReferralEvent
 
 # A NIR (numéro de sécurité sociale): sex, year, month, département (2A/2B for Corsica), commune, order, key.
@@ -138,9 +139,14 @@ def _request_hash(command: ReferralCreate) -> str:
 
 
 async def create(
-    rt: Runtime, actor: Actor, command: ReferralCreate, idempotency_key: str | None = None
+    rt: Runtime,
+    actor: Actor,
+    command: ReferralCreate,
+    idempotency_key: str | None = None,
+    uploads: Sequence[attachments.Upload] = (),
 ) -> tuple[int, bool]:
-    """Send a referral; returns (id, created). The same Idempotency-Key with the same body returns the first."""
+    """Send a referral, with its files if any; returns (id, created). The same Idempotency-Key with the same body
+    returns the first. A file refused refuses the whole sending: nothing is written."""
     sender_structure = _sender_structure(actor, command.sender_structure_id)
     key = (idempotency_key or "").strip()[:100] or None
     digest = _request_hash(command)
@@ -154,7 +160,11 @@ async def create(
             if earlier["request_hash"] != digest:
                 raise Conflict("Cette clé d'idempotence a déjà servi pour une autre demande : changez de clé.")
             return int(earlier["id"]), False
-    _check_resident(command)
+    try:
+        _check_resident(command)
+    except Invalid as error:
+        raise attachments.with_files_checked(error, uploads) from None
+    files = attachments.check(uploads)
     card = (await directory.cards([command.service_id])).get(command.service_id)
     if card is None or not card.active:
         raise Invalid("Ce service n'existe pas ou n'est plus actif.", {"service_id": "Service introuvable."})
@@ -191,6 +201,9 @@ async def create(
         if command.schedule_id is not None and command.starts_at is not None:
             await slots.book(referral_id, card.service_id, command.schedule_id, command.starts_at, now)
             details["slot"] = True
+        if files:
+            await attachments.store(referral_id, files, actor, sender_structure)
+            details["files"] = len(files)
         await _event(referral_id, now, actor, sender_structure, "send", "", "sent", details)
         await journal.append(
             rt,
@@ -330,6 +343,7 @@ async def _send_on(rt: Runtime, actor: Actor, row: dict[str, Any], card: directo
     )
     await referral.save()
     new_id = int(referral.id)
+    await attachments.copy(row["id"], new_id)
     await _event(new_id, now, actor, row["receiver_structure"], "send", "", "sent", {"from": row["id"]})
     await mail_structure(rt, card.structure_id, "referral_received", new_id, card.name)
     return new_id
@@ -410,12 +424,16 @@ async def _structure_name(structure_id: int) -> str:
 
 
 # ---------------------------------------------------------------- reading
-def _actor_label(event: dict[str, Any], referral: dict[str, Any]) -> str:
-    if event["actor_structure"] is None:
+def _side_label(structure_id: int | None, referral: dict[str, Any]) -> str:
+    if structure_id is None:
         return "Maillage"
-    if event["actor_structure"] == referral["receiver_structure"]:
+    if structure_id == referral["receiver_structure"]:
         return "le service qui reçoit"
     return "la structure qui oriente"
+
+
+def _actor_label(event: dict[str, Any], referral: dict[str, Any]) -> str:
+    return _side_label(event["actor_structure"], referral)
 
 
 EVENT_LABELS = {
@@ -430,14 +448,25 @@ EVENT_LABELS = {
     "expire": "Sans réponse : demande expirée",
     "remind": "Rappel envoyé au service",
     "escalate": "Signalée à la coordination",
+    "attach": "Pièce jointe ajoutée",
+    "purge_files": "Pièces jointes effacées (durée de conservation passée)",
 }
 
 
 async def read(actor: Actor, referral_id: int) -> ReferralOut:
+    return (await read_with_code(actor, referral_id))[0]
+
+
+async def read_with_code(actor: Actor, referral_id: int) -> tuple[ReferralOut, str]:
+    """A referral as its two structures see it, and the resident's status code (for the page's link and the slip's
+    QR). Its timeline, appointment and files are read at once (never call this inside a transaction)."""
     row = await _visible(actor, referral_id)
-    appointment = await slots.appointment_of(referral_id)
-    events = await ReferralEvent.select().where(ReferralEvent.referral == referral_id).order_by(ReferralEvent.id)
-    return ReferralOut(
+    appointment, events, files = await asyncio.gather(
+        slots.appointment_of(referral_id),
+        ReferralEvent.select().where(ReferralEvent.referral == referral_id).order_by(ReferralEvent.id).run(),
+        attachments.listing(referral_id),
+    )
+    out = ReferralOut(
         id=row["id"],
         status=row["status"],
         status_label=STATUSES[row["status"]],
@@ -473,7 +502,33 @@ async def read(actor: Actor, referral_id: int) -> ReferralOut:
             for e in events
         ],
         actions=[a.name for a in lifecycle.allowed(row["status"], sides(actor, row))],
+        attachments=[
+            AttachmentOut(
+                id=f["id"],
+                filename=f["filename"],
+                media_type=f["media_type"],
+                size=f["size"],
+                added_at=f["created_at"],
+                by=_side_label(f["added_by_structure"], row),
+            )
+            for f in files
+        ],
+        can_attach=row["status"] in lifecycle.ACTIVE and row["anonymised_at"] is None,
     )
+    return out, str(row["code"])
+
+
+async def attach(rt: Runtime, actor: Actor, referral_id: int, uploads: Sequence[attachments.Upload]) -> list[int]:
+    """Add files to a referral, from either structure while it is under way; returns the new files' numbers."""
+    row = await _visible(actor, referral_id)
+    side = row["sender_structure"] if "sender" in sides(actor, row) else row["receiver_structure"]
+    return await attachments.add(rt, actor, row, side, uploads)
+
+
+async def attachment(actor: Actor, referral_id: int, attachment_id: int) -> dict[str, Any]:
+    """A file of a referral, to the two structures only (404 for anyone else, as for the referral)."""
+    await _visible(actor, referral_id)
+    return await attachments.content_of(referral_id, attachment_id)
 
 
 async def code_of(actor: Actor, referral_id: int) -> str:
@@ -514,11 +569,8 @@ async def inbox(
     return rows, counts, total
 
 
-async def public_status(code: str) -> dict[str, Any]:
-    """What the resident's status page may show: no personal data, the service and what became of it."""
-    if not re.fullmatch(r"[A-Za-z0-9_\-]{10,40}", code):
-        raise NotFound("Ce code ne correspond à aucune demande.")
-    row = (
+async def _public_row(where: Any) -> dict[str, Any] | None:
+    return (
         await Referral.select(
             Referral.id,
             Referral.status,
@@ -531,15 +583,40 @@ async def public_status(code: str) -> dict[str, Any]:
             Referral.sender_structure.name.as_alias("sender_name"),
             Referral.receiver_structure.name.as_alias("receiver_name"),
         )
-        .where(Referral.code == code)
+        .where(where)
         .first()
     )
-    if row is None:
+
+
+MAX_REDIRECTS = 10  # a chain of redirects followed for the resident (each one a new service)
+
+
+async def public_status(code: str) -> dict[str, Any]:
+    """What the resident's status page may show: no personal data, the service and what became of it. A redirected
+    referral is followed to the service that has it now (`via`: the services it went through first)."""
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{10,40}", code):
         raise NotFound("Ce code ne correspond à aucune demande.")
+    first = await _public_row(Referral.code == code)
+    if first is None:
+        raise NotFound("Ce code ne correspond à aucune demande.")
+    row, via = first, list[str]()
+    while row["status"] == "redirected" and row["redirected_to"] and len(via) < MAX_REDIRECTS:
+        following = await _public_row(Referral.id == row["redirected_to"])
+        if following is None:
+            break
+        via.append(row["service_name"])
+        row = following
     card = (await directory.cards([row["service_id"]])).get(row["service_id"])
     reason = lifecycle.REFUSAL_FOR_RESIDENT.get(row["refusal_reason"], "") if row["share_reason"] else ""
     appointment = await slots.appointment_of(row["id"]) if row["status"] in ("sent", "in_review", "accepted") else None
-    return {**row, "card": card, "reason_for_resident": reason, "appointment": appointment}
+    return {
+        **row,
+        "created_at": first["created_at"],
+        "via": via,
+        "card": card,
+        "reason_for_resident": reason,
+        "appointment": appointment,
+    }
 
 
 def available_half_days(codes: Sequence[str]) -> list[str]:

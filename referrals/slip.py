@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from litestar import Response
@@ -28,7 +28,7 @@ from network import referral_lookup as directory
 from referrals import service, slots
 from referrals.slots import PARIS
 
-VERSION = 1  # of templates/referrals/slip.docx: bump when scripts/make-referral-slip changes its layout
+VERSION = 2  # of templates/referrals/slip.docx: bump when scripts/make-referral-slip changes its layout
 TEMPLATE = PROJECT_ROOT / "templates" / "referrals" / "slip.docx"
 QR_WIDTH_CM = 4.0
 NBSP = "\u00a0"
@@ -155,9 +155,9 @@ def _days_label(first: int, last: int) -> str:
     return f"Du {WEEKDAYS_FR[first]} au {WEEKDAYS_FR[last]}"
 
 
-def hours_lines(week: Sequence[tuple[str, str]]) -> tuple[list[dict[str, Any]], bool]:
+def hours_lines(week: Sequence[tuple[str, str]]) -> tuple[list[dict[str, Any]], list[str]]:
     """hours_in_french's week as FALC list items, days with the same hours together ("Du lundi au vendredi :
-    de 9 h à 12 h"); a day with two ranges or more gets one sub-item per range. And whether a day is closed."""
+    de 9 h à 12 h"); a day with two ranges or more gets one sub-item per range. And the closed days' names."""
     per_day = [[_falc_range(r.strip()) for r in ranges.split(",")] if ranges != "fermé" else [] for _, ranges in week]
     items: list[dict[str, Any]] = []
     day = 0
@@ -174,7 +174,67 @@ def hours_lines(week: Sequence[tuple[str, str]]) -> tuple[list[dict[str, Any]], 
                 items.append({"text": f"{label} :", "sub": False})
                 items += [{"text": r, "sub": True} for r in ranges]
         day = last + 1
-    return items, any(not ranges for ranges in per_day)
+    return items, [name for (name, _), ranges in zip(week, per_day, strict=True) if not ranges]
+
+
+REGULAR_WEEKS = 8  # the weeks looked at for the usual week: holidays and closures of a week or two drop out
+
+
+def regular_week(expression: str, today: date) -> tuple[list[tuple[str, str]], bool]:
+    """The usual week of an opening-hours expression, day by day as hours_in_french writes it: each day's most
+    frequent hours over the coming weeks (a holiday, a week's closure leave it unchanged; ties: the soonest).
+    And whether the weeks differ beyond that (one Saturday in two…), when the slip says to call first."""
+    weeks = [directory.hours_in_french(expression, today + timedelta(weeks=n)) for n in range(REGULAR_WEEKS)]
+    weeks = [week for week in weeks if week]
+    if not weeks:
+        return [], False
+    regular: list[tuple[str, str]] = []
+    varies = False
+    for day in range(7):
+        seen = [week[day][1] for week in weeks]
+        usual = max(dict.fromkeys(seen), key=seen.count)
+        varies = varies or seen.count(usual) < len(seen) - 2
+        regular.append((weeks[0][day][0], usual))
+    return regular, varies
+
+
+def _day_groups(names: Sequence[str]) -> list[str]:
+    """ "le lundi", "le samedi et le dimanche", "du mercredi au vendredi": consecutive closed days together."""
+    order = [d.capitalize() for d in WEEKDAYS_FR]
+    indexes = sorted(order.index(n) for n in names)
+    groups: list[list[int]] = []
+    for i in indexes:
+        if groups and i == groups[-1][-1] + 1:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    out = []
+    for g in groups:
+        first, last = WEEKDAYS_FR[g[0]], WEEKDAYS_FR[g[-1]]
+        if len(g) == 1:
+            out.append(f"le {first}")
+        elif len(g) == 2:
+            out.append(f"le {first} et le {last}")
+        else:
+            out.append(f"du {first} au {last}")
+    return out
+
+
+def closed_sentences(closed: Sequence[str], holidays: bool) -> list[str]:
+    """The closed days in words, one short sentence each ("Le service est fermé le samedi et le dimanche.")."""
+    groups = _day_groups(closed)
+    sentences = []
+    if groups:
+        listed = groups[0] if len(groups) == 1 else ", ".join(groups[:-1]) + " et " + groups[-1]
+        sentences.append(f"Le service est fermé {listed}.")
+    if holidays:
+        sentences.append(
+            "Il est aussi fermé les jours fériés." if sentences else "Le service est fermé les jours fériés."
+        )
+    return sentences
+
+
+_HOLIDAYS_OFF = re.compile(r"\bPH\s+(?:off|closed)\b", re.IGNORECASE)
 
 
 def things_to_bring(thematiques: Iterable[str]) -> list[str]:
@@ -197,8 +257,7 @@ def qr_png(url: str) -> bytes:
 # ---------------------------------------------------------------- the slip
 async def context_of(rt: Runtime, actor: Actor, referral_id: int) -> dict[str, Any]:
     """What the template needs (the QR code's URL under "status_url"); 404 outside the two structures."""
-    referral = await service.read(actor, referral_id)
-    code = await service.code_of(actor, referral_id)
+    referral, code = await service.read_with_code(actor, referral_id)
     card = (await directory.cards([referral.service_id])).get(referral.service_id)
     names = await _structure_names([referral.sender_structure_id, referral.receiver_structure_id])
     appointment = await slots.appointment_of(referral_id)
@@ -214,10 +273,16 @@ async def context_of(rt: Runtime, actor: Actor, referral_id: int) -> dict[str, A
     if not place_lines:
         place_lines = lines_of(names.get(referral.receiver_structure_id, "")) or ["Demandez l'adresse au service."]
     hours: list[dict[str, Any]] = []
-    closed = False
-    if not appointment and place is not None:
-        hours, closed = hours_lines(directory.hours_in_french(place.opening_hours, rt.today()))
+    notes: list[str] = []
     phone = phone_in_words(card.phone) if card and card.phone else ""
+    if not appointment and place is not None:
+        week, varies = regular_week(place.opening_hours, rt.today())
+        hours, closed = hours_lines(week)
+        if hours:
+            notes = closed_sentences(closed, bool(_HOLIDAYS_OFF.search(place.opening_hours)))
+            if varies:
+                notes.append("Les horaires changent certaines semaines.")
+                notes.append("Appelez le service avant de venir." if phone else "Demandez les horaires avant de venir.")
     if hours:
         no_hours = ""
     elif phone:
@@ -230,7 +295,7 @@ async def context_of(rt: Runtime, actor: Actor, referral_id: int) -> dict[str, A
         "place_lines": place_lines,
         "appointment": appointment_in_words(appointment["starts_at"]) if appointment else "",
         "hours": hours,
-        "closed_days": closed,
+        "hours_notes": notes,
         "no_hours": no_hours,
         "bring": things_to_bring(referral.thematiques),
         "sender_lines": lines_of(names.get(referral.sender_structure_id, "")) or ["La structure qui vous oriente"],

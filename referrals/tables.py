@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Bytea, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -107,3 +107,19 @@ class Booking(Table, tablename="referrals_booking"):
     referral = ForeignKey(Referral, on_delete=OnDelete.cascade, index=True)
     created_at = Timestamptz(default=TimestamptzNow())
     released_at = Timestamptz(null=True, default=None)
+
+
+class Attachment(Table, tablename="referrals_attachment"):
+    """A file sent with a referral (PDF, PNG or JPEG, type checked from its content): read by the two structures
+    only, by its number; deleted some months after the referral ended, and with its anonymisation."""
+
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
+    referral = ForeignKey(Referral, on_delete=OnDelete.cascade, index=True)
+    filename = Varchar(length=120)  # sanitised, with the extension of the type found
+    media_type = Varchar(length=40)  # application/pdf | image/png | image/jpeg
+    size = Integer()
+    sha256 = Varchar(length=64)
+    content = Bytea()
+    added_by_user = Integer(null=True, default=None)
+    added_by_structure = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())

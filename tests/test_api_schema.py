@@ -158,6 +158,8 @@ OPERATIONS = [
     "listReferrals",
     "getReferral",
     "transitionReferral",
+    "attachToReferral",
+    "getReferralAttachment",
     "listMandates",
     "getMandate",
     "verifyMandate",

@@ -24,7 +24,7 @@ from hub.probes import DENIALS, ROLES, Probe
 from hub.runtime import Runtime
 from hub.tables import AccessLink, ApiToken, JournalCheck, JournalEntry, Membership, OutboxMessage, User
 from network.tables import ImportRecord, Place, Service, Structure
-from referrals.tables import Referral, SlotSchedule
+from referrals.tables import Attachment, Referral, SlotSchedule
 from tests.conftest import Person, csrf_token, make_person, make_structure, post_form, sign_in
 
 DEMARCHES = "difficultes-administratives-ou-juridiques--accompagnement-aux-demarches-administratives"
@@ -160,6 +160,11 @@ async def build_world(rt: Runtime) -> World:
     )
     await referral.save()
     ids["ref_ab"] = int(referral.id)
+    attachment = Attachment(
+        referral=referral.id, filename="a.png", media_type="image/png", size=8, sha256="", content=b"\x89PNG\r\n\x1a\n"
+    )
+    await attachment.save()
+    ids["file_ab"] = int(attachment.id)
     schedule = SlotSchedule(
         service_id=ids["svc_b_referrals"], structure=b, weekday=3, start_time="14:00", end_time="16:00"
     )

@@ -4,6 +4,7 @@ their values and French errors; who sees what (404 for a third structure); the r
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import httpx
@@ -259,6 +260,44 @@ async def test_the_status_page_says_accepted_without_personal_data(client: httpx
     assert unknown.status_code == 404 and "Ce code ne correspond à aucune demande." in unknown.text
 
 
+async def test_the_status_page_follows_a_redirect_to_the_new_service(client: httpx.AsyncClient, rt: Runtime) -> None:
+    net = await build(rt)
+    elsewhere = await make_service(
+        net.third,
+        "Permanence numérique de Bel-Air",
+        thematiques=[DEMARCHES],
+        accepts_referrals=True,
+        phone="02 38 11 22 33",
+        places=[
+            {"name": "Médiathèque", "address": "3 allée des Tilleuls", "postal_code": "45990", "commune": "Montclair"}
+        ],
+    )
+    referral_id = await send_directly(rt, net)
+    code = await service.code_of(await accounts.actor_for_user(net.receiver.id), referral_id)
+    await service.transition(
+        rt,
+        await accounts.actor_for_user(net.receiver.id),
+        referral_id,
+        Transition(action="redirect", service_id=elsewhere),
+    )
+    page = await client.get(f"/suivi/{code}")  # the slip's code, the first referral's
+    assert page.status_code == 200
+    assert "Votre demande est passée à un autre service." in page.text
+    assert "Le nouveau service s&#39;appelle : Permanence numérique de Bel-Air." in page.text
+    assert "Votre demande est envoyée." in page.text  # the new referral's own status
+    assert "3 allée des Tilleuls" in page.text and "02 38 11 22 33" in page.text  # where to go now, whom to call
+    assert "Au début, votre demande était pour : Aide aux démarches en ligne." in page.text
+    assert "5 rue des Lilas" not in page.text  # not the first service's address any more
+
+    # the new service accepts it: the same code says so
+    new_id = (await Referral.select(Referral.redirected_to).where(Referral.id == referral_id).first())["redirected_to"]
+    outsider = await accounts.actor_for_user(net.outsider.id)
+    await service.transition(rt, outsider, new_id, Transition(action="accept"))
+    page = await client.get(f"/suivi/{code}")
+    assert "Votre demande est acceptée." in page.text and "Permanence numérique de Bel-Air" in page.text
+    assert RESIDENT not in page.text and RESIDENT_PHONE not in page.text
+
+
 async def test_a_shared_refusal_reason_is_told_to_the_resident(client: httpx.AsyncClient, rt: Runtime) -> None:
     net = await build(rt)
     referral_id = await send_directly(rt, net)
@@ -392,3 +431,36 @@ async def test_publishing_slots_with_bad_hours_comes_back_with_the_errors(
     )
     assert published.status_code == 200 and "Créneaux publiés." in published.text
     assert await SlotSchedule.count() == 1
+
+
+async def test_the_results_map_numbers_its_markers_like_the_list(client: httpx.AsyncClient, rt: Runtime) -> None:
+    net = await build(rt)
+    located = await make_service(
+        net.third,
+        "Permanence numérique de Bel-Air",
+        thematiques=[DEMARCHES],
+        accepts_referrals=True,
+        places=[{"name": "Médiathèque", "commune": "Montclair", "latitude": 47.9012, "longitude": 1.9043}],
+    )
+    await sign_in(client, net.prescriber)
+    await client.get("/orientations/nouvelle")
+    results = await post(client, "/orientations/nouvelle", {"thematiques": [DEMARCHES]})
+    assert results.status_code == 200
+    numbers = re.findall(r'id="candidat-(\d+)".*?href="/annuaire/services/(\d+)"', results.text, re.S)
+    position = {int(service_id): int(n) for n, service_id in numbers}
+    assert set(position) == {net.service_id, located}
+    data = json.loads(re.search(r'id="carte-resultats-donnees">(.*?)</script>', results.text, re.S).group(1))
+    # only the located service has a marker, with its number in the list; the tiles are the directory's
+    assert data["markers"] == [
+        {
+            "n": position[located],
+            "lat": 47.9012,
+            "lon": 1.9043,
+            "name": "Permanence numérique de Bel-Air",
+            "place": "Médiathèque",
+        }
+    ]
+    assert data["origin"] is None and data["tiles"]["url"].endswith("{z}/{x}/{y}.png")
+    assert '<script src="/static/js/route-map.js" defer></script>' in results.text
+    assert 'id="carte-resultats" class="map" hidden' in results.text  # shown by the script only: the list is enough
+    assert (await client.get("/static/js/route-map.js")).status_code == 200

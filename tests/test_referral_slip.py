@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docx
@@ -278,3 +279,72 @@ async def test_without_libreoffice_the_pdf_answers_the_french_503_page(client: h
     assert response.headers["content-type"].startswith("text/html")
     assert "LibreOffice n&#39;est pas installé" in response.text or "LibreOffice n'est pas installé" in response.text
     assert (await client.get(f"/orientations/{referral_id}/fiche.docx")).status_code == 200  # Word still works
+
+
+CHRISTMAS_WEEK = datetime(2026, 12, 21, 9, 0, tzinfo=UTC)  # Monday; the service closes from the 24th to the 31st
+WITH_CLOSURES = "Mo,Tu,Th,Fr 09:00-12:00,14:00-17:00; We 09:00-12:00; Dec 24-Dec 31 off; PH off"
+
+
+@needs_soffice
+async def test_the_slip_gives_the_regular_hours_and_names_the_closed_days(
+    client: httpx.AsyncClient, rt: Runtime, tmp_path: Path
+) -> None:
+    """Printed in a holiday week, the slip still says the usual week (the person keeps it for weeks), and names
+    the days the service is closed, holidays too: in words, through the FALC checker."""
+    net = await build(rt)
+    rt.advance_clock(CHRISTMAS_WEEK - rt.now())
+    service_id = await make_service(
+        net.ccas,
+        "Permanence France Services",
+        thematiques=[DEMARCHES],
+        accepts_referrals=True,
+        phone="02 38 00 00 09",
+        places=[
+            {
+                "name": "Maison France Services",
+                "address": "1 rue de la Poste",
+                "postal_code": "45990",
+                "commune": "Montclair-sur-Loire",
+                "opening_hours": WITH_CLOSURES,
+            }
+        ],
+    )
+    actor = await accounts.actor_for_user(net.prescriber.id)
+    command = ReferralCreate(
+        service_id=service_id,
+        thematiques=[DEMARCHES],
+        resident_name="Awa Diallo",
+        resident_phone=RESIDENT_PHONE,
+        consent_method="oral",
+        consent_confirmed=True,
+    )
+    referral_id, _ = await service.create(rt, actor, command)
+    document = await slip.slip_docx(rt, actor, referral_id)
+    assert errors_of(document) == []
+    (tmp_path / "fiche-horaires.docx").write_bytes(document)  # to look at, and for `maillage falc check`
+    await switch_to(client, net.prescriber)
+    response = await client.get(f"/orientations/{referral_id}/fiche.pdf")
+    assert response.status_code == 200
+    (tmp_path / "fiche-horaires.pdf").write_bytes(response.content)
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext
+    text = re.sub(r"[\uf000-\uf8ff•]", " ", pdf_text(pdftotext, tmp_path / "fiche-horaires.pdf"))  # bullets
+    flat = " ".join(text.split())
+    assert "Le lundi et le mardi : de 9 h à 12 h de 14 h à 17 h" in flat
+    assert "Le mercredi : de 9 h à 12 h" in flat
+    assert "Le jeudi et le vendredi : de 9 h à 12 h de 14 h à 17 h" in flat  # closed this week, open as usual
+    assert "Le service est fermé le samedi et le dimanche." in flat
+    assert "Il est aussi fermé les jours fériés." in flat
+    assert "Les autres jours" not in flat
+
+
+def test_the_regular_week_leaves_out_holidays_and_says_when_weeks_differ() -> None:
+    week, varies = slip.regular_week(WITH_CLOSURES, CHRISTMAS_WEEK.date())
+    assert [day for day, hours in week if hours == "fermé"] == ["Samedi", "Dimanche"] and not varies
+    every_other = "Mo-Fr 09:00-12:00; week 1-53/2 Sa 09:00-12:00"
+    week, varies = slip.regular_week(every_other, CHRISTMAS_WEEK.date())
+    assert varies  # one Saturday in two: the slip says to call first
+    assert slip.closed_sentences(["Lundi", "Mercredi", "Vendredi", "Samedi", "Dimanche"], holidays=False) == [
+        "Le service est fermé le lundi, le mercredi et du vendredi au dimanche."
+    ]
+    assert slip.closed_sentences([], holidays=True) == ["Le service est fermé les jours fériés."]

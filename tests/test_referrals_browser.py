@@ -4,10 +4,12 @@ screenshots at desktop and phone widths (tests/browser_support.py)."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from hub import demo
@@ -32,6 +34,12 @@ DROITS = "difficultes-administratives-ou-juridiques--accompagnement-pour-lacces-
 CCAS_SERVICE = "Aide aux démarches administratives"
 CCAS = "CCAS de Montclair-sur-Loire"
 RESIDENT = "Jeanne T."
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (0, 0, 145)).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def sign_in(page: Page, user: demo.DemoUser, phone: TotpPhone) -> None:
@@ -77,6 +85,10 @@ def test_a_referral_from_routing_to_its_outcome(
     expect(card).to_have_count(1)
     expect(card.get_by_text("points sur 100")).to_be_visible()
     look(prescriber, audit, "orienter : résultats", "orientations-resultats")
+    # the map (an enhancement): each marker numbered like the list's cards
+    expect(prescriber.locator("#carte-resultats")).to_be_visible()
+    numbers = prescriber.locator("#carte-resultats .map-number").all_inner_texts()
+    assert numbers and all(prescriber.locator(f"#candidat-{n}").count() == 1 for n in numbers), numbers
 
     # "pourquoi pas": a service judged against the same request
     prescriber.get_by_label("Ou son numéro").fill("1")
@@ -99,8 +111,12 @@ def test_a_referral_from_routing_to_its_outcome(
     prescriber.get_by_label("Ce dont la personne a besoin").fill("Demander la complémentaire santé solidaire")
     prescriber.get_by_label("À l'oral, pendant l'entretien").check()
     prescriber.get_by_label("La personne est informée et d'accord pour être orientée vers ce service.").check()
+    prescriber.get_by_label("Pièces jointes (facultatif)").set_input_files(
+        files=[{"name": "courrier CAF.png", "mimeType": "image/png", "buffer": _png()}]
+    )
     prescriber.get_by_role("button", name="Envoyer l'orientation").click()
     flash(prescriber, "Orientation envoyée")
+    expect(prescriber.get_by_role("link", name="courrier CAF.png")).to_be_visible()
     referral_id = int(prescriber.url.rsplit("/", 1)[1])
     status_url = prescriber.locator(".status-link a").inner_text()
     look(prescriber, audit, "orientation envoyée (prescripteur)", "orientation-envoyee")
@@ -114,6 +130,13 @@ def test_a_referral_from_routing_to_its_outcome(
     look(receiver, audit, "orientations reçues (CCAS)", "orientations-recues")
     row.get_by_role("link", name=f"n° {referral_id}").click()
     expect(receiver.get_by_text("06 39 98 45 67")).to_be_visible()
+    # the file, fetched with the receiver's own browser session: a download, never shown inline
+    link = receiver.get_by_role("link", name="courrier CAF.png")
+    expect(link).to_have_attribute("download", "")
+    fetched = receiver.request.get(link.get_attribute("href") or "")
+    assert fetched.status == 200 and fetched.body() == _png()
+    assert fetched.headers["content-disposition"].startswith('attachment; filename="courrier CAF.png"')
+    assert fetched.headers["x-content-type-options"] == "nosniff"
     look(receiver, audit, "orientation reçue (CCAS)", "orientation-recue")
     receiver.locator("#action-accept").get_by_label(re.compile("Message pour la structure")).fill(
         "Rendez-vous mardi 14 h"
