@@ -15,6 +15,7 @@ from hub.auth import SESSION_COOKIE, CurrentActor, RuntimeDep
 from hub.errors import Conflict, Invalid
 from hub.runtime import Runtime
 from hub.schemas import (
+    BackForm,
     CodeForm,
     CoordinatorForm,
     EmailForm,
@@ -79,6 +80,12 @@ def _revoked_note(revoked: int) -> str:
 
 def _client_key(request: AnyRequest) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _back(target: str, structure_id: int) -> str:
+    """Back to the page the button was on (a same-site path), else the structure's members page."""
+    safe = _safe_next(target[:200])
+    return safe if safe != "/" else f"/structures/{structure_id}/membres#invitations"
 
 
 class HomePages(Controller):
@@ -351,6 +358,7 @@ class MemberPages(Controller):
             status_code=status_code,
             structure=structure,
             members=members,
+            invitations=await invitations.pending_invitations(request.app.state.runtime, actor, structure_id),
             role_labels=ROLE_LABELS,
             errors=errors or {},
             values=values or {},
@@ -380,6 +388,38 @@ class MemberPages(Controller):
         return redirect(
             request, f"/structures/{structure_id}/membres", "Invitation envoyée. Le lien est valable 7 jours."
         )
+
+    @post("/invitations/{invitation_id:int}/renvoyer", operation_id="invitationResendSubmit")
+    async def resend(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        invitation_id: FromPath[int],
+        data: URLEncodedBody[BackForm],
+    ) -> Response[Any]:
+        """Send a pending invitation again, with a new link."""
+        await invitations.resend_invitation(rt, actor, structure_id, invitation_id)
+        return redirect(
+            request,
+            _back(data.retour, structure_id),
+            f"Invitation renvoyée. Le nouveau lien est valable {rt.settings.invitation_days} jours ; l'ancien ne marche plus.",
+        )
+
+    @post("/invitations/{invitation_id:int}/annuler", operation_id="invitationRevokeSubmit")
+    async def revoke(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        invitation_id: FromPath[int],
+        data: URLEncodedBody[BackForm],
+    ) -> Response[Any]:
+        """Cancel a pending invitation: its link stops working."""
+        await invitations.revoke_invitation(rt, actor, structure_id, invitation_id)
+        return redirect(request, _back(data.retour, structure_id), "Invitation annulée : son lien ne marche plus.")
 
     @post("/membres/{membership_id:int}/retirer", operation_id="removeMemberSubmit")
     async def remove(

@@ -52,8 +52,13 @@ def _routes() -> Sequence[Any]:
 
 def _nav(actor: Actor | None) -> Sequence[NavItem]:
     items = [NavItem("/annuaire", "Annuaire", order=10)]
-    if actor is not None and actor.fully_authenticated and actor.oversees_network:
-        items.append(NavItem("/annuaire/coordination", "Coordination", order=30))
+    if actor is not None and actor.fully_authenticated:
+        # "Ma structure": the first structure the caller manages, on its page (edit actions, members, invitations)
+        items += [
+            NavItem(f"/annuaire/structures/{sid}", "Ma structure", 20) for sid in actor.structures_with("manager")[:1]
+        ]
+        if actor.oversees_network:
+            items.append(NavItem("/annuaire/coordination", "Coordination", order=30))
     return items
 
 

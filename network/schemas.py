@@ -173,11 +173,21 @@ class PlaceForm(msgspec.Struct):
 class JoinRequestForm(StructureForm):
     """A structure asking to join: its contact becomes its first manager once approved."""
 
+    kind: Annotated[str, msgspec.Meta(max_length=20)] = ""  # no default: the applicant chooses
     contact_email: Short = ""
 
 
 class MergeForm(msgspec.Struct):
     keep: Literal["structure", "other"] = "structure"
+    confirmation: str = ""  # "oui" from the comparison page; without it, the comparison is shown first
+
+
+class RefuseForm(msgspec.Struct):
+    message: Annotated[str, msgspec.Meta(max_length=4000)] = ""  # the service says when it is over 2000
+
+
+class WithdrawForm(msgspec.Struct):
+    confirmation: str = ""  # "oui" from a confirmation step; without it, the confirmation page is shown
 
 
 class PublicService(msgspec.Struct):
