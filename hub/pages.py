@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
@@ -444,17 +445,43 @@ class JournalPages(Controller):
 
     @get("/journal", operation_id="journalPage")
     async def show(
-        self, request: AnyRequest, rt: RuntimeDep, avant: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        avant: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
+        apres: Annotated[int | None, QueryParameter(ge=0, le=2**62)] = None,
+        du: FromQuery[str] = "",
+        au: FromQuery[str] = "",
+        auteur: FromQuery[str] = "",
+        structure: FromQuery[str] = "",
+        action: FromQuery[str] = "",
     ) -> Template:
-        """The audit journal and whether its chain is intact."""
-        entries = await journal.recent(50, avant)
-        check = await journal.status(rt.secrets.journal_key)
+        """The audit journal in French, filtered and paged, and whether its chain is intact."""
+        labels = journal.vocabulary(rt.modules)
+        values = {"du": du, "au": au, "auteur": auteur, "structure": structure, "action": action}
+        errors: dict[str, str] = {}
+        try:
+            filters = await journal.read_filters(du, au, auteur, structure, action, labels)
+            found = await journal.entries(filters, before=avant, after=apres)
+        except Invalid as error:
+            errors, filters, found = error.fields, journal.Filters(), journal.Page([], None, None)
+        if filters.structure.isdigit() and filters.structures:
+            named = await Structure.select(Structure.name).where(Structure.id == filters.structures[0]).first()
+            values["structure"] = named["name"] if named else filters.structure
+        kept = filters.query_pairs()
         return page(
             request,
             "journal.html",
-            entries=entries,
-            check=check,
-            next_before=entries[-1]["seq"] if len(entries) == 50 else None,
+            status_code=400 if errors else 200,
+            entries=await journal.describe(found.rows, labels),
+            check=await journal.status(rt.secrets.journal_key),
+            values=values,
+            errors=errors,
+            filtered=bool(kept),
+            users=await User.select(User.id, User.full_name).order_by(User.full_name),
+            actions=sorted(labels.actions.items(), key=lambda item: item[1].lower()),
+            older=urlencode([*kept, ("avant", found.older)]) if found.older else "",
+            newer=urlencode([*kept, ("apres", found.newer)]) if found.newer else "",
         )
 
     @post("/journal/verifier", operation_id="journalFullCheck")
