@@ -191,3 +191,25 @@ async def test_failed_sign_ins_lockouts_and_second_factor_changes_are_recorded(c
     assert f'<a href="/journal?auteur={sophie.id}">compte de Sophie</a>' in page
     failed = _text(await client.get("/journal?action=sign_in_failed"))
     assert len(_rows(failed)) == settings.login_max_failures
+
+
+def test_every_journalled_action_has_one_french_label() -> None:
+    """Every code an `Act(...)` can carry (literal, chosen by a condition, or a referral's transition) has its label
+    in the core's or its module's words: the journal page never shows a bare code."""
+    from pathlib import Path
+
+    from hub.composition import MODULES
+    from referrals import lifecycle
+
+    labels = journal.vocabulary(MODULES).actions
+    root = Path(__file__).parent.parent
+    codes: set[str] = set()
+    for path in [*root.glob("hub/**/*.py"), *root.glob("network/**/*.py"), *root.glob("referrals/**/*.py")]:
+        source = path.read_text()
+        for first_argument in re.findall(r"\bAct\(\s*([^,]+),", source):
+            codes |= set(re.findall(r'"([a-z_]+)"', first_argument))
+        if re.search(r"\bAct\(\s*action\b", source):  # the action chosen just before
+            codes |= set(re.findall(r'\baction = "([a-z_]+)"', source))
+    codes |= {f"referral_{name}" for name, action in lifecycle.ACTIONS.items() if action.side != "hub"}
+    assert len(codes) > 40
+    assert sorted(code for code in codes if code not in labels) == []
