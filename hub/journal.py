@@ -523,6 +523,8 @@ async def describe(rows: Sequence[Mapping[str, Any]], labels: JournalLabels) -> 
         obj: Named | None = None
         if kind == "user" and _int(oid) is not None:
             obj = Named(f"compte de {users.get(int(oid), 'n° ' + oid)}", f"/journal?auteur={oid}")
+        elif kind == "structure" and _int(oid) == row["structure_id"]:
+            obj = Named("sa fiche")  # the structure of the line itself: named once, in its column
         elif kind == "structure" and _int(oid) is not None:
             obj = structure(int(oid))
         elif kind:
