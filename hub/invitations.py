@@ -95,7 +95,7 @@ async def invite(rt: Runtime, actor: Actor, structure_id: int, email: str, role:
         pending = await _pending_query(rt, structure_id).where(AccessLink.email == email).first()
         if pending is not None:
             message = already_invited_message(pending)
-            raise Invalid(message, {"email": message})
+            raise Conflict(message, {"email": message})
         await AccessLink.delete().where(  # expired ones: the new link replaces them
             (AccessLink.purpose == "invitation")
             & (AccessLink.email == email)

@@ -382,9 +382,14 @@ class MemberPages(Controller):
         """Send an invitation by email."""
         try:
             await invitations.invite(rt, actor, structure_id, data.email, data.role)
-        except Invalid as error:
+        except (Invalid, Conflict) as error:  # a wrong address; a role already held, an invitation already waiting
             return await self._render(
-                request, actor, structure_id, 400, error.fields, {"email": data.email, "role": data.role}
+                request,
+                actor,
+                structure_id,
+                error.status_code,
+                error.fields or {"email": error.message},
+                {"email": data.email, "role": data.role},
             )
         return redirect(
             request, f"/structures/{structure_id}/membres", "Invitation envoyée. Le lien est valable 7 jours."

@@ -131,7 +131,7 @@ async def test_my_structure_leads_to_the_entry_with_members_and_pending_invitati
     twice = await post_form(
         client, f"/structures/{sid}/invitations", {"email": "LEA@ccas.example.fr", "role": "prescriber"}
     )
-    assert twice.status_code == 400
+    assert twice.status_code == 409
     page = _text(twice)
     assert "Une invitation attend déjà une réponse à cette adresse" in page
     assert 'value="LEA@ccas.example.fr"' in page  # the form keeps what was typed
