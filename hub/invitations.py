@@ -33,6 +33,7 @@ from hub.tables import (
     User,
     WebSession,
 )
+from hub.web import date_fr
 
 RESETS_PER_HOUR = 3
 log = logging.getLogger("maillage.invitations")
@@ -91,11 +92,14 @@ async def invite(rt: Runtime, actor: Actor, structure_id: int, email: str, role:
             "Cette personne a déjà ce rôle dans la structure.", {"email": "Cette personne a déjà ce rôle ici."}
         )
     async with write_transaction():
-        await AccessLink.delete().where(
+        pending = await _pending_query(rt, structure_id).where(AccessLink.email == email).first()
+        if pending is not None:
+            message = already_invited_message(pending)
+            raise Conflict(message, {"email": message})
+        await AccessLink.delete().where(  # expired ones: the new link replaces them
             (AccessLink.purpose == "invitation")
             & (AccessLink.email == email)
             & (AccessLink.structure == structure_id)
-            & (AccessLink.role == role)
             & AccessLink.used_at.is_null()
         )
         token, link = await _new_link(
@@ -124,6 +128,93 @@ async def invite(rt: Runtime, actor: Actor, structure_id: int, email: str, role:
             Act("invitation_sent", actor.user_id, structure_id, "invitation", link.id, {"role": role}),
         )
     return int(link.id)
+
+
+def _pending_query(rt: Runtime, structure_id: int) -> Any:
+    return AccessLink.select(
+        AccessLink.id,
+        AccessLink.email,
+        AccessLink.role,
+        AccessLink.created_at,
+        AccessLink.expires_at,
+        AccessLink.invited_by.full_name.as_alias("inviter"),
+    ).where(
+        (AccessLink.purpose == "invitation")
+        & (AccessLink.structure == structure_id)
+        & AccessLink.used_at.is_null()
+        & (AccessLink.expires_at > rt.now())
+    )
+
+
+def already_invited_message(pending: dict[str, Any]) -> str:
+    sent = date_fr(pending["created_at"], False)
+    return (
+        f"Une invitation attend déjà une réponse à cette adresse (envoyée le {sent}). "
+        "Renvoyez-la depuis la liste des invitations en attente, ou annulez-la pour en envoyer une autre."
+    )
+
+
+def _require_manager(actor: Actor, structure_id: int) -> None:
+    if not (actor.oversees_network or actor.has_role(structure_id, "manager")):
+        raise Forbidden("Seul un référent de la structure ou le coordinateur gère ses invitations.")
+
+
+async def pending_invitations(rt: Runtime, actor: Actor, structure_id: int) -> list[dict[str, Any]]:
+    """Invitations of the structure still waiting for an answer: address, role, date, who sent them."""
+    _require_manager(actor, structure_id)
+    return await _pending_query(rt, structure_id).order_by(AccessLink.created_at, ascending=False)
+
+
+async def _pending_link(rt: Runtime, structure_id: int, invitation_id: int) -> dict[str, Any]:
+    link = await _pending_query(rt, structure_id).where(AccessLink.id == invitation_id).first()
+    if link is None:
+        raise NotFound("Cette invitation n'attend plus de réponse : elle a servi, expiré ou été annulée.")
+    return dict(link)
+
+
+async def resend_invitation(rt: Runtime, actor: Actor, structure_id: int, invitation_id: int) -> None:
+    """Send the invitation again with a new link (the old one stops working) valid for the full delay again."""
+    _require_manager(actor, structure_id)
+    async with write_transaction():
+        link = await _pending_link(rt, structure_id, invitation_id)
+        structure = await Structure.select(Structure.name).where(Structure.id == structure_id).first()
+        token = new_token()
+        await AccessLink.update(
+            {
+                AccessLink.token_hash: token_hash(token),
+                AccessLink.created_at: rt.now(),
+                AccessLink.expires_at: rt.now() + timedelta(days=rt.settings.invitation_days),
+                AccessLink.invited_by: actor.user_id,
+            }
+        ).where(AccessLink.id == invitation_id)
+        await mail.enqueue(
+            rt,
+            to=link["email"],
+            template="invitation",
+            context={
+                "token": token,
+                "structure": structure["name"] if structure else "",
+                "role": ROLE_LABELS.get(link["role"], link["role"]),
+                "inviter": actor.full_name,
+                "days": rt.settings.invitation_days,
+            },
+        )
+        await journal.append(
+            rt,
+            Act("invitation_resent", actor.user_id, structure_id, "invitation", invitation_id, {"role": link["role"]}),
+        )
+
+
+async def revoke_invitation(rt: Runtime, actor: Actor, structure_id: int, invitation_id: int) -> None:
+    """Cancel a pending invitation: its link stops working."""
+    _require_manager(actor, structure_id)
+    async with write_transaction():
+        link = await _pending_link(rt, structure_id, invitation_id)
+        await AccessLink.delete().where(AccessLink.id == invitation_id)
+        await journal.append(
+            rt,
+            Act("invitation_revoked", actor.user_id, structure_id, "invitation", invitation_id, {"role": link["role"]}),
+        )
 
 
 async def invitation_summary(rt: Runtime, token: str) -> dict[str, Any]:

@@ -13,15 +13,23 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from piccolo.engine.postgres import PostgresEngine
 
 from hub.db import current_engine, write_transaction
+from hub.errors import Invalid
+from hub.modules import JournalLabels, JournalObject
 from hub.runtime import Runtime
-from hub.tables import JournalCheck, JournalEntry, JournalHead
+from hub.tables import JournalCheck, JournalEntry, JournalHead, Structure, User
+
+if TYPE_CHECKING:
+    from hub.modules import Module
+
+PARIS = ZoneInfo("Europe/Paris")
 
 FULL_CHECK_EVERY = timedelta(days=1)
 
@@ -223,3 +231,331 @@ async def recent(limit: int = 50, before_seq: int | None = None) -> list[dict]:
     if before_seq is not None:
         query = query.where(JournalEntry.seq < before_seq)
     return await query
+
+
+# ---------------------------------------------------------------- reading the journal (the coordinator's page)
+# The journal keeps codes and ids only; names and French words are found when the page is shown. Each module
+# declares its words (Module.journal); these are the core's.
+CORE_LABELS = JournalLabels(
+    actions={
+        "user_created": "Compte créé",
+        "role_granted": "Rôle accordé",
+        "role_revoked": "Rôle retiré",
+        "invitation_sent": "Invitation envoyée",
+        "invitation_resent": "Invitation renvoyée",
+        "invitation_revoked": "Invitation annulée",
+        "password_changed": "Mot de passe changé",
+        "password_reset": "Mot de passe réinitialisé par lien",
+        "sign_in_failed": "Connexion refusée : mot de passe incorrect",
+        "sign_in_failed_unknown": "Connexion refusée : aucun compte à cette adresse",
+        "sign_in_locked": "Connexion bloquée (trop d'échecs)",
+        "sign_in_slowed": "Connexions ralenties (trop d'échecs)",
+        "mfa_code_failed": "Code de double authentification refusé",
+        "mfa_enabled": "Double authentification activée",
+        "mfa_recovery_code_used": "Code de secours utilisé",
+        "mfa_recovery_codes_renewed": "Codes de secours renouvelés",
+        "api_token_created": "Jeton d'API créé",
+        "api_token_revoked": "Jeton d'API révoqué",
+        "api_tokens_revoked": "Jetons d'API révoqués (rôle exigeant la double authentification)",
+    },
+    details={
+        "role": "Rôle",
+        "user": "Compte",
+        "admin": "Administrateur",
+        "coordinator": "Coordinateur",
+        "scope": "Blocage",
+        "account": "Empreinte de l'adresse saisie",
+        "step": "Étape",
+        "count": "Nombre",
+        "inactive": "Compte désactivé",
+    },
+    values={
+        "role": {"prescriber": "Prescripteur", "aidant": "Aidant", "manager": "Référent de structure"},
+        "scope": {
+            "account-source": "ce compte depuis une même adresse réseau",
+            "account-device": "ce compte sur un appareil connu",
+            "account": "ce compte, d'où que viennent les essais",
+            "source": "une adresse réseau, tous comptes confondus",
+            "mfa": "les codes de ce compte",
+        },
+        "step": {"sign_in": "connexion", "enrolment": "activation"},
+    },
+    refers_to={"user": "user"},
+    objects={
+        "user": JournalObject("compte"),
+        "membership": JournalObject("rôle"),
+        "invitation": JournalObject("invitation"),
+        "api_token": JournalObject("jeton d'API"),
+        "structure": JournalObject("structure"),
+    },
+)
+PAGE_SIZE = 50
+MAX_STRUCTURES_MATCHED = 200  # a structure filter by name: at most this many structures' entries
+
+
+def vocabulary(modules: Sequence[Module]) -> JournalLabels:
+    """The core's words and every module's, merged (a module's own words win for its own codes)."""
+    parts = [CORE_LABELS, *(module.journal for module in modules)]
+
+    def merged(field: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for part in parts:
+            out.update(getattr(part, field))
+        return out
+
+    return JournalLabels(
+        actions=merged("actions"),
+        details=merged("details"),
+        values=merged("values"),
+        refers_to=merged("refers_to"),
+        objects=merged("objects"),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """What the coordinator asked to see; `structures` is None when no structure was asked for."""
+
+    start: date | None = None
+    end: date | None = None
+    actor: str = ""  # "" everyone, "systeme" no author, or a user id
+    structure: str = ""  # as typed: an id (from a link) or part of a name
+    structures: tuple[int, ...] | None = None
+    action: str = ""
+
+    def query_pairs(self) -> list[tuple[str, str]]:
+        pairs = [
+            ("du", self.start.isoformat() if self.start else ""),
+            ("au", self.end.isoformat() if self.end else ""),
+            ("auteur", self.actor),
+            ("structure", self.structure),
+            ("action", self.action),
+        ]
+        return [(key, value) for key, value in pairs if value]
+
+
+def _day(text: str, field: str, label: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid("Date invalide.", {field: f"{label} : une date comme 2026-11-29 (jour, mois, année)."}) from None
+
+
+async def read_filters(du: str, au: str, auteur: str, structure: str, action: str, labels: JournalLabels) -> Filters:
+    """The page's filters, checked: a French message beside each wrong field."""
+    errors: dict[str, str] = {}
+    start = end = None
+    try:
+        start = _day(du, "du", "Du")
+    except Invalid as error:
+        errors |= error.fields
+    try:
+        end = _day(au, "au", "Au")
+    except Invalid as error:
+        errors |= error.fields
+    if start and end and end < start:
+        errors["au"] = "La date de fin vient avant la date de début."
+    auteur = auteur.strip()
+    if auteur and auteur != "systeme" and not (auteur.isdigit() and len(auteur) <= 18):
+        errors["auteur"] = "Choisissez un auteur dans la liste."
+    action = action.strip()
+    if action and action not in labels.actions:
+        errors["action"] = "Choisissez une action dans la liste."
+    structure = structure.strip()
+    if len(structure) > 200:
+        errors["structure"] = "200 caractères au plus."
+    if errors:
+        raise Invalid("Filtres invalides.", errors)
+    structures: tuple[int, ...] | None = None
+    if structure.isdigit() and len(structure) <= 18:
+        structures = (int(structure),)
+    elif structure:
+        pattern = "%" + structure.replace("\\", "").replace("%", "").replace("_", " ") + "%"
+        postgres = isinstance(current_engine(), PostgresEngine)  # SQLite's LIKE ignores (ASCII) case already
+        matches = Structure.name.ilike(pattern) if postgres else Structure.name.like(pattern)
+        rows = await Structure.select(Structure.id).where(matches).limit(MAX_STRUCTURES_MATCHED)
+        structures = tuple(row["id"] for row in rows)
+    return Filters(start, end, auteur, structure, structures, action)
+
+
+def _utc_text(day: date) -> str:
+    """Midnight of that day in Paris, as the journal writes its dates (so strings compare as times)."""
+    moment = datetime.combine(day, datetime.min.time(), tzinfo=PARIS).astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
+
+
+def _where(filters: Filters) -> list[Any]:
+    clauses: list[Any] = []
+    if filters.start:
+        clauses.append(JournalEntry.at >= _utc_text(filters.start))
+    if filters.end:
+        clauses.append(JournalEntry.at < _utc_text(filters.end + timedelta(days=1)))
+    if filters.actor == "systeme":
+        clauses.append(JournalEntry.actor_id.is_null())
+    elif filters.actor:
+        clauses.append(JournalEntry.actor_id == int(filters.actor))
+    if filters.structures is not None:
+        clauses.append(JournalEntry.structure_id.is_in(list(filters.structures) or [-1]))
+    if filters.action:
+        clauses.append(JournalEntry.action == filters.action)
+    return clauses
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]  # newest first
+    older: int | None  # the `avant` of the next page of older entries, or None
+    newer: int | None  # the `apres` of the page of newer entries, or None
+
+
+async def entries(
+    filters: Filters, before: int | None = None, after: int | None = None, limit: int = PAGE_SIZE
+) -> Page:
+    """One page of entries matching the filters, newest first, by key (seq): `before` goes back in time,
+    `after` forward; each page says whether there are older and newer entries."""
+    clauses = _where(filters)
+
+    def query(*more: Any) -> Any:
+        q = JournalEntry.select()
+        for clause in [*clauses, *more]:
+            q = q.where(clause)
+        return q
+
+    if after is not None:
+        rows = list(reversed(await query(JournalEntry.seq > after).order_by(JournalEntry.seq).limit(limit)))
+    else:
+        q = query(JournalEntry.seq < before) if before is not None else query()
+        rows = await q.order_by(JournalEntry.seq, ascending=False).limit(limit)
+    if not rows:
+        return Page([], None, None)
+    newest, oldest = rows[0]["seq"], rows[-1]["seq"]
+    older = await query(JournalEntry.seq < oldest).order_by(JournalEntry.seq, ascending=False).first()
+    newer = await query(JournalEntry.seq > newest).order_by(JournalEntry.seq).first()
+    return Page(rows, oldest if older else None, newest if newer else None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Named:
+    text: str
+    url: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    label: str
+    value: Named
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """One entry as the page says it."""
+
+    seq: int
+    at: str
+    action: str
+    actor: Named | None  # None: no author (the system, or someone not signed in)
+    structure: Named | None
+    object: Named | None
+    lines: list[Line]
+
+
+async def _names_of(table: Any, column: Any, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await table.select(table.id, column.as_alias("name")).where(table.id.is_in(sorted(ids)))
+    return {row["id"]: row["name"] for row in rows}
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) <= 18 else None
+
+
+async def describe(rows: Sequence[Mapping[str, Any]], labels: JournalLabels) -> list[Reading]:
+    """Entries in French: actions by their label, authors, structures and objects by name (found now)."""
+    parsed = [(row, json.loads(row["details"] or "{}") or {}) for row in rows]
+    user_ids: set[int] = set()
+    structure_ids: set[int] = set()
+    object_ids: dict[str, set[str]] = {}
+    for row, details in parsed:
+        if row["actor_id"] is not None:
+            user_ids.add(row["actor_id"])
+        if row["structure_id"] is not None:
+            structure_ids.add(row["structure_id"])
+        for key, value in details.items():
+            target, ref = labels.refers_to.get(key), _int(value)
+            if ref is not None and target == "user":
+                user_ids.add(ref)
+            elif ref is not None and target == "structure":
+                structure_ids.add(ref)
+        object_ref = _int(row["object_id"])
+        if row["object_type"] == "user" and object_ref is not None:
+            user_ids.add(object_ref)
+        elif row["object_type"] == "structure" and object_ref is not None:
+            structure_ids.add(object_ref)
+        elif row["object_id"]:
+            object_ids.setdefault(row["object_type"], set()).add(str(row["object_id"]))
+    users = await _names_of(User, User.full_name, user_ids)
+    structures = await _names_of(Structure, Structure.name, structure_ids)
+    object_names: dict[str, Mapping[str, str]] = {}
+    for kind, ids in object_ids.items():
+        described = labels.objects.get(kind)
+        if described is not None and described.names is not None:
+            object_names[kind] = await described.names(sorted(ids))
+    structure_url = labels.objects["structure"].url if "structure" in labels.objects else ""
+
+    def user(uid: int) -> Named:
+        return Named(users.get(uid, f"compte n° {uid}"), f"/journal?auteur={uid}")
+
+    def structure(sid: int) -> Named:
+        return Named(structures.get(sid, f"structure n° {sid}"), structure_url.format(id=sid) if structure_url else "")
+
+    readings = []
+    for row, details in parsed:
+        kind, oid = row["object_type"], str(row["object_id"])
+        described = labels.objects.get(kind)
+        obj: Named | None = None
+        if kind == "user" and _int(oid) is not None:
+            obj = Named(f"compte de {users.get(int(oid), 'n° ' + oid)}", f"/journal?auteur={oid}")
+        elif kind == "structure" and _int(oid) == row["structure_id"]:
+            obj = Named("sa fiche")  # the structure of the line itself: named once, in its column
+        elif kind == "structure" and _int(oid) is not None:
+            obj = structure(int(oid))
+        elif kind:
+            noun = described.noun if described else kind
+            name = object_names.get(kind, {}).get(oid)
+            text = f"{noun} « {name} »" if name else (f"{noun} n° {oid}" if oid else noun)
+            url = described.url.format(id=oid) if described and described.url and oid else ""
+            obj = Named(text, url)
+        lines = []
+        for key, value in details.items():
+            label = labels.details.get(key, key.replace("_", " "))
+            target, ref = labels.refers_to.get(key), _int(value)
+            if ref is not None and target == "user":
+                lines.append(Line(label, user(ref)))
+            elif ref is not None and target == "structure":
+                lines.append(Line(label, structure(ref)))
+            elif isinstance(value, bool):
+                lines.append(Line(label, Named("oui" if value else "non")))
+            elif value is None:
+                lines.append(Line(label, Named("—")))
+            else:
+                lines.append(Line(label, Named(labels.values.get(key, {}).get(str(value), str(value)))))
+        readings.append(
+            Reading(
+                seq=row["seq"],
+                at=row["at"],
+                action=labels.actions.get(row["action"], row["action"]),
+                actor=user(row["actor_id"]) if row["actor_id"] is not None else None,
+                structure=structure(row["structure_id"]) if row["structure_id"] is not None else None,
+                object=obj,
+                lines=lines,
+            )
+        )
+    return readings

@@ -52,6 +52,31 @@ class DemoContext:
     lines: list[str] = dataclasses.field(default_factory=list)  # what `maillage demo` prints
 
 
+@dataclasses.dataclass(frozen=True)
+class JournalObject:
+    """What a journal entry's object is, in French, and where it is seen (`url` with "{id}"; "" for nowhere)."""
+
+    noun: str
+    url: str = ""
+    names: Callable[[Sequence[str]], Awaitable[Mapping[str, str]]] | None = None  # ids -> names, at display time
+
+
+@dataclasses.dataclass(frozen=True)
+class JournalLabels:
+    """How the journal page reads a domain's entries: the journal keeps codes and ids, the page says them in French.
+
+    `actions`: action code -> one French label. `details`: detail key -> its French label. `values`: detail key ->
+    code -> French (a role, a format). `refers_to`: detail key -> "user" or "structure" (its value is such an id,
+    shown by name). `objects`: object type -> JournalObject.
+    """
+
+    actions: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    details: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    values: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+    refers_to: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    objects: Mapping[str, JournalObject] = dataclasses.field(default_factory=dict)
+
+
 JobHandler = Callable[["Runtime", dict[str, Any]], Awaitable[None]]
 HookHandler = Callable[["Runtime", Any], Awaitable[Mapping[str, int]]]
 
@@ -75,3 +100,4 @@ class Module:
     csrf_exempt: Sequence[str] = ()  # path prefixes whose forms change nothing (never a write)
     image_sources: Callable[[Settings], Sequence[str]] | None = None  # other sites its pages show images from
     report: Callable[[Runtime, Period], Awaitable[Section]] | None = None  # its section of the pack (hub.reporting)
+    journal: JournalLabels = JournalLabels()  # French labels of its journal entries (the page reads ids by name)

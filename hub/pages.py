@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
@@ -15,6 +16,7 @@ from hub.auth import SESSION_COOKIE, CurrentActor, RuntimeDep
 from hub.errors import Conflict, Invalid
 from hub.runtime import Runtime
 from hub.schemas import (
+    BackForm,
     CodeForm,
     CoordinatorForm,
     EmailForm,
@@ -79,6 +81,12 @@ def _revoked_note(revoked: int) -> str:
 
 def _client_key(request: AnyRequest) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _back(target: str, structure_id: int) -> str:
+    """Back to the page the button was on (a same-site path), else the structure's members page."""
+    safe = _safe_next(target[:200])
+    return safe if safe != "/" else f"/structures/{structure_id}/membres#invitations"
 
 
 class HomePages(Controller):
@@ -351,6 +359,7 @@ class MemberPages(Controller):
             status_code=status_code,
             structure=structure,
             members=members,
+            invitations=await invitations.pending_invitations(request.app.state.runtime, actor, structure_id),
             role_labels=ROLE_LABELS,
             errors=errors or {},
             values=values or {},
@@ -373,13 +382,50 @@ class MemberPages(Controller):
         """Send an invitation by email."""
         try:
             await invitations.invite(rt, actor, structure_id, data.email, data.role)
-        except Invalid as error:
+        except (Invalid, Conflict) as error:  # a wrong address; a role already held, an invitation already waiting
             return await self._render(
-                request, actor, structure_id, 400, error.fields, {"email": data.email, "role": data.role}
+                request,
+                actor,
+                structure_id,
+                error.status_code,
+                error.fields or {"email": error.message},
+                {"email": data.email, "role": data.role},
             )
         return redirect(
             request, f"/structures/{structure_id}/membres", "Invitation envoyée. Le lien est valable 7 jours."
         )
+
+    @post("/invitations/{invitation_id:int}/renvoyer", operation_id="invitationResendSubmit")
+    async def resend(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        invitation_id: FromPath[int],
+        data: URLEncodedBody[BackForm],
+    ) -> Response[Any]:
+        """Send a pending invitation again, with a new link."""
+        await invitations.resend_invitation(rt, actor, structure_id, invitation_id)
+        return redirect(
+            request,
+            _back(data.retour, structure_id),
+            f"Invitation renvoyée. Le nouveau lien est valable {rt.settings.invitation_days} jours ; l'ancien ne marche plus.",
+        )
+
+    @post("/invitations/{invitation_id:int}/annuler", operation_id="invitationRevokeSubmit")
+    async def revoke(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        invitation_id: FromPath[int],
+        data: URLEncodedBody[BackForm],
+    ) -> Response[Any]:
+        """Cancel a pending invitation: its link stops working."""
+        await invitations.revoke_invitation(rt, actor, structure_id, invitation_id)
+        return redirect(request, _back(data.retour, structure_id), "Invitation annulée : son lien ne marche plus.")
 
     @post("/membres/{membership_id:int}/retirer", operation_id="removeMemberSubmit")
     async def remove(
@@ -404,17 +450,43 @@ class JournalPages(Controller):
 
     @get("/journal", operation_id="journalPage")
     async def show(
-        self, request: AnyRequest, rt: RuntimeDep, avant: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        avant: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
+        apres: Annotated[int | None, QueryParameter(ge=0, le=2**62)] = None,
+        du: FromQuery[str] = "",
+        au: FromQuery[str] = "",
+        auteur: FromQuery[str] = "",
+        structure: FromQuery[str] = "",
+        action: FromQuery[str] = "",
     ) -> Template:
-        """The audit journal and whether its chain is intact."""
-        entries = await journal.recent(50, avant)
-        check = await journal.status(rt.secrets.journal_key)
+        """The audit journal in French, filtered and paged, and whether its chain is intact."""
+        labels = journal.vocabulary(rt.modules)
+        values = {"du": du, "au": au, "auteur": auteur, "structure": structure, "action": action}
+        errors: dict[str, str] = {}
+        try:
+            filters = await journal.read_filters(du, au, auteur, structure, action, labels)
+            found = await journal.entries(filters, before=avant, after=apres)
+        except Invalid as error:
+            errors, filters, found = error.fields, journal.Filters(), journal.Page([], None, None)
+        if filters.structure.isdigit() and filters.structures:
+            named = await Structure.select(Structure.name).where(Structure.id == filters.structures[0]).first()
+            values["structure"] = named["name"] if named else filters.structure
+        kept = filters.query_pairs()
         return page(
             request,
             "journal.html",
-            entries=entries,
-            check=check,
-            next_before=entries[-1]["seq"] if len(entries) == 50 else None,
+            status_code=400 if errors else 200,
+            entries=await journal.describe(found.rows, labels),
+            check=await journal.status(rt.secrets.journal_key),
+            values=values,
+            errors=errors,
+            filtered=bool(kept),
+            users=await User.select(User.id, User.full_name).order_by(User.full_name),
+            actions=sorted(labels.actions.items(), key=lambda item: item[1].lower()),
+            older=urlencode([*kept, ("avant", found.older)]) if found.older else "",
+            newer=urlencode([*kept, ("apres", found.newer)]) if found.newer else "",
         )
 
     @post("/journal/verifier", operation_id="journalFullCheck")

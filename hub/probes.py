@@ -166,6 +166,25 @@ PROBES: list[Probe] = [
         page(SEE_MEMBERS_B, MANAGERS_B),
         form={"email": "invitee.page.b@exemple.fr", "role": "aidant"},
     ),
+    # pending invitations: resent or cancelled by the structure's managers, never through another's URL
+    *[
+        probe
+        for verb in ("renvoyer", "annuler")
+        for probe in (
+            Probe(
+                "POST",
+                f"/structures/{{structure_id:int}}/invitations/{{invitation_id:int}}/{verb}",
+                f"/structures/{{b}}/invitations/{{inv_a_{verb}}}/{verb}",
+                page("404", MANAGERS_B),
+            ),
+            Probe(
+                "POST",
+                f"/structures/{{structure_id:int}}/invitations/{{invitation_id:int}}/{verb}",
+                f"/structures/{{a}}/invitations/{{inv_a_{verb}}}/{verb}",
+                page(SEE_MEMBERS_A + "#invitations", MANAGERS_A),
+            ),
+        )
+    ],
     Probe(
         "POST",
         "/structures/{structure_id:int}/membres/{membership_id:int}/retirer",

@@ -80,6 +80,10 @@ class InviteForm(msgspec.Struct):
     role: Annotated[str, msgspec.Meta(max_length=20)] = ""
 
 
+class BackForm(msgspec.Struct):
+    retour: ShortText = ""  # the page the button was on (a same-site path), to come back to
+
+
 class TokenForm(msgspec.Struct):
     name: ShortText = ""
 

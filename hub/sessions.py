@@ -31,16 +31,23 @@ TOKEN_TOUCH_EVERY = timedelta(hours=1)
 
 
 # ---------------------------------------------------------------- sessions
-async def journal_throttled(rt: Runtime, claimed: throttle.Claim, user_id: int | None) -> None:
-    """A try that brought a key to its limit (a lock begins, or the slowdown): in the journal, no address."""
-    if user_id is None:
-        return
+def account_fingerprint(rt: Runtime, email: str) -> str:
+    """What the journal keeps of an address with no account: a keyed hash, short (tries on one address can be
+    told apart from tries on many, and the address itself is never written)."""
+    return rt.secrets.keyed_hash(f"journal-account:{email}")[:16]
+
+
+async def journal_throttled(rt: Runtime, claimed: throttle.Claim, user_id: int | None, email: str = "") -> None:
+    """A try that brought a key to its limit (a lock begins, or the slowdown): in the journal, no address (an
+    unknown account's by its fingerprint)."""
     for key in claimed.reached:
         scope = key.name.partition(":")[0]
-        await journal.append(
-            rt,
-            Act("sign_in_slowed" if key.slowdown else "sign_in_locked", None, None, "user", user_id, {"scope": scope}),
-        )
+        action = "sign_in_slowed" if key.slowdown else "sign_in_locked"
+        if user_id is not None:
+            await journal.append(rt, Act(action, None, None, "user", user_id, {"scope": scope}))
+        elif email:
+            details = {"scope": scope, "account": account_fingerprint(rt, email)}
+            await journal.append(rt, Act(action, None, None, "", "", details))
 
 
 async def check_account_password(
@@ -56,7 +63,14 @@ async def check_account_password(
     elif await rt.secrets.verify_password_off_loop(user["password_hash"], password):
         await throttle.succeeded(rt, claimed)
         return dict(user)
-    await journal_throttled(rt, claimed, user["id"] if user else None)
+    # the failure in the journal: the account tried, never the password, and never an unknown address in clear
+    if user is not None:
+        details = {} if user["is_active"] else {"inactive": True}
+        await journal.append(rt, Act("sign_in_failed", None, None, "user", user["id"], details))
+    else:
+        fingerprint = {"account": account_fingerprint(rt, email)}
+        await journal.append(rt, Act("sign_in_failed_unknown", None, None, "", "", fingerprint))
+    await journal_throttled(rt, claimed, user["id"] if user else None, email)
     return None
 
 
@@ -182,6 +196,9 @@ async def pass_second_factor(rt: Runtime, actor: Actor, code: str) -> str:
     claimed = await throttle.claim(rt, [_mfa_key(rt, actor)])
     used = await _use_second_factor(rt, actor.user_id, code)
     if used is None:
+        await journal.append(
+            rt, Act("mfa_code_failed", actor.user_id, None, "user", actor.user_id, {"step": "sign_in"})
+        )
         await journal_throttled(rt, claimed, actor.user_id)
         raise Invalid("Code incorrect ou déjà utilisé.", {"code": "Code incorrect ou déjà utilisé."})
     await throttle.succeeded(rt, claimed)
@@ -234,6 +251,9 @@ async def confirm_totp_enrolment(rt: Runtime, actor: Actor, code: str, password:
             )
     step = totp_match_step(secret, code, rt.now().timestamp(), 0)
     if step is None:
+        await journal.append(
+            rt, Act("mfa_code_failed", actor.user_id, None, "user", actor.user_id, {"step": "enrolment"})
+        )
         await journal_throttled(rt, claimed, actor.user_id)
         raise Invalid("Code incorrect.", {"code": "Code incorrect. Vérifiez l'heure de votre téléphone et réessayez."})
     await throttle.succeeded(rt, claimed)

@@ -149,6 +149,9 @@ def _date_fr(value: Any, with_time: bool = True) -> str:
     return f"{text} à {local.hour} h {local.minute:02d}" if with_time else text
 
 
+date_fr = _date_fr  # for messages written outside templates
+
+
 def navigation(actor: Actor | None, modules: Sequence[Module] = ()) -> list[tuple[str, str]]:
     """The top bar: the core's entries and each module's, in their declared order."""
     items = [NavItem("/", "Accueil", order=0)]
@@ -156,9 +159,6 @@ def navigation(actor: Actor | None, modules: Sequence[Module] = ()) -> list[tupl
         if module.nav is not None:
             items += module.nav(actor)
     if actor is not None and actor.fully_authenticated:
-        items += [
-            NavItem(f"/structures/{sid}/membres", "Ma structure", 20) for sid in actor.structures_with("manager")[:1]
-        ]
         if actor.oversees_network:
             items.append(NavItem("/journal", "Journal", 40))
         if actor.is_admin:

@@ -32,8 +32,9 @@ from hub.db import write_transaction
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
+from hub.tables import AccessLink, Membership
 from network.search import index as search_index
-from network.tables import DuplicateFlag, Service, Structure
+from network.tables import DuplicateFlag, Place, Service, Structure
 
 NAME_THRESHOLD = 88.0
 REASONS = {
@@ -304,6 +305,83 @@ async def dismiss(rt: Runtime, actor: Actor, flag_id: int) -> None:
                 {"other": flag["other"]},
             ),
         )
+
+
+# What the merge page compares, line by line (the fields a merge may fill, plus kind and status).
+COMPARED_FIELDS = (
+    ("name", "Nom"),
+    ("kind", "Type"),
+    ("siret", "SIRET"),
+    ("address", "Adresse"),
+    ("address_extra", "Complément d'adresse"),
+    ("postal_code", "Code postal"),
+    ("commune", "Commune"),
+    ("insee_code", "Code INSEE"),
+    ("neighbourhood", "Quartier"),
+    ("phone", "Téléphone"),
+    ("email", "E-mail"),
+    ("website", "Site web"),
+    ("opening_hours", "Horaires"),
+    ("accessibility_url", "Accessibilité"),
+    ("description", "Présentation"),
+    ("confirmed_on", "Confirmée le"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class MergeSide:
+    structure: dict[str, Any]
+    services: int
+    places: int
+    members: int
+    invitations: int  # pending ones
+
+
+@dataclasses.dataclass(frozen=True)
+class MergePreview:
+    """The two entries side by side before a merge, and what the merge will do to the kept one."""
+
+    flag_id: int
+    kept: MergeSide
+    dropped: MergeSide
+    filled: tuple[str, ...]  # fields of the kept entry that are empty and will take the dropped one's value
+
+
+async def _side(row: dict[str, Any], now: datetime) -> MergeSide:
+    sid = row["id"]
+    return MergeSide(
+        structure=row,
+        services=await Service.count().where(Service.structure == sid),
+        places=await Place.count().where(Place.service.structure == sid),
+        members=await Membership.count().where(Membership.structure == sid),
+        invitations=await AccessLink.count().where(
+            (AccessLink.structure == sid)
+            & (AccessLink.purpose == "invitation")
+            & AccessLink.used_at.is_null()
+            & (AccessLink.expires_at > now)
+        ),
+    )
+
+
+async def preview_merge(rt: Runtime, actor: Actor, flag_id: int, keep: str) -> MergePreview:
+    """The comparison the coordinator confirms: `keep` is "structure" or "other" (which side of the flag stays)."""
+    _require_coordinator(actor)
+    flag = next((f for f in await open_flags() if f["id"] == flag_id), None)
+    if flag is None:
+        raise NotFound("Ce signalement n'existe pas ou a déjà été traité.")
+    keep_id, drop_id = merge_pair(flag, keep)
+    rows = {row["id"]: row for row in await Structure.select().where(Structure.id.is_in([keep_id, drop_id]))}
+    kept, dropped = rows[keep_id], rows[drop_id]
+    filled = tuple(name for name in _FILLABLE if not kept[name] and dropped[name])
+    now = rt.now()
+    return MergePreview(flag_id, await _side(kept, now), await _side(dropped, now), filled)
+
+
+def merge_pair(flag: dict[str, Any], keep: str) -> tuple[int, int]:
+    """(kept id, dropped id) of a flag, for the side chosen."""
+    if keep == "structure":
+        return flag["structure_id"], flag["other_id"]
+    return flag["other_id"], flag["structure_id"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, URLEncodedBody
+from litestar.params import Body, FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from hub import auth
@@ -25,7 +25,7 @@ from network import service as directory
 from network.exchange import importing, records
 from network.exchange.files import InputFile
 from network.routes import AnyRequest, structure_context
-from network.schemas import MergeForm, PlaceForm, ServiceForm, StructureForm, SynonymForm
+from network.schemas import MergeForm, PlaceForm, RefuseForm, ServiceForm, StructureForm, SynonymForm, WithdrawForm
 
 IMPORT_MAX_BYTES = 200 * 1024 * 1024  # a département's full data·inclusion export
 
@@ -98,6 +98,13 @@ async def _service_form(
         **_form_context(forms.SERVICE_LIMITS),
         **structure_context(request, structure),
     )
+
+
+async def _service_of(actor: Any, structure_id: int, service_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    service, structure, _ = await directory.service_for(actor, service_id)
+    if structure["id"] != structure_id:
+        raise NotFound("Ce service n'existe pas.")
+    return service, structure
 
 
 class StructureEditPages(Controller):
@@ -199,6 +206,14 @@ class StructureEditPages(Controller):
             return await _service_form(request, structure_id, service_id, _posted(data), error.fields)
         return redirect(request, f"/annuaire/services/{saved}", "Service enregistré.")
 
+    @get("/services/{service_id:int}/fermer", operation_id="serviceClosePage")
+    async def close_service_page(
+        self, request: AnyRequest, actor: CurrentActor, structure_id: FromPath[int], service_id: FromPath[int]
+    ) -> Template:
+        """Ask before taking a service out of the directory (the page a browser without JavaScript gets too)."""
+        service, structure = await _service_of(actor, structure_id, service_id)
+        return page(request, "directory/service_withdraw.html", service=service, structure=structure)
+
     @post("/services/{service_id:int}/fermer", operation_id="serviceCloseSubmit")
     async def close_service(
         self,
@@ -207,10 +222,18 @@ class StructureEditPages(Controller):
         actor: CurrentActor,
         structure_id: FromPath[int],
         service_id: FromPath[int],
+        data: URLEncodedBody[WithdrawForm],
     ) -> Response[Any]:
-        """Take a service out of the directory (it is kept, and can be reopened)."""
+        """Take a service out of the directory once confirmed (it is kept, and can be reopened)."""
+        if data.confirmation != "oui":
+            await _service_of(actor, structure_id, service_id)  # a service elsewhere is still a 404
+            return redirect(request, f"/annuaire/structures/{structure_id}/services/{service_id}/fermer")
         await directory.set_service_active(rt, actor, structure_id, service_id, False)
-        return redirect(request, f"/annuaire/structures/{structure_id}", "Service retiré de l'annuaire.")
+        return redirect(
+            request,
+            f"/annuaire/services/{service_id}",
+            "Service retiré de l'annuaire. Vous pouvez l'y remettre depuis cette page.",
+        )
 
     @post("/services/{service_id:int}/rouvrir", operation_id="serviceReopenSubmit")
     async def reopen_service(
@@ -295,6 +318,21 @@ async def _desk(
     )
 
 
+async def _join_requests(request: AnyRequest, status_code: int = 200, **refusal: Any) -> Template:
+    """The requests to join; `refusal` is a refusal sent back (refusing, errors, message)."""
+    return page(
+        request,
+        "directory/join_requests.html",
+        status_code=status_code,
+        structures=await directory.pending_structures(),
+        kinds=STRUCTURE_KINDS,
+        refusing=refusal.get("refusing"),
+        errors=refusal.get("errors", {}),
+        message=refusal.get("message", ""),
+        refusal_max=structures.REFUSAL_MAX_LENGTH,
+    )
+
+
 class CoordinationPages(Controller):
     path = "/annuaire"
     guards = [auth.coordinator]
@@ -362,6 +400,28 @@ class CoordinationPages(Controller):
             headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
         )
 
+    @get("/doublons/{flag_id:int}/fusionner", operation_id="duplicateMergePage")
+    async def merge_page(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        flag_id: FromPath[int],
+        garder: FromQuery[str] = "",
+    ) -> Template:
+        """The two entries side by side, which one stays, and a confirmation."""
+        keep = "other" if garder == "other" else "structure"
+        preview = await duplicates.preview_merge(rt, actor, flag_id, keep)
+        return page(
+            request,
+            "directory/merge.html",
+            preview=preview,
+            keep=keep,
+            other_side="structure" if keep == "other" else "other",
+            fields=duplicates.COMPARED_FIELDS,
+            kinds=STRUCTURE_KINDS,
+        )
+
     @post("/doublons/{flag_id:int}/fusionner", operation_id="duplicateMergeSubmit")
     async def merge(
         self,
@@ -371,17 +431,15 @@ class CoordinationPages(Controller):
         flag_id: FromPath[int],
         data: URLEncodedBody[MergeForm],
     ) -> Response[Any]:
-        """Merge two structures into the one kept; nothing is deleted."""
+        """Merge two structures into the one kept, once confirmed on the comparison page; nothing is deleted."""
         flag = next((f for f in await duplicates.open_flags() if f["id"] == flag_id), None)
         if flag is None:
             raise NotFound("Ce signalement n'existe pas ou a déjà été traité.")
-        keep, drop = (
-            (flag["structure_id"], flag["other_id"])
-            if data.keep == "structure"
-            else (flag["other_id"], flag["structure_id"])
-        )
+        if data.confirmation != "oui":  # straight from a button elsewhere: compare first
+            return redirect(request, f"/annuaire/doublons/{flag_id}/fusionner?garder={data.keep}")
+        keep, drop = duplicates.merge_pair(flag, data.keep)
         await duplicates.merge(rt, actor, keep, drop)
-        return redirect(request, "/annuaire/coordination", "Structures fusionnées. L'historique est conservé.")
+        return redirect(request, f"/annuaire/structures/{keep}", "Structures fusionnées. L'historique est conservé.")
 
     @post("/doublons/{flag_id:int}/ecarter", operation_id="duplicateDismissSubmit")
     async def dismiss(
@@ -394,12 +452,25 @@ class CoordinationPages(Controller):
     @get("/validation", operation_id="joinRequestsPage")
     async def requests(self, request: AnyRequest) -> Template:
         """Structures asking to join."""
-        return page(
-            request,
-            "directory/join_requests.html",
-            structures=await directory.pending_structures(),
-            kinds=STRUCTURE_KINDS,
-        )
+        return await _join_requests(request)
+
+    @post("/structures/{structure_id:int}/refuser", operation_id="joinRefuseSubmit")
+    async def refuse(
+        self,
+        request: AnyRequest,
+        rt: RuntimeDep,
+        actor: CurrentActor,
+        structure_id: FromPath[int],
+        data: URLEncodedBody[RefuseForm],
+    ) -> Response[Any]:
+        """Say no to a request to join, with a message mailed to whoever asked."""
+        try:
+            await structures.refuse_join_request(rt, actor, structure_id, data.message)
+        except Invalid as error:
+            return await _join_requests(
+                request, status_code=400, refusing=structure_id, errors=error.fields, message=data.message
+            )
+        return redirect(request, "/annuaire/validation", "Demande refusée. Votre message a été envoyé au demandeur.")
 
     @post("/structures/{structure_id:int}/valider", operation_id="joinApproveSubmit")
     async def approve(

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hub.modules import Module, NavItem, PeriodicWork
+from hub.modules import JournalLabels, JournalObject, Module, NavItem, PeriodicWork
 from network import cli
 
 if TYPE_CHECKING:
@@ -52,8 +52,13 @@ def _routes() -> Sequence[Any]:
 
 def _nav(actor: Actor | None) -> Sequence[NavItem]:
     items = [NavItem("/annuaire", "Annuaire", order=10)]
-    if actor is not None and actor.fully_authenticated and actor.oversees_network:
-        items.append(NavItem("/annuaire/coordination", "Coordination", order=30))
+    if actor is not None and actor.fully_authenticated:
+        # "Ma structure": the first structure the caller manages, on its page (edit actions, members, invitations)
+        items += [
+            NavItem(f"/annuaire/structures/{sid}", "Ma structure", 20) for sid in actor.structures_with("manager")[:1]
+        ]
+        if actor.oversees_network:
+            items.append(NavItem("/annuaire/coordination", "Coordination", order=30))
     return items
 
 
@@ -94,6 +99,87 @@ async def _seed_demo(rt: Runtime, context: Any) -> None:
     await demo.seed(rt, context)
 
 
+async def _service_names(ids: Sequence[str]) -> Mapping[str, str]:
+    from network.tables import Service
+
+    wanted = [int(i) for i in ids if i.isdigit()]
+    rows = await Service.select(Service.id, Service.name).where(Service.id.is_in(wanted or [-1]))
+    return {str(row["id"]): row["name"] for row in rows}
+
+
+async def _place_names(ids: Sequence[str]) -> Mapping[str, str]:
+    from network.tables import Place
+
+    wanted = [int(i) for i in ids if i.isdigit()]
+    rows = await Place.select(Place.id, Place.name, Place.commune).where(Place.id.is_in(wanted or [-1]))
+    return {str(row["id"]): row["name"] or row["commune"] for row in rows}
+
+
+_COUNTED = {"structures": "Structures", "services": "Services", "lieus": "Lieux"}
+_OUTCOMES = {"created": "créé(e)s", "updated": "mis(es) à jour", "unchanged": "inchangé(e)s", "rejected": "refusé(e)s"}
+JOURNAL = JournalLabels(
+    actions={
+        "structure_join_requested": "Demande d'adhésion reçue",
+        "structure_join_refused": "Demande d'adhésion refusée",
+        "structure_approved": "Structure validée",
+        "structure_updated": "Fiche de structure modifiée",
+        "structure_confirmed": "Fiche de structure confirmée à jour",
+        "structure_closed": "Structure fermée",
+        "structure_merged": "Structures fusionnées",
+        "duplicate_dismissed": "Doublon écarté",
+        "service_created": "Service créé",
+        "service_updated": "Service modifié",
+        "service_closed": "Service retiré de l'annuaire",
+        "service_reopened": "Service remis dans l'annuaire",
+        "place_added": "Lieu ajouté",
+        "place_removed": "Lieu retiré",
+        "synonyms_added": "Synonymes ajoutés à la recherche",
+        "synonyms_removed": "Synonymes retirés de la recherche",
+        "directory_import": "Import de l'annuaire",
+        "directory_export": "Export de l'annuaire",
+    },
+    details={
+        "kept": "Fiche gardée",
+        "other": "Autre fiche",
+        "services": "Services",
+        "memberships": "Rôles déplacés",
+        "memberships_left": "Rôles déjà tenus, laissés sur la fiche fermée",
+        "invitations": "Invitations déplacées",
+        "mailed": "Message envoyé au demandeur",
+        "format": "Format",
+        "source": "Source",
+        "structures": "Structures",
+        "places": "Lieux",
+        "skipped": "Lignes écartées",
+        "duplicates_flagged": "Doublons signalés",
+        **{
+            f"{kind}_{status}": f"{label} {word}"
+            for kind, label in _COUNTED.items()
+            for status, word in _OUTCOMES.items()
+        },
+    },
+    values={
+        "format": {
+            "datainclusion": "data·inclusion",
+            "datainclusion-json": "data·inclusion (JSON)",
+            "datainclusion-csv": "data·inclusion (CSV)",
+            "mednum": "médiation numérique (CSV)",
+            "mednum-csv": "médiation numérique (CSV)",
+            "geojson": "GeoJSON",
+        }
+    },
+    refers_to={"kept": "structure", "other": "structure"},
+    objects={
+        "structure": JournalObject("structure", "/annuaire/structures/{id}"),
+        "service": JournalObject("service", "/annuaire/services/{id}", _service_names),
+        "place": JournalObject("lieu", "", _place_names),
+        "duplicate_flag": JournalObject("signalement de doublon"),
+        "synonym": JournalObject("groupe de synonymes"),
+        "import": JournalObject("import"),
+        "export": JournalObject("export"),
+    },
+)
+
 MODULE = Module(
     name="directory",
     piccolo_app="network.piccolo_app",
@@ -111,4 +197,5 @@ MODULE = Module(
     probes=_probes,
     image_sources=lambda settings: [settings.section(DirectorySettings).tile_url],  # the map's tiles (CSP img-src)
     csrf_exempt=("/annuaire/recherche",),  # the search form's POST changes nothing: it keeps addresses out of URLs
+    journal=JOURNAL,
 )

@@ -121,10 +121,28 @@ PROBES: list[Probe] = [
         page("404", MANAGERS_A),
         form={"name": "Service détourné"},
     ),
+    Probe("GET", CLOSE_SERVICE, "/annuaire/structures/{a}/services/{svc_a_close}/fermer", page("200", MANAGERS_A)),
+    Probe("GET", CLOSE_SERVICE, "/annuaire/structures/{a}/services/{svc_b}/fermer", page("404", MANAGERS_A)),
     Probe(
-        "POST", CLOSE_SERVICE, "/annuaire/structures/{a}/services/{svc_a_close}/fermer", page(SEE_ENTRY_A, MANAGERS_A)
+        "POST",
+        CLOSE_SERVICE,
+        "/annuaire/structures/{a}/services/{svc_a_close}/fermer",
+        page("see:/annuaire/structures/{a}/services/{svc_a_close}/fermer", MANAGERS_A),  # not confirmed: asked first
     ),
-    Probe("POST", CLOSE_SERVICE, "/annuaire/structures/{a}/services/{svc_b}/fermer", page("404", MANAGERS_A)),
+    Probe(
+        "POST",
+        CLOSE_SERVICE,
+        "/annuaire/structures/{a}/services/{svc_a_close}/fermer",
+        page("see:/annuaire/services/{svc_a_close}", MANAGERS_A),
+        form={"confirmation": "oui"},
+    ),
+    Probe(
+        "POST",
+        CLOSE_SERVICE,
+        "/annuaire/structures/{a}/services/{svc_b}/fermer",
+        page("404", MANAGERS_A),
+        form={"confirmation": "oui"},
+    ),
     Probe(
         "POST",
         REOPEN_SERVICE,
@@ -153,6 +171,13 @@ PROBES: list[Probe] = [
         page("see:/annuaire/validation", OVERSEERS),
         form={"email": "direction@nouvelle.example.fr"},
     ),
+    Probe(  # a refusal without its message: explained to the coordinator, nothing changes
+        "POST",
+        "/annuaire/structures/{structure_id:int}/refuser",
+        "/annuaire/structures/{pending}/refuser",
+        page("400", OVERSEERS),
+        form={"message": ""},
+    ),
     Probe("GET", "/annuaire/coordination", "/annuaire/coordination", page("200", OVERSEERS)),
     # an import without a file: the coordinator is told what is missing, the others are stopped before
     Probe("POST", "/annuaire/import", "/annuaire/import", page("400", OVERSEERS), form={"format": "datainclusion"}),
@@ -160,6 +185,12 @@ PROBES: list[Probe] = [
         "GET",
         "/annuaire/imports/{record_id:int}/rapport.csv",
         "/annuaire/imports/999999/rapport.csv",
+        page("404", OVERSEERS),
+    ),
+    Probe(
+        "GET",
+        "/annuaire/doublons/{flag_id:int}/fusionner",
+        "/annuaire/doublons/999999/fusionner?garder=other",
         page("404", OVERSEERS),
     ),
     Probe(

@@ -14,7 +14,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from hub import auth
+from hub import accounts, auth, invitations
 from hub.auth import RuntimeDep
 from hub.errors import Conflict, Invalid, Unprocessable
 from hub.tables import STRUCTURE_KINDS
@@ -296,7 +296,16 @@ class DirectoryPages(Controller):
         row = await directory.structure_for(auth.current_actor(request), structure_id)
         context = structure_context(request, row)
         services = await directory.services_of(structure_id, include_inactive=context["can_edit"])
-        return page(request, "directory/structure.html", services=services, **context)
+        team: dict[str, Any] = {}
+        actor = auth.current_actor(request)
+        if actor is not None and context["can_edit"]:  # its managers and the coordinator, fully signed in
+            rt = request.app.state.runtime
+            team = {
+                "members": await accounts.list_members(actor, structure_id),
+                "invitations": await invitations.pending_invitations(rt, actor, structure_id),
+                "role_labels": accounts.ROLE_LABELS,
+            }
+        return page(request, "directory/structure.html", services=services, team=team, **context)
 
     @get("/services/{service_id:int}", operation_id="servicePage")
     async def service(self, request: AnyRequest, service_id: FromPath[int]) -> Template:

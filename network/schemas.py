@@ -218,11 +218,21 @@ class PlaceForm(HoursFields):
 class JoinRequestForm(StructureForm):
     """A structure asking to join: its contact becomes its first manager once approved."""
 
+    kind: str = ""  # no default: the applicant chooses (checked in network.forms)
     contact_email: str = ""
 
 
 class MergeForm(msgspec.Struct):
     keep: Literal["structure", "other"] = "structure"
+    confirmation: str = ""  # "oui" from the comparison page; without it, the comparison is shown first
+
+
+class RefuseForm(msgspec.Struct):
+    message: Annotated[str, msgspec.Meta(max_length=4000)] = ""  # the service says when it is over 2000
+
+
+class WithdrawForm(msgspec.Struct):
+    confirmation: str = ""  # "oui" from a confirmation step; without it, the confirmation page is shown
 
 
 class PublicService(msgspec.Struct):

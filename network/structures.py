@@ -10,7 +10,7 @@ import msgspec
 from hub import accounts, hooks, invitations, journal, mail
 from hub.accounts import Actor
 from hub.db import retry_on_contention, serialise, write_transaction
-from hub.errors import Conflict, Forbidden, NotFound, TooManyRequests
+from hub.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from hub.journal import Act
 from hub.runtime import Runtime
 from hub.tables import LoginFailure, Membership
@@ -86,6 +86,7 @@ async def request_to_join(rt: Runtime, form: JoinRequestForm, source: str = "") 
                 setattr(structure, column._meta.name, value)
             if not structure.email:
                 structure.email = contact
+            structure.contact_email = contact  # until the coordinator decides (approve: invited; refuse: mailed)
             await structure.save()
             await LoginFailure.insert(LoginFailure(key_hash=quota_key, at=rt.now()))  # the throttle's table
             await journal.append(rt, Act("structure_join_requested", None, structure.id, "structure", structure.id))
@@ -107,11 +108,64 @@ async def approve_structure(rt: Runtime, actor: Actor, structure_id: int, manage
         if row["status"] != "pending":
             raise Conflict("Cette structure n'attend pas de validation.")
         await Structure.update(
-            {Structure.status: "active", Structure.confirmed_on: rt.today(), Structure.updated_at: rt.now()}
+            {
+                Structure.status: "active",
+                Structure.confirmed_on: rt.today(),
+                Structure.updated_at: rt.now(),
+                Structure.contact_email: "",
+            }
         ).where(Structure.id == structure_id)
         await journal.append(rt, Act("structure_approved", actor.user_id, structure_id, "structure", structure_id))
         await search_index.reindex_structure(structure_id)
         await invitations.invite(rt, actor, structure_id, manager_email, "manager")
+
+
+REFUSAL_MAX_LENGTH = 2000
+
+
+async def refuse_join_request(rt: Runtime, actor: Actor, structure_id: int, message: str) -> None:
+    """The coordinator says no to a request to join, with a message mailed to whoever asked. The request is
+    closed (kept for the journal and the look-alikes) and its contact address forgotten."""
+    if not actor.oversees_network:
+        raise Forbidden("Réservé au coordinateur du réseau.")
+    message = message.strip()
+    if not message:
+        raise Invalid(
+            "Écrivez un message.", {"message": "Expliquez en quelques mots pourquoi la demande n'est pas validée."}
+        )
+    if len(message) > REFUSAL_MAX_LENGTH:
+        raise Invalid(
+            "Message trop long.", {"message": f"Le message ne doit pas dépasser {REFUSAL_MAX_LENGTH} caractères."}
+        )
+    async with write_transaction():
+        row = (
+            await Structure.select(Structure.status, Structure.name, Structure.contact_email, Structure.email)
+            .where(Structure.id == structure_id)
+            .first()
+        )
+        if row is None:
+            raise NotFound("Structure introuvable.")
+        if row["status"] != "pending":
+            raise Conflict("Cette structure n'attend pas de validation.")
+        await Structure.update(
+            {Structure.status: "closed", Structure.contact_email: "", Structure.updated_at: rt.now()}
+        ).where(Structure.id == structure_id)
+        recipient = row["contact_email"] or row["email"]
+        if recipient:
+            await mail.enqueue(
+                rt, to=recipient, template="join_refused", context={"structure": row["name"], "message": message}
+            )
+        await journal.append(
+            rt,
+            Act(
+                "structure_join_refused",
+                actor.user_id,
+                structure_id,
+                "structure",
+                structure_id,
+                {"mailed": bool(recipient)},
+            ),
+        )
 
 
 async def close_structure(rt: Runtime, actor: Actor, structure_id: int) -> None:

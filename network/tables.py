@@ -51,6 +51,7 @@ class Structure(core.Structure, tablename="network_structure"):
     source_id = Varchar(length=200, default="")
     confirmed_on = Date(null=True, default=None)
     reminded_on = Date(null=True, default=None)  # last mail asking the managers to confirm the entry
+    contact_email = Varchar(length=254, default="")  # who asked to join, until the coordinator decides
 
 
 class Service(Table, tablename="network_service"):

@@ -9,7 +9,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hub.modules import DemoContext, Module, NavItem, PeriodicWork
+from hub.modules import DemoContext, JournalLabels, JournalObject, Module, NavItem, PeriodicWork
+from referrals import lifecycle  # plain data, light at import
 
 if TYPE_CHECKING:
     from hub.accounts import Actor
@@ -101,6 +102,33 @@ def _probes() -> Sequence[Any]:
     return probes.PROBES
 
 
+# The journal page's French for referrals (codes only are journalled: never the resident)
+JOURNAL = JournalLabels(
+    actions={
+        "referral_sent": "Orientation envoyée",
+        "referral_review": "Orientation prise en charge pour étude",
+        "referral_accept": "Orientation acceptée",
+        "referral_refuse": "Orientation refusée",
+        "referral_redirect": "Orientation réorientée vers un autre service",
+        "referral_close": "Orientation clôturée",
+        "referral_amend": "Orientation complétée",
+        "referral_cancel": "Orientation annulée",
+        "referrals_expired": "Orientations expirées sans réponse",
+    },
+    details={
+        "to": "Vers",
+        "service": "Service n°",
+        "slot": "Rendez-vous réservé",
+        "referral": "Nouvelle orientation n°",
+        "reason": "Motif",
+        "shared": "Motif transmis à la personne",
+        "outcome": "Résultat",
+    },
+    values={"reason": lifecycle.REFUSAL_REASONS, "outcome": lifecycle.OUTCOMES},  # the pages' own words
+    refers_to={"to": "structure"},
+    objects={"referral": JournalObject("orientation", "/orientations/{id}")},
+)
+
 MODULE = Module(
     name="referrals",
     piccolo_app="referrals.piccolo_app",
@@ -116,4 +144,5 @@ MODULE = Module(
     demo=_seed_demo,
     settings=ReferralSettings,
     probes=_probes,
+    journal=JOURNAL,
 )

@@ -15,7 +15,7 @@ import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
-from hub import accounts, auth
+from hub import accounts, auth, invitations
 from hub import probes as core_probes
 from hub.composition import MODULES
 from hub.mandates.documents import CHARTER_VERSION
@@ -125,6 +125,10 @@ async def build_world(rt: Runtime) -> World:
     ):
         member = await make_person(rt, f"{key.replace('_', '.')}@membres.example.fr", {structure: ["prescriber"]})
         ids[key] = await _membership(member.id, structure)
+    for key in ("inv_a_renvoyer", "inv_a_annuler"):  # one pending invitation of A per probe that acts on one
+        ids[key] = await invitations.invite(
+            rt, await accounts.actor_for_user(people["manager_a"].id), a, f"{key}@x.fr", "aidant"
+        )
     victim = await make_person(rt, "victor.victime@tilleuls.example.fr", {a: ["prescriber"]})
     ids["victim_token"], _ = await accounts.create_api_token(rt, await accounts.actor_for_user(victim.id), "Victime")
     target = await make_person(rt, "tania.cible@reseau.example.fr")

@@ -177,6 +177,9 @@ def test_manager_invites_a_colleague_who_then_joins(
     page = new_page()
     sign_in_demo(page, MANAGER, phone)
     nav(page, "Ma structure").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(CCAS)  # the entry, with its edit actions
+    expect(page.get_by_role("link", name="Modifier la fiche")).to_be_visible()
+    page.get_by_role("link", name="Gérer les membres et inviter une personne").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Membres de {CCAS}")
     expect(page.get_by_role("table")).to_contain_text(MANAGER.email)
     audit.check(page, "membres")

@@ -85,9 +85,11 @@ async def test_coordinator_merges_a_flagged_pair_keeping_history(client, rt):
     await DuplicateFlag.insert(DuplicateFlag(structure=a, other=b, reason="name_commune", score=97.0))
     await _coordinator(client, rt)
     desk = await client.get("/annuaire/coordination")
-    assert "Garder" in desk.text
+    assert "Comparer et garder" in html.unescape(desk.text)
     flag_id = (await DuplicateFlag.select(DuplicateFlag.id).first())["id"]
-    merged = await post_form(client, f"/annuaire/doublons/{flag_id}/fusionner", {"keep": "structure"})
+    merged = await post_form(
+        client, f"/annuaire/doublons/{flag_id}/fusionner", {"keep": "structure", "confirmation": "oui"}
+    )
     assert "Structures fusionnées" in merged.text
     dropped = await Structure.select().where(Structure.id == b).first()
     assert dropped["status"] == "closed" and dropped["merged_into"] == a
