@@ -237,7 +237,12 @@ def closed_sentences(closed: Sequence[str], holidays: bool) -> list[str]:
 _HOLIDAYS_OFF = re.compile(r"\bPH\s+(?:off|closed)\b", re.IGNORECASE)
 
 
-def things_to_bring(thematiques: Iterable[str]) -> list[str]:
+def things_to_bring(thematiques: Iterable[str], listed: Iterable[str] = ()) -> list[str]:
+    """What the service itself lists in the directory ("À apporter"); else the usual papers for the need."""
+    own = [" ".join(item.split()) for item in listed if item.strip()]
+    if own:
+        chosen = list(dict.fromkeys(item[0].lower() + item[1:] if item[1:2].islower() else item for item in own))
+        return [*chosen[: MAX_BRING - 1], ALWAYS_BRING[1]]
     found: list[str] = list(ALWAYS_BRING[:1])
     for code in thematiques:
         for thing in BRING.get(code.split("--", 1)[0], ()):
@@ -297,7 +302,7 @@ async def context_of(rt: Runtime, actor: Actor, referral_id: int) -> dict[str, A
         "hours": hours,
         "hours_notes": notes,
         "no_hours": no_hours,
-        "bring": things_to_bring(referral.thematiques),
+        "bring": things_to_bring(referral.thematiques, card.justificatifs if card else ()),
         "sender_lines": lines_of(names.get(referral.sender_structure_id, "")) or ["La structure qui vous oriente"],
         "phone": phone,
         "status_url": f"{rt.settings.base_url.rstrip('/')}/suivi/{code}",

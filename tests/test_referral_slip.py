@@ -348,3 +348,9 @@ def test_the_regular_week_leaves_out_holidays_and_says_when_weeks_differ() -> No
         "Le service est fermé le lundi, le mercredi et du vendredi au dimanche."
     ]
     assert slip.closed_sentences([], holidays=True) == ["Le service est fermé les jours fériés."]
+
+
+def test_what_to_bring_is_the_services_own_list_when_it_gives_one():
+    own = slip.things_to_bring([DEMARCHES], ["Pièce d'identité", "Dernier avis d'imposition", "  ", "RIB"])
+    assert own == ["pièce d'identité", "dernier avis d'imposition", "RIB", "cette fiche"]
+    assert slip.things_to_bring([DEMARCHES], [])[0] == "votre pièce d'identité"  # else the need's usual papers
