@@ -41,13 +41,13 @@ class Options:
     services: int = 100_000
 
 
-async def _search_loop(stop: asyncio.Event, deadline: float) -> list[float]:
+async def _search_loop(stop: asyncio.Event, deadline: float, now: Any) -> list[float]:
     from network.search.query import SearchQuery, search
 
     latencies: list[float] = []
     while not stop.is_set() and time.monotonic() < deadline and len(latencies) < MAX_SEARCHES:
         started = time.perf_counter()
-        await search(SearchQuery(text=WORDS[len(latencies) % len(WORDS)]))
+        await search(SearchQuery(text=WORDS[len(latencies) % len(WORDS)]), now)
         latencies.append(time.perf_counter() - started)
         await asyncio.sleep(0)  # one visitor after the other, as fast as the loop lets them
     return latencies
@@ -91,14 +91,14 @@ async def measure(database_url: str, workdir: Path, data: Path) -> dict[str, Any
     try:
         files = [InputFile(data.name, await asyncio.to_thread(data.read_bytes))]  # as the upload hands them over
         stop = asyncio.Event()
-        searches = asyncio.create_task(_search_loop(stop, time.monotonic() + 3600))
+        searches = asyncio.create_task(_search_loop(stop, time.monotonic() + 3600, rt.now()))
         ticker = asyncio.create_task(_ticker(stop))
         started = time.perf_counter()
         report = await importing.import_files(rt, files, "datainclusion")
         import_s = time.perf_counter() - started
         stop.set()
         during, stall = await searches, await ticker
-        floor = await _search_loop(asyncio.Event(), time.monotonic() + FLOOR_SECONDS)
+        floor = await _search_loop(asyncio.Event(), time.monotonic() + FLOOR_SECONDS, rt.now())
     finally:
         await db.stop(engine)
     return {

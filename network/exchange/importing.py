@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -362,6 +362,22 @@ def _check_format(files: Sequence[InputFile], fmt: str) -> None:
             )
 
 
+def check_request(fmt: str, source: str | None, files: Sequence[InputFile]) -> None:
+    """What is refused before reading the rows: an unknown format, a bad source name, no file, a file of the
+    other format (`files` may hold only each file's first bytes)."""
+    if fmt not in FORMATS_IN:
+        raise Invalid(f"Format inconnu : {fmt} (attendu : {', '.join(FORMATS_IN)}).", {"format": "Format inconnu."})
+    if source is not None and not _SOURCE_NAME.match(source):
+        message = "Nom de source invalide : minuscules, chiffres et tirets, par exemple « cd45 »."
+        raise Invalid(message, {"source": message})
+    if not files:
+        raise Invalid("Aucun fichier à importer.", {"file": "Aucun fichier reçu."})
+    _check_format(files, fmt)
+
+
+WhenKept = Callable[[ImportReport, Any], Awaitable[None]]
+
+
 async def import_files(
     rt: Runtime,
     files: Sequence[InputFile],
@@ -371,18 +387,14 @@ async def import_files(
     dry_run: bool = False,
     actor_id: int | None = None,
     progress: Progress | None = None,
+    when_kept: WhenKept | None = None,
 ) -> ImportReport:
     """Validate every row, then upsert the good ones in one transaction (or only report, with dry_run).
 
-    Raises Invalid, with nothing written, on a fatal file error.
+    Raises Invalid, with nothing written, on a fatal file error. `when_kept(report, transaction)` runs once the
+    report is kept, in the import's transaction (None for a dry run): what it writes commits with the import.
     """
-    if fmt not in FORMATS_IN:
-        raise Invalid(f"Format inconnu : {fmt} (attendu : {', '.join(FORMATS_IN)}).")
-    if source is not None and not _SOURCE_NAME.match(source):
-        raise Invalid("Nom de source invalide : minuscules, chiffres et tirets, par exemple « cd45 ».")
-    if not files:
-        raise Invalid("Aucun fichier à importer.")
-    _check_format(files, fmt)
+    check_request(fmt, source, files)
     parse = parse_datainclusion if fmt == "datainclusion" else parse_mednum
     clock = time.perf_counter()
     # reading and validating 100,000 rows takes seconds of CPU: in a worker thread, so the event loop keeps serving
@@ -395,6 +407,8 @@ async def import_files(
     if dry_run:
         await upsert(structures, services, report, None, rt.now(), progress)
         report.record_id = await records.keep(report, files, source, actor_id, rt.now())
+        if when_kept is not None:
+            await when_kept(report, None)
         return report
     async with write_transaction() as transaction:
         clock = time.perf_counter()
@@ -415,6 +429,8 @@ async def import_files(
         await journal.append(rt, Act("directory_import", actor_id, None, "import", fmt, details))
         # in the import's transaction: a process killed once the import has committed leaves its report too
         report.record_id = await records.keep(report, files, source, actor_id, rt.now(), transaction)
+        if when_kept is not None:
+            await when_kept(report, transaction)
     clock = time.perf_counter()
     try:  # the import has committed: the index is brought up to date a batch per transaction
         await pending.drain()
