@@ -25,11 +25,12 @@ def fatal(message: str) -> Invalid:
 class InputFile:
     name: str
     content: bytes
+    path: Path | None = None  # where it is on disk, when it is: a large file is then parsed by another process
 
     @classmethod
     def from_path(cls, path: Path) -> InputFile:
         try:
-            return cls(path.name, path.read_bytes())
+            return cls(path.name, path.read_bytes(), path)
         except OSError as error:
             raise fatal(f"{path} : fichier illisible ({error.strerror or error}).") from error
 

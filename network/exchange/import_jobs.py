@@ -16,11 +16,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import shutil
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from hub.db import write_transaction
 from hub.errors import Invalid, NotFound
 from hub.runtime import Runtime
 from hub.tables import Job
-from network.exchange import importing, records, uploads
+from network.exchange import elsewhere, importing, records, uploads
 from network.exchange.files import InputFile
 from network.exchange.report import ImportReport
 from network.module import IMPORT_JOB, DirectorySettings
@@ -39,7 +37,6 @@ from network.tables import ImportJob
 log = logging.getLogger("maillage.directory")
 
 LEASE_RENEWAL = timedelta(minutes=1)  # the job's claim is renewed this often while the import runs
-PROGRESS_EVERY_S = 0.5
 PHASES = {
     "queued": "En attente de démarrage",
     "validation": "Lecture et vérification des lignes",
@@ -103,7 +100,7 @@ async def submit(
             await job.save()
             await jobs.schedule(IMPORT_JOB, rt.now(), {"import": int(job.id)}, dedupe_key=f"{IMPORT_JOB}:{job.id}")
         names = [{"name": f.name, "path": f.path.name} for f in received.files]
-        await asyncio.to_thread(_write_json, received.folder / "files.json", names)
+        await asyncio.to_thread(elsewhere.write_json, received.folder / "files.json", names)
     except BaseException:
         await asyncio.to_thread(received.discard)
         raise
@@ -120,37 +117,11 @@ def _heads(files: list[uploads.ReceivedFile]) -> list[InputFile]:
     return heads
 
 
-def _write_json(path: Path, value: Any) -> None:
-    """Replaced whole (written beside, then renamed): a reader never sees half of it."""
-    partial = path.with_name(path.name + ".partiel")
-    partial.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
-    os.replace(partial, path)
-
-
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-@dataclass
-class _Progress:
-    """The importer's progress callback (called from the worker thread and from the loop): kept in memory, written
-    to the progress file at most every PROGRESS_EVERY_S, and at each change of phase."""
-
-    path: Path
-    phase: str = ""
-    written_at: float = 0.0
-    last: dict[str, Any] = field(default_factory=dict)
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        self.last = {"phase": phase, "done": done, "total": total}
-        now = time.monotonic()
-        if phase != self.phase or done >= total or now - self.written_at >= PROGRESS_EVERY_S:
-            self.phase, self.written_at = phase, now
-            with contextlib.suppress(OSError):  # progress is for the eyes; the import goes on without it
-                _write_json(self.path, self.last)
 
 
 async def _renew_lease(rt: Runtime, import_id: int) -> None:
@@ -182,7 +153,7 @@ async def run(rt: Runtime, payload: dict[str, Any]) -> None:
         await _finish(rt, import_id, status="failed", message=FILES_GONE)
         return
     await ImportJob.update({ImportJob.status: "running"}).where(ImportJob.id == import_id)
-    progress = _Progress(folder / "progress.json")
+    progress = elsewhere.ProgressFile(folder / "progress.json")
     renewal = asyncio.create_task(_renew_lease(rt, import_id))
 
     async def mark_done(report: ImportReport, transaction: Any) -> None:
@@ -193,7 +164,7 @@ async def run(rt: Runtime, payload: dict[str, Any]) -> None:
 
     try:
         paths = [(str(item["name"]), folder / str(item["path"])) for item in listed]
-        files = await asyncio.to_thread(lambda: [InputFile(name, path.read_bytes()) for name, path in paths])
+        files = await asyncio.to_thread(lambda: [InputFile(name, path.read_bytes(), path) for name, path in paths])
         await importing.import_files(
             rt,
             files,

@@ -26,7 +26,7 @@ from hub.errors import Invalid
 from hub.journal import Act
 from hub.runtime import Runtime
 from network import duplicates
-from network.exchange import records
+from network.exchange import elsewhere, records
 from network.exchange.datainclusion import parse_datainclusion
 from network.exchange.files import InputFile
 from network.exchange.mednum import parse_mednum
@@ -397,8 +397,12 @@ async def import_files(
     check_request(fmt, source, files)
     parse = parse_datainclusion if fmt == "datainclusion" else parse_mednum
     clock = time.perf_counter()
-    # reading and validating 100,000 rows takes seconds of CPU: in a worker thread, so the event loop keeps serving
-    outcomes, structures, services = await asyncio.to_thread(parse, files, source, progress)
+    # reading and validating 100,000 rows takes seconds of CPU: off the event loop, in another process for a large
+    # file on disk (json.loads holds the GIL for seconds), else in a worker thread
+    if elsewhere.worth_it(files):
+        outcomes, structures, services = await elsewhere.parse(fmt, files, source, progress)
+    else:
+        outcomes, structures, services = await asyncio.to_thread(parse, files, source, progress)
     report = ImportReport(fmt, dry_run, outcomes)
     report.timings["validation"] = time.perf_counter() - clock
     for outcome in outcomes:
