@@ -418,6 +418,8 @@ async def import_files(
         clock = time.perf_counter()
         await upsert(structures, services, report, transaction, rt.now(), progress)
         report.timings["writing"] = time.perf_counter() - clock
+        if progress:
+            progress("doublons", 0, 0)
         report.duplicates_flagged = await duplicates.flag_duplicates(rt, report.structure_ids)
         report.timings["duplicates"] = time.perf_counter() - clock - report.timings["writing"]
         await queue_reindex(report.service_ids, report.structure_ids)
@@ -436,6 +438,8 @@ async def import_files(
         if when_kept is not None:
             await when_kept(report, transaction)
     clock = time.perf_counter()
+    if progress:
+        progress("index", 0, 0)
     try:  # the import has committed: the index is brought up to date a batch per transaction
         await pending.drain()
     except Exception as error:  # what is left stays queued for the jobs loop; the report stands
