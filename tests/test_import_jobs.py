@@ -4,6 +4,7 @@ jobs loop (a job of kind directory.import), followed on its page, and other requ
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import html
 import json
@@ -160,3 +161,22 @@ async def test_an_upload_over_the_cap_is_refused_in_french(tmp_path, database_ur
     finally:
         await rt.callers.stop()
         await db.stop(engine)
+
+
+async def test_a_new_import_wakes_the_jobs_loop_at_once(client, rt):
+    """The loop's interval is an hour here: only the wake-up sent with the import can start it."""
+    rt.settings = dataclasses.replace(rt.settings, jobs_interval_seconds=3600.0)
+    await _coordinator(client, rt)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(jobs.loop(rt, stop))
+    try:
+        await asyncio.sleep(0.5)  # the loop's first tick is over: it now sleeps for its interval
+        sent = await _send(client, export(30))
+        for _ in range(600):
+            if (await ImportJob.select(ImportJob.status).first())["status"] == "done":
+                break
+            await asyncio.sleep(0.1)
+        assert "Import terminé" in html.unescape((await client.get(sent.url)).text)
+    finally:
+        stop.set()
+        await loop
