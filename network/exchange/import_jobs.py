@@ -2,7 +2,8 @@
 (hub.jobs, kind IMPORT_JOB) imports it, and the coordinator follows it on its page, then reads its report there.
 
 - `submit`: the files received (network.exchange.uploads), the form checked, an ImportJob row and its job queued;
-- `run`: the job handler (declared by network.module): reads and validates in a worker thread, writes in the one
+- `run`: the job handler (declared by network.module): reads and validates off the event loop (a worker thread,
+  or another process for a large file: network.exchange.elsewhere), writes in the one
   transaction of network.exchange.importing (all or nothing); the ImportJob learns it is done in that same
   transaction, so an import killed after its commit is never run twice and keeps its report;
 - progress (phase, rows done and total) is a small JSON file beside the files, replaced whole at each step, so any
@@ -43,7 +44,6 @@ PHASES = {
     "écriture": "Enregistrement dans l'annuaire",
     "doublons": "Recherche des doublons probables",
     "index": "Mise à jour de la recherche",
-    "report": "Rapport en préparation",
 }
 UNEXPECTED = (
     "L'import s'est arrêté sur une erreur inattendue. Rien n'a été importé. Réessayez dans quelques minutes ; "
@@ -75,7 +75,7 @@ async def submit(
 ) -> int:
     """Receive an import form, check what can be checked at once, queue its job; the ImportJob's id.
 
-    Raises Invalid (UploadTooLarge past MAX_BYTES) with nothing kept."""
+    Raises Invalid (UploadTooLarge past DirectorySettings.import_max_megabytes) with nothing kept."""
     received = await uploads.receive(
         chunks, content_type, content_length, uploads_root(rt), rt.settings.section(DirectorySettings).import_max_bytes
     )
@@ -87,6 +87,9 @@ async def submit(
             raise Invalid("Choisissez au moins un fichier à importer.", {"file": "Aucun fichier reçu."})
         heads = await asyncio.to_thread(_heads, received.files)
         importing.check_request(fmt, source, heads)  # a wrong format or source name: said on the desk at once
+        names = [{"name": f.name, "path": f.path.name} for f in received.files]
+        # listed before the job exists: any process's loop may take the job as soon as it commits
+        await asyncio.to_thread(elsewhere.write_json, received.folder / "files.json", names)
         async with write_transaction():
             job = ImportJob(
                 created_at=rt.now(),
@@ -99,8 +102,6 @@ async def submit(
             )
             await job.save()
             await jobs.schedule(IMPORT_JOB, rt.now(), {"import": int(job.id)}, dedupe_key=f"{IMPORT_JOB}:{job.id}")
-        names = [{"name": f.name, "path": f.path.name} for f in received.files]
-        await asyncio.to_thread(elsewhere.write_json, received.folder / "files.json", names)
     except BaseException:
         await asyncio.to_thread(received.discard)
         raise

@@ -13,10 +13,10 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from piccolo.table import Table
 
@@ -62,6 +62,19 @@ def _same(old: Any, new: Any) -> bool:
 
 def _changed(existing: dict[str, Any], values: dict[str, Any]) -> bool:
     return any(not _same(existing.get(column), value) for column, value in values.items())
+
+
+PACE = 1000  # candidates handled between two turns of the event loop (its other requests get in between)
+T = TypeVar("T")
+
+
+async def _paced(items: Sequence[T]) -> AsyncIterator[T]:
+    """The items, letting the event loop serve other requests every PACE of them: 100,000 rows compared and
+    prepared in one go would hold it for seconds on a busy machine."""
+    for n, item in enumerate(items):
+        if n and n % PACE == 0:
+            await asyncio.sleep(0)
+        yield item
 
 
 async def _execute_many(transaction: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -195,7 +208,7 @@ async def upsert(
     existing = await _load(Structure, sources, s_columns)
     creates: list[Candidate] = []
     updates: list[tuple[Candidate, _Existing]] = []
-    for candidate in structures:
+    async for candidate in _paced(structures):
         found = existing.get(candidate.key)
         if found is None:
             creates.append(candidate)
@@ -214,7 +227,7 @@ async def upsert(
             "created_at",
             "updated_at",
         ]
-        rows = [(*c.values.values(), *c.on_create.values(), *c.key, "active", now, now) for c in creates]
+        rows = [(*c.values.values(), *c.on_create.values(), *c.key, "active", now, now) async for c in _paced(creates)]
         written = await _upsert_many(transaction, Structure, create_columns, rows, [*s_columns, "updated_at"])
     if transaction is not None and updates:
         rows = [(*c.values.values(), now, found.id) for c, found in updates]
@@ -246,7 +259,7 @@ async def upsert(
         found.place = places.get(found.id)
     s_creates: list[tuple[Candidate, int | None]] = []
     s_updates: list[tuple[Candidate, _Existing, int | None]] = []
-    for candidate in services:
+    async for candidate in _paced(services):
         assert candidate.structure_key is not None
         if candidate.structure_key not in structure_ids:
             ident = candidate.structure_ref
@@ -277,7 +290,7 @@ async def upsert(
     written = {}
     if transaction is not None and s_creates:
         columns = [*v_columns, "structure", "source", "source_id", "created_at", "updated_at"]
-        rows = [(*c.values.values(), sid, *c.key, now, now) for c, sid in s_creates]
+        rows = [(*c.values.values(), sid, *c.key, now, now) async for c, sid in _paced(s_creates)]
         written = await _upsert_many(transaction, Service, columns, rows, [*v_columns, "structure", "updated_at"])
     if transaction is not None and s_updates:
         rows = [(*c.values.values(), sid, now, found.id) for c, found, sid in s_updates]
@@ -293,7 +306,7 @@ async def upsert(
         created_ids = [written[c.key].id for c, _ in s_creates]
         # a service another import created since the preload came through ON CONFLICT: it may have its place
         raced = await load_places([written[c.key].id for c, _ in s_creates if c.place and not written[c.key].inserted])
-        for (candidate, _), service_id in zip(s_creates, created_ids, strict=True):
+        async for (candidate, _), service_id in _paced(list(zip(s_creates, created_ids, strict=True))):
             report.service_ids.append(service_id)
             old_place = raced.get(service_id)
             if candidate.place and old_place is None:
