@@ -1,6 +1,9 @@
 """Serve one benchmark target under uvicorn (one process, no access log); started by bench.api_get.
 
 python -m bench.serve app     --port P              Maillage itself, settings from the environment
+                  [--stalls F]                      ... and a 10 ms ticker in its event loop, appending to F
+                                                    "<unix time> <seconds late>" whenever the loop was held
+                                                    more than 20 ms (bench.import_latency reads it)
 python -m bench.serve bare    --port P --payload F  a bare Litestar app (no database, no middleware)
                                                     answering GET /api/v1/me with the JSON in file F
 python -m bench.serve bare_db --port P --payload F  the same, plus one raw token lookup per request on a
@@ -105,11 +108,41 @@ def maillage_app() -> Litestar:
     return create_app(Settings.from_env())
 
 
+STALL_REPORTED_S = 0.02
+
+
+async def _serve_with_ticker(app: Litestar, port: int, stalls: Path) -> None:
+    """uvicorn's server and, in the same event loop, a ticker that notes how late each 10 ms sleep woke."""
+    import asyncio
+    import time
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning", lifespan="on")
+    )
+
+    async def ticker() -> None:
+        with stalls.open("a", encoding="utf-8") as out:
+            while True:
+                started = time.perf_counter()
+                await asyncio.sleep(0.01)
+                late = time.perf_counter() - started - 0.01
+                if late > STALL_REPORTED_S:
+                    out.write(f"{time.time():.3f} {late:.4f}\n")
+                    out.flush()
+
+    task = asyncio.create_task(ticker())
+    try:
+        await server.serve()
+    finally:
+        task.cancel()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.serve")
     parser.add_argument("kind", choices=["app", "bare", "bare_db"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--payload", type=Path)
+    parser.add_argument("--stalls", type=Path, help="app only: note the event loop's stalls in this file")
     args = parser.parse_args()
     if args.kind == "app":
         app = maillage_app()
@@ -118,6 +151,11 @@ def main() -> None:
             parser.error("--payload is required for the bare apps")
         payload = json.loads(args.payload.read_text())
         app = bare_app(payload) if args.kind == "bare" else bare_db_app(payload, os.environ["DATABASE_URL"])
+    if args.stalls is not None:
+        import asyncio
+
+        asyncio.run(_serve_with_ticker(app, args.port, args.stalls))
+        return
     uvicorn.run(app, host="127.0.0.1", port=args.port, workers=1, access_log=False, log_level="warning")
 
 

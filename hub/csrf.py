@@ -18,8 +18,9 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
 from litestar.middleware._utils import should_bypass_middleware
 from litestar.middleware.csrf import CSRF_SECRET_LENGTH, CSRFMiddleware, generate_csrf_hash, generate_csrf_token
-from litestar.types import Receive, Scope, Send
+from litestar.types import Receive, ReceiveMessage, Scope, Send
 from litestar.utils.scope.state import ScopeState
+from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
 from hub.auth import SESSION_COOKIE
 
@@ -61,10 +62,56 @@ class SessionCSRFMiddleware(CSRFMiddleware):
             return
         sent = request.headers.get(self.config.header_name)
         content_type, _ = request.content_type
-        if not sent and content_type in {RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART}:
+        if not sent and content_type == RequestEncodingType.MULTI_PART:
+            # read only up to the token (forms send it first), then replay: a large upload is not read in one go
+            sent, receive = await _multipart_token(receive, str(request.headers.get("content-type", "")))
+        elif not sent and content_type == RequestEncodingType.URL_ENCODED:
             sent = (await request.form()).get("_csrf_token")
         from_form, from_cookie = self._valid(sent, secret), self._valid(cookie, secret)
         if from_form is None or from_cookie is None or not compare_digest(from_form, from_cookie):
             raise PermissionDeniedException("CSRF token verification failed")
         state.csrf_token = str(sent)
         await self.app(scope, receive, send)
+
+
+async def _multipart_token(receive: Receive, content_type: str) -> tuple[str | None, Receive]:
+    """The `_csrf_token` field of a multipart body, read as it streams in; and a receive that replays what was
+    read, then goes on with the rest. Reads no further than the token (or the whole body when it is missing)."""
+    _, options = parse_options_header(content_type)
+    read: list[ReceiveMessage] = []
+    if not options.get("boundary"):
+        return None, _replay(read, receive)
+    parser = PushMultipartParser(options["boundary"])
+    name: str | None = None
+    value = bytearray()
+    try:
+        while True:
+            message = await receive()
+            read.append(message)
+            more = message["type"] == "http.request" and message.get("more_body", False)
+            chunk = message.get("body", b"") if message["type"] == "http.request" else b""
+            for event in parser.parse(chunk) if chunk or not more else ():
+                if isinstance(event, MultipartSegment):
+                    name = event.name if event.filename is None else None
+                    value.clear()
+                elif event is None:
+                    if name == "_csrf_token":
+                        return value.decode("ascii", errors="replace"), _replay(read, receive)
+                    name = None
+                elif name == "_csrf_token" and len(value) < 1024:
+                    value.extend(event)
+            if not more:
+                return None, _replay(read, receive)
+    except MultipartError:
+        return None, _replay(read, receive)
+
+
+def _replay(read: list[ReceiveMessage], receive: Receive) -> Receive:
+    pending = list(read)
+
+    async def replayed() -> ReceiveMessage:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed  # type: ignore[return-value]

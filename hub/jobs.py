@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ HANDLERS: dict[str, JobHandler] = {}
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
 LINK_KEEP = timedelta(days=30)
+_WAKERS: weakref.WeakKeyDictionary[Runtime, asyncio.Event] = weakref.WeakKeyDictionary()
 
 
 def _handlers(rt: Runtime) -> dict[str, JobHandler]:
@@ -163,12 +164,24 @@ async def tick(rt: Runtime) -> TickReport:
     return report
 
 
+def wake(rt: Runtime) -> None:
+    """A job was just queued for now: this process's loop ticks at once instead of at its next interval (no-op
+    without a loop in this process: `maillage jobs run` or another process's loop takes the job)."""
+    event = _WAKERS.get(rt)
+    if event is not None:
+        event.set()
+
+
 async def loop(rt: Runtime, stop: asyncio.Event) -> None:
-    """Run tick() every interval until stop is set; an error in one tick never ends the loop."""
+    """Run tick() every interval (or when woken) until stop is set; an error in one tick never ends the loop."""
+    woken = _WAKERS.setdefault(rt, asyncio.Event())
     while not stop.is_set():
+        woken.clear()
         try:
             await tick(rt)
         except Exception:
             log.exception("jobs tick failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=rt.settings.jobs_interval_seconds)
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(woken.wait())]
+        await asyncio.wait(waits, timeout=rt.settings.jobs_interval_seconds, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits:
+            waiting.cancel()

@@ -4,14 +4,11 @@ the rules live in network.service and network.structures."""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from hub import auth
@@ -22,12 +19,9 @@ from hub.tables import STRUCTURE_KINDS
 from hub.web import page, redirect
 from network import duplicates, forms, locating, opening_grid, structures, synonyms, vocabulary
 from network import service as directory
-from network.exchange import importing, records
-from network.exchange.files import InputFile
+from network.exchange import import_jobs, records
 from network.routes import AnyRequest, structure_context
 from network.schemas import MergeForm, PlaceForm, RefuseForm, ServiceForm, StructureForm, SynonymForm, WithdrawForm
-
-IMPORT_MAX_BYTES = 200 * 1024 * 1024  # a département's full data·inclusion export
 
 
 def _row_values(row: dict[str, Any]) -> dict[str, Any]:
@@ -283,30 +277,20 @@ class StructureEditPages(Controller):
         return redirect(request, f"/annuaire/structures/{structure_id}", "Lieu retiré.")
 
 
-@dataclasses.dataclass
-class ImportUpload:
-    file: list[UploadFile]  # data·inclusion CSV comes as two files (structures, services); JSON as one or two
-    format: str = "datainclusion"
-    source: str = ""
-    dry_run: str = ""  # checkbox
-
-
 async def _desk(
     request: AnyRequest,
     *,
     status_code: int = 200,
-    report: Any = None,
     errors: dict[str, str] | None = None,
     synonym_errors: dict[str, str] | None = None,
     synonym_value: str = "",
 ) -> Template:
-    """The coordinator's desk, with what a form just sent (an import's report, a refused group of synonyms)."""
+    """The coordinator's desk, with what a form just sent (a refused import, a refused group of synonyms)."""
     return page(
         request,
         "directory/coordination.html",
         status_code=status_code,
         flags=await duplicates.open_flags(),
-        report=report,
         errors=errors or {},
         imports=await records.recent(),
         synonyms=await synonyms.network_groups(),
@@ -362,33 +346,28 @@ class CoordinationPages(Controller):
         await synonyms.remove_group(rt, actor, synonym_id)
         return redirect(request, "/annuaire/coordination#synonymes", "Synonymes retirés de la recherche.")
 
-    @post("/import", operation_id="directoryImportSubmit", request_max_body_size=IMPORT_MAX_BYTES)
-    async def import_file(
-        self,
-        request: AnyRequest,
-        rt: RuntimeDep,
-        actor: CurrentActor,
-        data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-    ) -> Template:
-        """Import a data·inclusion export (JSON, or CSV structures + services) or a médiation numérique CSV;
-        show the report row by row."""
-        files = [
-            InputFile(upload.filename or f"fichier {n}", await upload.read()) for n, upload in enumerate(data.file, 1)
-        ]
-        errors: dict[str, str] = {}
-        report = None
+    @post("/import", operation_id="directoryImportSubmit", request_max_body_size=None)
+    async def import_file(self, request: AnyRequest, rt: RuntimeDep, actor: CurrentActor) -> Response[Any]:
+        """Receive a data·inclusion export (JSON, or CSV structures + services) or a médiation numérique CSV,
+        streamed to disk (capped: DirectorySettings.import_max_megabytes); the import runs as a job, followed on
+        its page."""
+        length = request.headers.get("content-length", "")
         try:
-            report = await importing.import_files(
+            import_id = await import_jobs.submit(
                 rt,
-                files,
-                data.format,
-                source=data.source.strip() or None,
-                dry_run=data.dry_run in ("on", "1"),
-                actor_id=actor.user_id,
+                actor.user_id,
+                request.stream(),
+                request.headers.get("content-type", ""),
+                int(length) if length.isdigit() else None,
             )
         except Invalid as error:
-            errors = {"file": error.message, **error.fields}
-        return await _desk(request, status_code=400 if errors else 200, report=report, errors=errors)
+            return await _desk(request, status_code=error.status_code, errors={"file": error.message, **error.fields})
+        return redirect(request, f"/annuaire/imports/{import_id}", "Fichier reçu : l'import a commencé.")
+
+    @get("/imports/{import_id:int}", operation_id="importProgressPage")
+    async def import_progress(self, request: AnyRequest, rt: RuntimeDep, import_id: FromPath[int]) -> Template:
+        """An import's progress (phase, rows done), then its report or why it failed."""
+        return page(request, "directory/import_progress.html", job=await import_jobs.state(rt, import_id))
 
     @get("/imports/{record_id:int}/rapport.csv", operation_id="importReportDownload")
     async def import_report(self, record_id: FromPath[int]) -> Response[bytes]:

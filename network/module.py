@@ -30,6 +30,12 @@ class DirectorySettings:
     # Address search: a BAN geocoder (geocodejson) when set; else the directory's own gazetteer only.
     geocoder_url: str = ""
     geocoder_timeout_seconds: float = 2.0
+    # The files of one import from the desk, together (a département's full data·inclusion export: about 85 MB).
+    import_max_megabytes: float = 200.0
+
+    @property
+    def import_max_bytes(self) -> int:
+        return int(self.import_max_megabytes * 1_000_000)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DirectorySettings:
@@ -39,6 +45,7 @@ class DirectorySettings:
             tile_attribution=env.get("MAILLAGE_TILE_ATTRIBUTION", cls.tile_attribution),
             geocoder_url=env.get("MAILLAGE_GEOCODER_URL", cls.geocoder_url).strip(),
             geocoder_timeout_seconds=float(env.get("MAILLAGE_GEOCODER_TIMEOUT", cls.geocoder_timeout_seconds)),
+            import_max_megabytes=float(env.get("MAILLAGE_IMPORT_MAX_MB", cls.import_max_megabytes)),
         )
 
 
@@ -76,9 +83,18 @@ async def _remind_stale_entries(rt: Runtime) -> int:
 
 
 async def _purge_import_reports(rt: Runtime) -> int:
-    from network.exchange import records
+    from network.exchange import import_jobs, records
 
-    return await records.purge(rt.now())
+    return await records.purge(rt.now()) + await import_jobs.purge(rt)
+
+
+IMPORT_JOB = "directory.import"  # a coordinator's upload, imported by the jobs loop
+
+
+async def _run_import(rt: Runtime, payload: dict[str, Any]) -> None:
+    from network.exchange import import_jobs
+
+    await import_jobs.run(rt, payload)
 
 
 async def _drain_index_queue(rt: Runtime) -> int:
@@ -190,6 +206,7 @@ MODULE = Module(
         PeriodicWork("reindexed", "services indexés après un import interrompu", _drain_index_queue),
         PeriodicWork("import_reports_purged", "rapports d'import purgés", _purge_import_reports),
     ),
+    job_handlers={IMPORT_JOB: _run_import},
     commands=cli.add_commands,
     demo=_seed_demo,
     settings=DirectorySettings,

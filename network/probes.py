@@ -181,6 +181,7 @@ PROBES: list[Probe] = [
     Probe("GET", "/annuaire/coordination", "/annuaire/coordination", page("200", OVERSEERS)),
     # an import without a file: the coordinator is told what is missing, the others are stopped before
     Probe("POST", "/annuaire/import", "/annuaire/import", page("400", OVERSEERS), form={"format": "datainclusion"}),
+    Probe("GET", "/annuaire/imports/{import_id:int}", "/annuaire/imports/999999", page("404", OVERSEERS)),
     Probe(
         "GET",
         "/annuaire/imports/{record_id:int}/rapport.csv",

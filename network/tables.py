@@ -150,3 +150,21 @@ class Synonym(Table, tablename="network_synonym"):
     words = Varchar(length=500)  # words or phrases between commas, as typed
     added_at = Timestamptz(default=TimestamptzNow())
     actor_id = Integer(null=True, default=None)  # who added it (hub_user id)
+
+
+class ImportJob(Table, tablename="network_import_job"):
+    """An import sent from the desk and run by the jobs loop (network.exchange.import_jobs): its files wait in the
+    var directory; what it became is here, its progress in a small file beside them (readable by every process)."""
+
+    id: Any  # Piccolo's implicit Serial primary key, named for type checkers
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    actor_id = Integer(null=True, default=None)  # who sent it (hub_user id)
+    format = Varchar(length=20)
+    source = Varchar(length=60, default="")
+    dry_run = Boolean(default=False)
+    files = Varchar(length=500, default="")  # the files' names, as sent
+    folder = Varchar(length=80, default="")  # under <var>/imports: the files as received
+    status = Varchar(length=20, default="queued")  # queued | running | done | failed
+    message = Text(default="")  # why it failed, in French
+    record_id = Integer(null=True, default=None)  # its kept report (ImportRecord), written with the import itself
+    finished_at = Timestamptz(null=True, default=None)

@@ -15,7 +15,7 @@ import pytest
 import segno
 from playwright.sync_api import Locator, Page, expect
 
-from hub import demo
+from hub import demo, jobs
 from hub.runtime import Runtime
 from hub.security import totp_qr_svg, totp_uri
 from network import demo as town
@@ -116,7 +116,7 @@ def test_public_pages_are_accessible(new_page: Callable[..., Page], audit: Acces
 
 
 def test_coordinator_signs_in_with_a_totp_code_and_reads_the_journal(
-    new_page: Callable[..., Page], audit: AccessibilityAudit, phone: TotpPhone
+    new_page: Callable[..., Page], audit: AccessibilityAudit, phone: TotpPhone, live_server: LiveServer
 ) -> None:
     page = new_page()
     sign_in(page, COORDINATOR.email, demo.DEMO_PASSWORD)
@@ -145,7 +145,9 @@ def test_coordinator_signs_in_with_a_totp_code_and_reads_the_journal(
     audit.check(page, "coordination de l'annuaire")
     page.get_by_label("Fichier").set_input_files(str(Path(__file__).parent / "data" / "datainclusion_broken_rows.json"))
     page.get_by_role("button", name="Importer").click()
-    expect(page.get_by_role("status").filter(has_text="Import terminé")).to_be_visible()
+    expect(page.get_by_role("heading", name="Import en cours")).to_be_visible()  # a job: its page follows it
+    live_server.call(jobs.run_due_jobs)
+    expect(page.get_by_role("status").filter(has_text="Import terminé")).to_be_visible(timeout=10_000)
     expect(page.get_by_role("table", name=re.compile("Lignes refusées"))).to_be_visible()
     audit.check(page, "rapport d'import")
     screenshot(page, "rapport-import")

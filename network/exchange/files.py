@@ -25,11 +25,12 @@ def fatal(message: str) -> Invalid:
 class InputFile:
     name: str
     content: bytes
+    path: Path | None = None  # on disk (an upload): a large file is then parsed by another process (elsewhere)
 
     @classmethod
     def from_path(cls, path: Path) -> InputFile:
         try:
-            return cls(path.name, path.read_bytes())
+            return cls(path.name, path.read_bytes())  # the command line parses in a thread (no loop to keep free)
         except OSError as error:
             raise fatal(f"{path} : fichier illisible ({error.strerror or error}).") from error
 

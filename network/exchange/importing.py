@@ -13,10 +13,10 @@ import json
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from piccolo.table import Table
 
@@ -26,7 +26,7 @@ from hub.errors import Invalid
 from hub.journal import Act
 from hub.runtime import Runtime
 from network import duplicates
-from network.exchange import records
+from network.exchange import elsewhere, records
 from network.exchange.datainclusion import parse_datainclusion
 from network.exchange.files import InputFile
 from network.exchange.mednum import parse_mednum
@@ -62,6 +62,19 @@ def _same(old: Any, new: Any) -> bool:
 
 def _changed(existing: dict[str, Any], values: dict[str, Any]) -> bool:
     return any(not _same(existing.get(column), value) for column, value in values.items())
+
+
+PACE = 1000  # candidates handled between two turns of the event loop (its other requests get in between)
+T = TypeVar("T")
+
+
+async def _paced(items: Sequence[T]) -> AsyncIterator[T]:
+    """The items, letting the event loop serve other requests every PACE of them: 100,000 rows compared and
+    prepared in one go would hold it for seconds on a busy machine."""
+    for n, item in enumerate(items):
+        if n and n % PACE == 0:
+            await asyncio.sleep(0)
+        yield item
 
 
 async def _execute_many(transaction: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -195,7 +208,7 @@ async def upsert(
     existing = await _load(Structure, sources, s_columns)
     creates: list[Candidate] = []
     updates: list[tuple[Candidate, _Existing]] = []
-    for candidate in structures:
+    async for candidate in _paced(structures):
         found = existing.get(candidate.key)
         if found is None:
             creates.append(candidate)
@@ -214,7 +227,7 @@ async def upsert(
             "created_at",
             "updated_at",
         ]
-        rows = [(*c.values.values(), *c.on_create.values(), *c.key, "active", now, now) for c in creates]
+        rows = [(*c.values.values(), *c.on_create.values(), *c.key, "active", now, now) async for c in _paced(creates)]
         written = await _upsert_many(transaction, Structure, create_columns, rows, [*s_columns, "updated_at"])
     if transaction is not None and updates:
         rows = [(*c.values.values(), now, found.id) for c, found in updates]
@@ -246,7 +259,7 @@ async def upsert(
         found.place = places.get(found.id)
     s_creates: list[tuple[Candidate, int | None]] = []
     s_updates: list[tuple[Candidate, _Existing, int | None]] = []
-    for candidate in services:
+    async for candidate in _paced(services):
         assert candidate.structure_key is not None
         if candidate.structure_key not in structure_ids:
             ident = candidate.structure_ref
@@ -277,7 +290,7 @@ async def upsert(
     written = {}
     if transaction is not None and s_creates:
         columns = [*v_columns, "structure", "source", "source_id", "created_at", "updated_at"]
-        rows = [(*c.values.values(), sid, *c.key, now, now) for c, sid in s_creates]
+        rows = [(*c.values.values(), sid, *c.key, now, now) async for c, sid in _paced(s_creates)]
         written = await _upsert_many(transaction, Service, columns, rows, [*v_columns, "structure", "updated_at"])
     if transaction is not None and s_updates:
         rows = [(*c.values.values(), sid, now, found.id) for c, found, sid in s_updates]
@@ -293,7 +306,7 @@ async def upsert(
         created_ids = [written[c.key].id for c, _ in s_creates]
         # a service another import created since the preload came through ON CONFLICT: it may have its place
         raced = await load_places([written[c.key].id for c, _ in s_creates if c.place and not written[c.key].inserted])
-        for (candidate, _), service_id in zip(s_creates, created_ids, strict=True):
+        async for (candidate, _), service_id in _paced(list(zip(s_creates, created_ids, strict=True))):
             report.service_ids.append(service_id)
             old_place = raced.get(service_id)
             if candidate.place and old_place is None:
@@ -362,6 +375,22 @@ def _check_format(files: Sequence[InputFile], fmt: str) -> None:
             )
 
 
+def check_request(fmt: str, source: str | None, files: Sequence[InputFile]) -> None:
+    """What is refused before reading the rows: an unknown format, a bad source name, no file, a file of the
+    other format (`files` may hold only each file's first bytes)."""
+    if fmt not in FORMATS_IN:
+        raise Invalid(f"Format inconnu : {fmt} (attendu : {', '.join(FORMATS_IN)}).", {"format": "Format inconnu."})
+    if source is not None and not _SOURCE_NAME.match(source):
+        message = "Nom de source invalide : minuscules, chiffres et tirets, par exemple « cd45 »."
+        raise Invalid(message, {"source": message})
+    if not files:
+        raise Invalid("Aucun fichier à importer.", {"file": "Aucun fichier reçu."})
+    _check_format(files, fmt)
+
+
+WhenKept = Callable[[ImportReport, Any], Awaitable[None]]
+
+
 async def import_files(
     rt: Runtime,
     files: Sequence[InputFile],
@@ -371,22 +400,22 @@ async def import_files(
     dry_run: bool = False,
     actor_id: int | None = None,
     progress: Progress | None = None,
+    when_kept: WhenKept | None = None,
 ) -> ImportReport:
     """Validate every row, then upsert the good ones in one transaction (or only report, with dry_run).
 
-    Raises Invalid, with nothing written, on a fatal file error.
+    Raises Invalid, with nothing written, on a fatal file error. `when_kept(report, transaction)` runs once the
+    report is kept, in the import's transaction (None for a dry run): what it writes commits with the import.
     """
-    if fmt not in FORMATS_IN:
-        raise Invalid(f"Format inconnu : {fmt} (attendu : {', '.join(FORMATS_IN)}).")
-    if source is not None and not _SOURCE_NAME.match(source):
-        raise Invalid("Nom de source invalide : minuscules, chiffres et tirets, par exemple « cd45 ».")
-    if not files:
-        raise Invalid("Aucun fichier à importer.")
-    _check_format(files, fmt)
+    check_request(fmt, source, files)
     parse = parse_datainclusion if fmt == "datainclusion" else parse_mednum
     clock = time.perf_counter()
-    # reading and validating 100,000 rows takes seconds of CPU: in a worker thread, so the event loop keeps serving
-    outcomes, structures, services = await asyncio.to_thread(parse, files, source, progress)
+    # reading and validating 100,000 rows takes seconds of CPU: off the event loop, in another process for a large
+    # file on disk (json.loads holds the GIL for seconds), else in a worker thread
+    if elsewhere.worth_it(files):
+        outcomes, structures, services = await elsewhere.parse(fmt, files, source, progress)
+    else:
+        outcomes, structures, services = await asyncio.to_thread(parse, files, source, progress)
     report = ImportReport(fmt, dry_run, outcomes)
     report.timings["validation"] = time.perf_counter() - clock
     for outcome in outcomes:
@@ -395,11 +424,15 @@ async def import_files(
     if dry_run:
         await upsert(structures, services, report, None, rt.now(), progress)
         report.record_id = await records.keep(report, files, source, actor_id, rt.now())
+        if when_kept is not None:
+            await when_kept(report, None)
         return report
     async with write_transaction() as transaction:
         clock = time.perf_counter()
         await upsert(structures, services, report, transaction, rt.now(), progress)
         report.timings["writing"] = time.perf_counter() - clock
+        if progress:
+            progress("doublons", 0, 0)
         report.duplicates_flagged = await duplicates.flag_duplicates(rt, report.structure_ids)
         report.timings["duplicates"] = time.perf_counter() - clock - report.timings["writing"]
         await queue_reindex(report.service_ids, report.structure_ids)
@@ -415,7 +448,11 @@ async def import_files(
         await journal.append(rt, Act("directory_import", actor_id, None, "import", fmt, details))
         # in the import's transaction: a process killed once the import has committed leaves its report too
         report.record_id = await records.keep(report, files, source, actor_id, rt.now(), transaction)
+        if when_kept is not None:
+            await when_kept(report, transaction)
     clock = time.perf_counter()
+    if progress:
+        progress("index", 0, 0)
     try:  # the import has committed: the index is brought up to date a batch per transaction
         await pending.drain()
     except Exception as error:  # what is left stays queued for the jobs loop; the report stands

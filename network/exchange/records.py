@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import gzip
 import io
+import itertools
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from hub.errors import NotFound
-from hub.spreadsheets import safe_row
+from hub.spreadsheets import FORMULA_TRIGGERS, safe_row
 from network.exchange.files import InputFile
-from network.exchange.report import ImportReport
+from network.exchange.report import ImportReport, RowOutcome
 from network.tables import ImportRecord
 
 log = logging.getLogger("maillage.directory")
@@ -119,6 +121,59 @@ async def recent(limit: int = 10) -> list[dict[str, Any]]:
     for row in rows:
         row["summary_lines"] = [line for line in row.pop("summary").split("\n") if line]
     return rows
+
+
+@dataclasses.dataclass
+class KeptReport:
+    """A kept report as the pages show it (the same names as ImportReport's): its summary, the rows refused and
+    the rows kept with a field left empty, read back from its CSV."""
+
+    record_id: int
+    dry_run: bool
+    lines: list[str]
+    rejected: list[RowOutcome]
+    noted: list[RowOutcome]
+
+    def summary_lines(self) -> list[str]:
+        return self.lines
+
+
+def _outcomes(rows_csv: bytes) -> tuple[list[RowOutcome], list[RowOutcome]]:
+    statuses = {label: status for status, label in STATUS_LABELS.items()}
+    text = gzip.decompress(rows_csv).decode("utf-8-sig")
+    rejected, noted = [], []
+    for cells in itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=";"), 1, None):
+        if len(cells) != len(HEADER):
+            continue
+        file, where, kind, ident, status, reasons, notes = (_as_written(cell) for cell in cells)
+        outcome = RowOutcome(file, where, kind, ident, statuses.get(status, status), _split(reasons), _split(notes))
+        if outcome.status == "rejected":
+            rejected.append(outcome)
+        elif outcome.notes:
+            noted.append(outcome)
+    return rejected, noted
+
+
+def _as_written(cell: str) -> str:
+    """A cell as the file had it: the quote safe_cell put before a would-be formula taken off (the page escapes it)."""
+    return cell[1:] if cell.startswith("'") and cell[1:2].startswith(FORMULA_TRIGGERS) else cell
+
+
+def _split(joined: str) -> list[str]:
+    return [part for part in joined.split(" ; ") if part]
+
+
+async def kept_report(record_id: int) -> KeptReport | None:
+    row = (
+        await ImportRecord.select(ImportRecord.dry_run, ImportRecord.summary, ImportRecord.rows_csv)
+        .where(ImportRecord.id == record_id)
+        .first()
+    )
+    if row is None:
+        return None
+    rejected, noted = await asyncio.to_thread(_outcomes, bytes(row["rows_csv"]))  # 100,000 rows: off the loop
+    lines = [line for line in row["summary"].split("\n") if line]
+    return KeptReport(record_id, row["dry_run"], lines, rejected, noted)
 
 
 async def csv_of(record_id: int) -> tuple[str, bytes]:

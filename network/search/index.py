@@ -321,7 +321,9 @@ async def reindex_batch(ids: list[int], report: IndexReport) -> None:
     report.services += len(rows)
     searchable: set[int] = set()
     documents: list[tuple[_Document, str]] = []
-    for row in rows:
+    for n, row in enumerate(rows, 1):
+        if n % 200 == 0:  # folding a batch's text is CPU: other requests get the event loop in between
+            await asyncio.sleep(0)
         if row["status"] != "active" or not row["is_active"]:
             continue
         document = _document(row, places.get(int(row["id"]), []))
@@ -362,13 +364,17 @@ async def reindex_batch(ids: list[int], report: IndexReport) -> None:
         f"INSERT INTO network_search ({_INDEX_COLUMNS})", index_rows, _INDEX_TYPES, tail="" if sqlite else _PG_UPSERT
     )
     if sqlite:
+        fts_rows = []
+        for n, (d, _) in enumerate(documents, 1):
+            fts_rows.append(
+                [d.service_id, fold(d.name), fold(d.structure), fold(d.description), fold(d.context), d.filters]
+            )
+            if n % 200 == 0:
+                await asyncio.sleep(0)
         await sql.executemany(
             "INSERT INTO network_search_fts (rowid, name, structure, description, context, filters)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                [d.service_id, fold(d.name), fold(d.structure), fold(d.description), fold(d.context), d.filters]
-                for d, _ in documents
-            ],
+            fts_rows,
         )
     else:
         await sql.insert_rows(
