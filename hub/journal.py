@@ -545,6 +545,9 @@ async def describe(rows: Sequence[Mapping[str, Any]], labels: JournalLabels) -> 
                 lines.append(Line(label, Named("oui" if value else "non")))
             elif value is None:
                 lines.append(Line(label, Named("—")))
+            elif isinstance(value, list | tuple):  # codes (scopes…) said one by one, in the module's words
+                named = [labels.values.get(key, {}).get(str(item), str(item)) for item in value]
+                lines.append(Line(label, Named(", ".join(named) or "—")))
             else:
                 lines.append(Line(label, Named(labels.values.get(key, {}).get(str(value), str(value)))))
         readings.append(

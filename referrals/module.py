@@ -114,6 +114,7 @@ JOURNAL = JournalLabels(
         "referral_amend": "Orientation complétée",
         "referral_cancel": "Orientation annulée",
         "referrals_expired": "Orientations expirées sans réponse",
+        "referral_attach": "Pièces jointes ajoutées à une orientation",
     },
     details={
         "to": "Vers",
@@ -123,6 +124,7 @@ JOURNAL = JournalLabels(
         "reason": "Motif",
         "shared": "Motif transmis à la personne",
         "outcome": "Résultat",
+        "count": "Nombre",
     },
     values={"reason": lifecycle.REFUSAL_REASONS, "outcome": lifecycle.OUTCOMES},  # the pages' own words
     refers_to={"to": "structure"},

@@ -20,6 +20,8 @@ GOOD_JOIN = {
     "postal_code": "45990",
     "commune": "Montclair-sur-Loire",
     "contact_email": "direction@lire-ecrire.example.fr",
+    "latitude": "47.9025",  # placed by hand: the test's empty directory cannot find the address
+    "longitude": "1.9090",
 }
 
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from hub.hooks import StructureMerged
 from hub.mandates import cli
 from hub.mandates.seal import SealSettings
-from hub.modules import DemoContext, Module, NavItem, PeriodicWork
+from hub.mandates.vocabulary import SCOPES
+from hub.modules import DemoContext, JournalLabels, JournalObject, Module, NavItem, PeriodicWork
 
 if TYPE_CHECKING:
     from hub.accounts import Actor
@@ -96,6 +97,54 @@ def _probes() -> Sequence[Any]:
     return probes.PROBES
 
 
+# The journal page's French for mandates: the journal keeps ids and codes only, never a resident's name.
+JOURNAL = JournalLabels(
+    actions={
+        "aidant_habilitated": "Aidant habilité à faire des mandats",
+        "aidant_habilitation_withdrawn": "Habilitation d'aidant retirée",
+        "charter_accepted": "Charte de l'aidant acceptée",
+        "resident_created": "Personne accompagnée enregistrée",
+        "mandate_drafted": "Projet de mandat créé",
+        "mandate_signed": "Mandat signé",
+        "mandate_finalised": "Mandat finalisé et scellé",
+        "mandate_cancelled": "Projet de mandat abandonné",
+        "mandate_revoked": "Mandat révoqué",
+        "mandate_scopes_replaced": "Démarches remplacées par un nouveau mandat",
+        "mandate_variant_uploaded": "Modèle de mandat de la structure déposé",
+        "mandate_variant_activated": "Modèle de mandat de la structure activé",
+        "mandate_variant_deactivated": "Modèle de mandat de la structure désactivé",
+        "mandates_reminded": "Aidants prévenus de mandats bientôt échus",
+        "mandates_expired": "Mandats arrivés à échéance",
+        "mandates_purged": "Mandats effacés après la durée de conservation",
+        "residents_purged": "Personnes accompagnées effacées après la durée de conservation",
+    },
+    details={
+        "scopes": "Démarches",
+        "duration": "Durée (jours)",
+        "renews": "Renouvelle le mandat n°",
+        "sha256": "Empreinte SHA-256 du PDF scellé",
+        "replaced": "Démarches remplacées",
+        "mode": "Signature",
+        "kind": "Document",
+        "version": "Version",
+        "revocation": "Attestation de révocation n°",
+        "whole": "Mandat entier",
+        "count": "Nombre",
+        "by": "Par",
+        "ok": "Accepté",
+    },
+    values={
+        "scopes": {scope.code: scope.label for scope in SCOPES},
+        "mode": {"screen": "sur l'écran", "paper": "sur papier"},
+    },
+    refers_to={"by": "user"},
+    objects={
+        "mandate": JournalObject("mandat", "/mandats/{id}"),
+        "resident": JournalObject("personne accompagnée"),
+        "user": JournalObject("personne"),
+    },
+)
+
 MODULE = Module(
     name="mandates",
     piccolo_app="hub.mandates.piccolo_app",
@@ -112,4 +161,5 @@ MODULE = Module(
     state=_seal,
     hooks={StructureMerged: _structure_merged},
     probes=_probes,
+    journal=JOURNAL,
 )
