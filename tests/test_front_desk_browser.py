@@ -165,9 +165,11 @@ def test_the_coordinator_refuses_a_request_to_join_with_a_message(
     visitor.get_by_label("Commune", exact=True).fill("Montclair-sur-Loire")
     visitor.get_by_label("Adresse e-mail du futur référent").fill("contact@mains-libres.example.fr")
     visitor.get_by_role("button", name=re.compile("Envoyer")).click()
-    if visitor.get_by_text("Adresse introuvable.").count():  # unknown to the gazetteer: sent again as typed
+    if visitor.get_by_text(
+        "Adresse introuvable sur la carte", exact=False
+    ).count():  # unknown to the gazetteer: sent again as typed
         visitor.get_by_role("button", name=re.compile("Envoyer")).click()
-    expect(visitor.get_by_text("Adresse introuvable.")).to_have_count(0)
+    expect(visitor.get_by_text("Adresse introuvable sur la carte", exact=False)).to_have_count(0)
 
     page = new_page()
     sign_in_demo(page, COORDINATOR, phone)
