@@ -6,16 +6,21 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import shutil
+import subprocess
 from email.header import decode_header, make_header
 from email.message import Message
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import docx
 import httpx
 import icalendar
+import pytest
 
 from hub import accounts, jobs, mail
+from hub.documents import find_soffice
 from hub.errors import Forbidden
 from hub.falc import check_docx
 from hub.reporting import Period
@@ -26,6 +31,7 @@ from network.meetings.tables import ActionItem, Attendance, IndicatorValue, Invi
 from tests.conftest import Inbox, Person, make_person, make_structure, post_form, sign_in
 
 PARIS = ZoneInfo("Europe/Paris")
+needs_soffice = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice absent : scripts/install-libreoffice")
 
 
 async def _network(rt: Runtime) -> dict[str, Any]:
@@ -368,3 +374,50 @@ async def test_meetings_section_counts_events_attendance_actions_and_indicators(
     assert not section.empty and section.order == 60
     module = next(m for m in rt.modules if m.name == "meetings")
     assert module.report is not None and (await module.report(rt, period)).key == "meetings"
+
+
+async def test_a_moved_event_sends_the_new_ics_with_the_same_uid_and_the_next_sequence(client, rt, inbox):
+    people = await _network(rt)
+    event_id, links = await _invited(rt, inbox, people, rt.today() + dt.timedelta(days=20))
+    await post_form(client, links["lea"], {"answer": "no"})  # declined: not told
+    inbox.messages.clear()
+    coordinator = await _actor(people["coordinator"])
+    new_day = rt.today() + dt.timedelta(days=27)
+    same = _command(rt.today() + dt.timedelta(days=20), agenda=("Tour de table",))
+    assert await rsvp.update_event(rt, coordinator, event_id, same) == 0  # the agenda alone: no new version
+    assert await rsvp.update_event(rt, coordinator, event_id, _command(new_day, start_time="09:30")) == 1
+    await mail.deliver_due(rt)
+    (message,) = inbox.messages
+    assert message["To"] == people["bruno"].email
+    assert _subject(message) == "Un événement du réseau change de date, d'heure ou de lieu"
+    body, (ics_part,) = _parts(message)
+    assert "/reunions/reponse/" in body  # Bruno had not answered: a fresh link
+    (event,) = icalendar.Calendar.from_ical(ics_part.get_payload(decode=True)).walk("VEVENT")
+    assert str(event["UID"]) == f"maillage-evenement-{event_id}@testserver.local"
+    assert int(event["SEQUENCE"]) == 1
+    assert event.decoded("DTSTART") == dt.datetime.combine(new_day, dt.time(9, 30), PARIS)
+
+
+def _pdf_text(path: Path) -> str:
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "pdftotext absent : scripts/install-libreoffice installe poppler-utils"
+    return subprocess.run(  # noqa: S603 (poppler's pdftotext)
+        [pdftotext, "-layout", str(path), "-"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+@needs_soffice
+async def test_the_attendance_sheet_pdf_lists_the_invited_by_structure(client, rt, inbox, tmp_path):
+    people = await _network(rt)
+    event_id, _ = await _invited(rt, inbox, people, rt.today() + dt.timedelta(days=3))
+    await sign_in(client, people["coordinator"])
+    response = await client.get(f"/reunions/{event_id}/feuille.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert response.headers["content-type"] == "application/pdf"
+    pdf = tmp_path / "feuille.pdf"
+    pdf.write_bytes(response.content)
+    text = _pdf_text(pdf)
+    day = rt.today() + dt.timedelta(days=3)
+    assert "Feuille de présence" in text and rsvp.day_text(day) in text and "De 14 h à 16 h 30." in text
+    assert "Lea Aidante" in text and "Centre social des Tilleuls" in text and "Pas de réponse" in text
+    assert re.search(r"Page 1 sur \d", text)

@@ -32,15 +32,15 @@ def _nav(actor: Actor | None) -> Sequence[NavItem]:
 
 
 async def _remind(rt: Runtime) -> int:
-    from network.meetings import rsvp
+    from network.meetings.rsvp import send_reminders
 
-    return await rsvp.send_reminders(rt)
+    return await send_reminders(rt)
 
 
 async def _seed_demo(rt: Runtime, context: DemoContext) -> None:
-    from network.meetings import demo
+    from network.meetings.demo import seed
 
-    await demo.seed(rt, context)
+    await seed(rt, context)
 
 
 async def _report(rt: Runtime, period: Period) -> Section:
@@ -50,9 +50,9 @@ async def _report(rt: Runtime, period: Period) -> Section:
 
 
 def _probes() -> Sequence[Any]:
-    from network.meetings import probes
+    from network.meetings.probes import PROBES
 
-    return probes.PROBES
+    return PROBES
 
 
 MODULE = Module(

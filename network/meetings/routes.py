@@ -193,11 +193,12 @@ class CoordinatorPages(Controller):
     ) -> Response[Any]:
         """Change the event."""
         try:
-            await service.update_event(rt, actor, event_id, forms.event_command(data, rt.today()))
+            told = await rsvp.update_event(rt, actor, event_id, forms.event_command(data, rt.today()))
         except Invalid as error:
             fields = error.fields or {"title": error.message}
             return await _event_form_page(request, forms.event_values(data), fields, event_id)
-        return redirect(request, f"/reunions/{event_id}", "Événement modifié.")
+        message = f"Événement modifié. Invités prévenus : {told}." if told else "Événement modifié."
+        return redirect(request, f"/reunions/{event_id}", message)
 
     @post("/{event_id:int}/inviter", operation_id="meetingsInviteSubmit")
     async def invite(

@@ -23,7 +23,7 @@ from hub.journal import Act
 from hub.runtime import Runtime
 from hub.security import new_token, token_hash
 from hub.tables import Structure
-from network.meetings import ics
+from network.meetings import ics, service
 from network.meetings.service import ANSWERS, KINDS, audience_people, event_row, full_agenda, require_coordinator
 from network.meetings.tables import Invitation, MeetingEvent
 
@@ -220,22 +220,43 @@ async def send_reminders(rt: Runtime) -> int:
             )
             if not claimed:  # another worker took it
                 continue
-            rows = await Invitation.select(
-                Invitation.id, Invitation.answer, Invitation.user.email.as_alias("email")
-            ).where((Invitation.event == event["id"]) & (Invitation.answer != "no"))
-            for row in rows:
-                token = None
-                if row["answer"] == "":
-                    token = new_token()  # a fresh link: the first one's token is not kept, only its hash
-                    await Invitation.update(
-                        {Invitation.token_hash: token_hash(token), Invitation.token_used_at: None}
-                    ).where(Invitation.id == row["id"])
-                await Invitation.update({Invitation.reminded_at: rt.now()}).where(Invitation.id == row["id"])
-                context = await _mail_context(rt, event, token)
-                context["answer"] = ANSWERS.get(row["answer"], "")
-                await mail.enqueue(rt, to=row["email"], template="meeting_reminder", context=context)
-                sent += 1
+            sent += await _mail_invitees(rt, event, "meeting_reminder", with_ics=False)
     return sent
+
+
+async def _mail_invitees(rt: Runtime, event: dict[str, Any], template: str, *, with_ics: bool) -> int:
+    """One mail to each invitee who has not declined; those who have not answered get a fresh answer link."""
+    attachments: tuple[mail.Attachment, ...] = ()
+    if with_ics:
+        data = ics.event_ics(event, rt.settings.base_url, rt.now(), event["agenda"])
+        attachments = (mail.Attachment(ics.FILENAME, ics.CONTENT_TYPE, data),)
+    rows = await Invitation.select(Invitation.id, Invitation.answer, Invitation.user.email.as_alias("email")).where(
+        (Invitation.event == event["id"]) & (Invitation.answer != "no")
+    )
+    for row in rows:
+        token = None
+        if row["answer"] == "":
+            token = new_token()  # a fresh link: the first one's token is not kept, only its hash
+            await Invitation.update({Invitation.token_hash: token_hash(token), Invitation.token_used_at: None}).where(
+                Invitation.id == row["id"]
+            )
+        if template == "meeting_reminder":
+            await Invitation.update({Invitation.reminded_at: rt.now()}).where(Invitation.id == row["id"])
+        context = await _mail_context(rt, event, token)
+        context["answer"] = ANSWERS.get(row["answer"], "")
+        await mail.enqueue(rt, to=row["email"], template=template, context=context, attachments=attachments)
+    return len(rows)
+
+
+async def update_event(rt: Runtime, actor: Actor, event_id: int, command: service.EventCommand) -> int:
+    """Change the event; when its date, times or place change after the invitations left, each invitee who has
+    not declined gets the news with the new version of the .ics (same UID, next SEQUENCE). Returns mails queued."""
+    async with write_transaction():
+        moved = await service.update_event(rt, actor, event_id, command)
+        event = await event_row(event_id)
+        if not moved or event["invited_at"] is None:
+            return 0
+        return await _mail_invitees(rt, event, "meeting_update", with_ics=True)
 
 
 async def structure_name(structure_id: int) -> str:

@@ -162,8 +162,9 @@ async def create_event(rt: Runtime, actor: Actor, command: EventCommand) -> int:
     return event_id
 
 
-async def update_event(rt: Runtime, actor: Actor, event_id: int, command: EventCommand) -> None:
-    """The coordinator changes an event; a new date, time or place makes a new version of the calendar file."""
+async def update_event(rt: Runtime, actor: Actor, event_id: int, command: EventCommand) -> bool:
+    """The coordinator changes an event; a new date, time or place makes a new version of the calendar file
+    (True: the invitees must hear of it, see rsvp.update_event)."""
     require_coordinator(actor)
     check_event(command, rt.today())
     await _check_structures(command.structure_ids)
@@ -198,6 +199,7 @@ async def update_event(rt: Runtime, actor: Actor, event_id: int, command: EventC
                 *[EventStructure(event=event_id, structure=sid) for sid in sorted(set(command.structure_ids))]
             )
         await journal.append(rt, Act("meetings.event_updated", actor.user_id, None, "meetings_event", event_id))
+    return moved
 
 
 async def list_events(rt: Runtime) -> list[dict[str, Any]]:
@@ -583,7 +585,13 @@ async def meetings_section(rt: Runtime, period: Period) -> Section:
     items = await ActionItem.select(
         ActionItem.title, ActionItem.status, ActionItem.due_date, ActionItem.owner_structure.name.as_alias("owner")
     ).where(ActionItem.event.is_in(ids) & (ActionItem.kind == "action"))
-    by_status = tuple((label, sum(1 for i in items if i["status"] == code)) for code, label in STATUSES.items())
+    status_counts = {
+        row["status"]: row["n"]
+        for row in await ActionItem.select(ActionItem.status, Count(ActionItem.id).as_alias("n"))
+        .where(ActionItem.event.is_in(ids) & (ActionItem.kind == "action"))
+        .group_by(ActionItem.status)
+    }
+    by_status = tuple((label, status_counts.get(code, 0)) for code, label in STATUSES.items())
     item_rows = tuple(
         (
             i["title"],
