@@ -24,37 +24,19 @@ from hub.runtime import Runtime
 from hub.security import new_token, token_hash
 from hub.tables import Structure
 from network.meetings import ics, service
-from network.meetings.service import ANSWERS, KINDS, audience_people, event_row, full_agenda, require_coordinator
+from network.meetings.service import (
+    ANSWERS,
+    KINDS,
+    audience_people,
+    day_text,
+    event_row,
+    full_agenda,
+    require_coordinator,
+    time_text,
+)
 from network.meetings.tables import Invitation, MeetingEvent
 
 REMINDER_DAYS = 2
-WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
-def day_text(day: dt.date) -> str:
-    """ "jeudi 10 décembre 2026"."""
-    first = "1er" if day.day == 1 else str(day.day)
-    return f"{WEEKDAYS_FR[day.weekday()]} {first} {MONTHS_FR[day.month - 1]} {day.year}"
-
-
-def time_text(value: str) -> str:
-    """ "14:00" -> "14 h", "16:30" -> "16 h 30"."""
-    hours, minutes = value.split(":")
-    return f"{int(hours)} h" + ("" if minutes == "00" else f" {minutes}")
 
 
 async def _mail_context(rt: Runtime, event: dict[str, Any], token: str | None) -> dict[str, Any]:

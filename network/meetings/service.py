@@ -44,6 +44,34 @@ MAX_AGENDA_ITEMS = 30
 MAX_AGENDA_LINE = 300
 MAX_MINUTES = 50_000
 MAX_ACTION_TITLE = 300
+WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def day_text(day: dt.date, weekday: bool = True) -> str:
+    """ "jeudi 10 décembre 2026"."""
+    first = "1er" if day.day == 1 else str(day.day)
+    text = f"{first} {MONTHS_FR[day.month - 1]} {day.year}"
+    return f"{WEEKDAYS_FR[day.weekday()]} {text}" if weekday else text
+
+
+def time_text(value: str) -> str:
+    """ "14:00" -> "14 h", "16:30" -> "16 h 30"."""
+    hours, minutes = value.split(":")
+    return f"{int(hours)} h" + ("" if minutes == "00" else f" {minutes}")
 
 
 # ---------------------------------------------------------------- commands
@@ -574,7 +602,7 @@ async def meetings_section(rt: Runtime, period: Period) -> Section:
     present = await _counts(Attendance, Attendance.event)
     event_rows = tuple(
         (
-            f"{e['title']} ({e['day']:%d/%m/%Y})",
+            f"{e['title']} ({day_text(e['day'], weekday=False)})",
             invited.get(e["id"], 0),
             yes.get(e["id"], 0),
             present.get(e["id"], 0),
@@ -596,7 +624,7 @@ async def meetings_section(rt: Runtime, period: Period) -> Section:
         (
             i["title"],
             i["owner"] or "—",
-            i["due_date"].strftime("%d/%m/%Y") if i["due_date"] else "—",
+            day_text(i["due_date"], weekday=False) if i["due_date"] else "—",
             STATUSES.get(i["status"], i["status"]),
         )
         for i in sorted(items, key=lambda i: (i["status"] not in OPEN_STATUSES, i["title"]))
