@@ -3,9 +3,10 @@ hub.piccolo_conf, which read it). Adding a domain is one line here."""
 
 from __future__ import annotations
 
+from hub.mandates.module import MODULE as MANDATES
 from hub.modules import Module
 from network.meetings.module import MODULE as MEETINGS
 from network.module import MODULE as DIRECTORY
 from referrals.module import MODULE as REFERRALS
 
-MODULES: tuple[Module, ...] = (DIRECTORY, REFERRALS, MEETINGS)
+MODULES: tuple[Module, ...] = (DIRECTORY, REFERRALS, MANDATES, MEETINGS)

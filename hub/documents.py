@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import io
 import itertools
 import json
@@ -25,6 +26,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -56,22 +58,62 @@ class Picture:
     alt: str = ""  # what a screen reader says of it
 
 
+_PARSED_LIMIT = 64  # document parts (body, headers, footers) kept parsed and compiled, per process
+
+
+@functools.cache
+def _rendering() -> tuple[Any, Any]:
+    """docxtpl's template class and a Jinja environment that prepare each document part once per process.
+
+    docxtpl rewrites every part's XML (`patch_xml`) and compiles it with Jinja on every render; both depend on
+    the part's text only, and a template's parts are the same text at every render. Caching them keyed by that
+    text takes more than half off a mandate's render (bench/mandates.py) and cannot serve a stale template:
+    another file is another text.
+    """
+    import jinja2
+    from docxtpl import DocxTemplate
+
+    lock = threading.Lock()
+    patched: dict[str, str] = {}
+    compiled: dict[str, jinja2.Template] = {}
+
+    def remember(cache: dict[str, Any], key: str, value: Any) -> Any:
+        with lock:
+            if len(cache) >= _PARSED_LIMIT:
+                cache.pop(next(iter(cache)))  # the oldest first
+            cache[key] = value
+        return value
+
+    class Environment(jinja2.Environment):
+        def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:  # noqa: A002
+            if globals is not None or template_class is not None or not isinstance(source, str):
+                return super().from_string(source, globals, template_class)
+            found = compiled.get(source)
+            return found if found is not None else remember(compiled, source, super().from_string(source))
+
+    class Template(DocxTemplate):  # type: ignore[misc]
+        def patch_xml(self, src_xml: str) -> str:
+            found = patched.get(src_xml)
+            return found if found is not None else remember(patched, src_xml, super().patch_xml(src_xml))
+
+    return Template, Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+
+
 def render_docx(
     template: Path | bytes, context: Mapping[str, Any], pictures: Mapping[str, Picture] | None = None
 ) -> bytes:
     """A .docx template (docxtpl: Jinja2 tags in Word) filled with context; values are escaped for XML."""
-    import jinja2
     from docx.shared import Cm
-    from docxtpl import DocxTemplate, InlineImage
+    from docxtpl import InlineImage
 
+    template_class, environment = _rendering()
     source: Any = io.BytesIO(template) if isinstance(template, bytes) else str(template)
-    document = DocxTemplate(source)
+    document = template_class(source)
     values = dict(context)
     for name, picture in (pictures or {}).items():  # docxtpl ties an image to the template being rendered
         values[name] = InlineImage(
             document, io.BytesIO(picture.png), width=Cm(picture.width_cm), anchor=picture.link or None
         )
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     document.render(values, jinja_env=environment)
     alts = {p.link: p.alt for p in (pictures or {}).values() if p.link and p.alt}
     if alts:

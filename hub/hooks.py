@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from hub.runtime import Runtime
-from hub.tables import AccessLink, Membership
+if TYPE_CHECKING:  # light at import: modules name these events in their MODULE, read by `maillage --help`
+    from hub.runtime import Runtime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +51,8 @@ async def announce(rt: Runtime, event: Event) -> dict[str, int]:
 
 async def _move_members(event: StructureMerged) -> Mapping[str, int]:
     """Members of the dropped structure hold their roles in the kept one; pending invitations follow."""
+    from hub.tables import AccessLink, Membership
+
     held = {
         (r["user"], r["role"])
         for r in await Membership.select(Membership.user, Membership.role).where(Membership.structure == event.kept_id)

@@ -13,6 +13,7 @@ from hub.modules import DemoContext, Module, NavItem, PeriodicWork
 
 if TYPE_CHECKING:
     from hub.accounts import Actor
+    from hub.reporting import Period, Section
     from hub.runtime import Runtime
 
 REFERRAL_ROLES = ("prescriber", "aidant", "manager")
@@ -91,6 +92,12 @@ def _probes() -> Sequence[Any]:
     return probes.PROBES
 
 
+async def _report(rt: Runtime, period: Period) -> Section:
+    from referrals import report
+
+    return await report.report(rt, period)
+
+
 MODULE = Module(
     name="referrals",
     piccolo_app="referrals.piccolo_app",
@@ -105,4 +112,5 @@ MODULE = Module(
     demo=_seed_demo,
     settings=ReferralSettings,
     probes=_probes,
+    report=_report,
 )

@@ -158,8 +158,11 @@ OPERATIONS = [
     "listReferrals",
     "getReferral",
     "transitionReferral",
+    "listMandates",
+    "getMandate",
+    "verifyMandate",
 ]
-PUBLIC_API = "/api/v1/directory/"  # the open directory: no token, no 401
+PUBLIC_API = ("/api/v1/directory/", "/api/v1/mandates/verify/")  # the open directory, the QR code: no token, no 401
 
 
 KNOWN_PLACE = "Montclair-sur-Loire"  # the fuzz fixture's commune

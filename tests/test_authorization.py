@@ -7,6 +7,7 @@ the outcome for every role. A new route without a probe fails `test_every_route_
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from typing import Any
 
 import httpx
@@ -17,6 +18,8 @@ from litestar.routes import HTTPRoute
 from hub import accounts, auth
 from hub import probes as core_probes
 from hub.composition import MODULES
+from hub.mandates.documents import CHARTER_VERSION
+from hub.mandates.tables import CharterAcceptance, Habilitation, Mandate, MandateScope, Resident, Revocation
 from hub.probes import DENIALS, ROLES, Probe
 from hub.runtime import Runtime
 from hub.tables import AccessLink, ApiToken, JournalCheck, JournalEntry, Membership, OutboxMessage, User
@@ -164,7 +167,54 @@ async def build_world(rt: Runtime) -> World:
     await schedule.save()
     ids["schedule_b"] = int(schedule.id)
     await meetings_probes.build_world(ids, people["manager_b"].id, rt.today())
+    ids.update(await mandate_world(a, people["aidant_a"].id))
     return World(ids, people)
+
+
+async def mandate_world(a: int, aidant_id: int) -> dict[str, Any]:
+    """A's aidant habilitated (charter accepted); a resident of A; a valid mandate (its sealed PDF, its scan and a
+    revocation attestation stand in as bytes: the matrix checks who reaches them, not what they are); a draft."""
+    await Habilitation.insert(Habilitation(user=aidant_id, structure=a))
+    await CharterAcceptance.insert(CharterAcceptance(user=aidant_id, version=CHARTER_VERSION))
+    resident = Resident(structure=a, first_name="Awa", last_name="Diallo")
+    await resident.save()
+    today = datetime.date.today()
+    ids: dict[str, Any] = {"resident_a": int(resident.id), "aidant_a_user": aidant_id}
+    for key, status in (("mandate_a", "active"), ("draft_a", "draft")):
+        mandate = Mandate(
+            public_code=f"code-de-verification-{key.replace('_', '-')}",
+            number=f"M-2026-{key}",
+            structure=a,
+            resident=resident.id,
+            created_by=aidant_id,
+            duration_days=365,
+            starts_on=today,
+            ends_on=today + datetime.timedelta(days=364),
+            status=status,
+            no_legal_protection=True,
+            sealed_pdf=b"%PDF-1.7 matrice" if status == "active" else None,
+            scan_bytes=b"%PDF-1.7 scan" if status == "active" else None,
+            scan_type="application/pdf" if status == "active" else "",
+        )
+        await mandate.save()
+        ids[key] = int(mandate.id)
+        ids[f"{key}_code"] = mandate.public_code
+        await MandateScope.insert(
+            *[MandateScope(mandate=mandate.id, scope=s) for s in ("social", "logement", "argent")]
+        )
+    revocation = Revocation(
+        mandate=ids["mandate_a"],
+        number="R-2026-matrice",
+        public_code="code-attestation-matrice",
+        scopes=["argent"],
+        sealed_pdf=b"%PDF-1.7 attestation",
+    )
+    await revocation.save()
+    ids["revocation_a"] = int(revocation.id)
+    await MandateScope.update({MandateScope.status: "revoked", MandateScope.revocation: revocation.id}).where(
+        (MandateScope.mandate == ids["mandate_a"]) & (MandateScope.scope == "argent")
+    )
+    return ids
 
 
 async def snapshot() -> tuple[int, ...]:
@@ -183,10 +233,17 @@ async def snapshot() -> tuple[int, ...]:
             (Service, " WHERE is_active"),
             (Place, ""),
             (ImportRecord, ""),
+            (Mandate, " WHERE status IN ('active', 'draft')"),
+            (MandateScope, " WHERE status = 'active'"),
+            (Revocation, ""),
+            (Resident, ""),
+            (Habilitation, " WHERE withdrawn_at IS NULL"),
+            (CharterAcceptance, ""),
         )
     ]
     counts += [
-        f"(SELECT max(updated_at) FROM {t._meta.tablename}) AS {t._meta.tablename}_at" for t in (Structure, Service)
+        f"(SELECT max(updated_at) FROM {t._meta.tablename}) AS {t._meta.tablename}_at"
+        for t in (Structure, Service, Mandate)
     ]
     rows = await Membership.raw("SELECT " + ", ".join(counts))  # one query, not one per table: runs ~50 times a role
     return tuple(rows[0].values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import shutil
 import signal
@@ -169,3 +170,20 @@ async def test_the_apps_converter_starts_on_first_use_and_stops_with_the_app(set
     assert is_gone(pid)
     assert not documents.running
     assert zombie_children() == []
+
+
+def test_a_parsed_template_is_reused_with_each_renders_own_values(tmp_path):
+    """render_docx keeps each part's parsed and compiled form; values and other templates never leak across."""
+    import docx
+
+    def paragraphs_text(data: bytes) -> str:
+        return "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
+
+    first = render_docx(slip_template(), {"prenom": "Awa", "nom": "Diallo", "lieu": "centre social"})
+    second = render_docx(slip_template(), {"prenom": "Léo", "nom": "Martin", "lieu": "médiathèque"})
+    other = falc_document()
+    other.add_paragraph("Au revoir {{ prenom }}.")
+    third = render_docx(to_bytes(other), {"prenom": "Awa"})
+    assert "Bonjour Awa Diallo." in paragraphs_text(first) and "Léo" not in paragraphs_text(first)
+    assert "Bonjour Léo Martin." in paragraphs_text(second) and "Awa" not in paragraphs_text(second)
+    assert "Au revoir Awa." in paragraphs_text(third) and "Bonjour" not in paragraphs_text(third)
