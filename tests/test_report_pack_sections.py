@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from hub.mandates import report as mandates_report
+from hub.mandates.tables import Mandate, MandateScope, Resident, Revocation
 from hub.reporting import Period
 from hub.runtime import Runtime
 from network import report as directory_report
@@ -202,3 +204,68 @@ async def test_median_of_an_even_count_is_the_mean_of_the_two_middle_answers(rt:
     section = await referrals_report.report(rt, S1)
     values = {f.indicator.key: (f.value, f.previous) for f in section.figures}
     assert values["referrals.first_answer_hours"] == (5.5, None)  # (3 + 8) ÷ 2; nothing answered before
+
+
+async def _mandate(
+    structure: int,
+    resident: int,
+    n: int,
+    finalised: dt.datetime | None,
+    starts: dt.date,
+    ends: dt.date,
+    scopes: dict[str, dt.datetime | None],
+    revoked: dt.datetime | None = None,
+) -> int:
+    mandate = Mandate(
+        public_code=f"m{n}",
+        structure=structure,
+        resident=resident,
+        duration_days=365,
+        starts_on=starts,
+        ends_on=ends,
+        status="active" if finalised else "draft",
+        finalised_at=finalised,
+        revoked_at=revoked,
+    )
+    await mandate.save()
+    for scope, scope_revoked in scopes.items():
+        await MandateScope(
+            mandate=mandate.id, scope=scope, status="revoked" if scope_revoked else "active", revoked_at=scope_revoked
+        ).save()
+        if scope_revoked:
+            await Revocation(mandate=mandate.id, public_code=f"r{n}{scope}", created_at=scope_revoked).save()
+    return int(mandate.id)
+
+
+async def test_mandates_section_from_handmade_mandates(rt: Runtime):
+    a = await make_structure("France Services", "RFS")
+    resident = Resident(structure=a, first_name="Prénom", last_name="Nom")
+    await resident.save()
+    r = int(resident.id)
+    d = dt.date
+    # 1: finalised 2026-02, one year, "famille" revoked 2026-04 → created, active (logement still valid), revoked
+    await _mandate(
+        a, r, 1, at(2026, 2, 1), d(2026, 2, 1), d(2027, 1, 31), {"famille": at(2026, 4, 1), "logement": None}
+    )
+    # 2: finalised 2025-09 for 6 months: ended 2026-03 → created before, active at the end of 2025-S2 only
+    await _mandate(a, r, 2, at(2025, 9, 1), d(2025, 9, 1), d(2026, 2, 28), {"social": None})
+    # 3: a draft never finalised: counts nowhere
+    await _mandate(a, r, 3, None, d(2026, 3, 1), d(2027, 2, 28), {"social": None})
+    # 4: finalised 2026-05, wholly revoked 2026-06 → created and revoked, not active at the end
+    await _mandate(
+        a, r, 4, at(2026, 5, 1), d(2026, 5, 1), d(2027, 4, 30), {"papiers": at(2026, 6, 1)}, revoked=at(2026, 6, 1)
+    )
+    section = await mandates_report.report(rt, S1)
+    values = {f.indicator.key: (f.value, f.previous) for f in section.figures}
+    assert values["mandates.created"] == (2, 1)
+    assert values["mandates.active"] == (1, 1)  # 1 | 2
+    assert values["mandates.revoked"] == (2, 0)
+    scopes = {row[0]: row[1:] for row in section.tables[0].rows}
+    # (created, active at the end, revoked)
+    assert scopes["Famille - Scolarité"] == (1, 0, 1)
+    assert scopes["Logement"] == (1, 1, 0)
+    assert scopes["Social - Santé"] == (0, 0, 0)  # mandate 2 ended in February; 3 is a draft
+    assert scopes["Papiers - Citoyenneté - Élections"] == (1, 0, 1)
+    assert section.order == 30
+    module = next(m for m in rt.modules if m.name == "mandates")
+    assert module.report is not None and (await module.report(rt, S1)).key == "mandates"

@@ -17,6 +17,7 @@ from hub.modules import DemoContext, Module, NavItem, PeriodicWork
 if TYPE_CHECKING:
     from hub.accounts import Actor
     from hub.mandates.seal import HubSeal
+    from hub.reporting import Period, Section
     from hub.runtime import Runtime
 
 MANDATE_ROLES = ("aidant", "manager")  # who works with a structure's mandates (habilitated aidants act)
@@ -96,6 +97,12 @@ def _probes() -> Sequence[Any]:
     return probes.PROBES
 
 
+async def _report(rt: Runtime, period: Period) -> Section:
+    from hub.mandates import report
+
+    return await report.report(rt, period)
+
+
 MODULE = Module(
     name="mandates",
     piccolo_app="hub.mandates.piccolo_app",
@@ -112,4 +119,5 @@ MODULE = Module(
     state=_seal,
     hooks={StructureMerged: _structure_merged},
     probes=_probes,
+    report=_report,
 )
