@@ -29,33 +29,39 @@ MEMBERS = Indicator(
     "directory.members",
     "Structures membres",
     "Structures actives de l'annuaire (hors fiches fusionnées) créées avant la fin de la période.",
+    is_count=False,  # structures and services are public: no "< 5"
 )
 NEWCOMERS = Indicator(
     "directory.newcomers",
     "Nouvelles structures",
     "Structures actives de l'annuaire créées pendant la période.",
+    is_count=False,  # structures and services are public: no "< 5"
 )
 SERVICES = Indicator(
     "directory.services",
     "Services actifs",
     "Services actifs des structures membres, créés avant la fin de la période.",
+    is_count=False,  # structures and services are public: no "< 5"
 )
 KINDS = Indicator(
     "directory.kinds",
     "Structures par type",
     "Structures membres à la fin de la période, selon leur type (centre social, CCAS, médiathèque…).",
+    is_count=False,  # structures and services are public: no "< 5"
 )
 THEMES = Indicator(
     "directory.themes",
     "Services par thématique",
     "Services actifs des structures membres qui proposent au moins une thématique de la famille "
     "(familles de thématiques data·inclusion) ; un service compte une fois par famille.",
+    is_count=False,  # structures and services are public: no "< 5"
 )
 COVERAGE = Indicator(
     "directory.coverage",
     "Services proches par commune ou quartier",
     f"Pour chaque commune (ou quartier quand il est renseigné), nombre de lieux de services actifs à moins de "
     f"{WHITE_ZONE_KM:g} km de son centre (la moyenne des coordonnées de ses structures).",
+    is_count=False,  # structures and services are public: no "< 5"
 )
 WHITE_ZONES = Indicator(
     "directory.white_zones",
@@ -63,17 +69,20 @@ WHITE_ZONES = Indicator(
     f"Couples (commune ou quartier, famille de thématiques) pour lesquels aucun service actif du réseau n'est "
     f"proposé à moins de {WHITE_ZONE_KM:g} km du centre de la zone ; seules les familles proposées quelque part "
     f"dans le réseau sont comptées.",
+    is_count=False,  # structures and services are public: no "< 5"
 )
 FRESH_6 = Indicator(
     "directory.fresh_6",
     "Fiches confirmées depuis moins de 6 mois",
     "Structures membres dont la fiche a été confirmée par ses gestionnaires dans les 6 mois avant la fin de la "
     "période.",
+    is_count=False,  # structures and services are public: no "< 5"
 )
 FRESH_12 = Indicator(
     "directory.fresh_12",
     "Fiches confirmées depuis moins de 12 mois",
     "Structures membres dont la fiche a été confirmée dans les 12 mois avant la fin de la période.",
+    is_count=False,  # structures and services are public: no "< 5"
 )
 FRESH_6_RATE = Indicator(
     "directory.fresh_6_rate",
@@ -244,6 +253,7 @@ async def report(rt: Runtime, period: Period) -> Section:
             ("Type", "Structures"),
             by_label(await _kinds(period), STRUCTURE_KINDS),
             KINDS,
+            counts=False,
         ),
         Table(
             "services_thematiques",
@@ -251,6 +261,7 @@ async def report(rt: Runtime, period: Period) -> Section:
             ("Thématique", "Services"),
             by_label(await _themes(period), CATEGORIES),
             THEMES,
+            counts=False,
         ),
         Table(
             "couverture",
@@ -258,6 +269,7 @@ async def report(rt: Runtime, period: Period) -> Section:
             ("Commune ou quartier", "Lieux de services proches", "Thématiques couvertes", "Thématiques absentes"),
             tuple(coverage),
             COVERAGE,
+            counts=False,
         ),
         Table(
             "carte_couverture",
@@ -266,6 +278,7 @@ async def report(rt: Runtime, period: Period) -> Section:
             tuple(map_rows),
             COVERAGE,
             chart="map",
+            counts=False,
         ),
         Table(
             "zones_blanches",
