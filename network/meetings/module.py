@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 
 
 def _routes() -> Sequence[Any]:
+    from network.meetings.dashboard import CONTROLLERS as PACK_CONTROLLERS
     from network.meetings.routes import CONTROLLERS
 
-    return CONTROLLERS
+    return [*PACK_CONTROLLERS, *CONTROLLERS]
 
 
 def _nav(actor: Actor | None) -> Sequence[NavItem]:
@@ -50,9 +51,22 @@ async def _report(rt: Runtime, period: Period) -> Section:
 
 
 def _probes() -> Sequence[Any]:
+    from network.meetings.dashboard import PROBES as PACK_PROBES
     from network.meetings.probes import PROBES
 
-    return PROBES
+    return [*PROBES, *PACK_PROBES]
+
+
+async def _build_pack(rt: Runtime, payload: dict[str, Any]) -> None:
+    from network.meetings.jobs import run_build
+
+    await run_build(rt, payload)
+
+
+def _commands(sub: Any) -> None:
+    from network.meetings.jobs import add_commands
+
+    add_commands(sub)
 
 
 MODULE = Module(
@@ -64,4 +78,6 @@ MODULE = Module(
     demo=_seed_demo,
     probes=_probes,
     report=_report,
+    job_handlers={"meetings.pack_build": _build_pack},
+    commands=_commands,
 )
