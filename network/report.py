@@ -300,6 +300,8 @@ async def report(rt: Runtime, period: Period) -> Section:
             "une structure active aujourd'hui, créée avant cette date.",
             f"Une zone blanche est une commune ou un quartier sans service d'une thématique à moins de "
             f"{WHITE_ZONE_KM:g} km (à vol d'oiseau) ; le nombre de zones blanches n'a pas de valeur passée.",
+            "Seule la dernière confirmation d'une fiche est gardée : une fiche confirmée après la fin de la période "
+            "ne compte pas parmi les fiches confirmées de cette période.",
         ),
         order=10,
     )

@@ -118,7 +118,7 @@ async def start_build(rt: Runtime, actor: Actor, period: Period) -> str:
     _write_status(
         folder,
         state="queued",
-        step="En attente du traitement",
+        step="la construction commence dans un instant",
         percent=0,
         period=period.label,
         period_text=pack.period_text(period),
