@@ -187,7 +187,7 @@ async def report(rt: Runtime, period: Period) -> Section:
         Figure(HONOURED, now["honoured"], before["honoured"]),
     )
     start, end = period.bounds()
-    per_structure = await figures.structure_figures(None, start, end)
+    per_structure = await figures.structure_figures(None, start, end, with_delays=False)
     structure_rows = tuple(
         (row["name"], row["sent"], row["received"], row["accepted"], row["expired"])
         for row in sorted(per_structure, key=lambda r: (-(r["sent"] + r["received"]), r["name"]))
