@@ -6,6 +6,7 @@ slots booked and honoured), each beside the previous equal period (2026-S1 again
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from hub.mandates import report as mandates_report
@@ -127,7 +128,7 @@ async def test_directory_section_of_an_empty_directory_is_empty(rt: Runtime):
 
 async def _referral(sender: int, receiver: int, created: dt.datetime, status: str, **values: Any) -> int:
     referral = Referral(
-        code=f"c{Referral.__name__}{created.timestamp()}{sender}{receiver}{status}{values.get('outcome', '')}",
+        code=secrets.token_hex(12),
         sender_structure=sender,
         receiver_structure=receiver,
         service_id=1,
