@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import logging
 from datetime import timedelta
 from email.message import EmailMessage
@@ -49,7 +51,18 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
-async def enqueue(rt: Runtime, *, to: str, template: str, context: dict[str, Any]) -> int:
+@dataclasses.dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail (an .ics invitation): kept in the outbox with the message until it leaves."""
+
+    filename: str
+    content_type: str  # "text/calendar; method=REQUEST"
+    data: bytes
+
+
+async def enqueue(
+    rt: Runtime, *, to: str, template: str, context: dict[str, Any], attachments: tuple[Attachment, ...] = ()
+) -> int:
     """Render templates/emails/<template>.txt (first line "Subject: …") and queue it.
 
     Subjects come from the template alone: they never carry a name or any personal data.
@@ -64,6 +77,10 @@ async def enqueue(rt: Runtime, *, to: str, template: str, context: dict[str, Any
         recipient=to,
         subject=first_line.removeprefix("Subject: ").strip(),
         body_text=body.lstrip("\n"),
+        attachments=[
+            {"filename": a.filename, "content_type": a.content_type, "data": base64.b64encode(a.data).decode()}
+            for a in attachments
+        ],
         next_attempt_at=rt.now(),
         created_at=rt.now(),
     )
@@ -79,6 +96,17 @@ def build_message(rt: Runtime, row: dict[str, Any]) -> EmailMessage:
     message["Message-ID"] = row["message_id"]  # stable across retries: receivers can drop a duplicate
     message["Date"] = format_datetime(row["created_at"])
     message.set_content(row["body_text"])
+    stored = row.get("attachments") or []
+    for item in json.loads(stored) if isinstance(stored, str) else stored:
+        main, _, rest = item["content_type"].partition("/")
+        sub, *params = [part.strip() for part in rest.split(";")]
+        message.add_attachment(
+            base64.b64decode(item["data"]),
+            maintype=main,
+            subtype=sub,
+            filename=item["filename"],
+            params=dict(p.split("=", 1) for p in params if "=" in p),
+        )
     return message
 
 

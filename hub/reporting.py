@@ -150,7 +150,9 @@ class Table:
 
     @property
     def empty(self) -> bool:
-        return not self.rows or all(not any(v for v in row[1:] if isinstance(v, int | float)) for row in self.rows)
+        """No rows, or rows whose numbers are all 0 (a list of text rows is not empty)."""
+        numbers = [v for row in self.rows for v in row[1:] if isinstance(v, int | float) and not isinstance(v, bool)]
+        return not self.rows or (bool(numbers) and not any(numbers))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -202,6 +202,7 @@ class OutboxMessage(Table, tablename="hub_outbox"):
     subject = Varchar(length=200)
     body_text = Text()
     body_html = Text(default="")
+    attachments = JSON(default="[]")  # [{"filename", "content_type", "data" (base64)}]: an .ics invitation, say
     created_at = Timestamptz(default=TimestamptzNow())
     next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
     attempts = Integer(default=0)

@@ -8,7 +8,7 @@ links (under demo.maillage.fr). The core's demo accounts join these structures b
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import UTC, date, datetime
 
 from hub.db import write_transaction
 from hub.modules import DemoContext
@@ -351,6 +351,7 @@ async def _seed_services(ids: dict[str, int]) -> int:
             opening_hours=demo_service.hours,
             justificatifs=list(demo_service.justificatifs),
             updated_on=date(2026, 10, 1),
+            created_at=JOINED,
         )
         await service.save()
         created += 1
@@ -377,6 +378,10 @@ def _phone(index: int) -> str:
     return f"01 99 00 {index // 100:02d} {index % 100:02d}"
 
 
+JOINED = datetime(2025, 3, 2, 9, 0, tzinfo=UTC)  # the demo network's members joined before the packs it reports
+JOINED_2026 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a few newcomers in 2026-S1
+
+
 async def seed(rt: Runtime, context: DemoContext) -> None:
     """The structures (by name into context.structures), their services and places, then the search index."""
     created = 0
@@ -401,6 +406,7 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
                 opening_hours=STRUCTURE_HOURS.get(kind, "Mo-Fr 09:00-12:00,14:00-17:00; PH off"),
                 description=f"Structure du quartier {quarter}.",
                 confirmed_on=date(2026, 10, 1) if index % 7 else date(2025, 9, 15),  # some entries are due for a check
+                created_at=JOINED if index % 9 else JOINED_2026,  # the reporting pack's members and newcomers
             )
             await structure.save()
             context.structures[name] = int(structure.id)

@@ -15,6 +15,7 @@ from network import cli
 
 if TYPE_CHECKING:
     from hub.accounts import Actor
+    from hub.reporting import Period, Section
     from hub.runtime import Runtime
     from network.geocoding import Geocoder
 
@@ -196,6 +197,13 @@ JOURNAL = JournalLabels(
     },
 )
 
+
+async def _report(rt: Runtime, period: Period) -> Section:
+    from network import report
+
+    return await report.report(rt, period)
+
+
 MODULE = Module(
     name="directory",
     piccolo_app="network.piccolo_app",
@@ -212,6 +220,7 @@ MODULE = Module(
     settings=DirectorySettings,
     state=_geocoder,
     probes=_probes,
+    report=_report,
     image_sources=lambda settings: [settings.section(DirectorySettings).tile_url],  # the map's tiles (CSP img-src)
     csrf_exempt=("/annuaire/recherche",),  # the search form's POST changes nothing: it keeps addresses out of URLs
     journal=JOURNAL,

@@ -28,9 +28,11 @@ def rate(part: int, whole: int) -> int:
 
 
 async def structure_figures(
-    structure_ids: Sequence[int] | None, since: datetime, until: datetime
+    structure_ids: Sequence[int] | None, since: datetime, until: datetime, *, with_delays: bool = True
 ) -> list[dict[str, Any]]:
-    """One row per structure that sent or received in the period (all of them when structure_ids is None)."""
+    """One row per structure that sent or received in the period (all of them when structure_ids is None).
+
+    with_delays=False leaves out the median time to first answer (None), which reads every answered referral."""
     period = (Referral.created_at >= since) & (Referral.created_at < until)
     received: dict[int, dict[str, int]] = {}
     for row in await (
@@ -47,8 +49,12 @@ async def structure_figures(
     ):
         sent[row["sender_structure"]] = row["n"]
     delays: dict[int, list[float]] = {}
-    for row in await Referral.select(Referral.receiver_structure, Referral.created_at, Referral.first_answer_at).where(
-        period & Referral.first_answer_at.is_not_null()
+    for row in (
+        []
+        if not with_delays
+        else await Referral.select(Referral.receiver_structure, Referral.created_at, Referral.first_answer_at).where(
+            period & Referral.first_answer_at.is_not_null()
+        )
     ):
         delays.setdefault(row["receiver_structure"], []).append(
             (row["first_answer_at"] - row["created_at"]).total_seconds() / 3600

@@ -14,6 +14,7 @@ from referrals import lifecycle  # plain data, light at import
 
 if TYPE_CHECKING:
     from hub.accounts import Actor
+    from hub.reporting import Period, Section
     from hub.runtime import Runtime
 
 REFERRAL_ROLES = ("prescriber", "aidant", "manager")
@@ -131,6 +132,13 @@ JOURNAL = JournalLabels(
     objects={"referral": JournalObject("orientation", "/orientations/{id}")},
 )
 
+
+async def _report(rt: Runtime, period: Period) -> Section:
+    from referrals import report
+
+    return await report.report(rt, period)
+
+
 MODULE = Module(
     name="referrals",
     piccolo_app="referrals.piccolo_app",
@@ -147,4 +155,5 @@ MODULE = Module(
     settings=ReferralSettings,
     probes=_probes,
     journal=JOURNAL,
+    report=_report,
 )

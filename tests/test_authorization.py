@@ -23,6 +23,7 @@ from hub.mandates.tables import CharterAcceptance, Habilitation, Mandate, Mandat
 from hub.probes import DENIALS, ROLES, Probe
 from hub.runtime import Runtime
 from hub.tables import AccessLink, ApiToken, JournalCheck, JournalEntry, Membership, OutboxMessage, User
+from network.meetings import probes as meetings_probes
 from network.tables import ImportRecord, Place, Service, Structure
 from referrals.tables import Attachment, Referral, SlotSchedule
 from tests.conftest import Person, csrf_token, make_person, make_structure, post_form, sign_in
@@ -174,6 +175,7 @@ async def build_world(rt: Runtime) -> World:
     )
     await schedule.save()
     ids["schedule_b"] = int(schedule.id)
+    await meetings_probes.build_world(ids, people["manager_b"].id, rt.today())
     ids.update(await mandate_world(a, people["aidant_a"].id))
     return World(ids, people)
 

@@ -18,6 +18,7 @@ from hub.modules import DemoContext, JournalLabels, JournalObject, Module, NavIt
 if TYPE_CHECKING:
     from hub.accounts import Actor
     from hub.mandates.seal import HubSeal
+    from hub.reporting import Period, Section
     from hub.runtime import Runtime
 
 MANDATE_ROLES = ("aidant", "manager")  # who works with a structure's mandates (habilitated aidants act)
@@ -145,6 +146,13 @@ JOURNAL = JournalLabels(
     },
 )
 
+
+async def _report(rt: Runtime, period: Period) -> Section:
+    from hub.mandates import report
+
+    return await report.report(rt, period)
+
+
 MODULE = Module(
     name="mandates",
     piccolo_app="hub.mandates.piccolo_app",
@@ -162,4 +170,5 @@ MODULE = Module(
     hooks={StructureMerged: _structure_merged},
     probes=_probes,
     journal=JOURNAL,
+    report=_report,
 )

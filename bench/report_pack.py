@@ -1,0 +1,389 @@
+"""The network's reporting pack at scale (issue 14): 2,000 structures, 200,000 referrals, 50,000 mandates and,
+when the activities' tables exist, 1,000,000 activity records.
+
+Measured, on SQLite and on PostgreSQL (BENCH_DATABASE_URL):
+- the whole pack for a semester: every module's section, then the four outputs (DOCX, PDF through LibreOffice,
+  XLSX, the dashboard's HTML) — target < 30 s;
+- the process's peak memory (resource.getrusage, ru_maxrss) — target < 1 GB (LibreOffice is a process of its
+  own: its memory is not in this figure);
+- each aggregate query the sections ran, timed through the ORM, beside the same SQL with the same arguments run
+  on the bare driver (sqlite3 / asyncpg) in the same run — target ≤ 2× (the floor).
+
+The activities' tables come with another branch: without them that part is skipped and the result says so.
+`python -m bench.report_pack [--structures N] [--referrals N] [--mandates N] [--activities N]` for a smaller run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import io
+import os
+import random
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import create_pg_database, drop_pg_database, write_result
+from bench.directory_data import generate, load_postgres, load_sqlite
+
+PACK_S = 30.0
+PEAK_MB = 1024.0
+RATIO = 2.0
+FLOOR_S = 0.005  # queries faster than 5 ms on the bare driver are compared with 5 ms
+PERIOD = "2026-S1"
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+MANDATE_COLUMNS = (
+    "id, public_code, number, structure, resident, duration_days, starts_on, ends_on, status, finalised_at, "
+    "revoked_at, created_at, updated_at"
+)
+SCOPE_COLUMNS = "mandate, scope, status, revoked_at"
+REVOCATION_COLUMNS = "mandate, public_code, scopes, created_at"
+SCOPES = ("papiers", "famille", "social", "travail", "logement", "transports", "argent", "justice", "etranger")
+
+
+@dataclasses.dataclass
+class Options:
+    structures: int = 2_000
+    services: int = 8_000
+    referrals: int = 200_000
+    mandates: int = 50_000
+    activities: int = 1_000_000
+    seed: int = 20261129
+
+
+def _mandates(options: Options, structures: list[int]) -> tuple[list[tuple[Any, ...]], ...]:
+    """Mandates over two years: most finalised, some drafts, one in twelve revoked; one to three scopes each."""
+    rng = random.Random(options.seed + 7)
+    residents, mandates, scopes, revocations = [], [], [], []
+    for n in range(1, options.mandates + 1):
+        structure = rng.choice(structures)
+        residents.append((n, structure, "Prénom", f"Nom {n}"))
+        created = NOW - timedelta(days=rng.random() * 730)
+        days = rng.choice((1, 31, 182, 365))
+        finalised = created + timedelta(minutes=20) if rng.random() < 0.93 else None
+        revoked = created + timedelta(days=rng.random() * days) if finalised and rng.random() < 0.08 else None
+        status = "draft" if not finalised else "revoked" if revoked else "active"
+        start = created.date()
+        mandates.append(
+            (
+                n,
+                f"p{n:08d}",
+                f"M-{n:06d}",
+                structure,
+                n,
+                days,
+                start,
+                start + timedelta(days=days - 1),
+                status,
+                finalised,
+                revoked,
+                created,
+                created,
+            )
+        )
+        for scope in rng.sample(SCOPES, rng.randint(1, 3)):
+            scopes.append((n, scope, "revoked" if revoked else "active", revoked))
+        if revoked:
+            revocations.append((n, f"r{n:08d}", "[]", revoked))
+    return residents, mandates, scopes, revocations
+
+
+def _sqlite_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [tuple(v.isoformat() if isinstance(v, datetime | date) else v for v in row) for row in rows]
+
+
+def _load_sqlite_rest(path: str, referrals: list[tuple[Any, ...]], mandates: tuple[list[tuple[Any, ...]], ...]) -> None:
+    from bench.referrals import REFERRAL_COLUMNS
+
+    residents, mandate_rows, scopes, revocations = mandates
+    with sqlite3.connect(path) as connection:
+        # the directory's entries joined before the periods reported
+        connection.execute("UPDATE network_structure SET created_at = '2024-06-01T09:00:00+00:00'")
+        connection.execute("UPDATE network_service SET created_at = '2024-06-01T09:00:00+00:00'")
+        for table, columns, rows in (
+            ("referrals_referral", REFERRAL_COLUMNS, referrals),
+            ("mandates_resident", "id, structure, first_name, last_name", residents),
+            ("mandates_mandate", MANDATE_COLUMNS, mandate_rows),
+            ("mandates_scope", SCOPE_COLUMNS, scopes),
+            ("mandates_revocation", REVOCATION_COLUMNS, revocations),
+        ):
+            marks = ",".join("?" * len(rows[0]))
+            connection.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", _sqlite_rows(rows))
+        connection.execute("ANALYZE")
+
+
+async def _load_pg_rest(
+    url: str, referrals: list[tuple[Any, ...]], mandates: tuple[list[tuple[Any, ...]], ...]
+) -> None:
+    import asyncpg
+
+    from bench.referrals import REFERRAL_COLUMNS
+
+    residents, mandate_rows, scopes, revocations = mandates
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("UPDATE network_structure SET created_at = '2024-06-01T09:00:00+00:00'")
+        await connection.execute("UPDATE network_service SET created_at = '2024-06-01T09:00:00+00:00'")
+        for table, columns, rows in (
+            ("referrals_referral", REFERRAL_COLUMNS, referrals),
+            ("mandates_resident", "id, structure, first_name, last_name", residents),
+            ("mandates_mandate", MANDATE_COLUMNS, mandate_rows),
+            ("mandates_scope", SCOPE_COLUMNS, scopes),
+            ("mandates_revocation", REVOCATION_COLUMNS, revocations),
+        ):
+            names = [c.strip() for c in columns.split(",")]
+            await connection.copy_records_to_table(table, records=rows, columns=names)
+        for table in ("mandates_resident", "mandates_mandate"):
+            await connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
+class QueryLog:
+    """Every query the engine runs while recording: its SQL, arguments and time through the ORM."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.recording = False
+        self.queries: list[tuple[str, tuple[Any, ...], float]] = []
+        original = engine.run_querystring
+        engine_type = engine.engine_type
+
+        async def timed(querystring: Any, in_pool: bool = True) -> Any:
+            started = time.perf_counter()
+            result = await original(querystring, in_pool=in_pool)
+            if self.recording:
+                sql, args = querystring.compile_string(engine_type=engine_type)
+                self.queries.append((sql, tuple(args), time.perf_counter() - started))
+            return result
+
+        engine.run_querystring = timed
+
+
+async def _raw_times(
+    database_url: str, sqlite_path: str, queries: list[tuple[str, tuple[Any, ...], float]]
+) -> list[float]:
+    """The same SQL with the same arguments on the bare driver: best of three (the ORM's figure is one run)."""
+    times = []
+    if database_url.startswith("sqlite"):
+        with sqlite3.connect(sqlite_path) as connection:
+            for sql, args, _ in queries:
+                best = float("inf")
+                for _ in range(3):
+                    started = time.perf_counter()
+                    connection.execute(sql, args).fetchall()
+                    best = min(best, time.perf_counter() - started)
+                times.append(best)
+        return times
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url)
+    try:
+        for sql, args, _ in queries:
+            best = float("inf")
+            for _ in range(3):
+                started = time.perf_counter()
+                await connection.fetch(sql, *args)
+                best = min(best, time.perf_counter() - started)
+            times.append(best)
+    finally:
+        await connection.close()
+    return times
+
+
+async def _measure(options: Options, database_url: str, workdir: Path) -> dict[str, Any]:
+    from bench import referrals as referrals_bench
+    from hub import db
+    from hub.app import create_app
+    from hub.reporting import Period
+    from hub.settings import Settings
+    from network.meetings import outputs, pack
+    from network.search.index import rebuild_index
+
+    settings = Settings(
+        env="test",
+        var_dir=workdir,
+        database_url=database_url,
+        secret_key="bench-" * 6,
+        base_url="http://127.0.0.1",
+        run_jobs_in_process=False,
+    )
+    result: dict[str, Any] = {"engine": "sqlite" if database_url.startswith("sqlite") else "postgresql"}
+    engine = db.make_engine(settings)
+    with contextlib.redirect_stdout(io.StringIO()):
+        await db.migrate(engine)
+    data = generate(options.structures, options.services, options.seed)
+    structure_ids = [s[0] for s in data.structures]
+    referral_options = referrals_bench.Options(referrals=options.referrals, seed=options.seed)
+    referral_rows = referrals_bench._referrals(referral_options, data.services, NOW)
+    mandate_rows = _mandates(options, structure_ids)
+    started = time.perf_counter()
+    if result["engine"] == "sqlite":
+        load_sqlite(str(settings.sqlite_path), data)
+        _load_sqlite_rest(str(settings.sqlite_path), referral_rows, mandate_rows)
+    else:
+        await load_postgres(database_url, data)
+        await _load_pg_rest(database_url, referral_rows, mandate_rows)
+    del referral_rows, mandate_rows
+    await db.start(engine)
+    try:
+        await rebuild_index()
+        if result["engine"] == "postgresql":
+            await engine.run_ddl("ANALYZE")
+    finally:
+        await db.stop(engine)
+    result["build_s"] = round(time.perf_counter() - started, 1)
+    app = create_app(settings)
+    rt = app.state.runtime
+    engine = db.current_engine()
+    await db.start(engine)
+    tables = {row["name"] for row in await _table_names(engine, result["engine"])}
+    result["activities"] = (
+        "measured"
+        if any(t.startswith("activities_") for t in tables)
+        else "skipped: the activities' tables are not on this branch (another branch brings them)"
+    )
+    log = QueryLog(engine)
+    try:
+        # LibreOffice's start-up is the converter's, once per process: started before the clock, as the app does
+        await rt.documents.to_pdf(outputs.docx_bytes(_tiny_pack(rt)))
+        period = Period.parse(PERIOD)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        started = time.perf_counter()
+        log.recording = True
+        built = await pack.build(rt, period)
+        log.recording = False
+        sections_s = time.perf_counter() - started
+        steps: dict[str, float] = {}
+        last = [time.perf_counter(), "Graphiques et document Word"]
+
+        async def step(text: str, fraction: float) -> None:
+            now = time.perf_counter()
+            steps[str(last[1])] = round(now - float(last[0]), 2)
+            last[:] = [now, text]
+
+        paths = await outputs.write_all(rt, built, workdir / "bilan", step)
+        total_s = time.perf_counter() - started
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        orm = [q[2] for q in log.queries]
+        for _ in range(2):  # the ORM's time per query: best of three builds, as the driver's below
+            recorded, log.queries = log.queries, []
+            log.recording = True
+            await pack.build(rt, period)
+            log.recording = False
+            orm = [min(a, q[2]) for a, q in zip(orm, log.queries, strict=True)]
+            log.queries = recorded
+        log.queries = [(sql, args, best) for (sql, args, _), best in zip(log.queries, orm, strict=True)]
+        raw = await _raw_times(database_url, str(settings.sqlite_path), log.queries)
+    finally:
+        await rt.documents.stop()
+        await db.stop(engine)
+    ratios = []
+    for (sql, _, orm), bare in zip(log.queries, raw, strict=True):
+        floor = max(bare, FLOOR_S)  # below it, the driver's thread hop (aiosqlite) is the whole difference
+        ratios.append(
+            {
+                "sql": " ".join(sql.split())[:110],
+                "orm_ms": round(orm * 1000, 2),
+                "raw_ms": round(bare * 1000, 2),
+                "ratio": round(orm / floor, 2),
+            }
+        )
+    worst = max(ratios, key=lambda r: r["ratio"]) if ratios else None
+    result.update(
+        {
+            "sections_s": round(sections_s, 2),
+            "pack_s": round(total_s, 2),
+            "peak_rss_mb": round(peak_mb, 1),
+            "rss_before_pack_mb": round(rss_before, 1),
+            "files": {fmt: path.stat().st_size for fmt, path in paths.items()},
+            "output_steps_s": steps,
+            "queries": len(ratios),
+            "worst_query": worst,
+            "slowest_queries": sorted(ratios, key=lambda r: -r["orm_ms"])[:5],
+            "meets_target": total_s < PACK_S and peak_mb < PEAK_MB and all(r["ratio"] <= RATIO for r in ratios),
+        }
+    )
+    return result
+
+
+async def _table_names(engine: Any, kind: str) -> list[dict[str, Any]]:
+    if kind == "sqlite":
+        return list(await engine.run_querystring(_qs("SELECT name FROM sqlite_master WHERE type = 'table'")))
+    return list(
+        await engine.run_querystring(_qs("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'"))
+    )
+
+
+def _qs(sql: str) -> Any:
+    from piccolo.querystring import QueryString
+
+    return QueryString(sql)
+
+
+def _tiny_pack(rt: Any) -> Any:
+    from hub.reporting import Figure, Indicator, Period, Section
+    from network.meetings.pack import Pack
+
+    period = Period.parse(PERIOD)
+    section = Section("warm", "Mise en route", (Figure(Indicator("w", "W", "W"), 1, 1),))
+    return Pack(period, period.previous(), (section,), NOW)
+
+
+def run(options: Options | None = None) -> dict[str, Any]:
+    options = options or Options()
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="bench-pack-") as folder:
+        workdir = Path(folder)
+        runs.append(asyncio.run(_measure(options, f"sqlite:///{workdir / 'pack.sqlite3'}", workdir / "s")))
+        base = os.environ.get("BENCH_DATABASE_URL", "")
+        if base.startswith("postgres"):
+            url = asyncio.run(create_pg_database(base, "bench_report_pack"))
+            try:
+                runs.append(asyncio.run(_measure(options, url, workdir / "p")))
+            finally:
+                asyncio.run(drop_pg_database(url))
+    result = {
+        "scale": dataclasses.asdict(options),
+        "targets": {"pack_s": PACK_S, "peak_rss_mb": PEAK_MB, "query_ratio": RATIO},
+        "runs": runs,
+        "meets_target": all(r["meets_target"] for r in runs),
+    }
+    path = write_result("report_pack", result)
+    for r in runs:
+        worst = r["worst_query"] or {}
+        print(
+            f"{r['engine']}: pack {r['pack_s']} s (sections {r['sections_s']} s; target < {PACK_S:g} s), "
+            f"peak RSS {r['peak_rss_mb']} MB (target < {PEAK_MB:g}), {r['queries']} queries, worst ratio "
+            f"{worst.get('ratio')}× ({worst.get('orm_ms')} ms vs {worst.get('raw_ms')} ms raw; target ≤ {RATIO:g}×); "
+            f"activities: {r['activities']}"
+        )
+    print(f"résultats : {path}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.report_pack", description=__doc__.splitlines()[0])
+    defaults = Options()
+    for field in ("structures", "services", "referrals", "mandates", "activities"):
+        parser.add_argument(f"--{field}", type=int, default=getattr(defaults, field))
+    args = parser.parse_args(argv)
+    options = Options(
+        **{k: getattr(args, k) for k in ("structures", "services", "referrals", "mandates", "activities")}
+    )
+    return 0 if run(options)["meets_target"] else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
