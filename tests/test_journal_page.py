@@ -207,7 +207,7 @@ def test_every_journalled_action_has_one_french_label() -> None:
     for path in [*root.glob("hub/**/*.py"), *root.glob("network/**/*.py"), *root.glob("referrals/**/*.py")]:
         source = path.read_text()
         for first_argument in re.findall(r"\bAct\(\s*([^,]+),", source):
-            codes |= set(re.findall(r'"([a-z_]+)"', first_argument))
+            codes |= set(re.findall(r'"([a-z_.]+)"', first_argument))
         if re.search(r"\bAct\(\s*action\b", source):  # the action chosen just before
             codes |= set(re.findall(r'\baction = "([a-z_]+)"', source))
     codes |= {f"referral_{name}" for name, action in lifecycle.ACTIONS.items() if action.side != "hub"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hub.modules import DemoContext, Module, NavItem, PeriodicWork
+from hub.modules import DemoContext, JournalLabels, JournalObject, Module, NavItem, PeriodicWork
 
 if TYPE_CHECKING:
     from hub.accounts import Actor
@@ -69,6 +69,42 @@ def _commands(sub: Any) -> None:
     add_commands(sub)
 
 
+# The journal page's French for meetings (ids and codes only are journalled).
+JOURNAL = JournalLabels(
+    actions={
+        "meetings.event_created": "Rencontre du réseau créée",
+        "meetings.event_updated": "Rencontre du réseau modifiée",
+        "meetings.invited": "Invitations envoyées",
+        "meetings.answered": "Réponse à une invitation",
+        "meetings.attendance": "Présences enregistrées",
+        "meetings.minutes_saved": "Compte rendu enregistré",
+        "meetings.action_added": "Action décidée",
+        "meetings.action_status": "Statut d'une action changé",
+        "meetings.indicator_defined": "Indicateur des partenaires défini",
+        "meetings.indicator_values": "Valeurs d'un indicateur saisies",
+    },
+    details={
+        "answer": "Réponse",
+        "invited": "Personnes invitées",
+        "kind": "Type",
+        "period": "Période",
+        "present": "Personnes présentes",
+        "status": "Statut",
+        "values": "Valeurs",
+        "via": "Par",
+    },
+    values={
+        "answer": {"yes": "oui", "no": "non", "maybe": "peut-être"},
+        "via": {"link": "le lien du courriel", "page": "la page Réunions"},
+    },
+    objects={
+        "meetings_event": JournalObject("rencontre", "/reunions/{id}"),
+        "meetings_action": JournalObject("action"),
+        "meetings_indicator": JournalObject("indicateur"),
+        "meetings_invitation": JournalObject("invitation"),
+    },
+)
+
 MODULE = Module(
     name="meetings",
     piccolo_app="network.meetings.piccolo_app",
@@ -80,4 +116,5 @@ MODULE = Module(
     report=_report,
     job_handlers={"meetings.pack_build": _build_pack},
     commands=_commands,
+    journal=JOURNAL,
 )
