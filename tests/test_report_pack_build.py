@@ -14,6 +14,7 @@ import pytest
 
 from hub import jobs
 from hub.runtime import Runtime
+from hub.tables import JournalEntry
 from network.meetings import jobs as pack_jobs
 from tests.conftest import make_person, post_form, sign_in
 from tests.test_cli import maillage
@@ -63,6 +64,8 @@ async def test_one_click_builds_the_pack_then_each_file_downloads(client, rt):
     assert response.status_code == 200 and response.history[0].status_code in (302, 303)
     build = response.url.path.rsplit("/", 1)[-1]
     assert await jobs.run_due_jobs(rt) == (1, 0)
+    entry = await JournalEntry.select().where(JournalEntry.action == "meetings.pack_requested").first()
+    assert entry is not None and entry["object_id"] == build
     done = await client.get(f"/reunions/bilan/{build}")
     assert done.status_code == 200
     text = done.text
