@@ -169,8 +169,9 @@ async def _flow_matrix(period: Period) -> tuple[tuple[str, ...], tuple[tuple[Any
     senders = sorted({f["sender_kind"] for f in flows}, key=lambda k: STRUCTURE_KINDS.get(k, k))
     receivers = sorted({f["receiver_kind"] for f in flows}, key=lambda k: STRUCTURE_KINDS.get(k, k))
     cells = {(f["sender_kind"], f["receiver_kind"]): int(f["count"]) for f in flows}
-    columns = ("Envoie \\ reçoit", *(STRUCTURE_KINDS.get(k, k) for k in receivers))
-    rows = tuple((STRUCTURE_KINDS.get(s, s), *(cells.get((s, r), 0) for r in receivers)) for s in senders)
+    # the receivers by their short code (the columns stay readable), the senders by their name and code
+    columns = ("Envoie \\ reçoit", *receivers)
+    rows = tuple((f"{STRUCTURE_KINDS.get(s, s)} ({s})", *(cells.get((s, r), 0) for r in receivers)) for s in senders)
     return columns, rows
 
 
@@ -217,6 +218,10 @@ async def report(rt: Runtime, period: Period) -> Section:
         title="Orientations entre structures",
         figures=figures_,
         tables=tables,
-        notes=("Une orientation compte dans la période de sa date d'envoi, quel que soit son état aujourd'hui.",),
+        notes=(
+            "Une orientation compte dans la période de sa date d'envoi, quel que soit son état aujourd'hui.",
+            "Dans le tableau des flux, les colonnes nomment le type de structure qui reçoit par son sigle, "
+            "donné entre parenthèses dans les lignes.",
+        ),
         order=20,
     )

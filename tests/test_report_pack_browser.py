@@ -35,7 +35,8 @@ def test_the_coordinator_builds_the_pack_in_one_click(
 ) -> None:
     page = new_page()
     sign_in(page, COORDINATOR, phone)
-    page.goto("/reunions/bilan")
+    page.goto("/reunions")
+    page.get_by_role("link", name="Bilan du réseau").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Bilan du réseau")
     audit.check(page, "bilan : choisir la période")
     screenshot(page, "bilan-periode")

@@ -14,6 +14,7 @@ import pytest
 
 from hub import jobs
 from hub.runtime import Runtime
+from hub.tables import JournalEntry
 from network.meetings import jobs as pack_jobs
 from tests.conftest import make_person, post_form, sign_in
 from tests.test_cli import maillage
@@ -63,6 +64,8 @@ async def test_one_click_builds_the_pack_then_each_file_downloads(client, rt):
     assert response.status_code == 200 and response.history[0].status_code in (302, 303)
     build = response.url.path.rsplit("/", 1)[-1]
     assert await jobs.run_due_jobs(rt) == (1, 0)
+    entry = await JournalEntry.select().where(JournalEntry.action == "meetings.pack_requested").first()
+    assert entry is not None and entry["object_id"] == build
     done = await client.get(f"/reunions/bilan/{build}")
     assert done.status_code == 200
     text = done.text
@@ -108,6 +111,8 @@ async def test_the_command_line_builds_the_four_files(database_url, tmp_path, ap
     assert done.returncode == 0, done.stderr
     assert "Bilan 2026-S1 écrit" in done.stdout
     assert "100 % Terminé" in done.stderr  # the steps, one a line when stderr is not a terminal
+    shared = openpyxl.load_workbook(out / "bilan-reseau-2026-S1.xlsx")["Chiffres"]
+    assert ("Le réseau et son annuaire", "Structures membres", "3", "2", "+1") in list(shared.values)
     names = sorted(p.name for p in out.iterdir() if p.is_file())
     assert [n for n in names if n.startswith("bilan-reseau-2026-S1.")] == [
         "bilan-reseau-2026-S1.docx",
@@ -115,6 +120,30 @@ async def test_the_command_line_builds_the_four_files(database_url, tmp_path, ap
         "bilan-reseau-2026-S1.pdf",
         "bilan-reseau-2026-S1.xlsx",
     ]
+
+
+@needs_soffice
+async def test_the_coordinations_own_copy_has_exact_small_counts(database_url, tmp_path, app, rt):
+    ids = await handmade_network()
+    await _referral(ids["a"], ids["b"], at(2026, 2, 1, 9), "accepted", first_answer_at=at(2026, 2, 1, 11))
+    for exact, value, change in ((False, "< 5", "–"), (True, "1", "+1")):
+        out = tmp_path / f"bilan-{exact}"
+        flags = ("--exact",) if exact else ()
+        done = await asyncio.to_thread(
+            maillage,
+            "report",
+            "build",
+            "--period",
+            "2026-S1",
+            "--out",
+            str(out),
+            *flags,
+            database_url=database_url,
+            var_dir=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        rows = list(openpyxl.load_workbook(out / "bilan-reseau-2026-S1.xlsx")["Chiffres"].values)
+        assert ("Orientations entre structures", "Orientations envoyées", value, "0", change) in rows
 
 
 @pytest.mark.parametrize(

@@ -187,11 +187,11 @@ async def test_referrals_section_from_handmade_referrals(rt: Runtime):
     assert per["CCAS de Poitiers"] == (1, 3, 1, 1)
     assert per["Médiathèque de Lusignan"] == (1, 2, 0, 0)
     flows = tables["orientations_flux"]
-    assert flows.columns == ("Envoie \\ reçoit", "Centre communal d'action sociale", "Centre social", "Médiathèque")
+    assert flows.columns == ("Envoie \\ reçoit", "CCAS", "CS", "BIB")
     assert {row[0]: row[1:] for row in flows.rows} == {
-        "Centre communal d'action sociale": (0, 1, 1),
-        "Centre social": (2, 0, 1),
-        "Médiathèque": (1, 0, 0),
+        "Centre communal d'action sociale (CCAS)": (0, 1, 1),
+        "Centre social (CS)": (2, 0, 1),
+        "Médiathèque (BIB)": (1, 0, 0),
     }
     assert dict(tables["orientations_etats"].rows)["expirée"] == 1
 

@@ -106,7 +106,7 @@ def _prune(rt: Runtime) -> None:
 
 async def start_build(rt: Runtime, actor: Actor, period: Period) -> str:
     """Check the period, write the build's folder, queue the job; the build's id for its progress page."""
-    from hub import jobs
+    from hub import jobs, journal
     from network.meetings import pack
     from network.meetings.service import require_coordinator
 
@@ -128,6 +128,12 @@ async def start_build(rt: Runtime, actor: Actor, period: Period) -> str:
         message="",
     )
     await jobs.schedule(BUILD_KIND, rt.now(), {"build": build_id, **payload_of(period)})
+    await journal.append(
+        rt,
+        journal.Act(
+            "meetings.pack_requested", actor.user_id, None, "meetings_pack", build_id, {"period": period.label}
+        ),
+    )
     _prune(rt)
     return build_id
 

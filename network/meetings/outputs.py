@@ -170,12 +170,37 @@ def docx_bytes(pack: Pack, images: dict[tuple[str, str], bytes] | None = None) -
     for number, properties in enumerate(document.docx.element.body.xpath(".//wp:docPr"), start=1):
         properties.set("descr", f"Graphique : {next(titles, '')}. Les chiffres sont dans le tableau qui suit.")
         properties.set("id", str(number))
+    _column_widths(document.docx)
     props = document.docx.core_properties
     props.title = pack.title
     props.language = "fr-FR"
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+TEXT_WIDTH_CM = 16.9  # A4 less the template's margins
+
+
+def _column_widths(document: Any) -> None:
+    """The data tables' first column (names) wider than the numbers' (docxtpl's column loops share the width
+    out equally); the figures' tables keep the template's widths."""
+    from docx.oxml.ns import qn
+    from docx.shared import Cm
+
+    for table in document.tables:
+        grid = table._tbl.tblGrid
+        columns = grid.findall(qn("w:gridCol"))
+        if len(columns) < 2 or table.rows[0].cells[0].text == "Indicateur":
+            continue
+        first = min(7.0, TEXT_WIDTH_CM * (0.45 if len(columns) <= 5 else 0.25))
+        rest = (TEXT_WIDTH_CM - first) / (len(columns) - 1)
+        widths = [Cm(first)] + [Cm(rest)] * (len(columns) - 1)
+        for column, width in zip(columns, widths, strict=True):
+            column.set(qn("w:w"), str(int(width.twips)))
+        for row in table.rows:
+            for cell, width in zip(row.cells, widths, strict=False):
+                cell.width = width
 
 
 async def pdf_bytes(rt: Runtime, docx: bytes) -> bytes:
