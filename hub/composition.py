@@ -4,7 +4,8 @@ hub.piccolo_conf, which read it). Adding a domain is one line here."""
 from __future__ import annotations
 
 from hub.modules import Module
+from network.activities.module import MODULE as ACTIVITIES
 from network.module import MODULE as DIRECTORY
 from referrals.module import MODULE as REFERRALS
 
-MODULES: tuple[Module, ...] = (DIRECTORY, REFERRALS)
+MODULES: tuple[Module, ...] = (DIRECTORY, REFERRALS, ACTIVITIES)
