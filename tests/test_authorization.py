@@ -20,6 +20,7 @@ from hub.composition import MODULES
 from hub.probes import DENIALS, ROLES, Probe
 from hub.runtime import Runtime
 from hub.tables import AccessLink, ApiToken, JournalCheck, JournalEntry, Membership, OutboxMessage, User
+from network.activities.probes import build_world as activity_world
 from network.tables import ImportRecord, Place, Service, Structure
 from referrals.tables import Referral, SlotSchedule
 from tests.conftest import Person, csrf_token, make_person, make_structure, post_form, sign_in
@@ -162,6 +163,7 @@ async def build_world(rt: Runtime) -> World:
     )
     await schedule.save()
     ids["schedule_b"] = int(schedule.id)
+    ids.update(await activity_world(a, b))  # activity records: an activity, a series, a satisfaction code of A
     return World(ids, people)
 
 

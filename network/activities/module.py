@@ -5,9 +5,40 @@ Kept light (no pages, no ORM at import) so `maillage --help` reads it quickly; t
 
 from __future__ import annotations
 
-from hub.modules import Module
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from hub.modules import Module, NavItem
+
+if TYPE_CHECKING:
+    from hub.accounts import Actor
+
+
+def _routes() -> Sequence[Any]:
+    from network.activities.routes import CONTROLLERS
+    from network.activities.workshop_routes import WORKSHOP_CONTROLLERS
+
+    return [*CONTROLLERS, *WORKSHOP_CONTROLLERS]
+
+
+def _nav(actor: Actor | None) -> Sequence[NavItem]:
+    if actor is None or not actor.fully_authenticated:
+        return []
+    if actor.structures_with() or actor.oversees_network:
+        return [NavItem("/activites", "Activités", order=17)]
+    return []
+
+
+def _probes() -> Sequence[Any]:
+    from network.activities import probes
+
+    return probes.PROBES
+
 
 MODULE = Module(
     name="activities",
     piccolo_app="network.activities.piccolo_app",
+    routes=_routes,
+    nav=_nav,
+    probes=_probes,
 )
