@@ -9,16 +9,18 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from hub.modules import Module, NavItem
+from network.activities import cli
 
 if TYPE_CHECKING:
     from hub.accounts import Actor
 
 
 def _routes() -> Sequence[Any]:
+    from network.activities.import_routes import IMPORT_CONTROLLERS
     from network.activities.routes import CONTROLLERS
     from network.activities.workshop_routes import WORKSHOP_CONTROLLERS
 
-    return [*CONTROLLERS, *WORKSHOP_CONTROLLERS]
+    return [*CONTROLLERS, *WORKSHOP_CONTROLLERS, *IMPORT_CONTROLLERS]
 
 
 def _nav(actor: Actor | None) -> Sequence[NavItem]:
@@ -41,4 +43,5 @@ MODULE = Module(
     routes=_routes,
     nav=_nav,
     probes=_probes,
+    commands=cli.add_commands,
 )

@@ -141,3 +141,11 @@ PROBES: list[Probe] = [
         form={"satisfaction": "5", "channel": "poster"},
     ),
 ]
+PROBES += [
+    Probe("GET", "/activites/{structure_id:int}/import", "/activites/{a}/import", a_only("200")),
+    Probe(  # no file: the form comes back with its message (the import itself is tested with files)
+        "POST", "/activites/{structure_id:int}/import", "/activites/{a}/import", a_only("400"), form={"format": "coop"}
+    ),
+    Probe("GET", "/activites/modele.csv", "/activites/modele.csv", page("200")),
+    Probe("GET", "/activites/modele.xlsx", "/activites/modele.xlsx", page("200")),
+]

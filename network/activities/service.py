@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import msgspec
+from piccolo.columns.combination import WhereRaw
 
 from hub.accounts import Actor
 from hub.db import write_transaction
@@ -315,7 +316,7 @@ async def list_activities(
         where &= Activity.source == filters.source
     if filters.thematique:
         # JSON lists of codes from a closed vocabulary: the quoted code cannot match anything else
-        where &= Activity.thematiques.like(f'%"{filters.thematique}"%')
+        where &= WhereRaw("CAST(thematiques AS TEXT) LIKE {}", f'%"{filters.thematique}"%')
     total = await Activity.count().where(where)
     rows = await (
         Activity.select()
