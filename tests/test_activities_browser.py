@@ -116,3 +116,43 @@ def test_quick_entry_twice_in_a_row_then_the_person_answers_from_the_code(
     look(worker, audit, "chiffres de la structure", "activites-chiffres")
     worker.get_by_role("link", name="Ateliers").click()
     look(worker, audit, "ateliers", "activites-ateliers")
+
+
+COORDINATOR = demo_user("coordination@demo.maillage.fr")
+
+
+def test_the_coordinator_reads_the_networks_figures_and_a_workshop_series_is_followed(
+    new_page: Callable[..., Page], audit: AccessibilityAudit, phone: TotpPhone
+) -> None:
+    coordinator = new_page()
+    coordinator.goto("/connexion")
+    coordinator.get_by_label("Adresse e-mail").fill(COORDINATOR.email)
+    coordinator.get_by_label("Mot de passe", exact=True).fill(demo.DEMO_PASSWORD)
+    coordinator.get_by_role("button", name="Se connecter").click()
+    coordinator.get_by_label("Code à 6 chiffres, ou code de secours").fill(phone.code(phone.secrets[COORDINATOR.email]))
+    coordinator.get_by_role("button", name="Valider").click()
+    coordinator.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Activités").click()
+    coordinator.get_by_role("link", name="Les chiffres de tout le réseau").click()
+    expect(coordinator.get_by_role("heading", level=1)).to_have_text("Chiffres des activités du réseau")
+    by_structure = coordinator.get_by_role("table", name="Par structure")
+    expect(by_structure.get_by_role("row")).to_have_count(10)  # the header and the demo's nine partners
+    look(coordinator, audit, "chiffres du réseau", "activites-chiffres-reseau")
+    by_structure.get_by_role("link", name="Médiathèque Louise-Michel").click()
+    expect(coordinator.get_by_role("table", name="Accès libre, par lieu")).to_be_visible()
+    # the coordinator reads figures, never a structure's activities
+    coordinator.goto(coordinator.url.replace("/chiffres", "").split("?")[0])
+    expect(coordinator.get_by_role("heading", level=1)).to_have_text("Page introuvable")
+
+    worker = new_page()
+    sign_in(worker, FRONT_DESK)
+    worker.goto("/activites")
+    worker.get_by_role("link", name="Ateliers").click()
+    worker.get_by_role("link", name="Café numérique des parents").click()
+    expect(worker.get_by_role("table", name="Qui est venu à quelle séance")).to_be_visible()
+    worker.get_by_label("Venus sans inscription").fill("2")
+    worker.get_by_role("checkbox").first.check()
+    worker.get_by_role("button", name="Enregistrer la séance").click()
+    expect(worker.locator("main [role=status]")).to_contain_text("Séance enregistrée avec ses présences.")
+    worker.go_back()
+    worker.reload()
+    look(worker, audit, "série d'ateliers", "activites-serie")

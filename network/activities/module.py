@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hub.modules import Module, NavItem
+from hub.modules import DemoContext, Module, NavItem
 from network.activities import cli
 
 if TYPE_CHECKING:
     from hub.accounts import Actor
+    from hub.runtime import Runtime
 
 
 def _routes() -> Sequence[Any]:
@@ -31,6 +32,12 @@ def _nav(actor: Actor | None) -> Sequence[NavItem]:
     return []
 
 
+async def _seed_demo(rt: Runtime, context: DemoContext) -> None:
+    from network.activities import demo
+
+    await demo.seed(rt, context)
+
+
 def _probes() -> Sequence[Any]:
     from network.activities import probes
 
@@ -44,4 +51,5 @@ MODULE = Module(
     nav=_nav,
     probes=_probes,
     commands=cli.add_commands,
+    demo=_seed_demo,
 )
