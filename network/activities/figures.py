@@ -95,6 +95,9 @@ def _scope(alias: str, structure_ids: Sequence[int] | None, start: date, end: da
     return clause, args
 
 
+ACTIVITY_DIMS = ("kind", "duration", "month", "place", "redirected", "thematique", "demarche", "material")
+PARTICIPANT_DIMS = ("age", "gender", "status", "channel", "commune", "neighbourhood", "satisfaction", "visit")
+OTHER_DIMS = ("answer", "answer_channel", "tally", "registered_present")
 DURATION_CASE = (
     "CASE WHEN a.duration < 30 THEN 'lt30' WHEN a.duration <= 60 THEN '30-60' "
     "WHEN a.duration <= 120 THEN '60-120' ELSE '120+' END"
@@ -154,7 +157,7 @@ def participant_query(structure_ids: Sequence[int] | None, start: date, end: dat
         elif extra:
             condition = f"{where} AND {extra}"
         selects.append(
-            f"SELECT '{name}' AS dim, CAST({key} AS {text}) AS key, COUNT(*) AS n FROM {source} "
+            f"SELECT '{name}' AS dim, CAST({key} AS {text}) AS key, COUNT(*) AS n, 0 AS p FROM {source} "
             f"WHERE {condition} GROUP BY 2"
         )
     return " UNION ALL ".join(selects), args * len(parts)
@@ -166,14 +169,20 @@ def other_query(structure_ids: Sequence[int] | None, start: date, end: date) -> 
     where, args = _scope("a", structure_ids, start, end)
     where_k, args_k = _scope("k", structure_ids, start, end)
     selects = [
-        f"SELECT 'answer' AS dim, CAST(a.satisfaction AS {text}) AS key, COUNT(*) AS n "
+        f"SELECT 'answer' AS dim, CAST(a.satisfaction AS {text}) AS key, COUNT(*) AS n, 0 AS p "
         f"FROM activities_feedback a WHERE {where} GROUP BY 2",
-        f"SELECT 'answer_channel', a.channel, COUNT(*) FROM activities_feedback a WHERE {where} GROUP BY 2",
-        f"SELECT 'tally', a.place_label, SUM(a.visits) FROM activities_tally a WHERE {where} GROUP BY 2",
-        "SELECT 'registered_present', 'all', COUNT(DISTINCT t.registration) FROM activities_attendance t "
+        f"SELECT 'answer_channel', a.channel, COUNT(*), 0 FROM activities_feedback a WHERE {where} GROUP BY 2",
+        f"SELECT 'tally', a.place_label, SUM(a.visits), 0 FROM activities_tally a WHERE {where} GROUP BY 2",
+        "SELECT 'registered_present', 'all', COUNT(DISTINCT t.registration), 0 FROM activities_attendance t "
         f"JOIN activities_activity k ON k.id = t.activity WHERE t.present AND {where_k}",
     ]
     return " UNION ALL ".join(selects), args * 3 + args_k
+
+
+def figures_query(structure_ids: Sequence[int] | None, start: date, end: date) -> tuple[str, list[Any]]:
+    """Every aggregate of the figures in one statement (one trip to the database): rows of (dim, key, n, p)."""
+    parts = [build(structure_ids, start, end) for build in (activity_query, participant_query, other_query)]
+    return " UNION ALL ".join(sql for sql, _ in parts), [arg for _, args in parts for arg in args]
 
 
 async def _rows(sql: str, args: list[Any]) -> list[dict[str, Any]]:
@@ -210,15 +219,12 @@ def month_label(key: str) -> str:
 
 async def structure_figures(rt: Any, structure_ids: Sequence[int] | None, start: date, end: date) -> Figures:
     """The figures of these structures (all of the network's when None) from start to end, both days included."""
-    by_dim: dict[str, dict[str, tuple[int, int]]] = {}
-    for row in await _rows(*activity_query(structure_ids, start, end)):
-        by_dim.setdefault(row["dim"], {})[str(row["key"])] = (int(row["n"]), int(row["p"] or 0))
-    people: dict[str, dict[str, int]] = {}
-    for row in await _rows(*participant_query(structure_ids, start, end)):
-        people.setdefault(row["dim"], {})[str(row["key"])] = int(row["n"])
-    other: dict[str, dict[str, int]] = {}
-    for row in await _rows(*other_query(structure_ids, start, end)):
-        other.setdefault(row["dim"], {})[str(row["key"])] = int(row["n"] or 0)
+    found: dict[str, dict[str, tuple[int, int]]] = {}
+    for row in await _rows(*figures_query(structure_ids, start, end)):
+        found.setdefault(row["dim"], {})[str(row["key"])] = (int(row["n"] or 0), int(row["p"] or 0))
+    by_dim = {dim: found.get(dim, {}) for dim in ACTIVITY_DIMS}
+    people = {dim: {k: n for k, (n, _) in found.get(dim, {}).items()} for dim in PARTICIPANT_DIMS}
+    other = {dim: {k: n for k, (n, _) in found.get(dim, {}).items()} for dim in OTHER_DIMS}
 
     kinds = by_dim.get("kind", {})
     figures = Figures(start=start, end=end)

@@ -123,6 +123,7 @@ TEMPLATE_EXAMPLE = {
     "premiere_venue": "oui",
     "satisfaction": "5",
 }
+STATUS_SHORT = {"nc": "Non communiqué"}  # the template's short label beside the Coop's
 YES = {"oui", "o", "yes", "1", "vrai", "true"}
 NO = {"non", "n", "no", "0", "faux", "false"}
 
@@ -310,8 +311,7 @@ def _coop_profile(cells: list[Any], col: dict[str, int], reasons: list[str]) -> 
     return Profile(
         age_band=_code(reasons, vocab.AGE_BANDS, get("Tranche d’âge du bénéficiaire"), "Tranche d'âge") or "nc",
         gender=_code(reasons, vocab.GENDERS, get("Genre du bénéficiaire"), "Genre") or "nc",
-        status=_code(reasons, vocab.STATUSES, get("Statut du bénéficiaire"), "Statut", {"nc": "Non communiqué"})
-        or "nc",
+        status=_code(reasons, vocab.STATUSES, get("Statut du bénéficiaire"), "Statut", STATUS_SHORT) or "nc",
         commune=get("Commune du bénéficiaire")[: service.MAX_COMMUNE],
         commune_insee=insee,
     )
@@ -469,7 +469,7 @@ def _template_activity(
     profile = Profile(
         age_band=_code(reasons, vocab.AGE_BANDS, get("tranche_age"), "Tranche d'âge") or "nc",
         gender=_code(reasons, vocab.GENDERS, get("genre"), "Genre") or "nc",
-        status=_code(reasons, vocab.STATUSES, get("statut"), "Statut", {"nc": "Non communiqué"}) or "nc",
+        status=_code(reasons, vocab.STATUSES, get("statut"), "Statut", STATUS_SHORT) or "nc",
         commune=get("commune")[: service.MAX_COMMUNE],
         commune_insee=get("code_insee"),
         neighbourhood=get("quartier")[: service.MAX_COMMUNE],

@@ -7,6 +7,7 @@ importer reads them; `find(code_map, text)` matches a label whatever its case, a
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 KINDS = {"individual": "Accompagnement individuel", "workshop": "Atelier collectif"}
 
@@ -127,13 +128,28 @@ def fold(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def find(codes: dict[str, str], text: str, *extra: dict[str, str]) -> str | None:
+_FOLDED: dict[int, tuple[dict[Any, str], dict[str, Any]]] = {}
+
+
+def _folded(table: dict[Any, str]) -> dict[str, Any]:
+    """The table's labels and codes, folded, to its codes (computed once per table: imports call this per cell)."""
+    cached = _FOLDED.get(id(table))
+    if cached is None or cached[0] is not table:
+        folded: dict[str, Any] = {}
+        for code, label in table.items():
+            folded.setdefault(fold(label), code)
+            folded.setdefault(fold(str(code)), code)
+        cached = _FOLDED[id(table)] = (table, folded)
+    return cached[1]
+
+
+def find(codes: dict[Any, str], text: str, *extra: dict[Any, str]) -> Any:
     """The code whose label (or code) is this text, or None."""
     wanted = fold(text)
     for table in (codes, *extra):
-        for code, label in table.items():
-            if wanted in (fold(label), fold(code)):
-                return code
+        code = _folded(table).get(wanted)
+        if code is not None:
+            return code
     return None
 
 
