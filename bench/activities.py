@@ -278,12 +278,11 @@ async def measure_engine(name: str, url: str, workdir: Path, coop: Path, options
         )
         structure_id = int(structure[0]["id"])
         floor_s, read_rows = openpyxl_floor(coop)
-        content = coop.read_bytes()
         started = time.perf_counter()
-        report = await imports.import_bytes(rt, content, coop.name, structure_id)
+        report = await imports.import_file(rt, coop, structure_id)
         import_s = time.perf_counter() - started
         started = time.perf_counter()
-        again = await imports.import_bytes(rt, content, coop.name, structure_id)
+        again = await imports.import_file(rt, coop, structure_id)
         reimport_s = time.perf_counter() - started
         result["import"] = {
             "rows": report.rows_read,
