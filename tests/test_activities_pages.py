@@ -219,3 +219,39 @@ async def test_a_series_attendance_dropout_and_satisfaction_codes(client: httpx.
     assert [(f["satisfaction"], f["channel"]) for f in await Feedback.select()] == [(5, "poster")]
     activity_page = await client.get(activity_path)
     assert "5,0 sur 5" in activity_page.text and activity_page.text.count("<svg") >= 1  # one code left to answer
+
+
+async def test_a_referral_closed_as_helped_records_its_activity_in_one_step(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    from referrals.tables import Referral  # the test reads both domains; the code links them by the referral's id
+
+    town = await build(rt)
+    referral = Referral(
+        code="code-de-suivi-du-test",
+        status="closed",
+        outcome="helped",
+        sender_structure=town.other,
+        receiver_structure=town.epn,
+        service_id=0,
+        resident_name="Awa B.",
+        resident_phone="06 39 98 00 01",
+        consent_method="oral",
+    )
+    await referral.save()
+    await sign_in(client, town.mediator)
+    shown = await client.get(f"/orientations/{referral.id}")
+    link = f"/activites/{town.epn}/saisie?orientation={referral.id}"
+    assert link in shown.text
+    entry = await client.get(link)
+    assert f"Suite de l&#39;orientation n° {referral.id}" in entry.text or f"orientation n° {referral.id}" in entry.text
+    assert 'value="partner" selected' in entry.text
+    done = await post_form(
+        client,
+        f"/activites/{town.epn}/saisie",
+        {"day": rt.today().isoformat(), "thematiques": "procedures", "referral_id": str(referral.id), "channel": "nc"},
+    )
+    assert done.status_code == 200 and "Activité enregistrée." in done.text
+    row = await Activity.select().first()
+    person = await Participant.select().where(Participant.activity == row["id"]).first()
+    assert row["referral_id"] == referral.id and person["channel"] == "partner"
