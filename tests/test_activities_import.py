@@ -349,12 +349,14 @@ async def test_the_template_in_csv_valid_and_broken(rt: Runtime) -> None:
         {**ROW, "identifiant": "T-4", "tranche_age": "vieux"},
         {**ROW, "identifiant": "T-5", "date": "2026-13-45"},
         {**ROW, "identifiant": "T-6", "type": "individuel", "participants": "2"},
+        {**ROW, "identifiant": "T-7", "orientation": "99999999999999999999", "satisfaction": "7"},
     ]
     report = await imports.import_bytes(rt, template_csv(rows), "activites.csv", epn, actor=actor)
     assert (report.fmt, report.activities_new) == ("template", 2)
     reasons = {row.line: " ".join(row.reasons) for row in report.refused}
     assert "déjà vu" in reasons[4] and "autre structure" in reasons[5] and "vieux" in reasons[6]
     assert "Date illisible" in reasons[7] and "individuel compte une personne" in reasons[8]
+    assert "orientation invalide" in reasons[9] and "de 1 à 5" in reasons[9]
     workshop_row = await Activity.select().where(Activity.source_id == "template:T-2").first()
     assert (workshop_row["kind"], workshop_row["participants"]) == ("workshop", 8)
     assert await Participant.count().where(Participant.activity == workshop_row["id"]) == 8

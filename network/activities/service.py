@@ -32,6 +32,7 @@ MAX_LABEL = 200
 MAX_COMMUNE = 120
 NOT_FOUND = "Cette page n'existe pas, ou elle n'est pas celle d'une de vos structures."
 BATCH = 400  # rows per INSERT: well under SQLite's limit of bound values
+ID_MAX = 2**31 - 1  # ids are PostgreSQL integers
 
 
 # ---------------------------------------------------------------- who sees what
@@ -155,7 +156,7 @@ def check_activity(command: ActivityCreate, today: date, place_ids: set[int] | N
         )
     for index, profile in enumerate(command.profiles):
         errors.update(check_profile(profile, "" if len(command.profiles) == 1 else f"{index + 1}."))
-    if command.referral_id is not None and command.referral_id < 1:
+    if command.referral_id is not None and not 1 <= command.referral_id <= ID_MAX:
         errors["referral_id"] = "Numéro d'orientation invalide."
     return errors
 
