@@ -15,7 +15,7 @@ from litestar.response import Template
 from hub import auth
 from hub.accounts import Actor
 from hub.auth import CurrentActor, RuntimeDep
-from hub.errors import Forbidden, Invalid
+from hub.errors import Forbidden, Invalid, NotFound
 from hub.runtime import Runtime
 from hub.web import page, redirect
 from network.activities import figures, forms, service, workshops
@@ -249,7 +249,9 @@ class ActivityPages(Controller):
     ) -> Template:
         """A structure's figures for any period (its members; the coordinator too: aggregates only)."""
         service.require_figures(actor, structure_id)
-        name = (await service.structure_names([structure_id])).get(structure_id, "")
+        name = (await service.structure_names([structure_id])).get(structure_id)
+        if name is None:
+            raise NotFound(service.NOT_FOUND)
         start, end, errors = period(rt, du, au)
         found = None if errors else await figures.structure_figures(rt, [structure_id], start, end)
         return page(
