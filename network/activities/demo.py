@@ -131,7 +131,7 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
                 )
         day += timedelta(days=1)
     async with write_transaction():
-        ids = await service.insert_activities(commands)
+        ids = await service.insert_activities(commands, None, rt.now())
         sessions, registered = await _series(rt, chance, context, today)
         visits = await _tallies(chance, context, start, today)
         answers = await _answers(rt, chance, ids, commands)
@@ -223,7 +223,9 @@ async def _series(rt: Runtime, chance: random.Random, context: DemoContext, toda
                         source=DEMO_SOURCE,
                         source_id=f"demo-series-{series.id}-{number}",
                     )
-                ]
+                ],
+                None,
+                rt.now(),
             )
             await Attendance.insert(
                 *[Attendance(registration=rid, activity=activity_id, present=rid in present) for rid, _, _ in people]

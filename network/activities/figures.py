@@ -102,13 +102,30 @@ DURATION_CASE = (
     "CASE WHEN a.duration < 30 THEN 'lt30' WHEN a.duration <= 60 THEN '30-60' "
     "WHEN a.duration <= 120 THEN '60-120' ELSE '120+' END"
 )
+VISIT_CASE = (
+    "CASE WHEN p.first_visit IS NULL THEN 'unknown' WHEN p.first_visit THEN 'new' ELSE 'followed' END"
+    " || CASE WHEN a.kind = 'individual' THEN '-individual' ELSE '' END"
+)
 
 
-def activity_query(structure_ids: Sequence[int] | None, start: date, end: date) -> tuple[str, list[Any]]:
+def figures_query(structure_ids: Sequence[int] | None, start: date, end: date) -> tuple[str, list[Any]]:
+    """Every aggregate of the figures in one statement, rows of (dim, key, n, p).
+
+    The period's activities and participants are read once each (two materialised CTEs: one pass on their
+    (structure, day) index), then grouped in memory by each dimension."""
     month, expand, postgres = _dialect()
     text = "VARCHAR" if postgres else "TEXT"
-    where, args = _scope("a", structure_ids, start, end)
-    parts = [
+    where_a, args_a = _scope("x", structure_ids, start, end)
+    where_p, args_p = _scope("y", structure_ids, start, end)
+    where_o, args_o = _scope("o", structure_ids, start, end)
+    where_k, args_k = _scope("k", structure_ids, start, end)
+    ctes = (
+        "WITH a AS MATERIALIZED (SELECT x.id, x.kind, x.day, x.duration, x.place_kind, x.redirected, x.participants, "
+        f"x.thematiques, x.demarches, x.materials FROM activities_activity x WHERE {where_a}), "
+        "p AS MATERIALIZED (SELECT y.activity, y.age_band, y.gender, y.status, y.channel, y.commune, "
+        f"y.commune_insee, y.neighbourhood, y.satisfaction, y.first_visit FROM activities_participant y WHERE {where_p}) "
+    )
+    activity_parts = [
         ("kind", "a.kind", ""),
         ("duration", DURATION_CASE, ""),
         ("month", month, ""),
@@ -118,71 +135,35 @@ def activity_query(structure_ids: Sequence[int] | None, start: date, end: date) 
         ("demarche", "j.value", expand.format(col="demarches")),
         ("material", "j.value", expand.format(col="materials")),
     ]
-    sql = " UNION ALL ".join(
-        f"SELECT '{name}' AS dim, CAST({key} AS {text}) AS key, COUNT(*) AS n, SUM(a.participants) AS p "
-        f"FROM activities_activity a{', ' + source if source else ''} WHERE {where} GROUP BY 2"
-        for name, key, source in parts
-    )
-    return sql, args * len(parts)
-
-
-def participant_query(structure_ids: Sequence[int] | None, start: date, end: date) -> tuple[str, list[Any]]:
-    _, _, postgres = _dialect()
-    text = "VARCHAR" if postgres else "TEXT"
-    where, args = _scope("a", structure_ids, start, end)
-    visit = (
-        "CASE WHEN a.first_visit IS NULL THEN 'unknown' WHEN a.first_visit THEN 'new' ELSE 'followed' END"
-        " || CASE WHEN k.kind = 'individual' THEN '-individual' ELSE '' END"
-    )
-    parts = [
-        ("age", "a.age_band", ""),
-        ("gender", "a.gender", ""),
-        ("status", "a.status", ""),
-        ("channel", "a.channel", ""),
-        (
-            "commune",
-            "CASE WHEN a.commune <> '' THEN a.commune WHEN a.commune_insee <> '' THEN a.commune_insee ELSE '' END",
-            "",
-        ),
-        ("neighbourhood", "a.neighbourhood", ""),
-        ("satisfaction", "a.satisfaction", "a.satisfaction IS NOT NULL"),
-        ("visit", visit, "join"),
-    ]
-    selects = []
-    for name, key, extra in parts:
-        source = "activities_participant a"
-        condition = where
-        if extra == "join":
-            source += " JOIN activities_activity k ON k.id = a.activity"
-        elif extra:
-            condition = f"{where} AND {extra}"
-        selects.append(
-            f"SELECT '{name}' AS dim, CAST({key} AS {text}) AS key, COUNT(*) AS n, 0 AS p FROM {source} "
-            f"WHERE {condition} GROUP BY 2"
-        )
-    return " UNION ALL ".join(selects), args * len(parts)
-
-
-def other_query(structure_ids: Sequence[int] | None, start: date, end: date) -> tuple[str, list[Any]]:
-    _, _, postgres = _dialect()
-    text = "VARCHAR" if postgres else "TEXT"
-    where, args = _scope("a", structure_ids, start, end)
-    where_k, args_k = _scope("k", structure_ids, start, end)
     selects = [
-        f"SELECT 'answer' AS dim, CAST(a.satisfaction AS {text}) AS key, COUNT(*) AS n, 0 AS p "
-        f"FROM activities_feedback a WHERE {where} GROUP BY 2",
-        f"SELECT 'answer_channel', a.channel, COUNT(*), 0 FROM activities_feedback a WHERE {where} GROUP BY 2",
-        f"SELECT 'tally', a.place_label, SUM(a.visits), 0 FROM activities_tally a WHERE {where} GROUP BY 2",
+        f"SELECT '{name}' AS dim, CAST({key} AS {text}) AS key, COUNT(*) AS n, SUM(a.participants) AS p "
+        f"FROM a{', ' + source if source else ''} GROUP BY 2"
+        for name, key, source in activity_parts
+    ]
+    commune = "CASE WHEN p.commune <> '' THEN p.commune WHEN p.commune_insee <> '' THEN p.commune_insee ELSE '' END"
+    for name, key in (
+        ("age", "p.age_band"),
+        ("gender", "p.gender"),
+        ("status", "p.status"),
+        ("channel", "p.channel"),
+        ("commune", commune),
+        ("neighbourhood", "p.neighbourhood"),
+    ):
+        selects.append(f"SELECT '{name}', CAST({key} AS {text}), COUNT(*), 0 FROM p GROUP BY 2")
+    selects.append(
+        f"SELECT 'satisfaction', CAST(p.satisfaction AS {text}), COUNT(*), 0 FROM p "
+        "WHERE p.satisfaction IS NOT NULL GROUP BY 2"
+    )
+    selects.append(f"SELECT 'visit', {VISIT_CASE}, COUNT(*), 0 FROM p JOIN a ON a.id = p.activity GROUP BY 2")
+    selects += [
+        f"SELECT 'answer', CAST(o.satisfaction AS {text}), COUNT(*), 0 FROM activities_feedback o WHERE {where_o} "
+        "GROUP BY 2",
+        f"SELECT 'answer_channel', o.channel, COUNT(*), 0 FROM activities_feedback o WHERE {where_o} GROUP BY 2",
+        f"SELECT 'tally', o.place_label, SUM(o.visits), 0 FROM activities_tally o WHERE {where_o} GROUP BY 2",
         "SELECT 'registered_present', 'all', COUNT(DISTINCT t.registration), 0 FROM activities_attendance t "
         f"JOIN activities_activity k ON k.id = t.activity WHERE t.present AND {where_k}",
     ]
-    return " UNION ALL ".join(selects), args * 3 + args_k
-
-
-def figures_query(structure_ids: Sequence[int] | None, start: date, end: date) -> tuple[str, list[Any]]:
-    """Every aggregate of the figures in one statement (one trip to the database): rows of (dim, key, n, p)."""
-    parts = [build(structure_ids, start, end) for build in (activity_query, participant_query, other_query)]
-    return " UNION ALL ".join(sql for sql, _ in parts), [arg for _, args in parts for arg in args]
+    return ctes + " UNION ALL ".join(selects), args_a + args_p + args_o * 3 + args_k
 
 
 async def _rows(sql: str, args: list[Any]) -> list[dict[str, Any]]:

@@ -607,7 +607,7 @@ async def import_bytes(
     if dry_run:
         return report
     async with write_transaction():
-        await service.insert_activities(kept, actor.user_id if actor else None)
+        await service.insert_activities(kept, actor.user_id if actor else None, rt.now())
         await journal.append(
             rt,
             Act(

@@ -8,9 +8,10 @@ figures (network.activities.figures). Workshop series and satisfaction codes are
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -171,71 +172,105 @@ def _with_partner_channel(command: ActivityCreate) -> ActivityCreate:
 
 
 # ---------------------------------------------------------------- writing
-def _activity_row(command: ActivityCreate, recorded_by: int | None) -> Activity:
-    return Activity(
-        structure=command.structure_id,
-        kind=command.kind,
-        day=command.day,
-        duration=command.duration,
-        place_kind=command.place_kind,
-        place_id=command.place_id,
-        place_label=command.place_label.strip(),
-        thematiques=list(dict.fromkeys(command.thematiques)),
-        demarches=list(dict.fromkeys(command.demarches)),
-        demarche_name=command.demarche_name.strip(),
-        materials=list(dict.fromkeys(command.materials)),
-        tags=list(dict.fromkeys(command.tags)),
-        autonomy=command.autonomy,
-        workshop_name=command.workshop_name.strip(),
-        redirected=command.redirected or bool(command.redirect_structure_id or command.redirect_category),
-        redirect_structure=command.redirect_structure_id,
-        redirect_category=command.redirect_category,
-        participants=command.participants,
-        referral_id=command.referral_id,
-        series=command.series_id,
-        module_no=command.module_no,
-        source=command.source,
-        source_id=command.source_id,
-        recorded_by=recorded_by,
+ACTIVITY_COLUMNS = (
+    "structure", "kind", "day", "duration", "place_kind", "place_id", "place_label", "thematiques", "demarches",
+    "demarche_name", "materials", "tags", "autonomy", "workshop_name", "redirected", "redirect_structure",
+    "redirect_category", "participants", "referral_id", "series", "module_no", "source", "source_id", "recorded_by",
+    "created_at",
+)  # fmt: skip
+PARTICIPANT_COLUMNS = (
+    "activity", "structure", "day", "age_band", "gender", "status", "commune_insee", "commune", "neighbourhood",
+    "channel", "first_visit", "satisfaction",
+)  # fmt: skip
+
+
+def _codes(values: Sequence[str]) -> str:
+    return json.dumps(list(dict.fromkeys(values)), ensure_ascii=False)
+
+
+def _activity_values(command: ActivityCreate, recorded_by: int | None, now: datetime) -> tuple[Any, ...]:
+    return (
+        command.structure_id,
+        command.kind,
+        command.day,
+        command.duration,
+        command.place_kind,
+        command.place_id,
+        command.place_label.strip(),
+        _codes(command.thematiques),
+        _codes(command.demarches),
+        command.demarche_name.strip(),
+        _codes(command.materials),
+        _codes(command.tags),
+        command.autonomy,
+        command.workshop_name.strip(),
+        command.redirected or bool(command.redirect_structure_id or command.redirect_category),
+        command.redirect_structure_id,
+        command.redirect_category,
+        command.participants,
+        command.referral_id,
+        command.series_id,
+        command.module_no,
+        command.source,
+        command.source_id,
+        recorded_by,
+        now,
     )
 
 
-def _participant_rows(activity_id: int, command: ActivityCreate) -> list[Participant]:
+def _participant_values(activity_id: int, command: ActivityCreate) -> list[tuple[Any, ...]]:
     """One row per person: the profiles given, then "nc" ones up to the number of participants."""
     profiles = list(command.profiles) + [Profile()] * (command.participants - len(command.profiles))
     return [
-        Participant(
-            activity=activity_id,
-            structure=command.structure_id,
-            day=command.day,
-            age_band=p.age_band,
-            gender=p.gender,
-            status=p.status,
-            commune_insee=p.commune_insee,
-            commune=p.commune.strip(),
-            neighbourhood=p.neighbourhood.strip(),
-            channel=p.channel,
-            first_visit=p.first_visit,
-            satisfaction=p.satisfaction,
+        (
+            activity_id,
+            command.structure_id,
+            command.day,
+            p.age_band,
+            p.gender,
+            p.status,
+            p.commune_insee,
+            p.commune.strip(),
+            p.neighbourhood.strip(),
+            p.channel,
+            p.first_visit,
+            p.satisfaction,
         )
         for p in profiles
     ]
 
 
-async def insert_activities(commands: Sequence[ActivityCreate], recorded_by: int | None = None) -> list[int]:
-    """Write checked activities and their participants in batches (inside the caller's transaction); their ids."""
+def _insert_sql(table: str, columns: Sequence[str], rows: int, returning: bool) -> str:
+    row = "(" + ", ".join("{}" for _ in columns) + ")"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * rows)}"
+    return sql + (" RETURNING id" if returning else "")
+
+
+async def insert_activities(commands: Sequence[ActivityCreate], recorded_by: int | None, now: datetime) -> list[int]:
+    """Write checked activities and their participants in batches (inside the caller's transaction); their ids.
+
+    Multi-row INSERTs of plain values (an import writes 100,000 rows): the new ids come back by RETURNING, in the
+    rows' order, as Piccolo's own inserts read them."""
     ids: list[int] = []
+    people: list[tuple[Any, ...]] = []
     for start in range(0, len(commands), BATCH):
         chunk = [_with_partner_channel(c) for c in commands[start : start + BATCH]]
-        rows = [_activity_row(c, recorded_by) for c in chunk]
-        await Activity.insert(*rows)  # Piccolo reads the new ids back (RETURNING), in the rows' order
-        people: list[Participant] = []
-        for row, command in zip(rows, chunk, strict=True):
-            ids.append(int(row.id))
-            people += _participant_rows(int(row.id), command)
-        for offset in range(0, len(people), BATCH):
-            await Participant.insert(*people[offset : offset + BATCH])
+        values = [v for c in chunk for v in _activity_values(c, recorded_by, now)]
+        returned = await Activity.raw(_insert_sql("activities_activity", ACTIVITY_COLUMNS, len(chunk), True), *values)
+        for row, command in zip(returned, chunk, strict=True):
+            ids.append(int(row["id"]))
+            people += _participant_values(int(row["id"]), command)
+        while len(people) >= BATCH:
+            await _insert_people(people[:BATCH])
+            people = people[BATCH:]
+    if people:
+        await _insert_people(people)
     return ids
+
+
+async def _insert_people(rows: list[tuple[Any, ...]]) -> None:
+    sql = _insert_sql("activities_participant", PARTICIPANT_COLUMNS, len(rows), False)
+    await Participant.raw(sql, *[v for row in rows for v in row])
 
 
 async def record(rt: Runtime, actor: Actor, command: ActivityCreate) -> int:
@@ -250,7 +285,7 @@ async def record(rt: Runtime, actor: Actor, command: ActivityCreate) -> int:
     if errors:
         raise Invalid("L'activité n'est pas enregistrée : corrigez les champs signalés.", errors)
     async with write_transaction():
-        (activity_id,) = await insert_activities([command], actor.user_id)
+        (activity_id,) = await insert_activities([command], actor.user_id, rt.now())
     return activity_id
 
 

@@ -289,7 +289,7 @@ async def record_session(rt: Runtime, actor: Actor, structure_id: int, series_id
     if errors:
         raise Invalid("La séance n'est pas enregistrée : corrigez les champs signalés.", errors)
     async with write_transaction():
-        (activity_id,) = await service.insert_activities([activity], actor.user_id)
+        (activity_id,) = await service.insert_activities([activity], actor.user_id, rt.now())
         rows = [Attendance(registration=rid, activity=activity_id, present=rid in present) for rid in registrations]
         if rows:
             await Attendance.insert(*rows)
