@@ -186,15 +186,6 @@ class TallyForm(msgspec.Struct):
     time_limit: Code = ""
 
 
-class FiltersForm(msgspec.Struct):
-    du: Code = ""
-    au: Code = ""
-    type: Code = ""
-    thematique: Code = ""
-    lieu: Code = ""
-    source: Code = ""
-
-
 # ---------------------------------------------------------------- workshops and satisfaction
 Text = Annotated[str, msgspec.Meta(max_length=8000)]
 
