@@ -1,7 +1,8 @@
 """Activity records: importing a Coop export of 100,000 rows, and a structure's figures for a semester over
 1,000,000 activities, each against a floor measured in the same run.
 
-`python -m bench.activities [--rows N] [--activities N] [--runs N]` (default 100,000 / 1,000,000 / 20).
+`python -m bench.activities [--rows N] [--activities N] [--runs N] [--engines all|sqlite|postgresql]`
+(default 100,000 / 1,000,000 / 20 / all).
 Set BENCH_DATABASE_URL=postgresql://… to measure PostgreSQL too (a throwaway database is created next to the one
 named, and dropped afterwards); SQLite (a file in a temporary folder) is always measured.
 
@@ -67,6 +68,7 @@ class Options:
     rows: int = 100_000
     activities: int = 1_000_000
     runs: int = 20
+    engines: str = "all"  # all | sqlite | postgresql (each engine is best measured in a process of its own)
 
 
 # ---------------------------------------------------------------- 1. the Coop export
@@ -373,7 +375,8 @@ def run(options: Options | None = None) -> dict[str, Any]:
         print(f"  export Coop généré : {generated['bytes'] / 1e6:.1f} Mo en {time.perf_counter() - started:.1f} s")
         engines = [("sqlite", f"sqlite:///{workdir / 'bench.sqlite3'}")]
         pg_base = os.environ.get("BENCH_DATABASE_URL", "")
-        for name, url in engines + ([("postgresql", pg_base)] if pg_base else []):
+        engines += [("postgresql", pg_base)] if pg_base else []
+        for name, url in [(n, u) for n, u in engines if options.engines in ("all", n)]:
             if name == "postgresql":
                 url = asyncio.run(create_pg_database(pg_base, f"maillage_bench_activities_{os.getpid()}"))
             try:
@@ -394,11 +397,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=Options.rows)
     parser.add_argument("--activities", type=int, default=Options.activities)
     parser.add_argument("--runs", type=int, default=Options.runs)
+    parser.add_argument("--engines", choices=["all", "sqlite", "postgresql"], default="all")
     parser.add_argument("--strict", action="store_true", help="code de sortie 2 si une cible n'est pas atteinte")
     args = parser.parse_args(argv)
     if not 1 <= args.rows <= 250_000 or not 1 <= args.activities <= 5_000_000 or not 1 <= args.runs <= 1000:
         parser.error("bornes : --rows 1..250000, --activities 1..5000000, --runs 1..1000")
-    result = run(Options(rows=args.rows, activities=args.activities, runs=args.runs))
+    result = run(Options(rows=args.rows, activities=args.activities, runs=args.runs, engines=args.engines))
     return 2 if args.strict and not result["meets_target"] else 0
 
 

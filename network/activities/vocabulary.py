@@ -6,6 +6,7 @@ importer reads them; `find(code_map, text)` matches a label whatever its case, a
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from typing import Any
 
@@ -121,6 +122,7 @@ MAX_DURATION = 480  # a day of workshops; beyond, a typing error
 MAX_PARTICIPANTS = 200
 
 
+@functools.lru_cache(maxsize=8192)  # an import folds the same few labels 100,000 times
 def fold(text: str) -> str:
     """A label as compared: lower case, no accents, one kind of apostrophe and dash, single spaces."""
     text = unicodedata.normalize("NFKD", text.replace("’", "'").replace("–", "-").replace("—", "-"))
