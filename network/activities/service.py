@@ -16,9 +16,10 @@ from typing import Any
 
 import msgspec
 from piccolo.columns.combination import WhereRaw
+from piccolo.engine.sqlite import SQLiteEngine
 
 from hub.accounts import Actor
-from hub.db import write_transaction
+from hub.db import current_engine, write_transaction
 from hub.errors import Invalid, NotFound
 from hub.runtime import Runtime
 from hub.tables import Structure
@@ -251,6 +252,10 @@ async def insert_activities(commands: Sequence[ActivityCreate], recorded_by: int
 
     Multi-row INSERTs of plain values (an import writes 100,000 rows): the new ids come back by RETURNING, in the
     rows' order, as Piccolo's own inserts read them."""
+    engine = current_engine()
+    transaction = engine.current_transaction.get() if isinstance(engine, SQLiteEngine) else None
+    if transaction is not None:
+        return await _insert_sqlite(transaction.connection, commands, recorded_by, now)
     ids: list[int] = []
     people: list[tuple[Any, ...]] = []
     for start in range(0, len(commands), BATCH):
@@ -265,6 +270,28 @@ async def insert_activities(commands: Sequence[ActivityCreate], recorded_by: int
             people = people[BATCH:]
     if people:
         await _insert_people(people)
+    return ids
+
+
+async def _insert_sqlite(
+    connection: Any, commands: Sequence[ActivityCreate], recorded_by: int | None, now: datetime
+) -> list[int]:
+    """SQLite, inside a write transaction (IMMEDIATE: the write lock is held): the next ids are ours to give, so the
+    rows go by executemany on the transaction's own connection, without a statement per batch to build."""
+    async with connection.execute("SELECT COALESCE(MAX(id), 0) AS last FROM activities_activity") as cursor:
+        last = int((await cursor.fetchone())["last"])
+    ids = list(range(last + 1, last + 1 + len(commands)))
+    chunk = [_with_partner_channel(c) for c in commands]
+    marks = ", ".join("?" for _ in range(len(ACTIVITY_COLUMNS) + 1))
+    await connection.executemany(
+        f"INSERT INTO activities_activity (id, {', '.join(ACTIVITY_COLUMNS)}) VALUES ({marks})",
+        [(i, *_activity_values(c, recorded_by, now)) for i, c in zip(ids, chunk, strict=True)],
+    )
+    marks = ", ".join("?" for _ in PARTICIPANT_COLUMNS)
+    await connection.executemany(
+        f"INSERT INTO activities_participant ({', '.join(PARTICIPANT_COLUMNS)}) VALUES ({marks})",
+        [row for i, c in zip(ids, chunk, strict=True) for row in _participant_values(i, c)],
+    )
     return ids
 
 
