@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from hub.mandates.module import MODULE as MANDATES
 from hub.modules import Module
+from network.activities.module import MODULE as ACTIVITIES
 from network.meetings.module import MODULE as MEETINGS
 from network.module import MODULE as DIRECTORY
 from referrals.module import MODULE as REFERRALS
 
-MODULES: tuple[Module, ...] = (DIRECTORY, REFERRALS, MANDATES, MEETINGS)
+MODULES: tuple[Module, ...] = (DIRECTORY, REFERRALS, MANDATES, ACTIVITIES, MEETINGS)

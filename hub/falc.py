@@ -457,3 +457,15 @@ def _check_headers_and_footers(document: Any, checker: _Checker) -> None:
                         "avec les champs du numéro de page et du nombre de pages.",
                     )
                 )
+
+
+def check_text(lines: list[str], where: str = "page") -> FalcReport:
+    """The text rules (1, 2, 6, 8, 9 and hand-typed lists of 10) on text read on a screen, one line each:
+    a web page a resident reads (the satisfaction page, say), which has no fonts or spacing of a .docx to check."""
+    report = FalcReport()
+    checker = _Checker(Styles.__new__(Styles), report)  # the text rules read no style
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            report.paragraphs_read += 1
+            checker._text_rules(line, _Place(f"{where}, ligne {number}", body=True), is_list_item=False)
+    return report

@@ -23,6 +23,7 @@ from hub.mandates.tables import CharterAcceptance, Habilitation, Mandate, Mandat
 from hub.probes import DENIALS, ROLES, Probe
 from hub.runtime import Runtime
 from hub.tables import AccessLink, ApiToken, JournalCheck, JournalEntry, Membership, OutboxMessage, User
+from network.activities.probes import build_world as activity_world
 from network.meetings import probes as meetings_probes
 from network.tables import ImportRecord, Place, Service, Structure
 from referrals.tables import Attachment, Referral, SlotSchedule
@@ -177,6 +178,7 @@ async def build_world(rt: Runtime) -> World:
     ids["schedule_b"] = int(schedule.id)
     await meetings_probes.build_world(ids, people["manager_b"].id, rt.today())
     ids.update(await mandate_world(a, people["aidant_a"].id))
+    ids.update(await activity_world(a, b))  # activity records: an activity, a series, a satisfaction code of A
     return World(ids, people)
 
 

@@ -1,0 +1,55 @@
+"""Activity records as the hub composes them: their MODULE.
+
+Kept light (no pages, no ORM at import) so `maillage --help` reads it quickly; the parts load on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from hub.modules import DemoContext, Module, NavItem
+from network.activities import cli
+
+if TYPE_CHECKING:
+    from hub.accounts import Actor
+    from hub.runtime import Runtime
+
+
+def _routes() -> Sequence[Any]:
+    from network.activities.import_routes import IMPORT_CONTROLLERS
+    from network.activities.routes import CONTROLLERS
+    from network.activities.workshop_routes import WORKSHOP_CONTROLLERS
+
+    return [*CONTROLLERS, *WORKSHOP_CONTROLLERS, *IMPORT_CONTROLLERS]
+
+
+def _nav(actor: Actor | None) -> Sequence[NavItem]:
+    if actor is None or not actor.fully_authenticated:
+        return []
+    if actor.structures_with() or actor.oversees_network:
+        return [NavItem("/activites", "Activités", order=17)]
+    return []
+
+
+async def _seed_demo(rt: Runtime, context: DemoContext) -> None:
+    from network.activities import demo
+
+    await demo.seed(rt, context)
+
+
+def _probes() -> Sequence[Any]:
+    from network.activities import probes
+
+    return probes.PROBES
+
+
+MODULE = Module(
+    name="activities",
+    piccolo_app="network.activities.piccolo_app",
+    routes=_routes,
+    nav=_nav,
+    probes=_probes,
+    commands=cli.add_commands,
+    demo=_seed_demo,
+)
