@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hub.modules import DemoContext, Module, NavItem
+from hub.modules import DemoContext, JournalLabels, Module, NavItem
 from network.activities import cli
 
 if TYPE_CHECKING:
     from hub.accounts import Actor
+    from hub.reporting import Period, Section
     from hub.runtime import Runtime
 
 
@@ -44,6 +45,22 @@ def _probes() -> Sequence[Any]:
     return probes.PROBES
 
 
+async def _report(rt: Runtime, period: Period) -> Section:
+    from network.activities import report
+
+    return await report.report(rt, period)
+
+
+# The journal page's French for activity records (counts only: never a person).
+JOURNAL = JournalLabels(
+    actions={
+        "activities_imported": "Activités importées",
+        "activities_exported": "Activités exportées",
+    },
+    details={"created": "Ajoutées", "refused": "Refusées", "rows": "Lignes", "format": "Format"},
+    values={"format": {"coop": "export de la Coop de la médiation numérique", "template": "modèle Maillage"}},
+)
+
 MODULE = Module(
     name="activities",
     piccolo_app="network.activities.piccolo_app",
@@ -52,4 +69,6 @@ MODULE = Module(
     probes=_probes,
     commands=cli.add_commands,
     demo=_seed_demo,
+    report=_report,
+    journal=JOURNAL,
 )

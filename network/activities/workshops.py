@@ -120,17 +120,17 @@ async def list_series(actor: Actor, structure_id: int) -> list[dict[str, Any]]:
     )
     found = []
     for row in rows:
-        detail = await _attendance(row)
+        detail = await attendance(row)
         found.append({**row, **detail["totals"]})
     return found
 
 
 async def series_detail(actor: Actor, structure_id: int, series_id: int) -> dict[str, Any]:
     row = await _series(actor, structure_id, series_id)
-    return {"series": row, **await _attendance(row)}
+    return {"series": row, **await attendance(row)}
 
 
-async def _attendance(series: dict[str, Any]) -> dict[str, Any]:
+async def attendance(series: dict[str, Any]) -> dict[str, Any]:
     """Registrations, sessions, who came to which, and for each person: sessions attended, modules reached, drop-out."""
     registrations = list(
         await Registration.select().where(Registration.series == series["id"]).order_by(Registration.id)
