@@ -41,3 +41,26 @@ async def test_the_module_gives_its_section_to_the_pack(rt: Runtime) -> None:
     assert MODULE.report is not None
     empty = await MODULE.report(rt, Period.parse("2025-S1"))
     assert empty.empty  # nothing recorded: the pack says "aucune donnée"
+
+
+async def test_a_merge_carries_the_dropped_structures_activities_to_the_kept_one(rt: Runtime) -> None:
+    from datetime import date
+
+    from network import duplicates
+    from network.activities import figures
+    from network.activities.tables import Activity, Tally
+    from tests.conftest import make_person
+
+    a, b, _ = await _handmade(rt)  # A: 4 activities in 2026-S1 and 10 visits on 10 January; B: 1 activity
+    await Tally.insert(Tally(structure=b, place_key=0, place_label="Accueil", day=date(2026, 1, 10), visits=3))
+    await Tally.insert(Tally(structure=b, place_key=0, place_label="Accueil", day=date(2026, 1, 11), visits=2))
+    coordinator = await make_person(rt, "coordination@exemple.fr", coordinator=True)
+    from hub import accounts
+
+    outcome = await duplicates.merge(rt, await accounts.actor_for_user(coordinator.id), a, b)
+    assert outcome is not None
+    assert await Activity.count().where(Activity.structure == b) == 0
+    kept = await figures.structure_figures(rt, [a], date(2026, 1, 1), date(2026, 6, 30))
+    assert (kept.activities, kept.accompaniments) == (5, 8)  # B's activity counts in A now
+    assert kept.free_access_visits == 15  # 10 + 3 on the same day (one row), + 2 the next day
+    assert await Tally.count().where(Tally.structure == a) == 2

@@ -5,9 +5,10 @@ Kept light (no pages, no ORM at import) so `maillage --help` reads it quickly; t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hub.hooks import StructureMerged
 from hub.modules import DemoContext, JournalLabels, Module, NavItem
 from network.activities import cli
 
@@ -51,6 +52,12 @@ async def _report(rt: Runtime, period: Period) -> Section:
     return await report.report(rt, period)
 
 
+async def _structure_merged(rt: Runtime, event: Any) -> Mapping[str, int]:
+    from network.activities import merging
+
+    return await merging.structure_merged(rt, event)
+
+
 # The journal page's French for activity records (counts only: never a person).
 JOURNAL = JournalLabels(
     actions={
@@ -71,4 +78,5 @@ MODULE = Module(
     demo=_seed_demo,
     report=_report,
     journal=JOURNAL,
+    hooks={StructureMerged: _structure_merged},
 )

@@ -6,9 +6,10 @@ Kept light (no pages, no ORM at import) so `maillage --help` reads it quickly; t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hub.hooks import StructureMerged
 from hub.modules import DemoContext, JournalLabels, JournalObject, Module, NavItem, PeriodicWork
 
 if TYPE_CHECKING:
@@ -69,6 +70,12 @@ def _commands(sub: Any) -> None:
     add_commands(sub)
 
 
+async def _structure_merged(rt: Runtime, event: Any) -> Mapping[str, int]:
+    from network.meetings import merging
+
+    return await merging.structure_merged(rt, event)
+
+
 # The journal page's French for meetings (ids and codes only are journalled).
 JOURNAL = JournalLabels(
     actions={
@@ -117,4 +124,5 @@ MODULE = Module(
     job_handlers={"meetings.pack_build": _build_pack},
     commands=_commands,
     journal=JOURNAL,
+    hooks={StructureMerged: _structure_merged},
 )
