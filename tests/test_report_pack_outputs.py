@@ -71,13 +71,14 @@ async def test_every_module_gives_its_section_in_order_and_empty_ones_say_so(rt:
     built = await _built(rt)
     keys = [s.key for s in built.sections]
     assert keys == sorted(keys, key=lambda k: next(s.order for s in built.sections if s.key == k))
-    assert {"directory", "referrals", "mandates", "meetings"} <= set(keys)
+    assert {"directory", "referrals", "mandates", "activities", "meetings"} <= set(keys)
     by_key = {s.key: s for s in built.sections}
-    assert by_key["mandates"].empty and by_key["meetings"].empty and not by_key["directory"].empty
+    assert by_key["mandates"].empty and by_key["activities"].empty and by_key["meetings"].empty
+    assert not by_key["directory"].empty
     annex = [i.key for _, i in built.annex]
     assert len(annex) == len(set(annex)) and "directory.members" in annex and "referrals.sent" in annex
     html = outputs.standalone_html(built, outputs.chart_images(built))
-    assert html.count("Aucune donnée pour cette période.") == 2
+    assert html.count("Aucune donnée pour cette période.") == 3  # mandates, activities, meetings
     assert "<script" not in html and "data:image/png;base64," in html
     # one referral A→B in the period: shared as "< 5", never as "1"
     referrals = outputs.dashboard(built)["sections"][1]

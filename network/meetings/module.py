@@ -89,6 +89,7 @@ JOURNAL = JournalLabels(
         "meetings.action_status": "Statut d'une action changé",
         "meetings.indicator_defined": "Indicateur des partenaires défini",
         "meetings.indicator_values": "Valeurs d'un indicateur saisies",
+        "meetings.pack_requested": "Bilan du réseau demandé",
     },
     details={
         "answer": "Réponse",
@@ -109,6 +110,7 @@ JOURNAL = JournalLabels(
         "meetings_action": JournalObject("action"),
         "meetings_indicator": JournalObject("indicateur"),
         "meetings_invitation": JournalObject("invitation"),
+        "meetings_pack": JournalObject("bilan", "/reunions/bilan/{id}"),
     },
 )
 
