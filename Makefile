@@ -35,12 +35,11 @@ lint: $(STAMP)
 	$(BIN)/mypy hub network referrals
 	$(BIN)/lint-imports
 
-# Two pytest-xdist workers on these 2-core machines (TEST_WORKERS=0: one process). Each worker has its own
-# databases, var dirs, SMTP server and live servers; a module whose tests share a module-scoped fixture
-# (a live server and its Chromium, a warm LibreOffice) is one group, run by one worker (tests/conftest.py).
+# Two pytest-xdist workers on these 2-core machines (TEST_WORKERS=0: one process), tests handed out one by
+# one. Each worker has its own template databases, clones, var dirs, SMTP server and live servers.
 TEST_WORKERS ?= 2
 test: $(STAMP) browser documents lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 \

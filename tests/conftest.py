@@ -424,18 +424,6 @@ def read_datainclusion_export(paths: Sequence[Path]) -> Iterator[tuple[str, dict
                 yield kind, data
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups (under --dist loadgroup)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A module whose tests share a module-scoped fixture (a live server and its Chromium, a warm LibreOffice,
-    a stand-in server) is one xdist group: one worker runs the whole module and sets the fixture up once."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        if any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values()):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Stop the worker thread of any SQLite connection a test left open (a pool started and never stopped):
     aiosqlite's threads are not daemons, and one left waiting would keep the finished suite from exiting."""
