@@ -35,8 +35,11 @@ lint: $(STAMP)
 	$(BIN)/mypy hub network referrals
 	$(BIN)/lint-imports
 
+# Two pytest-xdist workers on these 2-core machines (TEST_WORKERS=0: one process), tests handed out one by
+# one. Each worker has its own template databases, clones, var dirs, SMTP server and live servers.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser documents lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 \

@@ -63,7 +63,7 @@ class _Server(uvicorn.Server):
 
 
 class LiveServer:
-    """The real app (real lifespan) on a loopback port, over a fresh clone of the migrated database."""
+    """The real app (real lifespan) on a loopback port, over a fresh clone of the demo-seeded database."""
 
     def __init__(self, factory: DatabaseFactory, var_dir: Path, smtp_port: int, **overrides: Any) -> None:
         self._factory = factory
@@ -112,7 +112,7 @@ class LiveServer:
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
-        database_url = await self._factory.clone()
+        database_url = await self._factory.clone_demo(self._var_dir)  # the demo town, seeded once per process
         try:
             settings = base_settings(self._var_dir, database_url, self._smtp_port)
             settings = dataclasses.replace(settings, base_url=self.url, **self._overrides)
@@ -130,7 +130,8 @@ class LiveServer:
                 started.cancel()
                 await serving  # raises what stopped the start-up, if anything did
                 raise RuntimeError("uvicorn stopped during start-up")
-            # Seeded once the lifespan has opened the engine: same loop, same pool as the requests.
+            # The demo's seed again, once the lifespan has opened the engine (same loop, same pool as the
+            # requests): it finds the clone's demo there and adds nothing.
             await demo.seed(self.runtime)
             self._ready.set()
             await serving

@@ -6,14 +6,19 @@ CREATE DATABASE … TEMPLATE on PostgreSQL. Nothing of ours is mocked.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import dataclasses
 import itertools
 import json
 import os
+import queue
 import re
 import shutil
 import socket
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from email import message_from_bytes
 from email.message import Message
@@ -102,43 +107,137 @@ def inbox(smtp_server: SmtpServer) -> Inbox:
 # ---------------------------------------------------------------- databases
 @dataclasses.dataclass
 class DatabaseFactory:
-    """Clones the migrated template for each test."""
+    """Clones the migrated template for each test (or the demo-seeded one, for tests about the demo town)."""
 
     kind: str  # "sqlite" | "postgres"
     template: str  # a file path, or the template database's URL
     workdir: Path
+    demo_template: str = ""  # the same, with hub.demo.seed run on it: built on first use (see clone_demo)
+    demo_var_dir: Path | None = None  # what that seed left on disk: the seal's key, which signed the demo's PDFs
+    _dropper: _Dropper = dataclasses.field(default_factory=lambda: _Dropper())
 
-    async def clone(self) -> str:
+    async def clone(self, template: str = "") -> str:
+        template = template or self.template
         n = next(_counter)
         if self.kind == "sqlite":
             target = self.workdir / f"test_{n}.sqlite3"
-            shutil.copyfile(self.template, target)
+            shutil.copyfile(template, target)
             return f"sqlite:///{target}"
-        parts = urlsplit(self.template)
+        parts = urlsplit(template)
         name = f"{parts.path.lstrip('/')}_{os.getpid()}_t{n}"
-        connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-        try:
-            await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{parts.path.lstrip("/")}"')
-        finally:
-            await connection.close()
+        await _postgres_admin(template, f'CREATE DATABASE "{name}" TEMPLATE "{parts.path.lstrip("/")}"')
         return urlunsplit(parts._replace(path=f"/{name}"))
 
+    async def clone_demo(self, var_dir: Path) -> str:
+        """A clone of the demo-seeded template, its seal's key and certificate copied into var_dir.
+
+        The demo's seed (structures, referrals, activities, and some twenty mandates rendered, converted by
+        LibreOffice and sealed) takes seconds: it runs once per process, and each clone costs a file copy or
+        a CREATE DATABASE. Running hub.demo.seed again on a clone finds everything there and adds nothing."""
+        if not self.demo_template:
+            await self._seed_demo_template()
+        assert self.demo_var_dir is not None
+        url = await self.clone(self.demo_template)
+        shutil.copytree(self.demo_var_dir, var_dir, dirs_exist_ok=True)
+        return url
+
+    async def _seed_demo_template(self) -> None:
+        from hub import demo
+
+        var_dir = self.workdir / "demo-var"
+        url = await self.clone()
+        app = create_app(base_settings(var_dir, url, 0))
+        engine = db.current_engine()
+        await db.start(engine)
+        try:
+            await demo.seed(app.state.runtime)
+        finally:
+            await app.state.runtime.documents.stop()
+            await db.stop(engine)
+        if self.kind == "sqlite":
+            path = url.removeprefix("sqlite:///")
+            with contextlib.closing(sqlite3.connect(path)) as connection:  # everything in the file clones copy
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.demo_template = path
+        else:
+            self.demo_template = url
+        self.demo_var_dir = var_dir
+
     async def drop(self, url: str) -> None:
+        """Drops a clone, in the background: PostgreSQL's DROP DATABASE waits for a checkpoint (a second or
+        more), which the next test need not wait for. `dropped()` waits for every drop asked for."""
         if self.kind == "sqlite":
             return
-        parts = urlsplit(url)
-        connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-        try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
-        finally:
-            await connection.close()
+        self._dropper.put(url)
+
+    async def dropped(self) -> None:
+        if self.kind == "postgres":
+            await asyncio.to_thread(self._dropper.wait)
+
+
+class _Dropper:
+    """Threads dropping PostgreSQL databases as they are handed to them (a few at once: one drop mostly waits)."""
+
+    THREADS = 3
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self.failures: list[str] = []
+
+    def put(self, url: str) -> None:
+        while len(self._threads) < self.THREADS:
+            thread = threading.Thread(target=self._run, name="maillage-test-dropper", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self._queue.put(url)
+
+    def wait(self) -> None:
+        self._queue.join()
+        if self.failures:
+            raise RuntimeError("databases not dropped: " + "; ".join(self.failures))
+
+    def _run(self) -> None:
+        while True:
+            url = self._queue.get()
+            name = urlsplit(url).path.lstrip("/")
+            try:
+                asyncio.run(_postgres_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            except Exception as error:
+                self.failures.append(f"{name}: {error}")
+            finally:
+                self._queue.task_done()
+
+
+def xdist_worker() -> str:
+    """The pytest-xdist worker this process is ("gw0", "gw1"…; `make test` runs two), or "" outside xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+async def _postgres_admin(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
 
 
 @pytest.fixture(scope="session")
-async def database_factory(tmp_path_factory: pytest.TempPathFactory) -> DatabaseFactory:
+async def database_factory(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DatabaseFactory]:
+    """The migrated template of this process. Under xdist each worker has its own (tmp_path_factory gives
+    each worker its own directory; on PostgreSQL, <DATABASE_URL's name>_<worker>, dropped at the end): two
+    migrations of one database would collide, and CREATE DATABASE … TEMPLATE refuses a busy template."""
     workdir = tmp_path_factory.mktemp("db")
     url = os.environ.get("DATABASE_URL", "")
+    own_template = ""
     if url.startswith(("postgres://", "postgresql://")):
+        if worker := xdist_worker():
+            parts = urlsplit(url)
+            own_template = urlunsplit(parts._replace(path=f"{parts.path}_{worker}"))
+            name = f"{parts.path.lstrip('/')}_{worker}"
+            await _postgres_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # left by a killed run
+            await _postgres_admin(url, f'CREATE DATABASE "{name}"')
+            url = own_template
         factory = DatabaseFactory("postgres", url, workdir)
         settings = base_settings(workdir, url, 0)
     else:
@@ -146,7 +245,14 @@ async def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Database
         factory = DatabaseFactory("sqlite", str(path), workdir)
         settings = base_settings(workdir, f"sqlite:///{path}", 0)
     await db.migrate(db.make_engine(settings))  # no pool was started: nothing stays connected to the template
-    return factory
+    yield factory
+    if factory.demo_template:
+        await factory.drop(factory.demo_template)
+    await factory.dropped()
+    if own_template:
+        await _postgres_admin(
+            own_template, f'DROP DATABASE IF EXISTS "{urlsplit(own_template).path.lstrip("/")}" WITH (FORCE)'
+        )
 
 
 def base_settings(var_dir: Path, database_url: str, smtp_port: int, **overrides: Any) -> Settings:
@@ -166,8 +272,15 @@ def base_settings(var_dir: Path, database_url: str, smtp_port: int, **overrides:
 
 
 @pytest.fixture
-async def database_url(database_factory: DatabaseFactory) -> AsyncIterator[str]:
-    url = await database_factory.clone()
+async def database_url(
+    database_factory: DatabaseFactory, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str]:
+    """The test's own database: a clone of the migrated template, or of the demo town for a test marked
+    demo_town (hub.demo.seed run once per process; the seal's key lands in tmp_path, the test's var dir)."""
+    if request.node.get_closest_marker("demo_town"):
+        url = await database_factory.clone_demo(tmp_path)
+    else:
+        url = await database_factory.clone()
     yield url
     await database_factory.drop(url)
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pyotp
+import pytest
 
 from hub import demo
 from hub.settings import Settings
@@ -73,6 +74,7 @@ async def test_demo_seeds_once_and_refuses_production(database_url, tmp_path, ap
     assert refused.returncode == 2 and "production" in refused.stderr
 
 
+@pytest.mark.demo_town  # a clone of the demo town: the seed below finds it there
 async def test_every_demo_role_can_sign_in(client, rt):
     await demo.seed(rt)
     secrets = await demo.totp_secrets(rt)

@@ -14,9 +14,10 @@ from network.tables import Service, Structure
 
 
 async def _seeded(rt) -> None:
-    await demo.seed(rt)
+    await demo.seed(rt)  # a demo_town test's clone has the demo already: this finds it all and adds nothing
 
 
+@pytest.mark.demo_town
 async def test_search_finds_caf_services_without_accents(client, rt):
     await _seeded(rt)
     page = await client.get("/annuaire", params={"q": "demarches caf"})
@@ -25,6 +26,7 @@ async def test_search_finds_caf_services_without_accents(client, rt):
     assert re.search(r"\d+ résultats?", page.text)
 
 
+@pytest.mark.demo_town
 async def test_filters_and_the_map_data(client, rt):
     await _seeded(rt)
     page = await client.get("/annuaire", params={"theme": "numerique--acquerir-un-equipement"})
@@ -34,6 +36,7 @@ async def test_filters_and_the_map_data(client, rt):
     assert data["tiles"]["url"].startswith("https://")
 
 
+@pytest.mark.demo_town
 async def test_sort_by_distance_from_a_neighbourhood(client, rt):
     await _seeded(rt)
     page = await client.get("/annuaire", params={"q": "numerique", "pres_de": "Les Aubiers"})
@@ -41,6 +44,7 @@ async def test_sort_by_distance_from_a_neighbourhood(client, rt):
     assert distances and distances == sorted(distances)
 
 
+@pytest.mark.demo_town
 async def test_bad_hour_is_explained_in_french(client, rt):
     await _seeded(rt)
     page = await client.get("/annuaire", params={"jour": "mardi", "heure": "25:99"})
@@ -48,12 +52,14 @@ async def test_bad_hour_is_explained_in_french(client, rt):
     assert "Choisissez un jour et une heure" in page.text
 
 
+@pytest.mark.demo_town
 async def test_no_result_says_what_to_do(client, rt):
     await _seeded(rt)
     page = await client.get("/annuaire", params={"q": "zzzyxw"})
     assert "0 résultat" in page.text and "Essayez moins de mots" in page.text
 
 
+@pytest.mark.demo_town
 async def test_results_are_paginated(client, rt):
     await _seeded(rt)
     first = await client.get("/annuaire")
@@ -63,6 +69,7 @@ async def test_results_are_paginated(client, rt):
     assert (await client.get("/annuaire", params={"page": "0"})).status_code == 400
 
 
+@pytest.mark.demo_town
 async def test_sort_by_distance_from_a_typed_address_that_never_shows_in_a_url(client, rt):
     await _seeded(rt)
     page = await client.post("/annuaire/recherche", data={"q": "numerique", "adresse": "22 allée des Aubiers"})
@@ -80,6 +87,7 @@ async def test_sort_by_distance_from_a_typed_address_that_never_shows_in_a_url(c
     assert all("Aubiers" not in link for link in re.findall(r'href="(/annuaire\?[^"]*)"', page.text))
 
 
+@pytest.mark.demo_town
 async def test_an_area_is_named_in_the_url_a_street_is_not(client, rt):
     await _seeded(rt)
     page = await client.post("/annuaire/recherche", data={"q": "numerique", "adresse": "les aubiers"})
@@ -87,6 +95,7 @@ async def test_an_area_is_named_in_the_url_a_street_is_not(client, rt):
     assert "centre du quartier" in page.text
 
 
+@pytest.mark.demo_town
 async def test_an_address_not_found_is_said_and_results_come_by_relevance(client, rt):
     await _seeded(rt)
     page = await client.post(
@@ -98,6 +107,7 @@ async def test_an_address_not_found_is_said_and_results_come_by_relevance(client
     assert "Point numérique CAF" in page.text and "Du plus proche" not in page.text
 
 
+@pytest.mark.demo_town
 async def test_autour_de_moi_is_rounded_before_it_reaches_a_url(client, rt):
     await _seeded(rt)
     page = await client.post("/annuaire/recherche", data={"lat": "47.912345", "lon": "1.903456"})
@@ -160,6 +170,7 @@ def _form_values(text: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.demo_town
 async def test_a_filter_a_sort_or_a_page_keeps_the_place_of_the_search(client, rt):
     await _seeded(rt)
     first = await client.post(
@@ -191,6 +202,7 @@ async def test_a_filter_a_sort_or_a_page_keeps_the_place_of_the_search(client, r
     assert "lat" not in emptied.url.params and "Du plus proche" not in emptied.text
 
 
+@pytest.mark.demo_town
 async def test_an_area_is_shown_again_in_the_box_and_kept_across_pages(client, rt):
     await _seeded(rt)
     page = await client.post("/annuaire/recherche", data={"adresse": "les aubiers"})
@@ -203,6 +215,7 @@ async def test_an_area_is_shown_again_in_the_box_and_kept_across_pages(client, r
     assert "centre du quartier" in second.text and _form_values(second.text)["origine"] == form["origine"]
 
 
+@pytest.mark.demo_town
 async def test_the_bus_parked_in_les_aubiers_comes_first_for_aide_aux_demarches(client, rt):
     await _seeded(rt)
     page = await client.post("/annuaire/recherche", data={"q": "aide aux démarches", "adresse": "Les Aubiers"})
@@ -213,6 +226,7 @@ async def test_the_bus_parked_in_les_aubiers_comes_first_for_aide_aux_demarches(
     assert names[0] == "Bus France Services" and "Du plus proche" in free.text
 
 
+@pytest.mark.demo_town
 async def test_a_search_over_the_length_limit_comes_back_with_its_words_and_the_error(client, rt):
     await _seeded(rt)
     long_words = "démarches " * 25

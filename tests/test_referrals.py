@@ -407,6 +407,7 @@ async def _queued_to(address: str) -> int:
     return await OutboxMessage.count().where(OutboxMessage.recipient == address)
 
 
+@pytest.mark.demo_town  # a clone of the demo town: the seed below finds it there
 async def test_the_demo_has_referrals_in_every_state(rt: Runtime) -> None:
     from hub import demo
 

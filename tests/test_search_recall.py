@@ -8,12 +8,15 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from hub import demo
 
 RECALL_SET = Path(__file__).parent / "data" / "search_recall.json"
 RESULT = re.compile(r'<h3><a href="/annuaire/services/\d+">(.*?)</a></h3>')
 
 
+@pytest.mark.demo_town
 async def test_the_search_finds_what_front_desk_workers_mean(client, rt, capsys):
     recall_set = json.loads(RECALL_SET.read_text(encoding="utf-8"))
     await demo.seed(rt)
