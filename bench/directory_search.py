@@ -44,6 +44,8 @@ class Options:
     queries: int = 400
     seed: int = 20261122
     database_url: str = ""  # "" = BENCH_DATABASE_URL, else a temporary SQLite file
+    keep: str = ""  # a folder to keep the SQLite file in (and keep PostgreSQL's maillage_bench_search_kept), to
+    # measure again without building (the queries only)
 
 
 # ---------------------------------------------------------------- queries
@@ -152,24 +154,31 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
         await db.migrate(engine)
     data = generate(options.structures, options.services, options.seed)
     result["generate_s"] = round(time.perf_counter() - started, 2)
-    started = time.perf_counter()
-    if result["engine"] == "sqlite":
-        load_sqlite(str(settings.sqlite_path), data)
-    else:
-        await load_postgres(database_url, data)
-    result["load_s"] = round(time.perf_counter() - started, 2)
     await db.start(engine)
     try:
-        started = time.perf_counter()
-        report = await rebuild_index()
-        result["index_s"] = round(time.perf_counter() - started, 2)
-        result["index"] = {"services": report.services, "indexed": report.indexed, "tags": report.tags_written}
-        started = time.perf_counter()
-        again = await rebuild_index()
-        result["reindex_unchanged_s"] = round(time.perf_counter() - started, 2)
-        assert again.written == 0 and again.tags_written == 0, "a second rebuild rewrote rows"
-        if result["engine"] == "postgresql":  # a settled database, as autovacuum keeps one: statistics, and
-            await engine.run_ddl("VACUUM ANALYZE")  # the visibility map index-only scans read
+        built = bool(options.keep) and bool(
+            await engine.run_querystring(QueryString("SELECT 1 FROM network_search LIMIT 1"))
+        )
+        result["reused"] = built
+        if not built:
+            await db.stop(engine)
+            started = time.perf_counter()
+            if result["engine"] == "sqlite":
+                load_sqlite(str(settings.sqlite_path), data)
+            else:
+                await load_postgres(database_url, data)
+            result["load_s"] = round(time.perf_counter() - started, 2)
+            await db.start(engine)
+            started = time.perf_counter()
+            report = await rebuild_index()
+            result["index_s"] = round(time.perf_counter() - started, 2)
+            result["index"] = {"services": report.services, "indexed": report.indexed, "tags": report.tags_written}
+            started = time.perf_counter()
+            again = await rebuild_index()
+            result["reindex_unchanged_s"] = round(time.perf_counter() - started, 2)
+            assert again.written == 0 and again.tags_written == 0, "a second rebuild rewrote rows"
+            if result["engine"] == "postgresql":  # a settled database, as autovacuum keeps one: statistics, and
+                await engine.run_ddl("VACUUM ANALYZE")  # the visibility map index-only scans read
 
         sqlite = result["engine"] == "sqlite"
 
@@ -238,11 +247,15 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
 
 
 def print_result(result: dict[str, Any]) -> None:
-    print(
-        f"-- {result['engine']}: données générées en {result['generate_s']} s, chargées en {result['load_s']} s, "
-        f"index (étiquettes + texte) construit en {result['index_s']} s ({result['index']['indexed']} services "
-        f"cherchables sur {result['index']['services']}), revérifié sans changement en {result['reindex_unchanged_s']} s"
-    )
+    if result["reused"]:
+        print(f"-- {result['engine']}: base d'une mesure précédente (--keep), réutilisée telle quelle")
+    else:
+        print(
+            f"-- {result['engine']}: données générées en {result['generate_s']} s, chargées en {result['load_s']} s, "
+            f"index (étiquettes + texte) construit en {result['index_s']} s ({result['index']['indexed']} services "
+            f"cherchables sur {result['index']['services']}), revérifié sans changement en "
+            f"{result['reindex_unchanged_s']} s"
+        )
     for kind, f in result["search"].items():
         print(
             f"   search {kind:<16} n={f['n']:<4} p50 {f['p50_ms']:7.2f} ms   p95 {f['p95_ms']:7.2f} ms   max {f['max_ms']:7.2f} ms"
@@ -263,13 +276,16 @@ def run(options: Options | None = None) -> dict[str, Any]:
         f"== directory_search : {options.structures} structures, {options.services} services, {options.queries} requêtes"
     )
     with tempfile.TemporaryDirectory(prefix="maillage-search-") as tmp:
-        workdir = Path(tmp)
+        workdir = Path(options.keep or tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         if url.startswith(("postgres://", "postgresql://")):
-            database_url = asyncio.run(create_pg_database(url, f"maillage_bench_search_{os.getpid()}"))
+            name = "maillage_bench_search_kept" if options.keep else f"maillage_bench_search_{os.getpid()}"
+            database_url = asyncio.run(create_pg_database(url, name, replace=not options.keep))
             try:
                 result = asyncio.run(_measure(options, database_url, workdir))
             finally:
-                asyncio.run(drop_pg_database(database_url))
+                if not options.keep:
+                    asyncio.run(drop_pg_database(database_url))
         else:
             result = asyncio.run(_measure(options, f"sqlite:///{workdir / 'search.sqlite3'}", workdir))
     print_result(result)
@@ -287,6 +303,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--strict", action="store_true", help="code de sortie 2 si la cible n'est pas atteinte")
+    parser.add_argument(
+        "--keep",
+        default="",
+        help="dossier où garder la base SQLite (et garder la base PostgreSQL maillage_bench_search_kept), "
+        "pour mesurer à nouveau sans reconstruire",
+    )
     args = parser.parse_args(argv)
     if (
         not 1 <= args.structures <= 200_000
@@ -294,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         or not 10 <= args.queries <= 5000
     ):
         parser.error("bornes : --structures 1..200000, --services structures..1000000, --queries 10..5000")
-    result = run(Options(structures=args.structures, services=args.services, queries=args.queries))
+    result = run(Options(structures=args.structures, services=args.services, queries=args.queries, keep=args.keep))
     return 2 if args.strict and not result["meets_target"] else 0
 
 

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import date
+import time
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from hub.errors import Invalid
 from hub.forms import FieldErrors
 from network import forms, geocoding, opening_grid, validation
-from network.exchange import bring, export, importing
+from network.exchange import bring, export, importing, outgoing
 from network.locating import ADDRESS_NOT_FOUND
 from network.referral_lookup import cards
 from network.schemas import ServiceForm
@@ -423,3 +425,20 @@ def test_a_day_of_some_weeks_is_written_out_as_such_not_as_this_week_happens_to_
         "Samedi": "le dernier du mois : 9 h à 12 h",
         "Dimanche": "fermé",
     }
+
+
+def test_an_export_never_dates_an_entry_after_the_servers_day(monkeypatch) -> None:
+    """data·inclusion's schema refuses a date_maj after the server's `date.today()`: from midnight in Paris to
+    midnight UTC (a server on UTC), the export's "today" is still the server's day, and the row validates."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        late = datetime(2026, 11, 29, 23, 30, tzinfo=UTC)  # already the 30th in Paris
+        assert late.astimezone(ZoneInfo("Europe/Paris")).date() == date(2026, 11, 30)
+        assert outgoing.export_today(late) == date(2026, 11, 29)
+        assert outgoing.export_today(datetime(2026, 11, 29, 22, 30, tzinfo=UTC)) == date(2026, 11, 29)
+        assert outgoing.export_date(outgoing.export_today(late), date(2026, 11, 30)) == "2026-11-29"
+        assert outgoing.export_today(datetime.now(UTC)) <= date.today()  # the schema's own test, at any hour
+    finally:
+        monkeypatch.undo()
+        time.tzset()

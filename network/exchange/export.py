@@ -34,6 +34,7 @@ from network.exchange.outgoing import (
     clean,
     di_id,
     export_date,
+    export_today,
     iter_datainclusion,
     public_email,
 )
@@ -300,7 +301,7 @@ async def export_directory(rt: Runtime, fmt: str, out: Path, *, actor_id: int | 
     """Write the open directory in one of FORMATS_OUT; journalled. Files appear only once complete."""
     if fmt not in FORMATS_OUT:
         raise Invalid(f"Format inconnu : {fmt} (attendu : {', '.join(FORMATS_OUT)}).")
-    report = ExportReport(fmt, [out], rt.today())
+    report = ExportReport(fmt, [out], export_today(rt.now()))
     if fmt == "datainclusion-json":
         await _write_datainclusion_json(out, report)
     elif fmt == "datainclusion-csv":

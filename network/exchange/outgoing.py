@@ -13,6 +13,7 @@ import pydantic
 from data_inclusion.schema import v1 as di
 from piccolo.table import Table
 
+from hub.runtime import PARIS
 from network import validation
 from network.exchange import bring
 from network.exchange.report import BATCH, OWN_SOURCE, ExportReport
@@ -33,6 +34,13 @@ def _as_date(value: Any) -> date | None:
     if isinstance(value, str) and value:
         return date.fromisoformat(value[:10])
     return None
+
+
+def export_today(now: datetime) -> date:
+    """The last day an export may date an entry: today in Paris, or the server's own day when it is still
+    yesterday there (data·inclusion's schema refuses a date_maj after `date.today()`, the server's day: between
+    midnight in Paris and midnight UTC, an entry edited "today" would otherwise be left out of the file)."""
+    return min(now.astimezone(PARIS).date(), now.astimezone().date())
 
 
 def export_date(today: date, *values: Any) -> str:
