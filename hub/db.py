@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +15,8 @@ import aiosqlite
 import asyncpg
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
+from piccolo.columns import Column
+from piccolo.columns.combination import WhereRaw
 from piccolo.conf.apps import AppRegistry, Finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -114,6 +117,20 @@ def current_engine() -> Engine:
     if engine is None:
         raise RuntimeError("no database engine bound: call hub.db.bind_engine() first")
     return engine
+
+
+def among(column: Column, ids: Iterable[int]) -> WhereRaw:
+    """`column IN ids` with the ids as one bound value (a JSON array on SQLite, an int[] on PostgreSQL): a hundred
+    ids cost one conversion and one placeholder, not a hundred of each."""
+    return WhereRaw(*among_sql(f'"{column._meta.table._meta.tablename}"."{column._meta.db_column_name}"', ids))
+
+
+def among_sql(name: str, ids: Iterable[int]) -> tuple[str, Any]:
+    """`among` for raw SQL: the condition on column `name` (with its "{}" placeholder) and the value to bind."""
+    values = sorted({int(i) for i in ids})
+    if isinstance(current_engine(), SQLiteEngine):
+        return f"{name} IN (SELECT value FROM json_each({{}}))", json.dumps(values)
+    return f"{name} = ANY({{}}::integer[])", values
 
 
 async def together(*reads: Awaitable[Any]) -> list[Any]:

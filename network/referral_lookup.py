@@ -131,7 +131,7 @@ async def cards(service_ids: Iterable[int]) -> dict[int, ServiceCard]:
         return {}
     # the services with their structures (one join), and their places, at once
     services, place_rows = await db.together(
-        Service.select(*_CARD_COLUMNS, *_STRUCTURE_COLUMNS).where(Service.id.is_in(wanted)),
+        Service.select(*_CARD_COLUMNS, *_STRUCTURE_COLUMNS).where(db.among(Service.id, wanted)),
         Place.select(
             Place.service,
             Place.name,
@@ -143,7 +143,7 @@ async def cards(service_ids: Iterable[int]) -> dict[int, ServiceCard]:
             Place.longitude,
             Place.opening_hours,
         )
-        .where(Place.service.is_in(wanted))
+        .where(db.among(Place.service, wanted))
         .order_by(Place.id),
     )
     places: dict[int, list[dict[str, Any]]] = {}

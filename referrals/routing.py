@@ -245,7 +245,7 @@ async def _loads(service_ids: Sequence[int], now: datetime) -> dict[int, int]:
     rows = await (
         Referral.select(Referral.service_id, Count(alias="n"))
         .where(
-            Referral.service_id.is_in(list(service_ids))
+            db.among(Referral.service_id, service_ids)
             & (Referral.created_at >= now - timedelta(days=7))
             & (Referral.status != "cancelled")
         )
@@ -263,11 +263,11 @@ async def _answer_days(structure_ids: Sequence[int], now: datetime) -> dict[int,
         delay = "EXTRACT(EPOCH FROM (first_answer_at - created_at)) / 86400.0"
     else:
         delay = "julianday(first_answer_at) - julianday(created_at)"
-    marks = ", ".join("{}" for _ in structure_ids)
+    among, ids = db.among_sql("receiver_structure", structure_ids)
     rows = await Referral.raw(
         f"SELECT receiver_structure AS s, {delay} AS d FROM referrals_referral "  # noqa: S608 (placeholders only)
-        f"WHERE receiver_structure IN ({marks}) AND created_at >= {{}} AND first_answer_at IS NOT NULL",
-        *[int(i) for i in structure_ids],
+        f"WHERE {among} AND created_at >= {{}} AND first_answer_at IS NOT NULL",
+        ids,
         now - timedelta(days=90),
     )
     delays: dict[int, list[float]] = {}

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from hub import db
 from hub.accounts import Actor
 from hub.errors import Conflict, Invalid, NotFound
 from hub.runtime import Runtime
@@ -163,7 +164,7 @@ async def offer(service_ids: Sequence[int], since: datetime) -> tuple[dict[int, 
 
 async def _schedules(service_ids: Sequence[int]) -> list[dict[str, Any]]:
     return await SlotSchedule.select().where(
-        SlotSchedule.service_id.is_in(list(service_ids)) & (SlotSchedule.active == True)  # noqa: E712
+        db.among(SlotSchedule.service_id, service_ids) & (SlotSchedule.active == True)  # noqa: E712
     )
 
 
