@@ -206,25 +206,30 @@ def activity_batches(count: int, structure_ids: Sequence[int]) -> Iterator[Activ
                 (series_id, structure, f"Atelier {series_id}", chance.randint(1, 3), place, day.weekday(), 120, 10,
                  json.dumps([f"Module {m}" for m in range(1, sessions + 1)]), themes, day)
             )  # fmt: skip
-            people = []
+            people = []  # (registration, the session from which they stop coming, withdrew then, profile)
             for _ in range(chance.randint(5, 10)):
                 registration_id += 1
-                leaves = chance.randrange(2, 12)  # the session from which they stop coming (some never do)
-                withdrawn = day + timedelta(weeks=leaves) if chance.random() < 0.1 else None
-                people.append((registration_id, leaves, _profile(chance)))
-                batch.registrations.append(
-                    (registration_id, series_id, *_profile_columns(people[-1][2]), day, withdrawn)
-                )
+                leaves, withdraws = chance.randrange(2, 12), chance.random() < 0.1  # some never stop
+                people.append((registration_id, leaves, withdraws, _profile(chance)))
+                withdrawn = day + timedelta(weeks=leaves - 1) if withdraws and leaves <= sessions else None
+                batch.registrations.append((registration_id, series_id, *people[-1][3][:5], day, withdrawn))
+            came_before: set[int] = set()
             for module in range(1, sessions + 1):
                 n += 1
                 session_day = day + timedelta(weeks=module - 1)
-                came = [(r, p) for r, leaves, p in people if module < leaves and chance.random() < 0.85]
+                # as workshops.record_session keeps them: a row for each registration not withdrawn, present or not
+                listed = [
+                    (r, module < leaves, p) for r, leaves, withdraws, p in people if not withdraws or module < leaves
+                ]
+                came = [(r, p) for r, stays, p in listed if stays and chance.random() < 0.85]
                 batch.activities.append(
                     (n, structure, "workshop", session_day, 120, "structure", place, themes, "[]", '["computer"]',
                      False, len(came), series_id, module)
                 )  # fmt: skip
-                batch.attendance += [(r, n, True) for r, _ in came]
-                batch.participants += [(n, structure, session_day, *p) for _, p in came]
+                present = {r for r, _ in came}
+                batch.attendance += [(r, n, r in present) for r, _, _ in listed]
+                batch.participants += [(n, structure, session_day, *p[:5], r not in came_before, p[6]) for r, p in came]
+                came_before |= present
             day = session_day  # the answer below is the last session's
         else:
             n += 1
@@ -265,11 +270,6 @@ def _profile(chance: random.Random) -> tuple[Any, ...]:
         chance.choice(COMMUNES), chance.choice(CHANNEL_CODES), chance.choice((True, False, None)),
         chance.choice((None, None, 3, 4, 5)),
     )  # fmt: skip
-
-
-def _profile_columns(profile: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A registration's share of the profile: age band, gender, status, commune, channel."""
-    return profile[:5]
 
 
 def load_activities_sqlite(connection: sqlite3.Connection, count: int, structure_ids: Sequence[int]) -> None:
