@@ -11,7 +11,8 @@ named, and dropped afterwards); SQLite (a file in a temporary folder) is always 
    person, workshops as i/N rows), imported for one structure (network.activities.imports.import_bytes: reading,
    every check, one transaction). Floor: a bare openpyxl read of the same file (load_workbook read-only and every
    row's values). Target (issue 13): under 60 s.
-2. Figures: 1,000,000 activities (and their ~1.3 million participants) of 100 structures over three years,
+2. Figures: 1,000,000 activities (their ~1.5 million participants, workshop series with registrations and
+   attendance, satisfaction answers, free-access tallies: activity_batches) of 100 structures over three years,
    written straight into the tables; then network.activities.figures.structure_figures for one structure and the
    first half of 2026, `--runs` times after a warm-up. Floor: the same SQL aggregates run by the bare driver
    (sqlite3, asyncpg), without Piccolo nor the figures' shaping. Targets: median under 200 ms, within 2× the floor.
@@ -185,10 +186,12 @@ SEQUENCED = ("activities_series", "activities_activity", "activities_registratio
 def activity_batches(count: int, structure_ids: Sequence[int]) -> Iterator[ActivityBatch]:
     """`count` activities of these structures from FIRST_DAY to LAST_DAY, in batches of about BATCH activities.
 
-    Individual sessions (one participant) and workshops (3 to 10); one workshop in three is a session of a weekly
-    series of 6 to 10 (registered people, their attendance, some dropping out or withdrawing); one activity in
-    thirty answered on the satisfaction page (a code and its answer); every fourth structure counts its
-    free-access visits three days a week (tallies)."""
+    Individual sessions (one participant) and workshops (3 to 10 people); one workshop drawn in three starts a
+    weekly series of 6 to 10 sessions instead (registered people, their attendance, some dropping out or
+    withdrawing), so that most workshop sessions belong to a series; one activity in thirty answered on the
+    satisfaction page (a code and its answer); every fourth structure counts its free-access visits three days a
+    week (tallies). Rows come in random day order, as imports of past exports leave them. The one generator of both
+    benchmarks (bench.activities, bench.report_pack)."""
     chance = random.Random(2026)
     days = (LAST_DAY - FIRST_DAY).days
     batch = ActivityBatch()
