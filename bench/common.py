@@ -295,15 +295,18 @@ def fmt_ms(value: float) -> str:
     return f"{value:8.2f} ms"
 
 
-async def create_pg_database(base_url: str, name: str) -> str:
-    """A throwaway PostgreSQL database on the server of base_url (replaced if a failed run left one)."""
+async def create_pg_database(base_url: str, name: str, *, replace: bool = True) -> str:
+    """A throwaway PostgreSQL database on the server of base_url (replaced if a failed run left one); with
+    replace=False, one an earlier run kept is reused as it is."""
     import asyncpg  # only the PostgreSQL runs need it
 
     parts = urlsplit(base_url)
     connection = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if replace or not exists:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
     return urlunsplit(parts._replace(path=f"/{name}"))

@@ -41,6 +41,7 @@ REFERRAL_COLUMNS = (
     "resident_name, resident_phone, preferred_contact, availability, consent_method, consent_at, created_at, "
     "updated_at, first_answer_at, decided_at, closed_at"
 )
+FIRST_REFERRAL = "SELECT service_id, receiver_structure FROM referrals_referral ORDER BY id LIMIT 1"
 PASSWORD = "mot de passe du banc d'essai"  # noqa: S105 (a throwaway database)
 
 
@@ -52,7 +53,8 @@ class Options:
     requests: int = 200
     seed: int = 20261129
     engine: str = "all"  # sqlite | postgresql | all (PostgreSQL when BENCH_DATABASE_URL is set)
-    keep: str = ""  # a folder to keep the SQLite database in, and to reuse it from (no rebuild) on the next run
+    keep: str = ""  # a folder to keep the SQLite database in (and keep PostgreSQL's maillage_bench_referrals_kept),
+    # to reuse them (no rebuild) on the next run
 
 
 def _referrals(options: Options, services: list[tuple[Any, ...]], now: datetime) -> list[tuple[Any, ...]]:
@@ -124,22 +126,32 @@ async def _load_pg_referrals(url: str, rows: list[tuple[Any, ...]]) -> None:
         await connection.close()
 
 
-def _built(path: Path) -> bool:
+async def _kept(database_url: str, path: Path) -> tuple[int, int] | None:
+    """The first referral's service and receiver when an earlier run (--keep) left its database built (what a
+    fresh build measures, see _referrals); None when the database is still to be built."""
+    if database_url.startswith("sqlite"):
+        return _kept_sqlite(path)
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url)
+    try:
+        row = await connection.fetchrow(FIRST_REFERRAL)
+    except asyncpg.UndefinedTableError:
+        row = None
+    finally:
+        await connection.close()
+    return (int(row[0]), int(row[1])) if row else None
+
+
+def _kept_sqlite(path: Path) -> tuple[int, int] | None:
     if not path.exists():
-        return False
+        return None
     with contextlib.closing(sqlite3.connect(path)) as connection:
         try:
-            return bool(connection.execute("SELECT 1 FROM referrals_referral LIMIT 1").fetchone())
+            row = connection.execute(FIRST_REFERRAL).fetchone()
         except sqlite3.OperationalError:
-            return False
-
-
-def _busy(path: Path) -> tuple[int, int]:
-    """The first referral's service and receiver: what a fresh build measures (see _referrals)."""
-    with contextlib.closing(sqlite3.connect(path)) as connection:
-        row = connection.execute("SELECT service_id, receiver_structure FROM referrals_referral ORDER BY id LIMIT 1")
-        service_id, structure_id = row.fetchone()
-    return int(service_id), int(structure_id)
+            return None
+    return (int(row[0]), int(row[1])) if row else None
 
 
 def _figures(values: list[float]) -> dict[str, float]:
@@ -176,13 +188,13 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
     )
     result: dict[str, Any] = {"engine": "sqlite" if database_url.startswith("sqlite") else "postgresql"}
     engine = db.make_engine(settings)
-    reused = result["engine"] == "sqlite" and _built(settings.sqlite_path)
+    kept = await _kept(database_url, settings.sqlite_path) if options.keep else None
     with contextlib.redirect_stdout(io.StringIO()):
         await db.migrate(engine)
     data = generate(options.structures, options.services, options.seed)
     started = time.perf_counter()
-    if reused:  # --keep: the database of an earlier run, as that run left it
-        busy_service, busy_structure = _busy(settings.sqlite_path)
+    if kept:  # --keep: the database of an earlier run, as that run left it
+        busy_service, busy_structure = kept
     else:
         now = datetime.now(UTC)
         rows = _referrals(options, data.services, now)
@@ -197,8 +209,8 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
         await db.start(engine)
         try:
             await rebuild_index()
-            if result["engine"] == "postgresql":
-                await engine.run_ddl("ANALYZE")
+            if result["engine"] == "postgresql":  # a settled database, as autovacuum keeps one: statistics,
+                await engine.run_ddl("VACUUM ANALYZE")  # and the visibility map index-only scans read
         finally:
             await db.stop(engine)
     result["build_s"] = round(time.perf_counter() - started, 1)
@@ -362,11 +374,13 @@ def run(options: Options | None = None) -> dict[str, Any]:
             results.append(asyncio.run(_measure(options, f"sqlite:///{workdir / 'referrals.sqlite3'}", workdir)))
             print_result(results[-1])
         if options.engine in ("postgresql", "all") and url.startswith(("postgres://", "postgresql://")):
-            database_url = asyncio.run(create_pg_database(url, f"maillage_bench_referrals_{os.getpid()}"))
+            name = "maillage_bench_referrals_kept" if options.keep else f"maillage_bench_referrals_{os.getpid()}"
+            database_url = asyncio.run(create_pg_database(url, name, replace=not options.keep))
             try:
                 results.append(asyncio.run(_measure(options, database_url, workdir)))
             finally:
-                asyncio.run(drop_pg_database(database_url))
+                if not options.keep:
+                    asyncio.run(drop_pg_database(database_url))
             print_result(results[-1])
     for result in results:
         path = write_result(f"referrals-{result['engine']}", {"options": dataclasses.asdict(options), **result})
@@ -381,7 +395,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--referrals", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "all"), default="all")
-    parser.add_argument("--keep", default="", help="dossier où garder la base SQLite et la réutiliser ensuite")
+    parser.add_argument(
+        "--keep",
+        default="",
+        help="dossier où garder la base SQLite (et garder la base PostgreSQL maillage_bench_referrals_kept), "
+        "pour les réutiliser ensuite",
+    )
     parser.add_argument("--strict", action="store_true", help="code de sortie 2 si une cible n'est pas atteinte")
     args = parser.parse_args(argv)
     if not 1 <= args.structures <= 200_000 or not args.structures <= args.services <= 1_000_000:

@@ -122,6 +122,14 @@ def current_engine() -> Engine:
     return engine
 
 
+async def together(*reads: Awaitable[Any]) -> list[Any]:
+    """Reads at once, each on a connection of the pool; one after the other inside a transaction (it has one
+    connection, which runs one statement at a time)."""
+    if current_engine().current_transaction.get() is not None:
+        return [await read for read in reads]
+    return list(await asyncio.gather(*reads))
+
+
 @asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
     """A read-then-write unit of work: IMMEDIATE on SQLite so the write lock is taken up front."""

@@ -7,7 +7,8 @@ indicator defined once (label, definition). A module with nothing recorded retur
 `empty` is true, shown as "aucune donnée", never a broken chart.
 
 Shared rules, used by every section and every output:
-- `percent(part, total)`: one rounding rule (half up, one decimal), 0 when the total is 0;
+- `percent(part, total)`: one rounding rule (half up, one decimal), 0 when the total is 0; `percent_text` writes
+  it the French way (pages use it as the `percent_fr` filter);
 - `shared_count(n)`: counts from 1 to 4 are shown as "< 5" in anything shared beyond the coordinator.
 """
 
@@ -99,6 +100,12 @@ def percent(part: float, total: float) -> float:
     if not total:
         return 0.0
     return float((Decimal(str(part)) * 100 / Decimal(str(total))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def percent_text(value: float) -> str:
+    """A percentage's number as French writes it, as the pack does: "12,5", "50" (decimal comma, no ",0")."""
+    text = f"{value:.1f}".replace(".", ",")
+    return text.removesuffix(",0")
 
 
 def shared_count(value: int | None) -> str:

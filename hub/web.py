@@ -33,6 +33,7 @@ from hub.auth import SecondFactorRequired, current_actor, is_api_path
 from hub.db import RETRY_AFTER_SECONDS, is_contention
 from hub.errors import DomainError, TooManyRequests, Unauthorized, Unavailable
 from hub.modules import Module, NavItem
+from hub.reporting import percent_text
 from hub.runtime import Runtime
 from hub.schemas import PATTERN_MESSAGES
 from hub.settings import PROJECT_ROOT
@@ -111,6 +112,7 @@ def template_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["date_fr"] = _date_fr
+    env.filters["percent_fr"] = percent_text
     return env
 
 

@@ -8,23 +8,26 @@ by the directory's geocoder, and opening hours evaluated the directory's way.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import msgspec
+
+from hub import db
 from hub.runtime import Runtime
 from network import validation, vocabulary
 from network.geocoding import Geocoder, origin_of
 from network.search import hours
 from network.search.query import Origin, SearchQuery, search
-from network.tables import Place, Service, Structure
+from network.tables import Place, Service
 
 __all__ = [
     "Origin",
     "PlaceCard",
     "ServiceCard",
     "candidate_ids",
+    "candidates",
     "cards",
     "choices",
     "is_open",
@@ -77,41 +80,78 @@ class ServiceCard:
 
 
 def _codes(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = json.loads(value or "[]")
+    """A JSON list column's codes (SQLite gives its text, PostgreSQL may give it decoded)."""
+    if isinstance(value, str | bytes):
+        value = msgspec.json.decode(value or b"[]")
     return tuple(str(code) for code in value or ())
 
 
+# what a card reads of a service (not its description nor its timestamps: routing reads 100 cards a request)
+_CARD_COLUMNS = (
+    Service.id,
+    Service.structure,
+    Service.name,
+    Service.is_active,
+    Service.accepts_referrals,
+    Service.thematiques,
+    Service.publics,
+    Service.reception_modes,
+    Service.accommodations,
+    Service.languages,
+    Service.eligibility_zone,
+    Service.access_conditions,
+    Service.weekly_capacity,
+    Service.phone,
+    Service.booking_url,
+    Service.referral_instructions,
+    Service.opening_hours,
+    Service.justificatifs,
+)
+_STRUCTURE_COLUMNS = tuple(
+    getattr(Service.structure, name).as_alias(f"st_{name}")
+    for name in (
+        "name",
+        "kind",
+        "status",
+        "address",
+        "postal_code",
+        "commune",
+        "neighbourhood",
+        "latitude",
+        "longitude",
+        "opening_hours",
+    )
+)
+
+
 async def cards(service_ids: Iterable[int]) -> dict[int, ServiceCard]:
-    """The cards of these services (unknown ids are left out), in three queries whatever their number."""
+    """The cards of these services (unknown ids are left out), in two queries whatever their number."""
     wanted = sorted({int(i) for i in service_ids})
     if not wanted:
         return {}
-    services = await Service.select().where(Service.id.is_in(wanted))
-    structure_ids = sorted({row["structure"] for row in services})
-    structures = {
-        row["id"]: row
-        for row in await Structure.select(
-            Structure.id,
-            Structure.name,
-            Structure.kind,
-            Structure.status,
-            Structure.address,
-            Structure.postal_code,
-            Structure.commune,
-            Structure.neighbourhood,
-            Structure.latitude,
-            Structure.longitude,
-            Structure.opening_hours,
-        ).where(Structure.id.is_in(structure_ids or [0]))
-    }
+    # the services with their structures (one join), and their places, at once
+    services, place_rows = await db.together(
+        Service.select(*_CARD_COLUMNS, *_STRUCTURE_COLUMNS).where(Service.id.is_in(wanted)),
+        Place.select(
+            Place.service,
+            Place.name,
+            Place.address,
+            Place.postal_code,
+            Place.commune,
+            Place.neighbourhood,
+            Place.latitude,
+            Place.longitude,
+            Place.opening_hours,
+        )
+        .where(Place.service.is_in(wanted))
+        .order_by(Place.id),
+    )
     places: dict[int, list[dict[str, Any]]] = {}
-    for row in await Place.select().where(Place.service.is_in(wanted)).order_by(Place.id):
+    for row in place_rows:
         places.setdefault(row["service"], []).append(row)
     found: dict[int, ServiceCard] = {}
     for row in services:
-        structure = structures[row["structure"]]
-        default_hours = row["opening_hours"] or structure["opening_hours"]
+        default_hours = row["opening_hours"] or row["st_opening_hours"]
         own = [
             PlaceCard(
                 name=p["name"],
@@ -128,23 +168,23 @@ async def cards(service_ids: Iterable[int]) -> dict[int, ServiceCard]:
         if not own:
             own = [
                 PlaceCard(
-                    name=structure["name"],
-                    address=structure["address"],
-                    postal_code=structure["postal_code"],
-                    commune=structure["commune"],
-                    neighbourhood=structure["neighbourhood"],
-                    latitude=structure["latitude"],
-                    longitude=structure["longitude"],
+                    name=row["st_name"],
+                    address=row["st_address"],
+                    postal_code=row["st_postal_code"],
+                    commune=row["st_commune"],
+                    neighbourhood=row["st_neighbourhood"],
+                    latitude=row["st_latitude"],
+                    longitude=row["st_longitude"],
                     opening_hours=default_hours,
                 )
             ]
         found[row["id"]] = ServiceCard(
             service_id=row["id"],
             name=row["name"],
-            structure_id=structure["id"],
-            structure_name=structure["name"],
-            structure_kind=structure["kind"],
-            active=bool(row["is_active"]) and structure["status"] == "active",
+            structure_id=row["structure"],
+            structure_name=row["st_name"],
+            structure_kind=row["st_kind"],
+            active=bool(row["is_active"]) and row["st_status"] == "active",
             accepts_referrals=bool(row["accepts_referrals"]),
             thematiques=_codes(row["thematiques"]),
             publics=_codes(row["publics"]),
@@ -186,6 +226,21 @@ async def candidate_ids(
 ) -> list[int]:
     """Services that take referrals and match the need, through the directory's own search (nearest first
     when there is a point)."""
+    found = await candidates(thematiques=thematiques, text=text, origin=origin, radius_m=radius_m, now=now, limit=limit)
+    return list(found)
+
+
+async def candidates(
+    *,
+    thematiques: Sequence[str],
+    text: str,
+    origin: Origin | None,
+    radius_m: float | None,
+    now: datetime,
+    limit: int,
+) -> dict[int, int]:
+    """candidate_ids with each service's structure (service id -> structure id, in the search's order): what
+    depends on the structure need not wait for the cards."""
     query = SearchQuery(
         text=text,
         thematiques=tuple(thematiques),
@@ -197,7 +252,7 @@ async def candidate_ids(
         limit=limit,
     )
     page = await search(query, now=now)
-    return [hit.service_id for hit in page.hits]
+    return {hit.service_id: hit.structure_id for hit in page.hits}
 
 
 async def locate(rt: Runtime, address: str) -> Origin:

@@ -1,4 +1,4 @@
-"""Attachments of a referral: a PDF, PNG or JPEG of 5 MB at most, its type decided from its content.
+"""Attachments of a referral: a PDF, PNG or JPEG of 5 MB at most, its type decided from its content (hub.uploads).
 
 A file is kept in the database with its referral (nothing on disk to leak, nothing half-written: it is saved in
 the same transaction as what it comes with). Only the two structures' members download it (404 for anyone else),
@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import re
 import unicodedata
-import warnings
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +23,7 @@ from hub.db import write_transaction
 from hub.errors import Conflict, Invalid, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
+from hub.uploads import DOCUMENTS, KINDS, file_type, refusal
 from referrals.lifecycle import ACTIVE
 from referrals.module import ReferralSettings
 from referrals.tables import Attachment, ReferralEvent
@@ -34,11 +33,7 @@ MAX_PER_REFERRAL = 10  # a referral is not a filing cabinet
 MAX_PER_UPLOAD = 5  # files sent at once (the form's one input)
 # request bodies: the files of one upload and the form around them
 MAX_BODY_BYTES = MAX_PER_UPLOAD * (MAX_BYTES + 1) + 256 * 1024
-KINDS: dict[str, tuple[str, str]] = {  # media type -> (extension, French name)
-    "application/pdf": (".pdf", "PDF"),
-    "image/png": (".png", "image PNG"),
-    "image/jpeg": (".jpg", "image JPEG"),
-}
+ACCEPTED = DOCUMENTS  # PDF, PNG, JPEG
 FIELD = "attachments"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*;%]+')
 BATCH = 200
@@ -59,46 +54,7 @@ class Checked:
     content: bytes
 
 
-# ---------------------------------------------------------------- what a file is
-def _is_pdf(content: bytes) -> bool:
-    """A PDF starts with %PDF- and its cross-reference table and catalogue can be read."""
-    if not content.startswith(b"%PDF-"):
-        return False
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    try:
-        reader = PdfFileReader(io.BytesIO(content), strict=False)
-        root = reader.root
-        return str(root.get("/Type", "")) == "/Catalog" and "/Pages" in root
-    except Exception:  # noqa: BLE001 (any parsing failure means "not a PDF we keep")
-        return False
-
-
-def _image_format(content: bytes) -> str | None:
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as image:
-                found = image.format
-                image.verify()  # the chunks' checksums and structure, without decoding the pixels
-        return found
-    except Exception:  # noqa: BLE001 (truncated, corrupt, a bomb, another format: refused)
-        return None
-
-
-def sniff(content: bytes) -> str | None:
-    """The media type of a file from its bytes (its name and the browser's say-so are ignored), or None."""
-    if content.startswith(b"%PDF-"):
-        return "application/pdf" if _is_pdf(content) else None
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png" if _image_format(content) == "PNG" else None
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg" if _image_format(content) == "JPEG" else None
-    return None
-
-
+# ---------------------------------------------------------------- names and sizes (the type: hub.uploads)
 def clean_filename(name: str, media_type: str) -> str:
     """A name safe to show and to offer for download: no path, no control or reserved characters, 100 characters
     at most, and the extension of the type found in the content (a "photo.pdf" that is a PNG becomes photo.png)."""
@@ -106,7 +62,7 @@ def clean_filename(name: str, media_type: str) -> str:
     base = " ".join(_UNSAFE.sub(" ", base).split()).strip(" .")
     stem = base.rsplit(".", 1)[0] if "." in base else base
     stem = stem.strip(" .")[:100].strip(" .") or "piece-jointe"
-    return stem + KINDS[media_type][0]
+    return stem + KINDS[media_type].extension
 
 
 def size_text(size: int) -> str:
@@ -137,12 +93,9 @@ def check(uploads: Sequence[Upload], already: int = 0) -> list[Checked]:
         if len(upload.content) > MAX_BYTES:
             problems.append(f"« {shown} » pèse plus de 5 Mo : joignez un fichier de 5 Mo au plus.")
             continue
-        media_type = sniff(upload.content)
+        media_type = file_type(upload.content, ACCEPTED)
         if media_type is None:
-            problems.append(
-                f"« {shown} » n'est pas un PDF, ni une image PNG ou JPEG (son contenu a été vérifié, pas seulement "
-                "son nom) : joignez un de ces formats."
-            )
+            problems.append(refusal(shown, ACCEPTED))
             continue
         found.append(Checked(clean_filename(upload.filename, media_type), media_type, upload.content))
     if problems:

@@ -284,7 +284,7 @@ async def route(rt: Runtime, request: RouteRequest) -> RouteResult:
         )
     probe = await _context(rt, request, (), ())
     radius = request.max_distance_km * 1000 if request.max_distance_km else None
-    ids = await directory.candidate_ids(
+    found_ids = await directory.candidates(
         thematiques=request.thematiques,
         text=request.text,
         origin=probe.origin,
@@ -292,20 +292,15 @@ async def route(rt: Runtime, request: RouteRequest) -> RouteResult:
         now=probe.now,
         limit=CANDIDATES,
     )
-    # the cards and what does not depend on them, at once (reads only, each on its own connection)
-    found, loads, free, publishes = await asyncio.gather(
+    ids = list(found_ids)
+    # the cards and all the rest, at once (reads only, each on its own connection)
+    found, loads, (free, publishes), answer_days = await asyncio.gather(
         directory.cards(ids),
         _loads(ids, probe.now),
-        slots.free_slots(ids, probe.now, limit=1),
-        slots.publishing(ids),
+        slots.offer(ids, probe.now),
+        _answer_days(sorted(set(found_ids.values())), probe.now),
     )
-    ctx = dataclasses.replace(
-        probe,
-        loads=loads,
-        answer_days=await _answer_days(sorted({c.structure_id for c in found.values()}), probe.now),
-        free=free,
-        publishes=publishes,
-    )
+    ctx = dataclasses.replace(probe, loads=loads, answer_days=answer_days, free=free, publishes=publishes)
     ranked = sorted((score(card, ctx) for card in found.values()), key=_order)
     kept = [c for c in ranked if not c.excluded][:SHOWN]
     return RouteResult(
@@ -322,8 +317,7 @@ async def why_not(rt: Runtime, request: RouteRequest, service_id: int) -> Candid
     if card is None:
         raise NotFound("Ce service n'existe pas.")
     ctx = await _context(rt, request, [service_id], [card.structure_id])
-    ctx.free = await slots.free_slots([service_id], ctx.now, limit=1)
-    ctx.publishes = await slots.publishing([service_id])
+    ctx.free, ctx.publishes = await slots.offer([service_id], ctx.now)
     candidate = score(card, ctx)
     asked = set(request.thematiques)
     if asked and not asked & set(card.thematiques):

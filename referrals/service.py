@@ -531,11 +531,6 @@ async def attachment(actor: Actor, referral_id: int, attachment_id: int) -> dict
     return await attachments.content_of(referral_id, attachment_id)
 
 
-async def code_of(actor: Actor, referral_id: int) -> str:
-    """The resident's status code (for the slip's QR), to the two structures only."""
-    return str((await _visible(actor, referral_id))["code"])
-
-
 async def inbox(
     actor: Actor, box: str, status: str = "", limit: int = 50, offset: int = 0, now: datetime | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, int], int]:

@@ -148,9 +148,28 @@ async def free_slots(
     """Per service, its next slots with a free seat (at most `limit` each), soonest first."""
     if not service_ids:
         return {}
-    schedules = await SlotSchedule.select().where(
+    return await _free(await _schedules(service_ids), since, days, limit)
+
+
+async def offer(service_ids: Sequence[int], since: datetime) -> tuple[dict[int, list[FreeSlot]], set[int]]:
+    """What routing says of these services' slots: each one's next free slot, and which publish slots at all
+    (one that publishes but has nothing free within the horizon is told apart from one taking people without
+    appointments)."""
+    if not service_ids:
+        return {}, set()
+    schedules = await _schedules(service_ids)
+    return await _free(schedules, since, HORIZON_DAYS, 1), {s["service_id"] for s in schedules}
+
+
+async def _schedules(service_ids: Sequence[int]) -> list[dict[str, Any]]:
+    return await SlotSchedule.select().where(
         SlotSchedule.service_id.is_in(list(service_ids)) & (SlotSchedule.active == True)  # noqa: E712
     )
+
+
+async def _free(
+    schedules: Sequence[dict[str, Any]], since: datetime, days: int, limit: int
+) -> dict[int, list[FreeSlot]]:
     if not schedules:
         return {}
     ids = [s["id"] for s in schedules]
@@ -182,16 +201,6 @@ async def free_slots(
                     )
                 )
     return {sid: sorted(slots, key=lambda s: (s.starts_at, s.schedule_id))[:limit] for sid, slots in found.items()}
-
-
-async def publishing(service_ids: Sequence[int]) -> set[int]:
-    """The services among these that publish slots."""
-    if not service_ids:
-        return set()
-    rows = await SlotSchedule.select(SlotSchedule.service_id).where(
-        SlotSchedule.service_id.is_in(list(service_ids)) & (SlotSchedule.active == True)  # noqa: E712
-    )
-    return {r["service_id"] for r in rows}
 
 
 async def book(referral_id: int, service_id: int, schedule_id: int, starts_at: datetime, now: datetime) -> int:

@@ -11,7 +11,6 @@ from hub import accounts
 from hub.errors import Invalid, NotFound
 from hub.runtime import Runtime
 from network.activities import figures, service
-from network.activities.figures import percent
 from network.activities.schemas import ActivityCreate, Profile
 from network.activities.tables import Activity, Feedback, FeedbackCode, Participant, Tally
 from tests.conftest import make_person, make_structure
@@ -19,13 +18,8 @@ from tests.conftest import make_person, make_structure
 JAN, JUN = date(2026, 1, 1), date(2026, 6, 30)
 
 
-def test_percentages_round_half_up_and_are_zero_of_nothing() -> None:
-    assert percent(1, 8) == 13  # 12.5
-    assert percent(1, 7) == 14  # 14.29
-    assert percent(4, 7) == 57  # 57.14
-    assert percent(5, 7) == 71  # 71.43
-    assert percent(3, 3) == 100
-    assert percent(0, 0) == 0 and percent(5, 0) == 0
+def test_means_round_half_up_to_one_decimal() -> None:
+    """Percentages follow the pack's one rule (hub.reporting.percent, tests/test_reporting.py)."""
     assert figures.mean_tenths(12, 3) == 4.0 and figures.mean_tenths(13, 3) == 4.3 and figures.mean_tenths(0, 0) is None
 
 
@@ -99,21 +93,21 @@ async def test_a_structures_figures_on_a_handmade_set(rt: Runtime) -> None:
     assert f.redirected == 1
     assert (f.satisfaction_count, f.satisfaction_mean, f.answers) == (3, 4.0, 1)  # 5, 3 told; 4 answered
     assert f.free_access_visits == 10
-    assert _count(f.shares("thematique"), "email") == (2, 50)
-    assert _count(f.shares("thematique"), "procedures") == (2, 50)
-    assert _count(f.shares("thematique"), "browsing") == (1, 25)
+    assert _count(f.shares("thematique"), "email") == (2, 50.0)
+    assert _count(f.shares("thematique"), "procedures") == (2, 50.0)
+    assert _count(f.shares("thematique"), "browsing") == (1, 25.0)
     assert _count(f.shares("thematique"), "ai") == (0, 0)  # the whole list, zeros too
     assert _count(f.shares("duration"), "lt30") == (0, 0)
-    assert _count(f.shares("duration"), "30-60") == (2, 50)  # 30 and 45 min
-    assert _count(f.shares("duration"), "60-120") == (2, 50)  # 120 and 90 min
-    assert _count(f.shares("age"), "60-69") == (1, 14)  # of 7 people
-    assert _count(f.shares("age"), "nc") == (4, 57)
-    assert _count(f.shares("gender"), "f") == (2, 29)
-    assert _count(f.shares("channel"), "partner") == (1, 14)
+    assert _count(f.shares("duration"), "30-60") == (2, 50.0)  # 30 and 45 min
+    assert _count(f.shares("duration"), "60-120") == (2, 50.0)  # 120 and 90 min
+    assert _count(f.shares("age"), "60-69") == (1, 14.3)  # of 7 people: one decimal, half up
+    assert _count(f.shares("age"), "nc") == (4, 57.1)
+    assert _count(f.shares("gender"), "f") == (2, 28.6)
+    assert _count(f.shares("channel"), "partner") == (1, 14.3)
     assert _count(f.shares("channel"), "internet") == (0, 0)
-    assert _count(f.shares("channel"), "nc") == (5, 71)
-    assert _count(f.shares("answer_channel"), "poster") == (1, 100)
-    assert _count(f.shares("demarche"), "money") == (1, 25)
+    assert _count(f.shares("channel"), "nc") == (5, 71.4)
+    assert _count(f.shares("answer_channel"), "poster") == (1, 100.0)
+    assert _count(f.shares("demarche"), "money") == (1, 25.0)
     assert [(s.code, s.count) for s in f.shares("month")] == [
         ("2026-01", 1),
         ("2026-02", 2),
@@ -122,12 +116,13 @@ async def test_a_structures_figures_on_a_handmade_set(rt: Runtime) -> None:
         ("2026-05", 0),
         ("2026-06", 0),
     ]
-    assert _count(f.shares("commune"), "Montclair") == (1, 14)
-    assert _count(f.shares("satisfaction"), "5") == (1, 33)
+    assert _count(f.shares("commune"), "Montclair") == (1, 14.3)
+    assert _count(f.shares("satisfaction"), "5") == (1, 33.3)
 
     network, lines = await figures.network_figures(rt, JAN, JUN)
     assert network.activities == 5 and network.accompaniments == 8
     assert [(line["structure_id"], line["activities"], line["people"]) for line in lines] == [(a, 4, 7), (b, 1, 1)]
+    assert [line["share"] for line in lines] == [87.5, 12.5]  # of 8 people
     empty = await figures.structure_figures(rt, [a], date(2024, 1, 1), date(2024, 1, 31))
     assert empty.activities == 0 and all(s.percent == 0 for s in empty.shares("age"))
 

@@ -185,7 +185,14 @@ async def test_a_series_attendance_dropout_and_satisfaction_codes(client: httpx.
             client, f"{series_path}/seances", {"day": day, "present": [str(r) for r in present], "module_no": module}
         )
     page = await client.get(series_path)
-    assert "Inscrits ne venant plus" in page.text and "1 (33 %)" in page.text  # B, of 3 registered
+    assert "Inscrits ne venant plus" in page.text and "1 (33,3 %)" in page.text  # B, of 3 registered
+    assert "<dt>Taux de présence</dt><dd>44,4 %</dd>" in page.text  # 4 presences of 3 people at 3 sessions
+    listing = await client.get(f"/activites/{town.epn}/ateliers")
+    assert '<td class="num">44,4 %</td>' in listing.text and "1 (33,3 %)" in listing.text
+    shares = await client.get(f"/activites/{town.epn}/chiffres")
+    assert shares.status_code == 200 and '<meter min="0" max="100" value="100.0" aria-hidden="true"></meter> 100 %' in (
+        shares.text
+    )  # the three sessions are workshops: the meter reads the number, the page writes it the French way
     assert "3 sur 3" in page.text  # A went through the three modules
     assert await Attendance.count().where(Attendance.present.eq(True)) == 4
     sessions = (

@@ -238,12 +238,41 @@ async def test_a_white_image_is_a_blank_signature(rt: Runtime, desk: Desk) -> No
     assert "vide" in refused.value.fields["aidant_signature"]
 
 
+def scanned_pdf() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (210, 297), "white").save(buffer, "PDF")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (b"", "Choisissez le scan du mandat signé."),
+        (b"bonjour, ceci est un texte", "Envoyez un PDF, une image PNG ou JPEG."),
+        (b"MZ\x90\x00\x03\x00" + b"\x00" * 500, "Envoyez un PDF, une image PNG ou JPEG."),  # a program renamed .pdf
+        (b"%PDF-1.7\n" + b"x" * 5000, "Le PDF est abîmé ou incomplet : scannez à nouveau."),
+        (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "Le PDF est abîmé ou incomplet : scannez à nouveau."),
+        (b"\xff\xd8\xff" + b"\x00" * 30, "Image illisible : scannez à nouveau."),
+        (b"%PDF-" + b"x" * 10_000_000, "Le scan dépasse 10 Mo : scannez en qualité moindre."),
+    ],
+)
+async def test_a_scan_that_is_not_a_pdf_or_an_image_is_refused(
+    rt: Runtime, desk: Desk, bad: bytes, reason: str
+) -> None:
+    mandate_id = await _draft(rt, desk)
+    with pytest.raises(Invalid) as refused:
+        await service.attach_scan(rt, desk.aidant, mandate_id, bad, "scan.pdf")
+    assert refused.value.fields == {"file": reason}
+    assert (await service.get_mandate(rt, desk.aidant, mandate_id)).status == "draft"
+
+
 async def test_a_scan_is_a_pdf_or_an_image_by_its_content_and_is_hashed(rt: Runtime, desk: Desk) -> None:
     mandate_id = await _draft(rt, desk)
-    for bad in (b"", b"bonjour, ceci est un texte", b"%PDF-1.7\n" + b"x" * 5000, b"\xff\xd8\xff" + b"\x00" * 30):
-        with pytest.raises(Invalid):
-            await service.attach_scan(rt, desk.aidant, mandate_id, bad, "scan.pdf")
-    scan = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    photo = io.BytesIO()
+    Image.new("RGB", (210, 297), "white").save(photo, "JPEG")
+    await service.attach_scan(rt, desk.aidant, mandate_id, photo.getvalue(), "scan.pdf")
+    assert (await service.scan_file(rt, desk.aidant, mandate_id))[1] == "image/jpeg"  # the content, not the name
+    scan = scanned_pdf()
     digest = await service.attach_scan(rt, desk.aidant, mandate_id, scan, "scan.pdf")
     view = await service.get_mandate(rt, desk.aidant, mandate_id)
     assert digest == hashlib.sha256(scan).hexdigest() == view.scan_sha256

@@ -30,6 +30,7 @@ from tests.browser_support import (  # the shared fixtures (browser, live_server
     phone,
     screenshot,
 )
+from tests.test_mandates import scanned_pdf
 
 pytestmark = pytest.mark.browser
 
@@ -241,7 +242,7 @@ def test_signing_on_paper_without_javascript(
     expect(page.get_by_label("Le scan signé")).to_have_attribute("aria-invalid", "true")
     screenshot(page, "mandat-papier-erreur")
     page.get_by_label("Le scan signé").set_input_files(
-        files=[{"name": "scan.pdf", "mimeType": "application/pdf", "buffer": MINIMAL_PDF}]
+        files=[{"name": "scan.pdf", "mimeType": "application/pdf", "buffer": scanned_pdf()}]
     )
     page.get_by_role("button", name="Envoyer le scan").click()
     expect(page.locator("main [role=status]").filter(has_text="Scan enregistré")).to_be_visible()
@@ -257,9 +258,3 @@ def test_the_pages_pass_axe_with_a_phone_width(
     page.locator("table.mandates tbody tr").first.get_by_role("link").click()
     page.get_by_role("link", name="Signer sur papier").click()
     look(page, audit, "signer sur papier", "mandat-papier-js")
-
-
-MINIMAL_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)

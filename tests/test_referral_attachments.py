@@ -9,9 +9,11 @@ import io
 from datetime import timedelta
 
 import httpx
+import pytest
 from PIL import Image
 
 from hub import accounts, jobs
+from hub.errors import Invalid
 from hub.runtime import Runtime
 from hub.tables import JournalEntry
 from referrals import attachments, due, service
@@ -48,13 +50,20 @@ async def post_files(
 
 
 def test_the_type_comes_from_the_content() -> None:
-    assert attachments.sniff(pdf_bytes()) == "application/pdf"
-    assert attachments.sniff(image_bytes("PNG")) == "image/png"
-    assert attachments.sniff(image_bytes("JPEG")) == "image/jpeg"
-    assert attachments.sniff(PROGRAM) is None
-    assert attachments.sniff(b"%PDF-1.7\n" + PROGRAM) is None  # the header alone does not make a PDF
-    assert attachments.sniff(image_bytes("PNG")[:60]) is None  # a truncated image
-    assert attachments.sniff(image_bytes("GIF")) is None  # an image of another format
+    """hub.uploads decides the type (tests/test_uploads.py); the check keeps the type and names the file after it."""
+    checked = attachments.check(
+        [attachments.Upload("photo.pdf", image_bytes("PNG")), attachments.Upload("scan", pdf_bytes())]
+    )
+    assert [(c.filename, c.media_type) for c in checked] == [
+        ("photo.png", "image/png"),
+        ("scan.pdf", "application/pdf"),
+    ]
+    with pytest.raises(Invalid) as refused:
+        attachments.check([attachments.Upload("ok.jpg", image_bytes("JPEG")), attachments.Upload("a.pdf", PROGRAM)])
+    assert refused.value.fields == {
+        "attachments": "« a.pdf » n'est pas un PDF, ni une image PNG ou JPEG (son contenu a été vérifié, pas seulement "
+        "son nom) : joignez un de ces formats."
+    }
     assert attachments.clean_filename("../../etc/pass<wd>.PDF", "application/pdf") == "pass wd.pdf"
     assert attachments.clean_filename("photo.pdf", "image/png") == "photo.png"  # the real type's extension
     assert attachments.clean_filename("\x00..", "image/jpeg") == "piece-jointe.jpg"

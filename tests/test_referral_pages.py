@@ -247,7 +247,7 @@ async def test_the_status_page_says_accepted_without_personal_data(client: httpx
     referral_id = await send_directly(rt, net)
     receiver = await accounts.actor_for_user(net.receiver.id)
     await service.transition(rt, receiver, referral_id, Transition(action="accept"))
-    code = await service.code_of(receiver, referral_id)
+    _, code = await service.read_with_code(receiver, referral_id)
     page = await client.get(f"/suivi/{code}")  # nobody signed in
     assert page.status_code == 200
     assert "Votre demande est acceptée." in page.text
@@ -273,7 +273,7 @@ async def test_the_status_page_follows_a_redirect_to_the_new_service(client: htt
         ],
     )
     referral_id = await send_directly(rt, net)
-    code = await service.code_of(await accounts.actor_for_user(net.receiver.id), referral_id)
+    _, code = await service.read_with_code(await accounts.actor_for_user(net.receiver.id), referral_id)
     await service.transition(
         rt,
         await accounts.actor_for_user(net.receiver.id),
@@ -306,7 +306,7 @@ async def test_a_shared_refusal_reason_is_told_to_the_resident(client: httpx.Asy
     await post(
         client, f"/orientations/{referral_id}/action", {"action": "refuse", "reason": "full", "share_reason": "on"}
     )
-    code = await service.code_of(await accounts.actor_for_user(net.receiver.id), referral_id)
+    _, code = await service.read_with_code(await accounts.actor_for_user(net.receiver.id), referral_id)
     page = await client.get(f"/suivi/{code}")
     assert "Votre demande est refusée." in page.text and "Le service n&#39;a plus de place." in page.text
 

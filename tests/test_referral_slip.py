@@ -192,7 +192,8 @@ async def test_the_qr_code_leads_to_the_status_page(rt: Runtime) -> None:
     referral_id = await send_directly(rt, net)
     actor = await accounts.actor_for_user(net.prescriber.id)
     document = await slip.slip_docx(rt, actor, referral_id)
-    url = f"{rt.settings.base_url}/suivi/{await service.code_of(actor, referral_id)}"
+    _, code = await service.read_with_code(actor, referral_id)
+    url = f"{rt.settings.base_url}/suivi/{code}"
     with zipfile.ZipFile(io.BytesIO(document)) as package:
         relationships = package.read("word/_rels/document.xml.rels").decode()
         body = package.read("word/document.xml").decode()

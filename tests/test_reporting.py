@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from hub.errors import Invalid
-from hub.reporting import Figure, Indicator, Period, Section, Table, by_label, percent, shared_count
+from hub.reporting import Figure, Indicator, Period, Section, Table, by_label, percent, percent_text, shared_count
 
 D = dt.date
 
@@ -59,6 +59,11 @@ def test_a_period_that_ends_before_it_starts_or_has_not_begun_is_refused():
 )
 def test_one_rounding_rule_for_percentages(part, total, expected):
     assert percent(part, total) == expected
+
+
+@pytest.mark.parametrize(("value", "shown"), [(33.3, "33,3"), (12.5, "12,5"), (6.3, "6,3"), (50.0, "50"), (0.0, "0")])
+def test_a_percentage_is_written_the_french_way(value, shown):
+    assert percent_text(value) == shown
 
 
 @pytest.mark.parametrize(

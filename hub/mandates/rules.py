@@ -16,9 +16,12 @@ from hub.mandates.tables import CharterAcceptance, Habilitation, Mandate, Mandat
 from hub.runtime import Runtime
 from hub.security import totp_match_step
 from hub.tables import Structure, User
+from hub.uploads import DOCUMENTS, IMAGES, PDF, accepted_text, claimed_type, file_type
 
 MAX_SIGNATURE_BYTES = 500_000
 MAX_SCAN_BYTES = 10_000_000
+SCAN_TYPES = DOCUMENTS  # a paper signed by hand: scanned to PDF, or photographed
+SIGNATURE_TYPES = IMAGES  # drawn on the screen
 SIGNATURE_MIN_SIDE, SIGNATURE_MAX_SIDE = 40, 4000
 
 # The promises of the charter (charte de l'aidant), said in easy French; the document is documents.render_charter.
@@ -204,10 +207,10 @@ def signature_png(data: bytes, field: str, who: str) -> bytes:
             f"La signature {who} est trop lourde.",
             {field: "Signature trop lourde : l'image dépasse 500 ko, recommencez."},
         )
-    if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff")):
+    if claimed_type(data) not in SIGNATURE_TYPES:
         raise Invalid(
             f"La signature {who} n'est pas une image.",
-            {field: "Ce n'est pas une image : une image PNG ou JPEG est attendue."},
+            {field: f"Ce n'est pas une image : {accepted_text(SIGNATURE_TYPES)} est attendue."},
         )
     try:
         with Image.open(io.BytesIO(data)) as probe:
@@ -241,17 +244,12 @@ def scan_type(data: bytes, field: str = "file") -> str:
         raise Invalid("Le fichier est vide.", {field: "Choisissez le scan du mandat signé."})
     if len(data) > MAX_SCAN_BYTES:
         raise Invalid("Le fichier est trop lourd.", {field: "Le scan dépasse 10 Mo : scannez en qualité moindre."})
-    if data.startswith(b"%PDF-"):
-        if b"%%EOF" not in data[-2048:]:
-            raise Invalid("Ce PDF est incomplet.", {field: "Le PDF est abîmé ou incomplet : scannez à nouveau."})
-        return "application/pdf"
-    if data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff"):
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            with Image.open(io.BytesIO(data)) as probe:
-                probe.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            raise Invalid("Cette image est illisible.", {field: "Image illisible : scannez à nouveau."}) from None
-        return "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
-    raise Invalid("Ce fichier n'est pas un scan.", {field: "Envoyez un PDF, une image PNG ou JPEG."})
+    media_type = file_type(data, SCAN_TYPES)
+    if media_type is not None:
+        return media_type
+    claimed = claimed_type(data)
+    if claimed == PDF:
+        raise Invalid("Ce PDF est incomplet.", {field: "Le PDF est abîmé ou incomplet : scannez à nouveau."})
+    if claimed in SCAN_TYPES:
+        raise Invalid("Cette image est illisible.", {field: "Image illisible : scannez à nouveau."})
+    raise Invalid("Ce fichier n'est pas un scan.", {field: f"Envoyez {accepted_text(SCAN_TYPES)}."})

@@ -13,7 +13,7 @@ Definitions (a day counts when start <= day <= end, both included):
   channel, commune, satisfaction (participants; "nc" when not told);
 - satisfaction: the 1–5 scores told to the worker plus the answers of the satisfaction page; mean to one decimal;
 - free-access visits: the tallies' visits, by place;
-- percentages: `percent(part, total)`, rounded half up to the unit, 0 when the total is 0. One rule everywhere.
+- percentages: the reporting pack's one rule (`hub.reporting.percent`: half up, one decimal, 0 when the total is 0).
 """
 
 from __future__ import annotations
@@ -24,17 +24,11 @@ from datetime import date
 from typing import Any
 
 from hub.db import current_engine
+from hub.reporting import percent
 from network.activities import vocabulary as vocab
 from network.activities.tables import Activity
 
 COMMUNES_SHOWN = 12
-
-
-def percent(part: int, total: int) -> int:
-    """Share of the total, in percent, rounded half up to the unit (integers only); 0 when the total is 0."""
-    if total <= 0:
-        return 0
-    return (200 * part + total) // (2 * total)
 
 
 def mean_tenths(total: int, count: int) -> float | None:
@@ -49,7 +43,7 @@ class Share:
     code: str
     label: str
     count: int
-    percent: int
+    percent: float  # one decimal
 
 
 @dataclasses.dataclass

@@ -17,10 +17,11 @@ import segno
 from hub.accounts import Actor
 from hub.db import write_transaction
 from hub.errors import Gone, Invalid, NotFound
+from hub.reporting import percent
 from hub.runtime import Runtime
 from network.activities import service
 from network.activities import vocabulary as vocab
-from network.activities.figures import mean_tenths, percent
+from network.activities.figures import mean_tenths
 from network.activities.schemas import (
     ActivityCreate,
     FeedbackAnswer,

@@ -392,7 +392,7 @@ class _Plan:
                     [column.split()[0] for column in self.order_columns[:-1]] + (["matched"] if counted else [])
                 )
             )
-            self.windowed = True  # one pass: the matches are counted as they are ranked
+            self.windowed = True  # the page's query counts the matches too (the materialised CTE, scanned again)
         else:
             self.ident, self.source, self.count_source = "s.service_id", "network_search s", "network_search s"
         self.columns = self.columns_prefix + columns
@@ -433,15 +433,22 @@ class _Plan:
         return " AND ".join([*self.where, *self.row_where, *extra]) or "1 = 1"
 
     def page_sql(self, extra: Sequence[str] = ()) -> str:
-        window = ", count(*) OVER () AS total" if self.windowed else ""
         order = ", ".join(self.order_columns)
+        condition = self._condition(extra)
+        # PostgreSQL: the matches' count from the materialised matches, beside the page (a window over all of
+        # them costs a quarter more than counting them again)
+        counted = (
+            f", counted AS (SELECT count(*) AS total FROM {self.source} WHERE {condition})" if self.windowed else ""
+        )
         return f"""WITH {self.prefix}page AS (
-                SELECT {self.ident} AS service_id, {self.columns}{window} FROM {self.source}
-                WHERE {self._condition(extra)} ORDER BY {order} LIMIT ? OFFSET ?)
-            SELECT page.*{self.matched_sql}, sv.name, sv.description, sv.thematiques, sv.fees, sv.accepts_referrals,
+                SELECT {self.ident} AS service_id, {self.columns} FROM {self.source}
+                WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?){counted}
+            SELECT page.*{", counted.total" if self.windowed else ""}{self.matched_sql}, sv.name, sv.description,
+                   sv.thematiques, sv.fees, sv.accepts_referrals,
                    s.structure_id, st.name AS structure_name, s.structure_kind, s.commune, s.neighbourhood,
                    s.latitude, s.longitude, h.hours
-            FROM page JOIN network_search s ON s.service_id = page.service_id
+            FROM page{" CROSS JOIN counted" if self.windowed else ""}
+            JOIN network_search s ON s.service_id = page.service_id
             JOIN network_service sv ON sv.id = page.service_id
             JOIN network_structure st ON st.id = s.structure_id
             LEFT JOIN network_search_hours h ON h.id = s.hours_id
@@ -452,14 +459,14 @@ class _Plan:
     ) -> list[Any]:
         limit = self.q.limit if limit is None else limit
         offset = self.q.offset if offset is None else offset
+        condition_args = [*self.where_args, *self.row_args, *extra_args]
         return [
             *self.prefix_args,
             *self.select_args,
-            *self.where_args,
-            *self.row_args,
-            *extra_args,
+            *condition_args,
             limit,
             offset,
+            *(condition_args if self.windowed else ()),
             *self.matched_args,
         ]
 
