@@ -11,7 +11,8 @@ named, and dropped afterwards); SQLite (a file in a temporary folder) is always 
    person, workshops as i/N rows), imported for one structure (network.activities.imports.import_bytes: reading,
    every check, one transaction). Floor: a bare openpyxl read of the same file (load_workbook read-only and every
    row's values). Target (issue 13): under 60 s.
-2. Figures: 1,000,000 activities (and their ~1.3 million participants) of 100 structures over three years,
+2. Figures: 1,000,000 activities (their ~1.5 million participants, workshop series with registrations and
+   attendance, satisfaction answers, free-access tallies: activity_batches) of 100 structures over three years,
    written straight into the tables; then network.activities.figures.structure_figures for one structure and the
    first half of 2026, `--runs` times after a warm-up. Floor: the same SQL aggregates run by the bare driver
    (sqlite3, asyncpg), without Piccolo nor the figures' shaping. Targets: median under 200 ms, within 2× the floor.
@@ -31,11 +32,21 @@ import sqlite3
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import create_pg_database, drop_pg_database, median, percentile, write_result
+from bench.common import (
+    create_pg_database,
+    drop_pg_database,
+    median,
+    percentile,
+    pg_copy,
+    pg_sequences,
+    sqlite_insert,
+    write_result,
+)
 
 IMPORT_TARGET_S = 60.0
 FIGURES_TARGET_MS = 200.0
@@ -124,63 +135,167 @@ def openpyxl_floor(path: Path) -> tuple[float, int]:
 
 
 # ---------------------------------------------------------------- 2. a million activities
-def _rows(count: int, first_id: int = 1) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    chance = random.Random(2026)
-    days = (LAST_DAY - FIRST_DAY).days
-    codes = ["email", "procedures", "browsing", "equipment", "banking", "health", "security", "office", "ai"]
-    ages = ["lt12", "12-17", "18-24", "25-39", "40-59", "60-69", "70+", "nc"]
-    activities, people = [], []
-    for n in range(first_id, first_id + count):
-        structure = 1 + n % STRUCTURES
-        day = FIRST_DAY + timedelta(days=chance.randrange(days))
-        workshop = chance.random() < 0.05
-        participants = chance.randint(3, 10) if workshop else 1
-        activities.append(
-            (
-                n, structure, "workshop" if workshop else "individual", day, chance.choice((15, 30, 45, 60, 90, 120)),
-                chance.choice(("structure", "structure", "home", "remote")),
-                json.dumps(chance.sample(codes, chance.choice((1, 1, 2)))),
-                json.dumps(["money"] if chance.random() < 0.2 else []), json.dumps([chance.choice(("computer", "phone"))]),
-                chance.random() < 0.05, participants,
-            )
-        )  # fmt: skip
-        for _ in range(participants):
-            people.append(
-                (
-                    n, structure, day, chance.choice(ages), chance.choice(("f", "m", "nc")),
-                    chance.choice(("retired", "employed", "unemployed", "nc")),
-                    chance.choice(("Montclair-sur-Loire", "Saint-Aignan", "")),
-                    chance.choice(("partner", "word_of_mouth", "nc")),
-                    chance.choice((True, False, None)), chance.choice((None, None, 3, 4, 5)),
-                )
-            )  # fmt: skip
-    return activities, people
-
-
 ACTIVITY_COLUMNS = (
-    "id, structure, kind, day, duration, place_kind, thematiques, demarches, materials, redirected, participants"
+    "id, structure, kind, day, duration, place_kind, place_label, thematiques, demarches, materials, redirected, "
+    "participants, series, module_no"
 )
 PARTICIPANT_COLUMNS = "activity, structure, day, age_band, gender, status, commune, channel, first_visit, satisfaction"
+SERIES_COLUMNS = "id, structure, title, level, place_label, weekday, duration, seats, modules, thematiques, starts_on"
+REGISTRATION_COLUMNS = "id, series, age_band, gender, status, commune, channel, registered_on, withdrawn_on"
+ATTENDANCE_COLUMNS = "registration, activity, present"
+CODE_COLUMNS = "id, code, activity, created_at, expires_at, used_at"
+FEEDBACK_COLUMNS = "code, activity, structure, day, satisfaction, channel, answered_at"
+TALLY_COLUMNS = "structure, place_key, place_label, day, visits"
+BATCH = 100_000
+CODES = ["email", "procedures", "browsing", "equipment", "banking", "health", "security", "office", "ai"]
+AGE_CODES = ["lt12", "12-17", "18-24", "25-39", "40-59", "60-69", "70+", "nc"]
+STATUS_CODES = ["retired", "employed", "unemployed", "nc"]
+CHANNEL_CODES = ["partner", "word_of_mouth", "nc"]
+COMMUNES = ["Montclair-sur-Loire", "Saint-Aignan", ""]
+
+
+@dataclasses.dataclass
+class ActivityBatch:
+    """Rows of the activities' tables as the domain stores them, in the order their foreign keys need."""
+
+    series: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    activities: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    participants: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    registrations: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    attendance: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    codes: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    feedback: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    tallies: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+
+    def tables(self) -> list[tuple[str, str, list[tuple[Any, ...]]]]:
+        return [
+            ("activities_series", SERIES_COLUMNS, self.series),
+            ("activities_activity", ACTIVITY_COLUMNS, self.activities),
+            ("activities_participant", PARTICIPANT_COLUMNS, self.participants),
+            ("activities_registration", REGISTRATION_COLUMNS, self.registrations),
+            ("activities_attendance", ATTENDANCE_COLUMNS, self.attendance),
+            ("activities_feedback_code", CODE_COLUMNS, self.codes),
+            ("activities_feedback", FEEDBACK_COLUMNS, self.feedback),
+            ("activities_tally", TALLY_COLUMNS, self.tallies),
+        ]
+
+
+SEQUENCED = ("activities_series", "activities_activity", "activities_registration", "activities_feedback_code")
+
+
+def activity_batches(count: int, structure_ids: Sequence[int]) -> Iterator[ActivityBatch]:
+    """`count` activities of these structures from FIRST_DAY to LAST_DAY, in batches of about BATCH activities.
+
+    Individual sessions (one participant) and workshops (3 to 10 people); one workshop drawn in three starts a
+    weekly series of 6 to 10 sessions instead (registered people, their attendance, some dropping out or
+    withdrawing), so that most workshop sessions belong to a series; one activity in thirty answered on the
+    satisfaction page (a code and its answer); every fourth structure counts its free-access visits three days a
+    week (tallies). Rows come in random day order, as imports of past exports leave them. The one generator of both
+    benchmarks (bench.activities, bench.report_pack)."""
+    chance = random.Random(2026)
+    days = (LAST_DAY - FIRST_DAY).days
+    batch = ActivityBatch()
+    n = series_id = registration_id = 0
+    while n < count:
+        structure = chance.choice(structure_ids)
+        day = FIRST_DAY + timedelta(days=chance.randrange(days))
+        workshop = chance.random() < 0.05
+        place = chance.choice(("", "", "", f"Permanence {1 + structure % 3}"))
+        if workshop and chance.random() < 0.35:
+            sessions = min(chance.randint(6, 10), count - n)
+            series_id += 1
+            themes = json.dumps(chance.sample(CODES, 2))
+            batch.series.append(
+                (series_id, structure, f"Atelier {series_id}", chance.randint(1, 3), place, day.weekday(), 120, 10,
+                 json.dumps([f"Module {m}" for m in range(1, sessions + 1)]), themes, day)
+            )  # fmt: skip
+            people = []  # (registration, the session from which they stop coming, withdrew then, profile)
+            for _ in range(chance.randint(5, 10)):
+                registration_id += 1
+                leaves, withdraws = chance.randrange(2, 12), chance.random() < 0.1  # some never stop
+                people.append((registration_id, leaves, withdraws, _profile(chance)))
+                withdrawn = day + timedelta(weeks=leaves - 1) if withdraws and leaves <= sessions else None
+                batch.registrations.append((registration_id, series_id, *people[-1][3][:5], day, withdrawn))
+            came_before: set[int] = set()
+            for module in range(1, sessions + 1):
+                n += 1
+                session_day = day + timedelta(weeks=module - 1)
+                # as workshops.record_session keeps them: a row for each registration not withdrawn, present or not
+                listed = [
+                    (r, module < leaves, p) for r, leaves, withdraws, p in people if not withdraws or module < leaves
+                ]
+                came = [(r, p) for r, stays, p in listed if stays and chance.random() < 0.85]
+                batch.activities.append(
+                    (n, structure, "workshop", session_day, 120, "structure", place, themes, "[]", '["computer"]',
+                     False, len(came), series_id, module)
+                )  # fmt: skip
+                present = {r for r, _ in came}
+                batch.attendance += [(r, n, r in present) for r, _, _ in listed]
+                batch.participants += [(n, structure, session_day, *p[:5], r not in came_before, p[6]) for r, p in came]
+                came_before |= present
+            day = session_day  # the answer below is the last session's
+        else:
+            n += 1
+            size = chance.randint(3, 10) if workshop else 1
+            batch.activities.append(
+                (
+                    n, structure, "workshop" if workshop else "individual", day,
+                    chance.choice((15, 30, 45, 60, 90, 120)), chance.choice(("structure", "structure", "home", "remote")),
+                    place, json.dumps(chance.sample(CODES, chance.choice((1, 1, 2)))),
+                    json.dumps(["money"] if chance.random() < 0.2 else []), json.dumps([chance.choice(("computer", "phone"))]),
+                    chance.random() < 0.05, size, None, None,
+                )
+            )  # fmt: skip
+            batch.participants += [(n, structure, day, *_profile(chance)) for _ in range(size)]
+        if chance.random() < 1 / 30:
+            answered = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=15)
+            batch.codes.append((n, f"bench{n:010d}", n, answered, answered + timedelta(days=7), answered))
+            batch.feedback.append((n, n, structure, day, chance.randint(1, 5), chance.choice(CHANNEL_CODES), answered))
+        if len(batch.activities) >= BATCH:
+            yield batch
+            batch = ActivityBatch()
+    for structure in structure_ids[::4]:
+        batch.tallies += [
+            (structure, 0, "", FIRST_DAY + timedelta(days=d), chance.randint(2, 30))
+            for d in range(days + 1)
+            if (FIRST_DAY + timedelta(days=d)).weekday() in (1, 3, 5)
+        ]
+        if len(batch.tallies) >= BATCH:
+            yield batch
+            batch = ActivityBatch()
+    yield batch
+
+
+def _profile(chance: random.Random) -> tuple[Any, ...]:
+    """A participant's anonymous profile: age band, gender, status, commune, channel, first visit, satisfaction."""
+    return (
+        chance.choice(AGE_CODES), chance.choice(("f", "m", "nc")), chance.choice(STATUS_CODES),
+        chance.choice(COMMUNES), chance.choice(CHANNEL_CODES), chance.choice((True, False, None)),
+        chance.choice((None, None, 3, 4, 5)),
+    )  # fmt: skip
+
+
+def load_activities_sqlite(connection: sqlite3.Connection, count: int, structure_ids: Sequence[int]) -> None:
+    """Every batch inserted and committed in turn (the rows of one batch at a time in memory)."""
+    for batch in activity_batches(count, structure_ids):
+        for table, columns, rows in batch.tables():
+            sqlite_insert(connection, table, columns, rows)
+        connection.commit()
+
+
+async def load_activities_postgres(connection: Any, count: int, structure_ids: Sequence[int]) -> None:
+    """Every batch copied in turn, then the sequences of the ids written here set past them."""
+    for batch in activity_batches(count, structure_ids):
+        for table, columns, rows in batch.tables():
+            await pg_copy(connection, table, columns, rows)
+    await pg_sequences(connection, SEQUENCED)
 
 
 def fill_sqlite(path: Path, count: int) -> None:
     connection = sqlite3.connect(path)
     try:
-        connection.executemany(
-            "INSERT INTO network_structure (id, name, kind) VALUES (?, ?, 'EPN')",
-            [(i, f"Espace numérique {i}") for i in range(1, STRUCTURES + 1)],
-        )
-        for start in range(1, count + 1, 100_000):
-            activities, people = _rows(min(100_000, count + 1 - start), start)
-            connection.executemany(
-                f"INSERT INTO activities_activity ({ACTIVITY_COLUMNS}) VALUES ({', '.join('?' * 11)})",
-                [(*a[:3], a[3].isoformat(), *a[4:]) for a in activities],
-            )
-            connection.executemany(
-                f"INSERT INTO activities_participant ({PARTICIPANT_COLUMNS}) VALUES ({', '.join('?' * 10)})",
-                [(p[0], p[1], p[2].isoformat(), *p[3:]) for p in people],
-            )
-            connection.commit()
+        sqlite_insert(connection, "network_structure", "id, name, kind", _structures())
+        load_activities_sqlite(connection, count, range(1, STRUCTURES + 1))
         connection.execute("ANALYZE")
         connection.commit()
     finally:
@@ -192,25 +307,16 @@ async def fill_postgres(url: str, count: int) -> None:
 
     connection = await asyncpg.connect(url)
     try:
-        await connection.executemany(
-            "INSERT INTO network_structure (id, name, kind) VALUES ($1, $2, 'EPN')",
-            [(i, f"Espace numérique {i}") for i in range(1, STRUCTURES + 1)],
-        )
-        for start in range(1, count + 1, 100_000):
-            activities, people = _rows(min(100_000, count + 1 - start), start)
-            await connection.copy_records_to_table(
-                "activities_activity", records=activities, columns=[c.strip() for c in ACTIVITY_COLUMNS.split(",")]
-            )
-            await connection.copy_records_to_table(
-                "activities_participant", records=people, columns=[c.strip() for c in PARTICIPANT_COLUMNS.split(",")]
-            )
-        await connection.execute(
-            "SELECT setval('activities_activity_id_seq', (SELECT max(id) FROM activities_activity))"
-        )
-        await connection.execute("SELECT setval('network_structure_id_seq', (SELECT max(id) FROM network_structure))")
+        await pg_copy(connection, "network_structure", "id, name, kind", _structures())
+        await load_activities_postgres(connection, count, range(1, STRUCTURES + 1))
+        await pg_sequences(connection, ("network_structure",))
         await connection.execute("ANALYZE")
     finally:
         await connection.close()
+
+
+def _structures() -> list[tuple[Any, ...]]:
+    return [(i, f"Espace numérique {i}", "EPN") for i in range(1, STRUCTURES + 1)]
 
 
 def _floor_queries(postgres: bool) -> list[tuple[str, list[Any]]]:

@@ -321,3 +321,29 @@ async def drop_pg_database(url: str) -> None:
         await connection.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+# ---------------------------------------------------------------- bulk loading
+def sqlite_insert(connection: Any, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows inserted with executemany; dates and times as SQLite keeps them (ISO text)."""
+    if not rows:
+        return
+    marks = ",".join("?" * len(rows[0]))
+    connection.executemany(
+        f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+        [tuple(v.isoformat() if isinstance(v, datetime.date) else v for v in row) for row in rows],
+    )
+
+
+async def pg_copy(connection: Any, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows copied with PostgreSQL's COPY (asyncpg)."""
+    if rows:
+        await connection.copy_records_to_table(table, records=rows, columns=[c.strip() for c in columns.split(",")])
+
+
+async def pg_sequences(connection: Any, tables: Sequence[str]) -> None:
+    """The id sequences of tables whose ids were written by the loader, set past the largest."""
+    for table in tables:
+        await connection.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(max(id), 1) FROM {table}))"
+        )

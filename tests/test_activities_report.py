@@ -4,10 +4,14 @@ as the pack's builder collects it from the module."""
 
 from __future__ import annotations
 
-from hub.reporting import Period
+from datetime import date
+
+from hub import accounts
+from hub.reporting import Period, percent
 from hub.runtime import Runtime
-from network.activities import report
+from network.activities import report, workshops
 from network.activities.module import MODULE
+from network.activities.schemas import RegistrationCreate, SeriesCreate, SessionCreate
 from tests.test_activities_figures import _handmade
 
 
@@ -64,3 +68,45 @@ async def test_a_merge_carries_the_dropped_structures_activities_to_the_kept_one
     assert (kept.activities, kept.accompaniments) == (5, 8)  # B's activity counts in A now
     assert kept.free_access_visits == 15  # 10 + 3 on the same day (one row), + 2 the next day
     assert await Tally.count().where(Tally.structure == a) == 2
+
+
+async def _series(rt: Runtime, actor: accounts.Actor, structure: int, days: list[date], people: int) -> list[int]:
+    """A series with its registrations (ids returned, in order) and no session yet; `days` are its sessions'."""
+    series = await workshops.create_series(
+        rt,
+        actor,
+        SeriesCreate(structure_id=structure, title="Premiers pas", starts_on=days[0], thematiques=("equipment",)),
+    )
+    regs = [await workshops.register(rt, actor, structure, series, RegistrationCreate()) for _ in range(people)]
+    return [series, *regs]
+
+
+async def _session(rt: Runtime, actor: accounts.Actor, structure: int, series: int, day: date, came: list[int]) -> None:
+    await workshops.record_session(rt, actor, structure, series, SessionCreate(day=day, present=tuple(came)))
+
+
+async def test_series_attendance_and_dropout_over_the_series_that_met_in_each_semester(rt: Runtime) -> None:
+    a, _, actor = await _handmade(rt)
+    # 2026-S1, three sessions in March: R1 comes to all three, R2 to the first only (dropped out: absent from the
+    # last two), R3 never (not a drop-out: never came), R4 comes once then withdraws (dropped out)
+    s1, r1, r2, r3, r4 = await _series(rt, actor, a, [date(2026, 3, 2)], 4)
+    await _session(rt, actor, a, s1, date(2026, 3, 2), [r1, r2, r4])
+    await workshops.withdraw(rt, actor, a, s1, r4)
+    await _session(rt, actor, a, s1, date(2026, 3, 9), [r1])
+    await _session(rt, actor, a, s1, date(2026, 3, 16), [r1])
+    # 2025-S2 only: both come to both sessions
+    s2, r5, r6 = await _series(rt, actor, a, [date(2025, 11, 3)], 2)
+    await _session(rt, actor, a, s2, date(2025, 11, 3), [r5, r6])
+    await _session(rt, actor, a, s2, date(2025, 11, 10), [r5, r6])
+    # across both semesters, counted whole in each: R7 comes to the first of three only (dropped), R8 to all
+    s3, r7, r8 = await _series(rt, actor, a, [date(2025, 12, 1)], 2)
+    await _session(rt, actor, a, s3, date(2025, 12, 1), [r7, r8])
+    await _session(rt, actor, a, s3, date(2025, 12, 8), [r8])
+    await _session(rt, actor, a, s3, date(2026, 1, 12), [r8])
+
+    section = await report.report(rt, Period.parse("2026-S1"))
+    values = {f.indicator.key: (f.value, f.previous) for f in section.figures}
+    # 2026-S1: S1 and S3, 6 registered, 3 + 3 sessions: 18 expected, 5 + 4 present, R2, R4 and R7 dropped
+    # 2025-S2: S2 and S3, 4 registered, 2×2 + 2×3 = 10 expected, 4 + 4 present, R7 dropped
+    assert values["activities.series_attendance"] == (percent(9, 18), percent(8, 10)) == (50, 80)
+    assert values["activities.series_dropout"] == (percent(3, 6), percent(1, 4)) == (50, 25)

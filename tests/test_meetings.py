@@ -18,6 +18,7 @@ import docx
 import httpx
 import icalendar
 import pytest
+from docx.oxml.ns import qn
 
 from hub import accounts, jobs, mail
 from hub.documents import find_soffice
@@ -421,3 +422,33 @@ async def test_the_attendance_sheet_pdf_lists_the_invited_by_structure(client, r
     assert "Feuille de présence" in text and rsvp.day_text(day) in text and "De 14 h à 16 h 30." in text
     assert "Lea Aidante" in text and "Centre social des Tilleuls" in text and "Pas de réponse" in text
     assert re.search(r"Page 1 sur \d", text)
+
+
+@needs_soffice
+async def test_a_long_attendance_sheet_repeats_its_header_row_on_every_page(client, rt, inbox, tmp_path):
+    people = await _network(rt)
+    for n in range(36):  # with the two of _network: 38 rows of 1.6 cm, five pages or so
+        await make_person(rt, f"personne.invitee{n:02d}@tilleuls.example.fr", {people["a"]: ["prescriber"]})
+    coordinator = await _actor(people["coordinator"])
+    event_id = await service.create_event(rt, coordinator, _command(rt.today() + dt.timedelta(days=3)))
+    assert await rsvp.invite(rt, coordinator, event_id) == 38
+    await sign_in(client, people["coordinator"])
+
+    sheet = await client.get(f"/reunions/{event_id}/feuille.docx")
+    document = docx.Document(io.BytesIO(sheet.content))
+    (listing,) = [t for t in document.tables if t.rows[0].cells[0].text == "Structure"]
+    header = listing.rows[0]._tr
+    assert header.trPr is not None and header.trPr.find(qn("w:tblHeader")) is not None  # the repeat mark
+    # and it stays the first row of its table: adjacent tables are one table to Word and LibreOffice, whose
+    # first row (the part's pictogram) is then no header, and nothing repeats
+    assert listing._tbl.getprevious().tag == qn("w:p")
+    assert len(listing.rows) == 39
+
+    response = await client.get(f"/reunions/{event_id}/feuille.pdf")
+    pdf = tmp_path / "feuille.pdf"
+    pdf.write_bytes(response.content)
+    pages = [page for page in _pdf_text(pdf).split("\f") if page.strip()]
+    listed = [page for page in pages if "Personne Invitee" in page]
+    assert len(pages) >= 4 and len(listed) >= 3, "a sheet of several pages"
+    for number, page in enumerate(listed, start=pages.index(listed[0]) + 1):
+        assert re.search(r"Structure +Nom +Réponse +Signature", page), f"no header row on page {number}"

@@ -96,9 +96,11 @@ DURATION_CASE = (
     "CASE WHEN a.duration < 30 THEN 'lt30' WHEN a.duration <= 60 THEN '30-60' "
     "WHEN a.duration <= 120 THEN '60-120' ELSE '120+' END"
 )
+# participants repeat their activity's day and structure: those of the period's workshops are those whose activity
+# is one of `a`'s few non-individual ones (a lookup in a small set, where a join would index all of `a`)
 VISIT_CASE = (
     "CASE WHEN p.first_visit IS NULL THEN 'unknown' WHEN p.first_visit THEN 'new' ELSE 'followed' END"
-    " || CASE WHEN a.kind = 'individual' THEN '-individual' ELSE '' END"
+    " || CASE WHEN p.activity IN (SELECT a.id FROM a WHERE a.kind <> 'individual') THEN '' ELSE '-individual' END"
 )
 
 
@@ -148,14 +150,15 @@ def figures_query(structure_ids: Sequence[int] | None, start: date, end: date) -
         f"SELECT 'satisfaction', CAST(p.satisfaction AS {text}), COUNT(*), 0 FROM p "
         "WHERE p.satisfaction IS NOT NULL GROUP BY 2"
     )
-    selects.append(f"SELECT 'visit', {VISIT_CASE}, COUNT(*), 0 FROM p JOIN a ON a.id = p.activity GROUP BY 2")
+    selects.append(f"SELECT 'visit', {VISIT_CASE}, COUNT(*), 0 FROM p GROUP BY 2")
     selects += [
         f"SELECT 'answer', CAST(o.satisfaction AS {text}), COUNT(*), 0 FROM activities_feedback o WHERE {where_o} "
         "GROUP BY 2",
         f"SELECT 'answer_channel', o.channel, COUNT(*), 0 FROM activities_feedback o WHERE {where_o} GROUP BY 2",
         f"SELECT 'tally', o.place_label, SUM(o.visits), 0 FROM activities_tally o WHERE {where_o} GROUP BY 2",
+        # attendance is kept for the sessions of a series only: the period's are found in a small index
         "SELECT 'registered_present', 'all', COUNT(DISTINCT t.registration), 0 FROM activities_attendance t "
-        f"JOIN activities_activity k ON k.id = t.activity WHERE t.present AND {where_k}",
+        f"JOIN activities_activity k ON k.id = t.activity WHERE t.present AND k.series IS NOT NULL AND {where_k}",
     ]
     return ctes + " UNION ALL ".join(selects), args_a + args_p + args_o * 3 + args_k
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from hub.reporting import Figure, Indicator, Period, Section, Table, percent
 from network.activities import figures as activity_figures
 from network.activities import workshops
-from network.activities.tables import Activity, Series
+from network.activities.tables import Activity
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -94,21 +94,8 @@ BREAKDOWNS: tuple[tuple[str, str, str], ...] = (  # (figures' breakdown, sheet k
 
 async def _series_totals(period: Period) -> tuple[int, int, int, int]:
     """(registered, present, expected presences, dropped) over the series that met in the period."""
-    met = (
-        await Activity.select(Activity.series)
-        .where(Activity.series.is_not_null() & (Activity.day >= period.start) & (Activity.day <= period.end))
-        .distinct()
-    )
-    ids = [row["series"] for row in met if row["series"] is not None]
-    registered = present = expected = dropped = 0
-    for series in await Series.select().where(Series.id.is_in(ids or [-1])):
-        attendance = await workshops.attendance(series)  # the series' whole run, as its own page shows it
-        totals = attendance["totals"]
-        registered += totals["registered"]
-        dropped += totals["dropped"]
-        present += len(attendance["present"])
-        expected += totals["registered"] * totals["session_count"]
-    return registered, present, expected, dropped
+    totals = await workshops.series_totals(period.start, period.end)
+    return totals["registered"], totals["present"], totals["expected"], totals["dropped"]
 
 
 async def _per_place_rows(period: Period) -> tuple[tuple[Any, ...], ...]:

@@ -185,6 +185,36 @@ async def attendance(series: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+SERIES_TOTALS = f"""
+WITH met AS (
+    SELECT DISTINCT series FROM activities_activity WHERE series IS NOT NULL AND day >= {{}} AND day <= {{}}
+), s AS (
+    SELECT a.series, a.id, ROW_NUMBER() OVER (PARTITION BY a.series ORDER BY a.day DESC, a.id DESC) AS from_end
+    FROM activities_activity a WHERE a.series IN (SELECT series FROM met)
+), n AS (
+    SELECT series, COUNT(*) AS sessions FROM s GROUP BY series
+), c AS (
+    SELECT t.registration, s.series, COUNT(*) AS came,
+        SUM(CASE WHEN s.from_end <= {DROP_AFTER} THEN 1 ELSE 0 END) AS came_last
+    FROM activities_attendance t JOIN s ON s.id = t.activity WHERE t.present GROUP BY t.registration, s.series
+)
+SELECT COUNT(r.id) AS registered, SUM(n.sessions) AS expected,
+    SUM(CASE WHEN r.withdrawn_on IS NOT NULL OR (c.came > 0 AND n.sessions >= {DROP_AFTER} AND c.came_last = 0)
+        THEN 1 ELSE 0 END) AS dropped,
+    (SELECT COUNT(*) FROM activities_attendance t JOIN s ON s.id = t.activity WHERE t.present) AS present
+FROM activities_registration r JOIN n ON n.series = r.series
+LEFT JOIN c ON c.registration = r.id AND c.series = r.series
+"""
+
+
+async def series_totals(start: Any, end: Any) -> dict[str, int]:
+    """`attendance`'s totals added up over every series that held a session from start to end (both included),
+    each over its whole run, in one statement: registered, expected presences (registered × sessions), present,
+    dropped (withdrawn, or came and then absent from the last DROP_AFTER sessions)."""
+    row = (await Activity.raw(SERIES_TOTALS, start, end))[0]
+    return {key: int(row[key] or 0) for key in ("registered", "expected", "present", "dropped")}
+
+
 def _check_initial(initial: str) -> str | None:
     text = initial.strip()
     letters = [ch for ch in text if ch.isalpha()]
