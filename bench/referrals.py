@@ -214,6 +214,7 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
         finally:
             await db.stop(engine)
     result["build_s"] = round(time.perf_counter() - started, 1)
+    result["reused"] = bool(kept)
 
     app = create_app(settings)
     rt = app.state.runtime
@@ -356,6 +357,10 @@ def print_result(result: dict[str, Any]) -> None:
     print(f"   routage / plancher (p95) : {result['routing_ratio_p95']}×")
     due_line = ", ".join(f"{k} {v['s']} s ({v['rows']} lignes)" for k, v in result["due"].items())
     print(f"   travail du jobs loop : {due_line} ; total {result['due_total_s']} s")
+    if result.get("reused"):
+        print(
+            "     (base réutilisée : la mesure qui l'a construite a déjà fait ce travail ; sans --keep pour le mesurer)"
+        )
     print(
         f"   50 réservations des mêmes 10 places : {result['bookings_won']} réussies ({', '.join(result['bookings_errors'])})"
     )
