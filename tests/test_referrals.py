@@ -474,7 +474,11 @@ async def test_a_slot_that_is_not_offered_is_refused(rt: Runtime, town: Town) ->
     assert await Referral.count() == 0
 
 
-async def test_fifty_prescribers_booking_ten_seats_at_once_get_exactly_ten(rt: Runtime, town: Town, app: Any) -> None:
+async def test_fifty_prescribers_booking_ten_seats_at_once_get_exactly_ten(
+    rt: Runtime, town: Town, app: Any, client: Any
+) -> None:
+    """On the app's connection pool (`client` starts it, as the app's lifespan does): 50 bookings share its
+    connections as they would in production, instead of opening 50 PostgreSQL connections of their own."""
     from referrals import slots
     from referrals.tables import Booking
 
