@@ -38,11 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
-    create_pg_database,
-    drop_pg_database,
     median,
     percentile,
     pg_copy,
+    pg_database,
     pg_sequences,
     sqlite_insert,
     write_result,
@@ -484,12 +483,10 @@ def run(options: Options | None = None) -> dict[str, Any]:
         engines += [("postgresql", pg_base)] if pg_base else []
         for name, url in [(n, u) for n, u in engines if options.engines in ("all", n)]:
             if name == "postgresql":
-                url = asyncio.run(create_pg_database(pg_base, f"maillage_bench_activities_{os.getpid()}"))
-            try:
+                with pg_database(pg_base, f"maillage_bench_activities_{os.getpid()}") as url:
+                    result = asyncio.run(measure_engine(name, url, workdir, coop, options))
+            else:
                 result = asyncio.run(measure_engine(name, url, workdir, coop, options))
-            finally:
-                if name == "postgresql":
-                    asyncio.run(drop_pg_database(url))
             print_engine(result)
             results.append(result)
     document = {"options": dataclasses.asdict(options), "generated": generated, "engines": results}

@@ -29,11 +29,10 @@ from urllib.parse import urlsplit
 from bench.common import (
     LoadResult,
     choose_generator,
-    create_pg_database,
-    drop_pg_database,
     fmt_ms,
     http_get,
     median,
+    pg_database,
     run_load,
     serve,
     write_result,
@@ -213,11 +212,8 @@ def run(options: Options | None = None) -> dict[str, Any]:
             pg_dir = workdir / "postgres"
             pg_dir.mkdir()
             name = f"{urlsplit(base).path.lstrip('/') or 'maillage'}_bench_{os.getpid()}"
-            url = asyncio.run(create_pg_database(base, name))
-            try:
+            with pg_database(base, name) as url:
                 engines.append(measure_engine("postgres", url, pg_dir, options, generator))
-            finally:
-                asyncio.run(drop_pg_database(url))
             print_engine(engines[-1])
         else:
             print("  (PostgreSQL : définir BENCH_DATABASE_URL=postgresql://… pour le mesurer aussi)")

@@ -312,6 +312,18 @@ async def create_pg_database(base_url: str, name: str, *, replace: bool = True) 
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+@contextlib.contextmanager
+def pg_database(base_url: str, name: str, *, keep: bool = False) -> Iterator[str]:
+    """One engine's run on PostgreSQL: a throwaway database (made anew, dropped afterwards), or with keep=True the
+    one an earlier run kept, reused as it is and kept again."""
+    url = asyncio.run(create_pg_database(base_url, name, replace=not keep))
+    try:
+        yield url
+    finally:
+        if not keep:
+            asyncio.run(drop_pg_database(url))
+
+
 async def drop_pg_database(url: str) -> None:
     import asyncpg
 

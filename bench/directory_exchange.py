@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import create_pg_database, drop_pg_database, percentile, write_result
+from bench.common import percentile, pg_database, write_result
 
 IMPORT_TARGET_S = 90.0
 EXPORT_TARGET_S = 30.0
@@ -390,13 +390,10 @@ def run(options: Options | None = None) -> dict[str, Any]:
         pg_base = os.environ.get("BENCH_DATABASE_URL", "")
         for name, url in engines + ([("postgresql", pg_base)] if pg_base else []):
             if name == "postgresql":
-                throwaway = f"maillage_bench_exchange_{os.getpid()}"
-                url = asyncio.run(create_pg_database(pg_base, throwaway))
-            try:
+                with pg_database(pg_base, f"maillage_bench_exchange_{os.getpid()}") as url:
+                    result = asyncio.run(measure(name, url, workdir, data))
+            else:
                 result = asyncio.run(measure(name, url, workdir, data))
-            finally:
-                if name == "postgresql":
-                    asyncio.run(drop_pg_database(url))
             print_engine(result)
             results.append(result)
     document = {"options": dataclasses.asdict(options), "generated": generated, "engines": results}

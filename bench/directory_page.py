@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.common import create_pg_database, drop_pg_database, percentile, write_result
+from bench.common import percentile, pg_database, write_result
 from bench.directory_data import NEIGHBOURHOODS, SERVICES, Dataset, generate, load_postgres, load_sqlite
 from bench.directory_search import WORDS
 
@@ -294,11 +294,8 @@ def run(options: Options | None = None) -> dict[str, Any]:
         results.append(asyncio.run(_measure(options, f"sqlite:///{workdir / 'page.sqlite3'}", workdir)))
         print_result(results[-1])
         if url.startswith(("postgres://", "postgresql://")):
-            database_url = asyncio.run(create_pg_database(url, f"maillage_bench_page_{os.getpid()}"))
-            try:
+            with pg_database(url, f"maillage_bench_page_{os.getpid()}") as database_url:
                 results.append(asyncio.run(_measure(options, database_url, workdir)))
-            finally:
-                asyncio.run(drop_pg_database(database_url))
             print_result(results[-1])
     for result in results:
         path = write_result(f"directory_page-{result['engine']}", {"options": dataclasses.asdict(options), **result})

@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import create_pg_database, drop_pg_database, percentile, write_result
+from bench.common import percentile, pg_database, write_result
 from bench.directory_data import Dataset, generate, load_postgres, load_sqlite
 
 TARGET_P95_MS = 50.0
@@ -280,12 +280,8 @@ def run(options: Options | None = None) -> dict[str, Any]:
         workdir.mkdir(parents=True, exist_ok=True)
         if url.startswith(("postgres://", "postgresql://")):
             name = "maillage_bench_search_kept" if options.keep else f"maillage_bench_search_{os.getpid()}"
-            database_url = asyncio.run(create_pg_database(url, name, replace=not options.keep))
-            try:
+            with pg_database(url, name, keep=bool(options.keep)) as database_url:
                 result = asyncio.run(_measure(options, database_url, workdir))
-            finally:
-                if not options.keep:
-                    asyncio.run(drop_pg_database(database_url))
         else:
             result = asyncio.run(_measure(options, f"sqlite:///{workdir / 'search.sqlite3'}", workdir))
     print_result(result)

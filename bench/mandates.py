@@ -29,7 +29,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import PROJECT_ROOT, create_pg_database, drop_pg_database, fmt_ms, median, percentile, write_result
+from bench.common import PROJECT_ROOT, fmt_ms, median, percentile, pg_database, write_result
 
 RENDER_TARGET_S = 0.150
 FINALISE_TARGET_S = 2.5
@@ -287,12 +287,9 @@ def run(options: Options | None = None) -> dict[str, Any]:
         _print_engine(engines[-1])
         base = os.environ.get("BENCH_DATABASE_URL", "")
         if base.startswith("postgres"):
-            url = asyncio.run(create_pg_database(base, "maillage_bench_mandates"))
-            try:
+            with pg_database(base, "maillage_bench_mandates") as url:
                 engines.append(asyncio.run(_engine_figures(options, url, workdir / "p")))
                 _print_engine(engines[-1])
-            finally:
-                asyncio.run(drop_pg_database(url))
     result["engines"] = engines
     result["meets_target"] = (
         r["p50_ms"] / 1000 < RENDER_TARGET_S

@@ -2,7 +2,7 @@
 
 Measured, on SQLite and on PostgreSQL (BENCH_DATABASE_URL):
 - routing p95 (`referrals.routing.route`) beside its floor, the directory's candidate search alone
-  (`network.referral_lookup.candidate_ids`, the same SQL the routing starts from) — target < 100 ms, ≤ 2×;
+  (`network.referral_lookup.candidates`, the same SQL the routing starts from) — target < 100 ms, ≤ 2×;
 - the received inbox page and a referral page over HTTP (ASGI, signed in) beside the bare service calls
   (`service.inbox`, `service.read`) — targets < 100 ms and < 50 ms;
 - the jobs loop's referral work over the million rows (reminders, escalation, expiry, anonymisation) — < 30 s;
@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import create_pg_database, drop_pg_database, percentile, write_result
+from bench.common import percentile, pg_database, write_result
 from bench.directory_data import generate, load_postgres, load_sqlite
 
 ROUTING_P95_MS = 100.0
@@ -236,7 +236,7 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
                 thematiques=[rng.choice((DEMARCHES, EN_LIGNE))], latitude=lat, longitude=lon, availability=["tu-am"]
             )
             t0 = time.perf_counter()
-            await referral_lookup.candidate_ids(
+            await referral_lookup.candidates(
                 thematiques=request.thematiques,
                 text="",
                 origin=referral_lookup.Origin(latitude=lat, longitude=lon),
@@ -380,12 +380,8 @@ def run(options: Options | None = None) -> dict[str, Any]:
             print_result(results[-1])
         if options.engine in ("postgresql", "all") and url.startswith(("postgres://", "postgresql://")):
             name = "maillage_bench_referrals_kept" if options.keep else f"maillage_bench_referrals_{os.getpid()}"
-            database_url = asyncio.run(create_pg_database(url, name, replace=not options.keep))
-            try:
+            with pg_database(url, name, keep=bool(options.keep)) as database_url:
                 results.append(asyncio.run(_measure(options, database_url, workdir)))
-            finally:
-                if not options.keep:
-                    asyncio.run(drop_pg_database(database_url))
             print_result(results[-1])
     for result in results:
         path = write_result(f"referrals-{result['engine']}", {"options": dataclasses.asdict(options), **result})

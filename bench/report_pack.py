@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.activities import load_activities_postgres, load_activities_sqlite
-from bench.common import create_pg_database, drop_pg_database, pg_copy, pg_sequences, sqlite_insert, write_result
+from bench.common import pg_copy, pg_database, pg_sequences, sqlite_insert, write_result
 from bench.directory_data import generate, load_postgres, load_sqlite
 
 PACK_S = 30.0
@@ -436,11 +436,8 @@ def run(options: Options | None = None) -> dict[str, Any]:
         if base.startswith("postgres"):
             # named after the database given, and this process: two runs side by side never drop each other's
             name = f"{urlsplit(base).path.strip('/') or 'bench'}_report_pack_{os.getpid()}"
-            url = asyncio.run(create_pg_database(base, name))
-            try:
+            with pg_database(base, name) as url:
                 runs.append(_measure_apart(options, url, workdir / "p"))
-            finally:
-                asyncio.run(drop_pg_database(url))
     result = {
         "scale": dataclasses.asdict(options),
         "targets": {"pack_s": PACK_S, "peak_rss_mb": PEAK_MB, "query_ratio": RATIO},

@@ -31,11 +31,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from bench.common import (
-    create_pg_database,
-    drop_pg_database,
     fmt_ms,
     median,
     percentile,
+    pg_database,
     serve,
     write_result,
 )
@@ -239,11 +238,8 @@ def run(options: Options | None = None) -> dict[str, Any]:
             pg_dir = workdir / "postgres"
             pg_dir.mkdir()
             name = f"{urlsplit(base).path.lstrip('/') or 'maillage'}_signin_{os.getpid()}"
-            url = asyncio.run(create_pg_database(base, name))
-            try:
+            with pg_database(base, name) as url:
                 engines.append(measure_engine("postgres", url, pg_dir, options))
-            finally:
-                asyncio.run(drop_pg_database(url))
             print_engine(engines[-1])
         else:
             print("  (PostgreSQL : définir BENCH_DATABASE_URL=postgresql://… pour le mesurer aussi)")

@@ -26,7 +26,6 @@ __all__ = [
     "Origin",
     "PlaceCard",
     "ServiceCard",
-    "candidate_ids",
     "candidates",
     "cards",
     "choices",
@@ -215,21 +214,6 @@ async def accepting_services(limit: int = 1000) -> list[ServiceCard]:
     return [card for card in found.values() if card.active]
 
 
-async def candidate_ids(
-    *,
-    thematiques: Sequence[str],
-    text: str,
-    origin: Origin | None,
-    radius_m: float | None,
-    now: datetime,
-    limit: int,
-) -> list[int]:
-    """Services that take referrals and match the need, through the directory's own search (nearest first
-    when there is a point)."""
-    found = await candidates(thematiques=thematiques, text=text, origin=origin, radius_m=radius_m, now=now, limit=limit)
-    return list(found)
-
-
 async def candidates(
     *,
     thematiques: Sequence[str],
@@ -239,8 +223,9 @@ async def candidates(
     now: datetime,
     limit: int,
 ) -> dict[int, int]:
-    """candidate_ids with each service's structure (service id -> structure id, in the search's order): what
-    depends on the structure need not wait for the cards."""
+    """Services that take referrals and match the need, through the directory's own search (nearest first when
+    there is a point), each with its structure (service id -> structure id, in the search's order): what depends
+    on the structure need not wait for the cards."""
     query = SearchQuery(
         text=text,
         thematiques=tuple(thematiques),

@@ -166,14 +166,3 @@ async def test_bad_activities_are_refused_in_french_and_nothing_is_written(rt: R
     with pytest.raises(NotFound):  # another structure's: as if it did not exist
         await service.record(rt, actor, ActivityCreate(structure_id=other, day=rt.today(), thematiques=("email",)))
     assert await Activity.count() == 0 and await Participant.count() == 0
-
-
-async def test_postgresql_sessions_compute_the_figures_without_jit_compilation(rt: Runtime) -> None:
-    from piccolo.engine.sqlite import SQLiteEngine
-
-    from hub.db import current_engine
-
-    if isinstance(current_engine(), SQLiteEngine):
-        pytest.skip("a PostgreSQL session setting")
-    # compiling the semester's figures cost more than running them (bench/report_pack)
-    assert await Activity.raw("SHOW jit") == [{"jit": "off"}]
