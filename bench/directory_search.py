@@ -193,11 +193,12 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
                     "WHERE network_search_fts MATCH {} ORDER BY score LIMIT 20",
                     search.fts5_match(found),
                 )
-            tsquery = search.pg_tsquery(len(found)).replace("?", "{}")
+            tsquery, args = search.pg_tsquery(found)
             return QueryString(
-                f"WITH tq AS MATERIALIZED (SELECT {tsquery} AS q) SELECT x.service_id, ts_rank(x.document, tq.q) AS score "
+                f"WITH tq AS MATERIALIZED (SELECT {tsquery.replace('?', '{}')} AS q) SELECT x.service_id, "
+                "ts_rank(x.document, tq.q) AS score "
                 "FROM tq JOIN network_search_text x ON x.document @@ tq.q ORDER BY score DESC LIMIT 20",
-                *search.pg_tsquery_args(found),
+                *args,
             )
 
         mix = query_mix(data, options)

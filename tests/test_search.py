@@ -16,7 +16,8 @@ from hub.errors import Invalid
 from network.search import index as search_index
 from network.search.hours import PARIS, is_open, paris_minute
 from network.search.query import ENOUGH_MATCH_EVERY_IDEA, Origin, SearchQuery, search
-from network.search.text import query_terms
+from network.search.synonyms import REVIEWED
+from network.search.text import concepts, query_terms
 from network.tables import Service, ServiceTag, Structure
 from tests.conftest import make_service, make_structure
 
@@ -452,6 +453,26 @@ async def test_results_are_ranked_by_how_many_ideas_they_match_with_synonyms_and
         "Aide aux démarches administratives",
         "Carte grise et permis",
     ]
+
+
+def test_a_synonym_found_through_another_one_is_not_searched_again() -> None:
+    # "allocations familiales" is found by "allocations" alone, "centre communal d'action sociale" by "action
+    # sociale": the full-text index reads each idea's shortest forms only
+    assert concepts("caf", REVIEWED) == [(("caf",), ("alloc",), ("prest", "familiale"))]
+    assert concepts("ccas", REVIEWED) == [(("ccas",), ("action", "sociale"))]
+    assert concepts("carte vitale", [("carte vitale", "vitale carte")]) == [(("carte", "vitale"),)]  # the first
+
+
+async def test_a_word_finds_its_plain_forms_and_its_french_stem() -> None:
+    structure = await make_structure("Maison des solidarités", kind="MDS")
+    await make_service(structure, "Minima sociaux", description="Dossiers de RSA.")
+    await make_service(structure, "Allocations familiales", description="Vos prestations.")
+    await make_service(structure, "Atelier tablette")
+
+    assert await names(text="familiale") == ["Allocations familiales"]  # PostgreSQL: the stem "familial" alone
+    if not isinstance(current_engine(), SQLiteEngine):  # French stems (SQLite matches the words as prefixes)
+        assert await names(text="social") == ["Minima sociaux"]  # "sociaux" has "social" for stem
+    assert await names(text="caf") == ["Allocations familiales"]  # through its synonym, without a phrase
 
 
 async def test_when_enough_services_match_every_idea_partial_matches_stay_out() -> None:

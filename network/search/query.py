@@ -218,21 +218,26 @@ def fts5_match(found: Sequence[Concept], groups: Sequence[Sequence[str]] = (), *
     return " AND ".join(parts)
 
 
-def pg_concept(concept: Concept) -> str:
-    """One idea as a tsquery's text ("aide:* | accompagn:* | carte:* & grise:*"), for both configurations."""
-    return " | ".join(" & ".join(f"{word}:*" for word in phrase) for phrase in concept)
+def pg_concept(concept: Concept) -> tuple[str, list[str]]:
+    """One idea as a PostgreSQL tsquery expression and its arguments: any of its phrases, every word of a
+    phrase, each word a prefix of its plain form or of its French stem (maillage_prefix)."""
+    phrases = " || ".join("(" + " && ".join("maillage_prefix(?)" for _ in phrase) + ")" for phrase in concept)
+    return f"({phrases})", [word for phrase in concept for word in phrase]
 
 
-PG_CONCEPT = "(to_tsquery('maillage_simple', ?) || to_tsquery('maillage_french', ?))"  # a plain word or a stem
+def pg_ranking(found: Sequence[Concept]) -> tuple[str, list[str]]:
+    """The tsquery titles are ranked with, and its arguments: the ideas in their plain words and in French
+    stems, side by side, so that a title with a word as typed ranks above one sharing only its stem
+    ("Café numérique" before "Point numérique CAF" for "café")."""
+    texts = [" | ".join(" & ".join(f"{word}:*" for word in phrase) for phrase in concept) for concept in found]
+    ranking = "(to_tsquery('maillage_simple', ?) || to_tsquery('maillage_french', ?))"
+    return " || ".join(ranking for _ in texts), [arg for text in texts for arg in (text, text)]
 
 
-def pg_tsquery(n_concepts: int, *, every: bool = False) -> str:
-    """PostgreSQL tsquery of n ideas: any of them (all of them with `every`)."""
-    return f" {'&&' if every else '||'} ".join(PG_CONCEPT for _ in range(n_concepts))
-
-
-def pg_tsquery_args(found: Sequence[Concept]) -> list[str]:
-    return [arg for concept in found for arg in (pg_concept(concept), pg_concept(concept))]
+def pg_tsquery(found: Sequence[Concept], *, every: bool = False) -> tuple[str, list[str]]:
+    """PostgreSQL tsquery expression of the ideas, and its arguments: any of them (all of them with `every`)."""
+    ideas = [pg_concept(concept) for concept in found]
+    return f" {'&&' if every else '||'} ".join(sql for sql, _ in ideas), [arg for _, args in ideas for arg in args]
 
 
 def needed(n_concepts: int) -> int:
@@ -363,14 +368,18 @@ class _Plan:
             if counted:
                 self._sqlite_ideas(found, groups, sort == "relevance")
         elif text:
-            parts = ([f"({pg_tsquery(len(found), every=every)})"] if found else []) + (
-                ["to_tsquery('simple', ?)"] if groups else []
-            )
-            ranking = pg_tsquery(len(found)) if sort == "relevance" else "NULL::tsquery"
-            per_idea = ", ".join(f"{PG_CONCEPT} AS c{n}" for n in range(len(found))) if counted else ""
-            self.prefix_args = pg_tsquery_args(found) + ([_tsquery_of_groups(groups)] if groups else [])
-            self.prefix_args += pg_tsquery_args(found) if sort == "relevance" else []
-            self.prefix_args += pg_tsquery_args(found) if counted else []
+            words, words_args = pg_tsquery(found, every=every)
+            parts = ([f"({words})"] if found else []) + (["to_tsquery('simple', ?)"] if groups else [])
+            self.prefix_args = words_args + ([_tsquery_of_groups(groups)] if groups else [])
+            ranking = "NULL::tsquery"
+            if sort == "relevance":
+                ranking, ranking_args = pg_ranking(found)
+                self.prefix_args += ranking_args
+            per_idea = ""
+            if counted:
+                ideas = [pg_concept(concept) for concept in found]
+                per_idea = ", ".join(f"{idea} AS c{n}" for n, (idea, _) in enumerate(ideas))
+                self.prefix_args += [arg for _, args in ideas for arg in args]
             self.prefix_args += self.select_args + self.row_args
             self.select_args, self.row_args, self.row_where = [], [], []
             where = " AND ".join(row_where) or "TRUE"

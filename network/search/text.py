@@ -112,14 +112,31 @@ def _phrase_index(groups: tuple[tuple[str, ...], ...]) -> tuple[list[Concept], d
     alternatives: list[Concept] = []
     phrases: dict[Phrase, int] = {}
     for number, group in enumerate(groups):
-        members = [phrase for member in group if (phrase := tuple(stem(w) for w in words_of(member)))]
-        singles = {phrase[0] for phrase in members if len(phrase) == 1}
-        # a word whose shorter form is in the group already matches through it ("aider" through "aide")
-        kept = [p for p in members if len(p) > 1 or not any(p[0] != w and p[0].startswith(w) for w in singles)]
-        alternatives.append(tuple(dict.fromkeys(kept)))
+        members = list(
+            dict.fromkeys(phrase for member in group if (phrase := tuple(stem(w) for w in words_of(member))))
+        )
+        # a member found wherever another member is needs no search of its own ("aider" through "aide",
+        # "allocations familiales" through "allocations", "centre communal d'action sociale" through "action
+        # sociale"); of two that find each other, the first stays
+        kept = [
+            phrase
+            for n, phrase in enumerate(members)
+            if not any(
+                _covers(other, phrase) and (m < n or not _covers(phrase, other))
+                for m, other in enumerate(members)
+                if m != n
+            )
+        ]
+        alternatives.append(tuple(kept))
         for phrase in members:
             phrases.setdefault(phrase, number)
     return alternatives, phrases, max((len(phrase) for phrase in phrases), default=1)
+
+
+def _covers(phrase: Phrase, other: Phrase) -> bool:
+    """Whether every text `other` matches is matched by `phrase` too: each of its words (prefixes) starts a
+    word of `other` (PostgreSQL: all words needed; SQLite: close together, and they are in `other`)."""
+    return all(any(word.startswith(prefix) for word in other) for prefix in phrase)
 
 
 def concepts(text: str, groups: Sequence[Sequence[str]] = ()) -> list[Concept]:
