@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pydantic
@@ -115,6 +115,24 @@ async def test_structures_and_services_csv_files_import_together(rt):
     assert len(json.loads(demarches["thematiques"])) == 2  # a JSON-array cell
     assert json.loads(demarches["eligibility_zone"]) == ["45302", "45234"]
     assert demarches["structure"] == saran["id"]
+
+
+async def test_a_file_dated_today_east_of_the_server_imports_with_its_dates(rt, tmp_path):
+    """data·inclusion's schema refuses a date_maj after the server's day: a file written after midnight in
+    Paris (before midnight UTC) is dated one day later, and is still today's file; two days later is not."""
+    tomorrow, later = date.today() + timedelta(days=1), date.today() + timedelta(days=2)
+    document = json.loads((DATA / "datainclusion_valid.json").read_text())
+    document["structures"][0]["date_maj"] = document["services"][0]["date_maj"] = tomorrow.isoformat()
+    document["structures"][1]["date_maj"] = later.isoformat()
+    dated = tmp_path / "dated.json"
+    dated.write_text(json.dumps(document))
+    report = await importing.import_paths(rt, [dated], "datainclusion")
+    assert report.counts("structure") == {"created": 2, "rejected": 1}
+    assert reasons_of(report, document["structures"][1]["id"])[0].startswith("date_maj")
+    argonne = await Structure.select(Structure.confirmed_on).where(Structure.source_id == "cs-argonne").first()
+    assert argonne["confirmed_on"] == tomorrow  # its own date, kept
+    demarches = await Service.select(Service.updated_on).where(Service.source_id == "svc-demarches").first()
+    assert demarches["updated_on"] == tomorrow
 
 
 async def test_bad_rows_are_rejected_with_french_reasons_and_good_rows_import(rt):

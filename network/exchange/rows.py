@@ -8,6 +8,7 @@ import json
 import re
 import typing
 from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
 
 import pydantic
@@ -235,6 +236,7 @@ def validate_di(
 ) -> pydantic.BaseModel | None:
     model_class: type[pydantic.BaseModel] = di.Structure if kind == "structure" else di.Service
     data = _without_bad_siret(data, outcome, (rename or {}).get("siret", "siret"))
+    data, ahead = _dated_today(data)
     try:
         model = model_class.model_validate(data)
     except pydantic.ValidationError as error:
@@ -249,7 +251,22 @@ def validate_di(
     if checked:
         outcome.reasons.extend(checked)
         return None
-    return model
+    return model if ahead is None else model.model_copy(update={"date_maj": ahead})
+
+
+def _dated_today(data: dict[str, Any]) -> tuple[dict[str, Any], date | None]:
+    """A date_maj one day after the server's day is today where the file was written (after midnight in
+    Paris, before midnight UTC; or overseas): data·inclusion's schema refuses any date after `date.today()`,
+    so the row is checked as of the server's day, and keeps its own date. Later dates are still refused."""
+    value = data.get("date_maj")
+    try:
+        dated = date.fromisoformat(str(value or "")[:10])
+    except ValueError:
+        return data, None
+    today = date.today()  # the schema's own clock
+    if today < dated <= today + timedelta(days=1):
+        return {**data, "date_maj": today.isoformat()}, dated
+    return data, None
 
 
 async def load_places(service_ids: list[int]) -> dict[int, dict[str, Any]]:
