@@ -29,6 +29,42 @@ _YEAR = re.compile(r"(\d{4})")
 _QUARTER = re.compile(r"(\d{4})-T([1-4])")
 
 
+MAX_PERIOD_YEARS = 5
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the days figures may be asked for
+OUT_OF_YEARS = f"Choisissez un jour entre l'an {FIRST_YEAR} et l'an {LAST_YEAR}."
+
+
+def too_long(start: dt.date, end: dt.date) -> str | None:
+    """Figures are counted over five years at most (month by month, a longer table is unreadable and slow)."""
+    if (end - start).days >= MAX_PERIOD_YEARS * 366:
+        return f"Une période compte au plus {MAX_PERIOD_YEARS} ans : choisissez des dates plus proches."
+    return None
+
+
+def asked_period(today: dt.date, du: str, au: str, *, counted: bool = True) -> tuple[dt.date, dt.date, dict[str, str]]:
+    """The period a figures page or a list's filter asks ("du", "au": ISO days, both included); by default the
+    current half-year up to today. French messages by field; figures are `counted` over five years at most."""
+    start, end = dt.date(today.year, 1 if today.month <= 6 else 7, 1), today
+    errors: dict[str, str] = {}
+    for name, text in (("du", du), ("au", au)):
+        if not text:
+            continue
+        try:
+            value = dt.date.fromisoformat(text)
+        except ValueError:
+            errors[name] = "Date invalide : choisissez un jour, par exemple 2026-01-31."
+            continue
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            errors[name] = OUT_OF_YEARS
+            continue
+        start, end = (value, end) if name == "du" else (start, value)
+    if start > end:
+        errors["au"] = "La fin de la période vient après son début."
+    elif counted and (problem := too_long(start, end)):
+        errors["au"] = problem
+    return start, end, errors
+
+
 @dataclasses.dataclass(frozen=True)
 class Period:
     """A reporting period, both ends included: a semester ("2026-S1"), a quarter ("2026-T2"), a year or any dates."""
@@ -62,9 +98,19 @@ class Period:
 
     @classmethod
     def between(cls, start: dt.date, end: dt.date) -> Period:
+        for field, day in (("start", start), ("end", end)):
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise Invalid(OUT_OF_YEARS, {field: OUT_OF_YEARS})
         if end < start:
             raise Invalid("La date de fin est avant la date de début.", {"end": "Choisissez une fin après le début."})
+        if problem := too_long(start, end):
+            raise Invalid(problem, {"end": problem})
         return cls(start, end, f"du {start:%d/%m/%Y} au {end:%d/%m/%Y}")
+
+    @property
+    def code(self) -> str:
+        """The period as a code (the journal's details): its name, or its two ISO dates."""
+        return f"{self.start.isoformat()}/{self.end.isoformat()}" if self.label.startswith("du ") else self.label
 
     @property
     def days(self) -> int:

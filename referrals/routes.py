@@ -22,6 +22,7 @@ from hub import auth
 from hub.accounts import Actor
 from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
+from hub.reporting import asked_period
 from hub.runtime import Runtime
 from hub.tables import STRUCTURE_KINDS, Structure
 from hub.web import page, redirect
@@ -471,29 +472,6 @@ class ReferralPages(Controller):
 
 
 # ---------------------------------------------------------------- figures
-def _period(rt: Runtime, du: str, au: str) -> tuple[date, date, dict[str, str]]:
-    """The period asked (both days included); by default the current half-year up to today."""
-    today = rt.today()
-    start = date(today.year, 1 if today.month <= 6 else 7, 1)
-    end = today
-    errors: dict[str, str] = {}
-    for name, text in (("du", du), ("au", au)):
-        if not text:
-            continue
-        try:
-            value = date.fromisoformat(text)
-        except ValueError:
-            errors[name] = "Date invalide : choisissez un jour, par exemple 2026-01-31."
-            continue
-        if name == "du":
-            start = value
-        else:
-            end = value
-    if start > end:
-        errors["au"] = "La fin de la période vient après son début."
-    return start, end, errors
-
-
 class FiguresPages(Controller):
     path = "/orientations/chiffres"
     guards = [referral_figures]
@@ -509,12 +487,12 @@ class FiguresPages(Controller):
         au: Annotated[str, QueryParameter(max_length=10)] = "",
     ) -> Template:
         """Each structure its own figures; the coordinator every structure's and the flows between kinds."""
-        start, end, errors = _period(rt, du, au)
-        since = datetime.combine(start, time(), PARIS)
-        until = datetime.combine(end + timedelta(days=1), time(), PARIS)
+        start, end, errors = asked_period(rt.today(), du, au)
         rows: list[dict[str, Any]] = []
         flows: list[dict[str, Any]] = []
         if not errors:
+            since = datetime.combine(start, time(), PARIS)
+            until = datetime.combine(end + timedelta(days=1), time(), PARIS)
             wanted = None if actor.oversees_network else actor.structures_with(*REFERRAL_ROLES)
             rows = await figures.structure_figures(wanted, since, until)
             if actor.oversees_network:

@@ -189,6 +189,8 @@ async def test_a_series_attendance_dropout_and_satisfaction_codes(client: httpx.
     assert "<dt>Taux de présence</dt><dd>44,4 %</dd>" in page.text  # 4 presences of 3 people at 3 sessions
     listing = await client.get(f"/activites/{town.epn}/ateliers")
     assert '<td class="num">44,4 %</td>' in listing.text and "1 (33,3 %)" in listing.text
+    endless = await client.get(f"/activites/{town.epn}/chiffres?du=2000-01-01&au=2100-12-31")
+    assert endless.status_code == 400 and "au plus 5 ans" in endless.text  # not a table of 1,200 months
     shares = await client.get(f"/activites/{town.epn}/chiffres")
     assert shares.status_code == 200 and '<meter min="0" max="100" value="100.0" aria-hidden="true"></meter> 100 %' in (
         shares.text

@@ -330,6 +330,10 @@ async def test_figures_show_own_structures_or_the_whole_network(
         assert "CCAS de Montclair" not in page.text and "Qui oriente vers qui" not in page.text
     wrong = await client.get("/orientations/chiffres?du=2026-13-45")
     assert wrong.status_code == 400 and "Date invalide" in wrong.text
+    endless = await client.get("/orientations/chiffres?du=2000-01-01&au=2100-12-31")
+    assert endless.status_code == 400 and "au plus 5 ans" in endless.text
+    last_day = await client.get("/orientations/chiffres?du=9999-12-31&au=9999-12-31")
+    assert last_day.status_code == 400 and "entre l&#39;an 2000 et l&#39;an 2100" in last_day.text
 
 
 async def test_unknown_filters_and_an_empty_need_are_refused_in_french(client: httpx.AsyncClient, rt: Runtime) -> None:

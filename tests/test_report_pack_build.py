@@ -42,6 +42,21 @@ async def test_a_future_or_missing_period_brings_the_form_back_with_a_french_mes
     assert not pack_jobs.builds_dir(rt).exists() or not any(pack_jobs.builds_dir(rt).iterdir())
 
 
+async def test_a_period_of_two_dates_is_queued_and_journaled_by_its_dates(client, rt):
+    await _coordinator(client, rt)
+    response = await post_form(client, "/reunions/bilan", {"start": "2026-01-01", "end": "2026-03-31"})
+    assert response.status_code == 200 and re.search(r"/reunions/bilan/[0-9a-f]{16}$", response.url.path)
+    entry = await JournalEntry.select().where(JournalEntry.action == "meetings.pack_requested").first()
+    assert entry is not None and '"period":"2026-01-01/2026-03-31"' in entry["details"]
+    assert await jobs.Job.count().where(jobs.Job.kind == pack_jobs.BUILD_KIND) == 1
+    # sixteen years are not a period to count: the form comes back with the dates typed
+    decade = await post_form(client, "/reunions/bilan", {"start": "2010-01-01", "end": "2026-03-31"})
+    assert decade.status_code == 400 and "au plus 5 ans" in decade.text and 'value="2010-01-01"' in decade.text
+    first_century = await post_form(client, "/reunions/bilan", {"start": "0001-01-01", "end": "0001-01-31"})
+    assert first_century.status_code == 400 and "entre l&#39;an 2000 et l&#39;an 2100" in first_century.text
+    assert await jobs.Job.count().where(jobs.Job.kind == pack_jobs.BUILD_KIND) == 1
+
+
 async def test_an_empty_period_ends_the_job_with_its_message_on_the_progress_page(client, rt):
     await _coordinator(client, rt)
     response = await post_form(client, "/reunions/bilan", {"period": "2019-S1"})

@@ -4,7 +4,6 @@ coordinator's network figures. Thin: forms.py turns posted strings into commands
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -16,6 +15,7 @@ from hub import auth
 from hub.accounts import Actor
 from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import Forbidden, Invalid, NotFound
+from hub.reporting import asked_period
 from hub.runtime import Runtime
 from hub.web import page, redirect
 from network.activities import figures, forms, service, workshops
@@ -35,25 +35,6 @@ class ActivityMember(auth.Policy):
 
 
 activity_member = ActivityMember("activity_member", "a member of a structure (any role), or the coordinator")
-
-
-def period(rt: Runtime, du: str, au: str) -> tuple[date, date, dict[str, str]]:
-    """The period asked (both days included); by default the current half-year up to today."""
-    today = rt.today()
-    start, end = date(today.year, 1 if today.month <= 6 else 7, 1), today
-    errors: dict[str, str] = {}
-    for name, text in (("du", du), ("au", au)):
-        if not text:
-            continue
-        try:
-            value = date.fromisoformat(text)
-        except ValueError:
-            errors[name] = "Date invalide : choisissez un jour, par exemple 2026-01-31."
-            continue
-        start, end = (value, end) if name == "du" else (start, value)
-    if start > end:
-        errors["au"] = "La fin de la période vient après son début."
-    return start, end, errors
 
 
 def labels() -> dict[str, Any]:
@@ -181,7 +162,7 @@ class ActivityPages(Controller):
         errors: dict[str, str] = {}
         start = end = None
         if du or au:
-            start, end, errors = period(rt, du, au)
+            start, end, errors = asked_period(rt.today(), du, au, counted=False)
         if type_ and type_ not in vocab.KINDS:
             errors["type"] = "Type inconnu."
         if thematique and thematique not in vocab.THEMATIQUES:
@@ -252,7 +233,7 @@ class ActivityPages(Controller):
         name = (await service.structure_names([structure_id])).get(structure_id)
         if name is None:
             raise NotFound(service.NOT_FOUND)
-        start, end, errors = period(rt, du, au)
+        start, end, errors = asked_period(rt.today(), du, au)
         found = None if errors else await figures.structure_figures(rt, [structure_id], start, end)
         return page(
             request,
@@ -365,7 +346,7 @@ class NetworkFigures(Controller):
         au: Annotated[str, QueryParameter(max_length=10)] = "",
     ) -> Template:
         """The network's figures for any period, and each structure's share."""
-        start, end, errors = period(rt, du, au)
+        start, end, errors = asked_period(rt.today(), du, au)
         found, lines = (None, []) if errors else await figures.network_figures(rt, start, end)
         return page(
             request,

@@ -130,9 +130,7 @@ async def start_build(rt: Runtime, actor: Actor, period: Period) -> str:
     await jobs.schedule(BUILD_KIND, rt.now(), {"build": build_id, **payload_of(period)})
     await journal.append(
         rt,
-        journal.Act(
-            "meetings.pack_requested", actor.user_id, None, "meetings_pack", build_id, {"period": period.label}
-        ),
+        journal.Act("meetings.pack_requested", actor.user_id, None, "meetings_pack", build_id, {"period": period.code}),
     )
     _prune(rt)
     return build_id
