@@ -7,23 +7,17 @@ from datetime import date, datetime, timedelta
 
 from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]  # stub lacks ParserError
 
+from hub.contacts import PHONE_EXAMPLE, email_ok, french_phone
 from hub.errors import Invalid
 from network import opening_grid
 
 WEEKDAYS_FR = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
 _POSTAL = re.compile(r"^(?:0[1-9]|[1-8]\d|9[0-8])\d{3}$")
 _INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
-_PHONE_SEPARATORS = re.compile(r"[\s.\-/]")
-# +33, and the overseas départements' own codes (Réunion and Mayotte, Guadeloupe, Guyane, Martinique)
-_PHONE_INTERNATIONAL = re.compile(r"^(?:\+|00)(?:33|262|590|594|596)(?:\(0\))?([1-9]\d{8})$")
-_PHONE_NATIONAL = re.compile(r"^0[1-9]\d{8}$")
-_PHONE_SHORT = re.compile(r"^(?:3\d{3}|10\d{2})$")  # 4-digit service numbers: 3230 (CAF), 3949 (France Travail)
 HOURS_EXAMPLE = "par exemple « Mo-Fr 08:30-12:30; PH off »"
-PHONE_EXAMPLE = "10 chiffres, par exemple 02 38 00 00 00 (ou +33 2 38 00 00 00, ou un numéro court comme 32 30)"
 _PHONE_PROBLEM = f"Numéro de téléphone invalide : {PHONE_EXAMPLE}."
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
 URL_MAX_LENGTHS = _URL_MAX_LENGTHS = {"website": 255, "accessibility_url": 255, "booking_url": 500}
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 FRESH_MONTHS = 6
 
 
@@ -51,16 +45,6 @@ def looks_personal(email: str) -> bool:
         return False
     parts = [p for p in re.split(r"[._\-]+", local) if p]
     return len(parts) == 2 and all(p.isalpha() for p in parts) and len(parts[1]) >= 2
-
-
-def french_phone(value: str) -> str | None:
-    """The number written the French way ("02 38 00 00 00", "32 30"), or None when it is not a French number."""
-    digits = _PHONE_SEPARATORS.sub("", value.strip())
-    if found := _PHONE_INTERNATIONAL.match(digits):
-        digits = "0" + found.group(1)
-    if not (_PHONE_NATIONAL.match(digits) or _PHONE_SHORT.match(digits)):
-        return None
-    return " ".join(digits[i : i + 2] for i in range(0, len(digits), 2))
 
 
 def siret_problem(value: str) -> str | None:
@@ -112,7 +96,7 @@ def check(fields: dict[str, object]) -> None:
             elif not _URL.match(text):
                 problem = "Adresse web invalide : elle commence par https:// (ou http://), sans espace."
         elif name in ("email", "referral_email"):
-            problem = None if _EMAIL.match(text) and len(text) <= 254 else "Adresse e-mail invalide."
+            problem = None if email_ok(text) else "Adresse e-mail invalide."
         elif name == "opening_hours":
             problem = opening_hours_problem(text)
         if problem:

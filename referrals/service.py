@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 from piccolo.query.functions.aggregate import Count
 
-from hub import journal, mail
+from hub import contacts, journal, mail
 from hub.accounts import Actor
 from hub.db import write_transaction
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
@@ -92,17 +92,9 @@ def _sender_structure(actor: Actor, wanted: int | None) -> int:
 
 
 # ---------------------------------------------------------------- sending
-PHONE = re.compile(r"\+?[\d .\-]{6,20}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
 def contact_errors(phone: str, email: str, preferred: str) -> dict[str, str]:
     """How the receiver reaches the person: well-formed, and the contact chosen is given (field -> French)."""
-    errors: dict[str, str] = {}
-    if phone and not PHONE.fullmatch(phone):
-        errors["resident_phone"] = "Numéro de téléphone invalide : des chiffres, par exemple 06 12 34 56 78."
-    if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
-        errors["resident_email"] = "Adresse électronique invalide : par exemple nom@exemple.fr."
+    errors = contacts.contact_errors(phone, email, phone_field="resident_phone", email_field="resident_email")
     if errors:
         return errors
     if not phone and not email:

@@ -149,13 +149,13 @@ async def test_a_file_over_5_mb_is_refused_with_the_other_fields_named_too(
     refused = await post_files(
         client,
         f"/orientations/nouvelle/{net.service_id}",
-        send_form(net.service_id, resident_phone="pas un numéro"),
+        send_form(net.service_id, resident_phone="06 12 34"),
         [("scan.pdf", heavy, "application/pdf")],
     )
     assert refused.status_code == 400
     assert "« scan.pdf » pèse plus de 5 Mo : joignez un fichier de 5 Mo au plus." in refused.text
-    assert "Numéro de téléphone invalide" in refused.text  # every field at fault at once
-    assert 'value="pas un numéro"' in refused.text and "Déclarer ses ressources trimestrielles" in refused.text
+    assert "Numéro de téléphone incomplet ou invalide" in refused.text  # every field at fault at once
+    assert 'value="06 12 34"' in refused.text and "Déclarer ses ressources trimestrielles" in refused.text
     assert await Referral.count() == 0 and await Attachment.count() == 0
 
     # the same form without the file's fault but with another: the page asks to choose the files again

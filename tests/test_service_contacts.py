@@ -11,6 +11,7 @@ import pytest
 from data_inclusion.schema import v1 as di
 from data_inclusion.schema.v1 import ModeMobilisation, PersonneMobilisatrice
 
+from hub import contacts as reaching
 from network import demo as town
 from network import validation, vocabulary
 from network.exchange import export, importing
@@ -313,6 +314,18 @@ def test_french_phone_numbers_are_written_the_french_way():
     assert validation.french_phone("+262 262 12 34 56") == "02 62 12 34 56"  # La Réunion
     assert validation.french_phone("3949") == "39 49"
     assert validation.french_phone("00 00 00 00 00") is None and validation.french_phone("+32 2 123 45 67") is None
+
+
+def test_a_residents_number_is_french_or_from_abroad_and_can_be_called():
+    assert reaching.person_phone("06.12.34.56.78") == "06 12 34 56 78"
+    assert reaching.person_phone("+33 6 12 34 56 78") == "06 12 34 56 78"
+    assert reaching.person_phone("+32 470 12 34 56") == "+32 470 12 34 56"  # from abroad, as typed
+    for wrong in ("06 12 34", "+33 6 12 34", "3230", "+1 23", "zéro six", "06 12 34 56 78 90 12 34 56"):
+        assert reaching.person_phone(wrong) is None, wrong
+    assert reaching.contact_errors("06 12 34", "nom@exemple", phone_field="tel") == {
+        "tel": reaching.PERSON_PHONE_PROBLEM,
+        "email": reaching.EMAIL_PROBLEM,
+    }
 
 
 # ---------------------------------------------------------------- open API

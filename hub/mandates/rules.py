@@ -4,7 +4,6 @@ the structure's card, the timeline, and the checks of signature images and scans
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -181,17 +180,6 @@ def codes(scopes: list[str] | tuple[str, ...]) -> str:
 
 
 # ---------------------------------------------------------------- contacts, images, scans
-PHONE = re.compile(r"\+?[\d .\-]{6,20}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def contact_errors(phone: str, email: str) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    if phone and not PHONE.fullmatch(phone):
-        errors["phone"] = "Numéro de téléphone invalide : des chiffres, par exemple 06 12 34 56 78."
-    if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
-        errors["email"] = "Adresse électronique invalide : par exemple nom@exemple.fr."
-    return errors
 
 
 def signature_png(data: bytes, field: str, who: str) -> bytes:

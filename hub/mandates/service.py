@@ -20,6 +20,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from hub import journal, throttle
 from hub.accounts import Actor
+from hub.contacts import contact_errors
 from hub.db import current_engine, write_transaction
 from hub.errors import Conflict, Invalid, NotFound
 from hub.journal import Act
@@ -29,7 +30,6 @@ from hub.mandates.reading import live_counts, resident_view
 from hub.mandates.rules import (
     CHARTER_TEXT,
     codes,
-    contact_errors,
     effective_status,
     end_date,
     event,
