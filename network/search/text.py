@@ -57,8 +57,6 @@ _ENDINGS = (
     "ive",
     "ifs",
     "if",
-    "iques",
-    "ique",
     "elles",
     "elle",
     "ennes",
@@ -79,7 +77,8 @@ MIN_STEM = 5
 
 def stem(word: str) -> str:
     """A folded word's French stem, to be matched as a prefix: "démarches" → "demarche",
-    "administratives" → "administrat", "numérique" → "numer"; short words as they are."""
+    "administratives" → "administrat"; short words as they are. "-ique" stays: "numer" would find "numéro",
+    "informat" "information"."""
     if len(word) > 4 and word[-1] in "sx" and not word.endswith("ss"):  # not "ants", an acronym
         word = word[:-1]
     for ending in _ENDINGS:
