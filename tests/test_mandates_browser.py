@@ -180,17 +180,17 @@ def test_a_mandate_from_the_resident_to_its_revocation(
 
     # revoke the whole mandate: the same page says "révoqué" at once
     aidant.goto(mandate_url)
-    aidant.get_by_role("link", name="Annuler le mandat").click()
+    aidant.get_by_role("link", name="Arrêter le mandat").click()
     look(aidant, audit, "annuler le mandat", "mandat-annuler")
-    aidant.get_by_role("button", name="Annuler maintenant").click()
+    aidant.get_by_role("button", name="Arrêter maintenant").click()
     expect(aidant.get_by_role("alert")).to_contain_text("Cochez la case")
-    aidant.get_by_label("La personne demande cette annulation.").check()
-    aidant.get_by_role("button", name="Annuler maintenant").click()
-    flash(aidant, "Mandat annulé")
-    expect(aidant.get_by_role("link", name=re.compile("L'attestation d'annulation"))).to_be_visible()
+    aidant.get_by_label("La personne demande cet arrêt.").check()
+    aidant.get_by_role("button", name="Arrêter maintenant").click()
+    flash(aidant, "Mandat arrêté")
+    expect(aidant.get_by_role("link", name=re.compile("L'attestation de fin de mandat"))).to_be_visible()
     look(aidant, audit, "mandat annulé", "mandat-annule")
     public.goto(verify_url)
-    expect(public.locator("#verdict")).to_have_text("Révoqué")
+    expect(public.locator("#verdict")).to_have_text("Arrêté")
     look(public, audit, "vérification : révoqué", "verifier-revoque")
 
     # an expired mandate of the demo: its verification page says so
