@@ -226,7 +226,7 @@ def test_a_realistic_mandate_passes_the_falc_checker_and_says_what_the_law_asks(
     for expected in (
         "Numéro du mandat : M-2026-00042",
         "Awa Diallo",
-        "Votre date de naissance : samedi 12 avril 1958",
+        "Votre date de naissance : 12 avril 1958",
         "France Services de Montclair-sur-Loire",
         "5 rue des Lilas",
         "Téléphone : 02 38 00 00 02",

@@ -277,13 +277,13 @@ async def test_habilitation_charter_draft_signatures_finalise_verify_and_revoke(
     some_without_scope = await post(client, f"/mandats/{mandate_id}/revoquer", {"what": "some", "confirm": "on"})
     assert some_without_scope.status_code == 400 and "Choisissez au moins une démarche." in some_without_scope.text
     revoked = await post(client, f"/mandats/{mandate_id}/revoquer", {"what": "all", "confirm": "on"})
-    assert "Mandat annulé" in revoked.text
+    assert "Mandat arrêté" in revoked.text
     attestation = re.search(r'href="(/mandats/revocations/\d+/attestation\.pdf)"', revoked.text)
     assert attestation
     revocation = await client.get(attestation.group(1))
     assert revocation.status_code == 200 and rt.state(HubSeal).check(revocation.content).ok
     after = await public.get(f"/verifier/{code}")
-    assert "Révoqué" in after.text
+    assert "Arrêté" in after.text
     await public.aclose()
 
 

@@ -152,8 +152,15 @@ def test_a_mandate_from_the_resident_to_its_revocation(
     pads = aidant.locator("canvas.signature-canvas")
     expect(pads).to_have_count(2)
     draw(pads.nth(0), aidant, [(0.1, 0.7), (0.25, 0.3), (0.4, 0.75), (0.6, 0.35), (0.85, 0.6)])
-    draw(pads.nth(1), aidant, [(0.15, 0.5), (0.35, 0.8), (0.55, 0.25), (0.8, 0.7)])
     expect(aidant.locator(".signature-state").first).to_have_text("Signature dessinée.")
+    # the aidant forgot theirs: the resident's drawing comes back in its frame, not to be signed again
+    aidant.get_by_role("button", name="Enregistrer les deux signatures").click()
+    expect(aidant.get_by_role("alert")).to_contain_text("La signature de l'aidant manque")
+    expect(aidant.locator(".signature-state").first).to_have_text("Signature gardée.")
+    inked = "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 === 3 && v > 0)"
+    aidant.wait_for_function(f"({inked})(document.querySelector('canvas.signature-canvas'))")
+    assert not pads.nth(1).evaluate(inked)
+    draw(pads.nth(1), aidant, [(0.15, 0.5), (0.35, 0.8), (0.55, 0.25), (0.8, 0.7)])
     aidant.get_by_role("button", name="Enregistrer les deux signatures").click()
     flash(aidant, "Signatures enregistrées")
     aidant.get_by_role("button", name="Finaliser le mandat").click()
@@ -180,17 +187,17 @@ def test_a_mandate_from_the_resident_to_its_revocation(
 
     # revoke the whole mandate: the same page says "révoqué" at once
     aidant.goto(mandate_url)
-    aidant.get_by_role("link", name="Annuler le mandat").click()
+    aidant.get_by_role("link", name="Arrêter le mandat").click()
     look(aidant, audit, "annuler le mandat", "mandat-annuler")
-    aidant.get_by_role("button", name="Annuler maintenant").click()
+    aidant.get_by_role("button", name="Arrêter maintenant").click()
     expect(aidant.get_by_role("alert")).to_contain_text("Cochez la case")
-    aidant.get_by_label("La personne demande cette annulation.").check()
-    aidant.get_by_role("button", name="Annuler maintenant").click()
-    flash(aidant, "Mandat annulé")
-    expect(aidant.get_by_role("link", name=re.compile("L'attestation d'annulation"))).to_be_visible()
+    aidant.get_by_label("La personne demande cet arrêt.").check()
+    aidant.get_by_role("button", name="Arrêter maintenant").click()
+    flash(aidant, "Mandat arrêté")
+    expect(aidant.get_by_role("link", name=re.compile("L'attestation de fin de mandat"))).to_be_visible()
     look(aidant, audit, "mandat annulé", "mandat-annule")
     public.goto(verify_url)
-    expect(public.locator("#verdict")).to_have_text("Révoqué")
+    expect(public.locator("#verdict")).to_have_text("Arrêté")
     look(public, audit, "vérification : révoqué", "verifier-revoque")
 
     # an expired mandate of the demo: its verification page says so

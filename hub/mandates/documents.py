@@ -362,6 +362,12 @@ def date_in_words(day: date) -> str:
     return f"{WEEKDAYS_FR[day.weekday()]} {number} {MONTHS_FR[day.month - 1]} {day.year}"
 
 
+def birth_date_in_words(day: date) -> str:
+    """ "12 mars 1948": a birth date written out, without the weekday nobody needs."""
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{number} {MONTHS_FR[day.month - 1]} {day.year}"
+
+
 def month_in_words(version: str) -> str:
     """ "2026-11" → "novembre 2026"."""
     year, month = version.split("-")[:2]
@@ -452,7 +458,7 @@ def mandate_context(facts: MandateFacts) -> tuple[dict[str, Any], dict[str, Pict
     context: dict[str, Any] = {
         "number": facts.number,
         "resident_lines": person_lines(facts.resident_first_name, facts.resident_last_name),
-        "birth_date": date_in_words(facts.resident_birth_date) if facts.resident_birth_date else "",
+        "birth_date": birth_date_in_words(facts.resident_birth_date) if facts.resident_birth_date else "",
         "structure_lines": lines_of(facts.structure_name) or ["La structure"],
         "address_lines": lines_of(facts.structure_address),
         "structure_phone": phone_in_words(facts.structure_phone),
@@ -641,7 +647,7 @@ def _render_samples(kind: str, template: TemplateFile) -> list[bytes]:
     if kind == "mandat":
         extreme = sample_mandate(**names, **place, scopes=ALL_SCOPES, duration_days=1, draft=True, signed_on=None)
         return [render_mandate(facts, template) for facts in (sample_mandate(), extreme)]
-    if kind == "revocation":
+    if kind == "revocation":  # the template branches: the realistic example stops some scopes, the extreme one all
         whole = sample_revocation(**names, **place, revoked_scopes=ALL_SCOPES, remaining_scopes=(), structure_phone="")
         return [render_revocation(facts, template) for facts in (sample_revocation(), whole)]
     if kind == "lettre-echeance":

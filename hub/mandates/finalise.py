@@ -249,6 +249,32 @@ async def _close_if_empty(mandate_id: int, now: datetime) -> bool:
 
 
 # ---------------------------------------------------------------- revoking
+NOTE_MAX = 200
+
+
+def revocation_field_errors(active: list[str], wanted: list[str], reason: str) -> dict[str, str]:
+    """Every wrong field of a revocation at once: the scopes asked (none: the whole mandate), the note."""
+    errors: dict[str, str] = {}
+    if unknown := [code for code in wanted if code not in SCOPE_BY_CODE]:
+        errors["scopes"] = f"Démarche inconnue : {', '.join(unknown[:3])[:60]}."
+    elif not_here := [code for code in wanted if code not in active]:
+        labels = ", ".join(SCOPE_BY_CODE[c].label for c in not_here)
+        errors["scopes"] = f"Déjà arrêtées ou absentes : {labels}."
+    note = " ".join(reason.split())
+    if len(note) > NOTE_MAX:
+        errors["reason"] = f"La note compte {NOTE_MAX} caractères au plus : elle en a {len(note)}. Raccourcissez-la."
+    return errors
+
+
+async def revocation_errors(
+    rt: Runtime, actor: Actor, mandate_id: int, scopes: tuple[str, ...] | list[str] | None, reason: str
+) -> dict[str, str]:
+    """What revoke() would refuse in the fields, without revoking (the page reports it with its own checks)."""
+    await visible_mandate(actor, mandate_id)
+    active = await scope_list(mandate_id, "active")
+    return revocation_field_errors(active, list(dict.fromkeys(scopes or [])), reason)
+
+
 async def revoke(
     rt: Runtime, actor: Actor, mandate_id: int, scopes: tuple[str, ...] | list[str] | None = None, reason: str = ""
 ) -> int:
@@ -259,21 +285,12 @@ async def revoke(
     await require_aidant(rt, actor, row["structure"])
     status = effective_status(row, rt.today())
     if status != "active":
-        raise Conflict("Seul un mandat valide s'annule." if status != "revoked" else "Ce mandat est déjà annulé.")
+        raise Conflict("Seul un mandat valide s'arrête." if status != "revoked" else "Ce mandat est déjà arrêté.")
     active = await scope_list(mandate_id, "active")
     wanted = list(dict.fromkeys(scopes or []))
-    if wanted:
-        if unknown := [code for code in wanted if code not in SCOPE_BY_CODE]:
-            raise Invalid("Démarche inconnue.", {"scopes": f"Démarche inconnue : {', '.join(unknown[:3])[:60]}."})
-        if not_here := [code for code in wanted if code not in active]:
-            labels = ", ".join(SCOPE_BY_CODE[c].label for c in not_here)
-            raise Invalid(
-                "Ces démarches ne sont pas valides dans ce mandat.",
-                {"scopes": f"Déjà annulées ou absentes : {labels}."},
-            )
+    if errors := revocation_field_errors(active, wanted, reason):
+        raise Invalid("L'arrêt n'est pas fait : corrigez les champs signalés.", errors)
     note = " ".join(reason.split())
-    if len(note) > 200:
-        raise Invalid("La note est trop longue.", {"reason": "200 caractères au plus."})
     revoked = [code for code in active if code in wanted] if wanted else active
     remaining = [code for code in active if code not in revoked]
     count = await Revocation.count().where(Revocation.mandate == mandate_id)

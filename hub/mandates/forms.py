@@ -24,6 +24,8 @@ TICKED = ("on", "1", "true", "oui")
 Line = Annotated[str, msgspec.Meta(max_length=400, pattern=SINGLE_LINE)]
 Text = Annotated[str, msgspec.Meta(max_length=2000, pattern=MULTI_LINE)]
 Code = Annotated[str, msgspec.Meta(max_length=120, pattern=SINGLE_LINE)]
+# The revocation's note: the service allows 200 characters; a longer one comes back beside its field.
+Note = Annotated[str, msgspec.Meta(max_length=4000, pattern=SINGLE_LINE)]
 Codes = Annotated[list[Code], msgspec.Meta(max_length=50)] | Code
 # A signature drawn on the pad, as the browser's data URL; the service refuses images over 500 kB,
 # and base64 makes them a third bigger: this bound only keeps a runaway post from being read whole.
@@ -79,7 +81,7 @@ class RevokeForm(msgspec.Struct):
 
     what: Code = "all"
     scopes: Codes = []
-    reason: Line = ""
+    reason: Note = ""
     confirm: Code = ""
 
 
@@ -169,8 +171,11 @@ def birth_date_of(text: str, errors: FieldErrors, today: date) -> date | None:
     except ValueError:
         errors["birth_date"] = "Date invalide : choisissez un jour, par exemple 1950-03-21."
         return None
-    if value > today or value.year < 1900:
-        errors["birth_date"] = "Date de naissance impossible."
+    if value > today:
+        errors["birth_date"] = "Date de naissance impossible : ce jour n'est pas encore arrivé."
+        return None
+    if value.year < 1900:
+        errors["birth_date"] = "Date de naissance impossible : choisissez une année après 1900."
         return None
     return value
 

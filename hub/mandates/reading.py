@@ -49,7 +49,7 @@ EVENT_LABELS = {
     "sign": "Signé sur l'écran",
     "scan": "Signé sur papier, scan joint",
     "finalise": "Mandat finalisé et scellé",
-    "revoke": "Démarches annulées",
+    "revoke": "Démarches arrêtées",
     "replaced": "Démarches remplacées par un nouveau mandat",
     "remind": "Rappel d'échéance envoyé aux aidants",
     "expire": "Arrivé à échéance",

@@ -21,7 +21,7 @@ from hub.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from hub.forms import FieldErrors
 from hub.mandates import documents, forms, service
 from hub.mandates.module import MANDATE_ROLES
-from hub.mandates.schemas import MandateCreate, ResidentCreate
+from hub.mandates.schemas import MandateCreate, MandateView, ResidentCreate
 from hub.mandates.vocabulary import (
     DURATIONS,
     LEGAL_PROTECTIONS,
@@ -50,7 +50,7 @@ TAB_LABELS = {
 SCAN_NAMES = {"application/pdf": "scan.pdf", "image/png": "scan.png", "image/jpeg": "scan.jpg"}
 VARIANT_KINDS = {
     "mandat": "Mandat",
-    "revocation": "Attestation d'annulation",
+    "revocation": "Attestation d'arrêt",
     "lettre-echeance": "Lettre de fin de mandat",
 }
 NOINDEX = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
@@ -146,7 +146,7 @@ class MandatePages(Controller):
         """The mandates of the actor's structures: valid, expiring soon, history."""
         if onglet not in TABS:
             raise Invalid(
-                "Onglet inconnu.", {"onglet": "Choisissez un onglet parmi Valides, Bientôt expirés, Historique."}
+                "Onglet inconnu.", {"onglet": "Choisissez un onglet parmi " + ", ".join(TAB_LABELS.values()) + "."}
             )
         makers, reasons = await _structures(rt, actor)
         if not makers and await _charter_missing(rt, actor) and not actor.structures_with("manager"):
@@ -268,6 +268,9 @@ class MandatePages(Controller):
         errors = FieldErrors()
         structure_id = _structure_of(data.structure_id, structures, errors)
         birth_date = forms.birth_date_of(data.birth_date, errors, rt.today())
+        errors.update(
+            {k: v for k, v in service.name_errors(data.first_name, data.last_name).items() if k not in errors}
+        )
         values = forms.values_of(data)
         try:
             errors.raise_if_any()
@@ -318,6 +321,8 @@ class MandatePages(Controller):
                 )
             if not data.totp_code.strip():
                 errors["totp_code"] = "Tapez le code à 6 chiffres de votre application d'authentification."
+            elif errors:  # the box is missing: say now whether the code is wrong too (without spending it)
+                errors.update(await service.step_up_errors(rt, actor, data.totp_code.strip()))
             if not errors:
                 try:
                     mandate_id = await service.create_draft(
@@ -418,9 +423,13 @@ class MandatePages(Controller):
             errors.raise_if_any("Les signatures ne sont pas enregistrées.")
             await service.add_signatures(rt, actor, mandate_id, resident_png, aidant_png)
         except Invalid as error:
-            return await _sign_page(
-                request, rt, actor, mandate_id, error.fields or {"resident_signature": error.message}
-            )
+            fields = error.fields or {"resident_signature": error.message}
+            kept = {  # a signature drawn and accepted comes back in its frame: the person does not sign again
+                field: getattr(data, field).strip()
+                for field in ("resident_signature", "aidant_signature")
+                if field not in fields and getattr(data, field).strip()
+            }
+            return await _sign_page(request, rt, actor, mandate_id, fields, kept)
         except Conflict as error:
             return redirect(request, f"/mandats/{mandate_id}", error.message, category="error")
         return redirect(request, f"/mandats/{mandate_id}#finaliser", "Signatures enregistrées. Finalisez le mandat.")
@@ -542,16 +551,19 @@ class MandatePages(Controller):
         elif data.what != "all":
             errors["what"] = "Choisissez : tout le mandat, ou certaines démarches."
         if not forms.ticked(data.confirm):
-            errors["confirm"] = "Cochez la case : la personne demande l'annulation."
+            errors["confirm"] = "Cochez la case : la personne demande d'arrêter."
+        for field, message in (await service.revocation_errors(rt, actor, mandate_id, scopes, data.reason)).items():
+            errors.setdefault(field, message)
         values = forms.values_of(data)
         try:
-            errors.raise_if_any("L'annulation n'est pas faite.")
-            await service.revoke(rt, actor, mandate_id, scopes, data.reason.strip())
+            errors.raise_if_any("L'arrêt n'est pas fait.")
+            revocation_id = await service.revoke(rt, actor, mandate_id, scopes, data.reason.strip())
         except Invalid as error:
             return await _revoke_page(request, rt, actor, mandate_id, error.fields or {"what": error.message}, values)
         except Conflict as error:
             return redirect(request, f"/mandats/{mandate_id}", error.message, category="error")
-        return redirect(request, f"/mandats/{mandate_id}", "Mandat annulé. L'attestation d'annulation est prête.")
+        view = await service.get_mandate(rt, actor, mandate_id)
+        return redirect(request, f"/mandats/{mandate_id}", _revoked_message(view, revocation_id))
 
     @get("/{mandate_id:int}/renouveler", operation_id="mandateRenewPage")
     async def renew_page(
@@ -694,17 +706,41 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 # ---------------------------------------------------------------- page builders
+def _revoked_message(view: MandateView, revocation_id: int) -> str:
+    """What the flash says after a revocation: what stops and, when some scopes go on, what continues."""
+    revocation = next((r for r in view.revocations if r.id == revocation_id), None)
+    stopped = [SCOPE_BY_CODE[code].label for code in (revocation.scopes if revocation else []) if code in SCOPE_BY_CODE]
+    going_on = [SCOPE_BY_CODE[s.code].label for s in view.scopes if s.status == "active" and s.code in SCOPE_BY_CODE]
+    if not going_on:
+        return "Mandat arrêté : il n'a plus de valeur. L'attestation de fin de mandat est prête."
+    return (
+        f"Démarches arrêtées : {', '.join(stopped)}. Le mandat reste valide pour : {', '.join(going_on)}. "
+        "L'attestation de changement de mandat est prête."
+    )
+
+
 async def _mandate_page(request: AnyRequest, rt: Runtime, actor: Actor, mandate_id: int) -> Template:
     view = await service.get_mandate(rt, actor, mandate_id)  # 404 outside the structure
     return page(request, "mandates/mandate.html", mandate=view, **_common())
 
 
 async def _sign_page(
-    request: AnyRequest, rt: Runtime, actor: Actor, mandate_id: int, errors: dict[str, str]
+    request: AnyRequest,
+    rt: Runtime,
+    actor: Actor,
+    mandate_id: int,
+    errors: dict[str, str],
+    kept: dict[str, str] | None = None,
 ) -> Template:
     view = await service.get_mandate(rt, actor, mandate_id)
     return page(
-        request, "mandates/sign.html", status_code=400 if errors else 200, mandate=view, errors=errors, **_common()
+        request,
+        "mandates/sign.html",
+        status_code=400 if errors else 200,
+        mandate=view,
+        errors=errors,
+        kept=kept or {},
+        **_common(),
     )
 
 

@@ -109,6 +109,19 @@ async def visible_mandate(actor: Actor, mandate_id: int, *, blobs: bool = False)
 STEP_UP_MESSAGE = "Code incorrect, expiré ou déjà utilisé : tapez le code affiché maintenant par votre application."
 
 
+async def code_matches(rt: Runtime, actor: Actor, code: str) -> bool:
+    """Whether a step-up code would be accepted now, without spending it (step_up() spends it)."""
+    user = (
+        await User.select(User.totp_secret, User.totp_last_step, User.totp_enabled)
+        .where(User.id == actor.user_id)
+        .first()
+    )
+    if user is None or not user["totp_enabled"] or not code.strip():
+        return False
+    secret = rt.secrets.unseal(user["totp_secret"])
+    return bool(secret) and totp_match_step(secret, code, rt.now().timestamp(), user["totp_last_step"]) is not None
+
+
 async def step_up(rt: Runtime, actor: Actor, code: str) -> None:
     """A fresh TOTP code, never used before (the step it belongs to must be after the last one used); call inside
     the write transaction that does the act, so a refused act does not spend the code."""

@@ -29,6 +29,8 @@ from hub.mandates import finalise as pipeline
 from hub.mandates.reading import live_counts, resident_view
 from hub.mandates.rules import (
     CHARTER_TEXT,
+    STEP_UP_MESSAGE,
+    code_matches,
     codes,
     effective_status,
     end_date,
@@ -60,6 +62,7 @@ list_mandates = reading.list_mandates
 operator_list = reading.operator_list
 finalise = pipeline.finalise
 revoke = pipeline.revoke
+revocation_errors = pipeline.revocation_errors
 draft_document = pipeline.draft_document
 sealed_pdf = pipeline.sealed_pdf
 rendered_docx = pipeline.rendered_docx
@@ -75,11 +78,34 @@ verify_file = verify.verify_file
 
 
 # ---------------------------------------------------------------- residents
-def _clean_name(value: str, field: str, label: str) -> str:
+NAME_MAX = 80
+
+
+def _name_error(value: str, label: str) -> str:
     name = " ".join(value.split())
-    if not 1 <= len(name) <= 80:
-        raise Invalid(f"Indiquez le {label} de la personne.", {field: f"Le {label} compte de 1 à 80 caractères."})
-    return name
+    if not name:
+        return f"Indiquez le {label} de la personne."
+    if len(name) > NAME_MAX:
+        return f"Le {label} compte {NAME_MAX} caractères au plus : il en a {len(name)}."
+    return ""
+
+
+def name_errors(first_name: str, last_name: str) -> dict[str, str]:
+    """The first name's and the surname's errors, both at once (the page adds them to its own)."""
+    found = {"first_name": _name_error(first_name, "prénom"), "last_name": _name_error(last_name, "nom")}
+    return {field: message for field, message in found.items() if message}
+
+
+async def step_up_errors(rt: Runtime, actor: Actor, code: str) -> dict[str, str]:
+    """Whether a step-up code is wrong, told without spending it (a page reporting its other errors at once);
+    counted like any try of the step-up."""
+    claimed = await throttle.claim(
+        rt, [throttle.Key(f"mandate-step-up:{actor.user_id}", rt.settings.login_max_failures)]
+    )
+    if not await code_matches(rt, actor, code):
+        return {"totp_code": STEP_UP_MESSAGE}
+    await throttle.succeeded(rt, claimed)
+    return {}
 
 
 async def find_residents(rt: Runtime, actor: Actor, structure_id: int, q: str) -> list[ResidentView]:
@@ -105,15 +131,8 @@ async def get_resident(rt: Runtime, actor: Actor, structure_id: int, resident_id
 
 async def create_resident(rt: Runtime, actor: Actor, command: ResidentCreate) -> int:
     await require_aidant(rt, actor, command.structure_id)
-    errors: dict[str, str] = {}
-    try:
-        first = _clean_name(command.first_name, "first_name", "prénom")
-    except Invalid as error:
-        errors.update(error.fields)
-    try:
-        last = _clean_name(command.last_name, "last_name", "nom")
-    except Invalid as error:
-        errors.update(error.fields)
+    errors = name_errors(command.first_name, command.last_name)
+    first, last = " ".join(command.first_name.split()), " ".join(command.last_name.split())
     today = rt.today()
     if command.birth_date is not None and not (today.replace(year=today.year - 120) <= command.birth_date <= today):
         errors["birth_date"] = "Date de naissance invalide."
@@ -417,6 +436,9 @@ __all__ = [
     "operator_list",
     "finalise",
     "revoke",
+    "revocation_errors",
+    "name_errors",
+    "step_up_errors",
     "draft_document",
     "sealed_pdf",
     "rendered_docx",

@@ -25,7 +25,7 @@ PUBLIC_STATUS = {"active": "valide", "expired": "expiré", "revoked": "révoqué
 PUBLIC_LABEL = {
     "valide": "Ce mandat est valide.",
     "expiré": "Ce mandat est expiré : il n'a plus de valeur.",
-    "révoqué": "Ce mandat a été annulé : il n'a plus de valeur.",
+    "révoqué": "Ce mandat a été arrêté : il n'a plus de valeur.",
     "projet": "Ce document est un projet : il n'a pas de valeur.",
 }
 
@@ -134,7 +134,7 @@ def _result(found: PublicVerification, kind: str, mandate_id: int, what: str) ->
         revoked = [s.label for s in found.scopes if s.status == "révoqué"]
         reason = f"{what} {found.number} valide jusqu'au {found.ends_on.strftime('%d/%m/%Y')}, sceau intact."
         if revoked:
-            reason += f" Démarches annulées depuis : {', '.join(revoked)}."
+            reason += f" Démarches arrêtées depuis : {', '.join(revoked)}."
         return VerifyResult(True, "valide", reason, kind, found.number, mandate_id, found.scopes)
     if found.status == "expiré":
         reason = f"{what} {found.number} expiré : valide jusqu'au {found.ends_on.strftime('%d/%m/%Y')}, il n'a plus de valeur."

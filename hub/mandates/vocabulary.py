@@ -60,9 +60,9 @@ MANDATE_STATUSES: dict[str, str] = {
     "signed": "Signé, en cours de scellement",  # signatures in, the sealed PDF not yet made
     "active": "Valide",
     "expired": "Expiré",
-    "revoked": "Révoqué",
+    "revoked": "Arrêté",  # the documents' word (FALC): "arrêter", never "révoquer" nor "annuler"
     "cancelled": "Abandonné",  # a draft given up before signing (never valid)
 }
-SCOPE_STATUSES: dict[str, str] = {"active": "Valide", "revoked": "Révoqué"}
+SCOPE_STATUSES: dict[str, str] = {"active": "Valide", "revoked": "Arrêtée"}
 
 LEGAL_PROTECTIONS = ("tutelle", "curatelle", "sauvegarde de justice")  # the recap asks: none of these applies

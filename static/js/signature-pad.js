@@ -13,6 +13,8 @@
     var drawing = false;
     var drawn = false;
     var last = null;
+    var kept = null;
+    var changed = false;
 
     context.lineWidth = 3;
     context.lineCap = "round";
@@ -51,6 +53,7 @@
       context.lineTo(next.x, next.y);
       context.stroke();
       last = next;
+      changed = true;
       if (!drawn) {
         drawn = true;
         pad.classList.remove("field-error");
@@ -68,15 +71,27 @@
     canvas.addEventListener("pointercancel", stop);
     canvas.addEventListener("pointerleave", stop);
 
+    // A signature already accepted when the form came back with another error: drawn again in its frame.
+    if (/^data:image\/(png|jpeg);base64,/.test(field.value)) {
+      kept = new Image();
+      kept.onload = function () {
+        context.drawImage(kept, 0, 0, canvas.width, canvas.height);
+      };
+      kept.src = field.value;
+      drawn = true;
+    }
+
     clear.addEventListener("click", function () {
       context.clearRect(0, 0, canvas.width, canvas.height);
       drawn = false;
+      changed = true;
       field.value = "";
       say("Le cadre est vide.");
     });
 
     return function exportDrawing() {
-      field.value = drawn ? canvas.toDataURL("image/png") : "";
+      if (!drawn) field.value = "";
+      else if (!kept || changed) field.value = canvas.toDataURL("image/png");  // a kept one goes back as it came
     };
   }
 
