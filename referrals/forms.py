@@ -252,23 +252,25 @@ def transition(form: ActionForm) -> Transition:
     if form.action not in lifecycle.ACTIONS or lifecycle.ACTIONS[form.action].side == "hub":
         raise Invalid("Action inconnue.", {"action": "Action inconnue : rechargez la page."})
     message = form.message.strip()
+    # the message's error is named last: every action's form puts its message field after its other fields
+    message_error = ""
     if len(message) > MAX_MESSAGE:
-        errors["message"] = f"Le message compte {MAX_MESSAGE} caractères au plus."
+        message_error = f"Le message compte {MAX_MESSAGE} caractères au plus."
     elif looks_like_nir(message):
-        errors["message"] = NIR_MESSAGE
+        message_error = NIR_MESSAGE
     reason, outcome, service_id = "", "", None
     if form.action == "refuse":
         reason = form.reason
         if reason not in lifecycle.REFUSAL_REASONS:
             errors["reason"] = "Choisissez le motif du refus."
         elif reason == "other" and not message:
-            errors.setdefault("message", "Précisez le motif « autre » en quelques mots.")
+            message_error = message_error or "Précisez le motif « autre » en quelques mots."
     if form.action == "close":
         outcome = form.outcome
         if outcome not in lifecycle.OUTCOMES:
             errors["outcome"] = "Choisissez le résultat de l'accompagnement."
     if form.action == "amend" and not message:
-        errors.setdefault("message", "Écrivez ce que vous ajoutez à la demande.")
+        message_error = message_error or "Écrivez ce que vous ajoutez à la demande."
     if form.action == "redirect":
         typed = form.other_service_id.strip()
         service_id = _positive_int(typed) if typed else _positive_int(form.service_id)
@@ -278,6 +280,8 @@ def transition(form: ActionForm) -> Transition:
                 if typed
                 else "Choisissez le service vers lequel réorienter."
             )
+    if message_error:
+        errors["message"] = message_error
     errors.raise_if_any("L'action n'est pas faite : corrigez les champs signalés.")
     return Transition(
         action=form.action,  # type: ignore[arg-type]  # checked above

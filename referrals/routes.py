@@ -226,6 +226,8 @@ async def _referral_page(
         receiver=names.get(referral.receiver_structure_id, {}),
         kinds=STRUCTURE_KINDS,
         card=card,
+        phone=service.contact_phone(card),
+        phone_owners=service.PHONE_OWNERS,
         status_url=f"{rt.settings.base_url.rstrip('/')}/suivi/{code}",
         overdue=referral.status in OPEN and open_days >= reminder_days,
         open_days=open_days,
@@ -259,11 +261,14 @@ class ReferralPages(Controller):
         request: AnyRequest,
         rt: RuntimeDep,
         actor: CurrentActor,
-        boite: Annotated[str, QueryParameter(max_length=20)] = "recues",
+        boite: Annotated[str, QueryParameter(max_length=20)] = "",
         statut: Annotated[str, QueryParameter(max_length=20)] = "",
         page_number: Annotated[int, QueryParameter(name="page", ge=1, le=10_000)] = 1,
     ) -> Template:
-        """The received (or sent) referrals of the actor's structures, by status, the overdue ones marked."""
+        """The received (or sent) referrals of the actor's structures, by status, the overdue ones marked; without a
+        box asked, the received ones, or the sent ones when the structures only send."""
+        if not boite:
+            boite = {value: key for key, value in BOXES.items()}[await service.default_box(actor)]
         if boite not in BOXES or (statut and statut not in STATUS_SLUGS):
             raise Invalid("Filtre inconnu.", {"statut": "Choisissez une boîte et un statut parmi les onglets."})
         status = STATUS_SLUGS.get(statut, "")
@@ -529,10 +534,16 @@ STATUS_FOR_RESIDENT: dict[str, list[str]] = {
     "expired": [
         "Votre demande est expirée.",
         "Le service n'a pas répondu à temps.",
-        "Retournez voir la personne qui vous a orienté.",
     ],
-    "cancelled": ["Votre demande est annulée.", "Retournez voir la personne qui vous a orienté si besoin."],
+    "cancelled": ["Votre demande est annulée."],
 }
+# After these, the service will not see the person: the page says what to do next instead of where to go.
+ENDED = ("refused", "expired", "cancelled")
+NEXT_STEPS = [
+    "N'allez pas à ce service pour cette demande.",
+    "Retournez voir la personne qui vous a orienté.",
+    "Elle peut chercher un autre service avec vous.",
+]
 
 
 class StatusPages(Controller):
@@ -552,18 +563,22 @@ class StatusPages(Controller):
                 f"Le nouveau service s'appelle : {found['service_name']}.",
                 *lines,
             ]
-        if found["status"] == "refused":
-            lines.append(found["reason_for_resident"] or "Le service vous expliquera pourquoi.")
-            lines.append("Retournez voir la personne qui vous a orienté.")
+        if found["status"] == "refused" and found["reason_for_resident"]:
+            lines.append(found["reason_for_resident"])
+        ended = found["status"] in ENDED
+        place = card.places[0] if card and card.places and not ended else None
         response = page(
             request,
             "referrals/status.html",
             lines=lines,
             found=found,
-            card=card,
-            place=card.places[0] if card and card.places else None,
-            hours=directory.hours_in_french(card.places[0].opening_hours, rt.today()) if card and card.places else [],
-            appointment=found["appointment"],
+            card=None if ended else card,
+            phone=("", "") if ended else service.contact_phone(card),
+            ended=ended,
+            next_steps=NEXT_STEPS,
+            place=place,
+            hours=directory.hours_in_french(place.opening_hours, rt.today()) if place else [],
+            appointment=None if ended else found["appointment"],
             sent_on=day_fr(found["created_at"]),
         )
         # the code is the key: no search engine keeps the page, no other site learns the address

@@ -13,6 +13,10 @@ The scoring rule, in one place (the README writes it out):
   answers 10 ÷ (1 + median days to the receiver's first answer over 90 days ÷ 3) (5 when it has no history)
   slot 5 when it publishes slots and one is free within 7 days, 2 later, 0 when none is free (2 when it
   publishes none: it is not punished for taking people without appointments)
+- **Words** typed beside the thématiques rank, they do not exclude: the services of the thématiques come first by
+  how many of the words they match (each word with the directory's synonyms, as its search does; a word every
+  candidate matches ranks nothing and is not named), the words matched said in the reasons. Words alone (no
+  thématique) are the need: the directory's search picks the candidates (half of the ideas at least).
 - **Ties** break by distance, then by the service's id: the same request always gives the same order.
 """
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import re
 import statistics
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -36,6 +41,7 @@ from referrals.schemas import Candidate, RouteRequest, RouteResult
 from referrals.service import HALF_DAYS
 from referrals.tables import Referral
 
+MAX_WORDS = 8  # typed words looked up one by one to rank the candidates (one directory search each)
 CANDIDATES = 100  # how many matching services the directory's search hands over before scoring
 SHOWN = 20
 DAY_CODES = {"mo": 0, "tu": 1, "we": 2, "th": 3, "fr": 4, "sa": 5}
@@ -220,9 +226,60 @@ def score(card: directory.ServiceCard, ctx: Context) -> Candidate:
     )
 
 
-def _order(candidate: Candidate) -> tuple[float, float, int]:
+def _order(candidate: Candidate, words: dict[int, list[str]] | None = None) -> tuple[int, float, float, int]:
     far = candidate.distance_m if candidate.distance_m is not None else math.inf
-    return (-candidate.score, far, candidate.service_id)
+    matched = len((words or {}).get(candidate.service_id, ()))
+    return (-matched, -candidate.score, far, candidate.service_id)
+
+
+def _typed_words(text: str) -> list[str]:
+    """The box's words as typed, each once (case and accents aside), at most MAX_WORDS; the directory's search
+    drops its own stop words (a word it ignores matches every candidate, and so ranks nothing)."""
+    found: dict[str, str] = {}
+    for word in re.findall(r"[^\W_]+(?:['’-][^\W_]+)*", text):
+        if len(word) >= 2 or word.isdigit():
+            found.setdefault(word.casefold(), word)
+    return list(found.values())[:MAX_WORDS]
+
+
+async def _candidates(
+    request: RouteRequest, probe: Context, radius: float | None
+) -> tuple[dict[int, int], dict[int, list[str]]]:
+    """The candidates (service id -> structure id) and, for each, the typed words it matches.
+
+    With thématiques, they are the need and the words only rank: the thématiques' services, those matching enough
+    of the words (the directory's search) and those matching any one word, each word looked up on its own.
+    Without, the words are the need: the directory's search alone picks the candidates."""
+
+    async def lookup(text: str) -> dict[int, int]:
+        return await directory.candidates(
+            thematiques=request.thematiques,
+            text=text,
+            origin=probe.origin,
+            radius_m=radius,
+            now=probe.now,
+            limit=CANDIDATES,
+        )
+
+    text = request.text.strip()
+    found = await lookup(text)
+    typed = _typed_words(text)
+    if not typed or (len(typed) == 1 and not request.thematiques):
+        return found, {}
+    unfiltered = await lookup("")  # what a word the search ignores (a stop word) gives
+    if request.thematiques:
+        found = {**unfiltered, **found}
+    words: dict[int, list[str]] = {}
+    for word in typed:
+        hits = await lookup(word)
+        if hits.keys() == unfiltered.keys() or hits.keys() >= found.keys():  # ignored, or ranks nothing
+            continue
+        for service_id, structure_id in hits.items():
+            if request.thematiques:
+                found.setdefault(service_id, structure_id)
+            if service_id in found:
+                words.setdefault(service_id, []).append(word)
+    return found, words
 
 
 async def _context(
@@ -284,14 +341,7 @@ async def route(rt: Runtime, request: RouteRequest) -> RouteResult:
         )
     probe = await _context(rt, request, (), ())
     radius = request.max_distance_km * 1000 if request.max_distance_km else None
-    found_ids = await directory.candidates(
-        thematiques=request.thematiques,
-        text=request.text,
-        origin=probe.origin,
-        radius_m=radius,
-        now=probe.now,
-        limit=CANDIDATES,
-    )
+    found_ids, words = await _candidates(request, probe, radius)
     ids = list(found_ids)
     # the cards and all the rest, at once (reads only, each on its own connection)
     found, loads, (free, publishes), answer_days = await asyncio.gather(
@@ -301,7 +351,12 @@ async def route(rt: Runtime, request: RouteRequest) -> RouteResult:
         _answer_days(sorted(set(found_ids.values())), probe.now),
     )
     ctx = dataclasses.replace(probe, loads=loads, answer_days=answer_days, free=free, publishes=publishes)
-    ranked = sorted((score(card, ctx) for card in found.values()), key=_order)
+    scored = [score(card, ctx) for card in found.values()]
+    for candidate in scored:
+        if matched := words.get(candidate.service_id):
+            quoted = ", ".join(f"« {word} »" for word in matched)
+            candidate.reasons.insert(0, f"{'mot trouvé' if len(matched) == 1 else 'mots trouvés'} : {quoted}")
+    ranked = sorted(scored, key=lambda candidate: _order(candidate, words))
     kept = [c for c in ranked if not c.excluded][:SHOWN]
     return RouteResult(
         candidates=kept,

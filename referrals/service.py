@@ -556,6 +556,36 @@ async def inbox(
     return rows, counts, total
 
 
+PHONE_OWNERS = {"service": "du service", "place": "du lieu", "structure": "de la structure"}
+
+
+def contact_phone(card: directory.ServiceCard | None) -> tuple[str, str]:
+    """The number to call about a service: its own line, else its place's, else its structure's; and whose it is
+    (a key of PHONE_OWNERS), or ("", "") when the directory has none.
+
+    The place's and the structure's numbers are read only when network.referral_lookup gives them
+    (`PlaceCard.phone`, `ServiceCard.structure_phone`): the directory's one interface to referrals."""
+    if card is None:
+        return "", ""
+    if card.phone:
+        return card.phone, "service"
+    for place in card.places:
+        if phone := str(getattr(place, "phone", "") or ""):
+            return phone, "place"
+    if phone := str(getattr(card, "structure_phone", "") or ""):
+        return phone, "structure"
+    return "", ""
+
+
+async def default_box(actor: Actor) -> str:
+    """The inbox a member lands on: "received", unless the actor's structures have only ever sent referrals (a
+    prescriber's structure that receives none lands on what it sent)."""
+    structures = actor.structures_with(*REFERRAL_ROLES) or [0]
+    if await Referral.exists().where(Referral.receiver_structure.is_in(structures)):
+        return "received"
+    return "sent" if await Referral.exists().where(Referral.sender_structure.is_in(structures)) else "received"
+
+
 async def _public_row(where: Any) -> dict[str, Any] | None:
     return (
         await Referral.select(

@@ -28,9 +28,9 @@ from network import referral_lookup as directory
 from referrals import service, slots
 from referrals.slots import PARIS
 
-VERSION = 2  # of templates/referrals/slip.docx: bump when scripts/make-referral-slip changes its layout
+VERSION = 3  # of templates/referrals/slip.docx: bump when scripts/make-referral-slip changes its layout
 TEMPLATE = PROJECT_ROOT / "templates" / "referrals" / "slip.docx"
-QR_WIDTH_CM = 4.0
+QR_WIDTH_CM = 2.6
 NBSP = "\u00a0"
 MAX_LINE_WORDS = 10  # a name or an address longer than 12 words is cut into lines of about this many words
 MEDIA_TYPES = {
@@ -279,7 +279,8 @@ async def context_of(rt: Runtime, actor: Actor, referral_id: int) -> dict[str, A
         place_lines = lines_of(names.get(referral.receiver_structure_id, "")) or ["Demandez l'adresse au service."]
     hours: list[dict[str, Any]] = []
     notes: list[str] = []
-    phone = phone_in_words(card.phone) if card and card.phone else ""
+    number, _ = service.contact_phone(card)  # the service's, else its place's, else its structure's
+    phone = phone_in_words(number) if number else ""
     if not appointment and place is not None:
         week, varies = regular_week(place.opening_hours, rt.today())
         hours, closed = hours_lines(week)

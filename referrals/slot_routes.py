@@ -93,11 +93,15 @@ class SlotPages(Controller):
         actor: CurrentActor,
         jour: Annotated[str, QueryParameter(max_length=10)] = "",
     ) -> Template:
-        """The structure's published slots, and one day's appointments per place."""
+        """The structure's published slots, and one day's appointments per place: the day asked, else the next
+        day with appointments (today when there are none to come)."""
         try:
-            day = date.fromisoformat(jour) if jour else rt.today()
+            day = date.fromisoformat(jour) if jour else None
         except ValueError:
-            day = rt.today()
+            day = None
+        if day is None:
+            structures = actor.structures_with(*REFERRAL_ROLES)
+            day = await slots.next_appointment_day(sorted(structures), rt.today()) or rt.today()
         return page(request, "referrals/slots.html", values={}, errors={}, **await _context(actor, rt, day))
 
     @post("/", operation_id="slotsPublish")

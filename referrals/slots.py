@@ -271,6 +271,23 @@ async def day_view(actor: Actor, structure_id: int, day: date) -> list[dict[str,
     return [{**row, "time": when_in_french(row["starts_at"]).split(" à ")[1]} for row in rows]
 
 
+async def next_appointment_day(structure_ids: Sequence[int], today: date) -> date | None:
+    """The first day from today on with an appointment at one of these structures (the slots page opens on it)."""
+    if not structure_ids:
+        return None
+    row = await (
+        Booking.select(Booking.starts_at)
+        .where(
+            Booking.schedule.structure.is_in(list(structure_ids))
+            & Booking.released_at.is_null()
+            & (Booking.starts_at >= datetime.combine(today, time(0), tzinfo=PARIS))
+        )
+        .order_by(Booking.starts_at)
+        .first()
+    )
+    return row["starts_at"].astimezone(PARIS).date() if row else None
+
+
 async def referral_ids_with_booking(ids: Sequence[int]) -> set[int]:
     if not ids:
         return set()

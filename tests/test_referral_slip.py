@@ -156,7 +156,7 @@ async def test_a_realistic_slip_passes_the_falc_checker_and_says_what_the_reside
         "CAF du Loiret",
         "Appelez le service au 02\u00a038\u00a000\u00a000\u00a002.",
         "votre pièce d'identité",
-        "Scannez ce code pour savoir où en est votre demande.",
+        "Scannez ce code pour suivre votre demande.",
     ):
         assert expected in text, expected
     assert "Diallo" not in text and RESIDENT_PHONE not in text  # the first name only
