@@ -72,6 +72,7 @@ class ServiceCard:
     referral_instructions: str
     places: tuple[PlaceCard, ...]  # where it is delivered (its structure's address when it has no place)
     justificatifs: tuple[str, ...] = ()  # what to bring ("Pièce d'identité"), one item each
+    structure_phone: str = ""  # the structure's switchboard, for a service without a line of its own
 
     @property
     def thematique_labels(self) -> list[str]:
@@ -112,6 +113,7 @@ _STRUCTURE_COLUMNS = tuple(
         "name",
         "kind",
         "status",
+        "phone",
         "address",
         "postal_code",
         "commune",
@@ -198,6 +200,7 @@ async def cards(service_ids: Iterable[int]) -> dict[int, ServiceCard]:
             referral_instructions=row["referral_instructions"],
             places=tuple(own),
             justificatifs=_codes(row["justificatifs"]),
+            structure_phone=row["st_phone"] or "",
         )
     return found
 

@@ -556,24 +556,18 @@ async def inbox(
     return rows, counts, total
 
 
-PHONE_OWNERS = {"service": "du service", "place": "du lieu", "structure": "de la structure"}
+PHONE_OWNERS = {"service": "du service", "structure": "de la structure"}
 
 
 def contact_phone(card: directory.ServiceCard | None) -> tuple[str, str]:
-    """The number to call about a service: its own line, else its place's, else its structure's; and whose it is
-    (a key of PHONE_OWNERS), or ("", "") when the directory has none.
-
-    The place's and the structure's numbers are read only when network.referral_lookup gives them
-    (`PlaceCard.phone`, `ServiceCard.structure_phone`): the directory's one interface to referrals."""
+    """The number to call about a service: its own line, else its structure's; and whose it is (a key of
+    PHONE_OWNERS), or ("", "") when the directory has none (places have no telephone of their own)."""
     if card is None:
         return "", ""
     if card.phone:
         return card.phone, "service"
-    for place in card.places:
-        if phone := str(getattr(place, "phone", "") or ""):
-            return phone, "place"
-    if phone := str(getattr(card, "structure_phone", "") or ""):
-        return phone, "structure"
+    if card.structure_phone:
+        return card.structure_phone, "structure"
     return "", ""
 
 

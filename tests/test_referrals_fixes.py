@@ -4,7 +4,6 @@ page, the refuse form's error summary in page order, and the prescriber's landin
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
 from pathlib import Path
@@ -16,19 +15,11 @@ from hub import accounts
 from hub.documents import find_soffice
 from hub.runtime import Runtime
 from hub.settings import PROJECT_ROOT
-from network import referral_lookup as directory
 from referrals import routing, service, slip, slots
 from referrals.schemas import ReferralCreate, RouteRequest, Transition
 from tests.conftest import make_service, make_structure, sign_in
 from tests.test_referral_pages import DEMARCHES, RESIDENT_PHONE, build, post, send_directly, switch_to
 from tests.test_referral_slip import pdf_text
-
-STRUCTURE_PHONE_GIVEN = "structure_phone" in {field.name for field in dataclasses.fields(directory.ServiceCard)}
-needs_structure_phone = pytest.mark.xfail(
-    not STRUCTURE_PHONE_GIVEN,
-    reason="network.referral_lookup does not give the structure's phone yet (ServiceCard.structure_phone)",
-    strict=True,
-)
 
 
 async def _referral_without_service_phone(rt: Runtime) -> tuple[int, accounts.Actor]:
@@ -58,7 +49,6 @@ async def test_the_service_own_line_comes_first(rt: Runtime) -> None:
     assert context["phone"] == "02\u00a038\u00a000\u00a000\u00a002"  # the service's, not the structure's
 
 
-@needs_structure_phone
 async def test_without_a_service_line_the_slip_and_the_page_give_the_structure_phone(
     client: httpx.AsyncClient, rt: Runtime
 ) -> None:
