@@ -53,7 +53,7 @@ async def test_the_ccas_has_a_team_services_a_presentation_and_activity(rt):
     ccas = await _structure("CCAS de Montclair-sur-Loire")
     row = await Structure.select(Structure.description).where(Structure.id == ccas).first()
     assert row is not None and len(row["description"]) > 80
-    assert await Service.count().where(Service.structure == ccas) >= 3
+    assert await Service.count().where(Service.structure == ccas) >= 2
     assert len({m["user"] for m in await Membership.select(Membership.user).where(Membership.structure == ccas)}) >= 2
     assert await AccessLink.count().where(
         (AccessLink.structure == ccas) & (AccessLink.purpose == "invitation") & AccessLink.used_at.is_null()
