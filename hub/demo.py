@@ -6,15 +6,20 @@ Idempotent (users by email; each module keeps its own rule); `maillage demo` ref
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import random
+from datetime import UTC, date, datetime, timedelta
 
 import pyotp
 
-from hub import accounts
+from hub import accounts, journal
+from hub.db import write_transaction
+from hub.journal import Act
 from hub.modules import DemoContext
-from hub.runtime import Runtime
-from hub.security import new_totp_secret
-from hub.tables import Membership, User
+from hub.runtime import PARIS, Runtime
+from hub.security import new_token, new_totp_secret, token_hash
+from hub.tables import AccessLink, Membership, User
 
 DEMO_PASSWORD = "demo-maillage-2026"  # noqa: S105 (fictional accounts, refused in production)
 
@@ -77,6 +82,39 @@ USERS = [
 ]
 
 
+# Colleagues of the demo accounts, without a second factor and not listed as demo logins: a structure has a team.
+COLLEAGUES = [
+    DemoUser(
+        "agent.ccas@demo.maillage.fr",
+        "Thomas Girard",
+        "agent d'accueil, oriente",
+        "CCAS de Montclair-sur-Loire",
+        "prescriber",
+        False,
+    ),
+]
+PENDING_INVITATION = ("CCAS de Montclair-sur-Loire", "mediatrice.ccas@demo.maillage.fr", "aidant")
+ACCOUNTS_CREATED = datetime(2025, 3, 3, 9, 15, tzinfo=UTC)  # the network opened in March 2025 (network.demo)
+
+# The journal of a town used for months: each module's seed hands its past acts here (journal_later), and they are
+# appended at the end, oldest first, through the journal's own append, so the chain is whole and in time order.
+_LATER: dict[int, list[tuple[datetime, Act]]] = {}
+
+
+def journal_later(context: DemoContext, at: datetime, act: Act) -> None:
+    """An act of the demo's past, journaled at `at` once every module has seeded (dropped if not in the past)."""
+    _LATER.setdefault(id(context), []).append((at, act))
+
+
+def office_hour(moment: datetime | date, chance: random.Random) -> datetime:
+    """A moment of a working day in Paris (9 h–12 h, 14 h–17 h): that day's, or the Friday before a weekend's."""
+    on = moment.astimezone(PARIS).date() if isinstance(moment, datetime) else moment
+    while on.weekday() >= 5:
+        on -= timedelta(days=1)
+    hour = chance.choice((9, 10, 11, 14, 15, 16))
+    return datetime(on.year, on.month, on.day, hour, chance.randint(0, 59), chance.randint(0, 59), tzinfo=PARIS)
+
+
 @dataclasses.dataclass
 class SeedReport:
     users_created: int = 0
@@ -86,11 +124,13 @@ class SeedReport:
 
 async def _create_users(rt: Runtime, context: DemoContext) -> int:
     created = 0
-    for user in USERS:
+    for n, user in enumerate([*USERS, *COLLEAGUES]):
         row = await User.select(User.id).where(User.email == user.email).first()
         if row is None:
+            past = copy.copy(rt)  # the accounts were made when the network opened, and journaled then
+            past.advance_clock(ACCOUNTS_CREATED + timedelta(minutes=n) - rt.now())
             user_id = await accounts.create_user(
-                rt,
+                past,
                 email=user.email,
                 full_name=user.full_name,
                 password=DEMO_PASSWORD,
@@ -110,7 +150,7 @@ async def _create_users(rt: Runtime, context: DemoContext) -> int:
 
 async def _join_structures(context: DemoContext) -> None:
     """Each account joins its structure as soon as a module's seed has made it (by name)."""
-    for user in USERS:
+    for user in [*USERS, *COLLEAGUES]:
         structure_id = context.structures.get(user.structure or "")
         if structure_id is None or not user.role:
             continue
@@ -132,8 +172,61 @@ async def seed(rt: Runtime, only_if_empty: bool = False) -> SeedReport:
         if module.demo is not None:
             await module.demo(rt, context)
             await _join_structures(context)
+    await _accounts_history(rt, context)
     report.lines = context.lines
     return report
+
+
+async def _accounts_history(rt: Runtime, context: DemoContext) -> None:
+    """The accounts' past (enrolments, sign-ins, a few failures, a pending invitation), then the whole journal."""
+    chance = random.Random(7)  # noqa: S311 (demo history; the same every time)
+    now = rt.now()
+    for n, user in enumerate([*USERS, *COLLEAGUES]):
+        user_id = context.users.get(user.email)
+        if user_id is None:
+            continue
+        joined = ACCOUNTS_CREATED + timedelta(hours=1, minutes=5 * n)  # each enrolled once all were created
+        if user.needs_totp:
+            journal_later(context, joined, Act("mfa_enabled", user_id, None, "user", user_id))
+        if n % 3 == 1:
+            changed = office_hour(now - timedelta(days=chance.randint(60, 200)), chance)
+            journal_later(context, changed, Act("password_changed", user_id, None, "user", user_id))
+        for _ in range(chance.randint(1, 2)):  # typos happen
+            failed = office_hour(now - timedelta(days=chance.randint(3, 240)), chance)
+            journal_later(context, failed, Act("sign_in_failed", None, None, "user", user_id))
+        last = office_hour(now - timedelta(days=n % 4, hours=1), chance)  # signed in lately, each on a working day
+        await User.update({User.last_login_at: min(last, now - timedelta(minutes=5))}).where(User.id == user_id)
+    structure_name, email, role = PENDING_INVITATION
+    structure_id, manager = context.structures.get(structure_name), context.users.get(USERS[2].email)
+    if structure_id is not None and manager is not None:
+        if not await AccessLink.exists().where((AccessLink.email == email) & (AccessLink.used_at.is_null())):
+            sent = office_hour(now - timedelta(days=3), chance)  # the link is nobody's: the demo sends no mail
+            link = AccessLink(
+                token_hash=token_hash(new_token()),
+                created_at=sent,
+                expires_at=sent + timedelta(days=rt.settings.invitation_days),
+                purpose="invitation",
+                email=email,
+                structure=structure_id,
+                role=role,
+                invited_by=manager,
+            )
+            await link.save()
+            journal_later(
+                context, sent, Act("invitation_sent", manager, structure_id, "invitation", link.id, {"role": role})
+            )
+    context.lines.append(f"Journal de démonstration : {await _flush_journal(rt, context)} actes passés.")
+
+
+async def _flush_journal(rt: Runtime, context: DemoContext) -> int:
+    """The acts handed by the seeds, oldest first (those of the future, such as booked slots, left out)."""
+    now = rt.now()
+    acts = sorted((pair for pair in _LATER.pop(id(context), []) if pair[0] < now), key=lambda pair: pair[0])
+    key = rt.secrets.journal_key
+    async with write_transaction():
+        for at, act in acts:
+            await journal.append_signed(key, act, at)
+    return len(acts)
 
 
 async def totp_secrets(rt: Runtime) -> dict[str, str]:

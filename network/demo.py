@@ -8,11 +8,18 @@ links (under demo.maillage.fr). The core's demo accounts join these structures b
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 
 from hub.db import write_transaction
+from hub.demo import journal_later, office_hour
+from hub.journal import Act
 from hub.modules import DemoContext
 from hub.runtime import Runtime
+from network import duplicates
+from network.exchange import records
+from network.exchange.files import InputFile
+from network.exchange.report import ImportReport, RowOutcome
 from network.search import index as search_index
 from network.tables import Place, Service, Structure, Synonym
 
@@ -68,6 +75,36 @@ STRUCTURES: list[tuple[str, str, str, str, tuple[float, float]]] = [
     ("ASSO", "Point Info Famille – Montclair", "Les Tilleuls", "15 avenue des Tilleuls", (-0.85, 1.0)),
     ("ASSO", "Croix-Rouge – unité locale de Montclair", "Saint-Jean", "8 rue de la Croix", (-0.5, 1.6)),
 ]
+
+
+PRESENTATIONS = {  # what a structure says of itself on its page (the others: a sentence of their kind)
+    "CCAS de Montclair-sur-Loire": (
+        "Le centre communal d'action sociale accueille les habitants de Montclair-sur-Loire pour l'aide sociale "
+        "légale et facultative : aides d'urgence, domiciliation, dossiers d'APA et d'aide au logement. Son équipe "
+        "accompagne aussi les démarches en ligne et oriente vers les partenaires du réseau."
+    ),
+    "CAF du Loiret – accueil de Montclair": (
+        "L'accueil de la CAF reçoit les allocataires sur rendez-vous et propose un point numérique en libre accès."
+    ),
+    "France Services de Montclair": (
+        "Un guichet unique où des agents formés vous aident pour vos démarches auprès de neuf partenaires nationaux."
+    ),
+    "Centre social de la Roseraie": (
+        "Le centre social du quartier de la Roseraie : accueil des familles, café numérique, aide aux devoirs et "
+        "sorties. Son accueil reçoit les orientations des partenaires."
+    ),
+    "Médiathèque Louise-Michel": (
+        "La médiathèque centrale : prêt de livres et de jeux, postes internet en accès libre, ateliers numériques."
+    ),
+}
+KIND_PRESENTATIONS = {
+    "ASSO": "Une association du quartier {quarter} engagée pour l'inclusion et l'accès aux droits.",
+    "BIB": "Une médiathèque du quartier {quarter} avec des postes internet et des ateliers numériques.",
+    "CS": "Un centre social du quartier {quarter} : accueil, familles, animations et accès aux droits.",
+    "EPN": "Un espace public numérique du quartier {quarter} : postes en accès libre et médiateurs.",
+    "MQ": "La maison de quartier {quarter} : permanences, associations et activités pour tous.",
+    "MUNI": "Un accueil municipal du quartier {quarter} pour les démarches de la vie courante.",
+}
 
 
 DEMARCHES = "difficultes-administratives-ou-juridiques--accompagnement-aux-demarches-administratives"
@@ -312,6 +349,164 @@ SERVICES = [
         hours="Mo-Fr 09:00-12:00,14:00-17:30; Sa 09:00-12:00; PH off",
         accepts_referrals=False,
     ),
+    DemoService(
+        "Centre socioculturel Saint-Jean",
+        "Permanence d'accès aux droits",
+        "Une conseillère vous aide à comprendre vos courriers et à faire valoir vos droits (CAF, Ameli, logement).",
+        (DROITS,),
+        ("accompagnement",),
+        hours="Mo 09:00-12:00; PH off",
+        capacity=15,
+        justificatifs=("Pièce d'identité", "Courriers reçus en lien avec la démarche"),
+    ),
+    DemoService(
+        "CCAS de Montclair-sur-Loire",
+        "Point numérique en mairie",
+        "Un ordinateur et un agent pour créer votre compte Ameli, CAF ou impots.gouv et imprimer vos attestations.",
+        (EN_LIGNE, FONDAMENTAUX),
+        ("accompagnement",),
+        ("seniors", "tous-publics"),
+        hours="Tu,Th 09:00-12:00; PH off",
+        capacity=16,
+    ),
+    DemoService(
+        "Centre social Bel-Air",
+        "Numérique en famille",
+        "Des ateliers parents-enfants pour utiliser l'ENT, Pronote et les sites de la CAF en famille.",
+        (FONDAMENTAUX, EN_LIGNE),
+        ("atelier",),
+        ("familles",),
+        hours="We 14:00-16:00; PH off",
+        capacity=12,
+    ),
+    DemoService(
+        "MJC Jacques-Prévert",
+        "Point information jeunesse numérique",
+        "Aide aux jeunes pour Parcoursup, les candidatures en ligne et la sécurité sur les réseaux sociaux.",
+        (EN_LIGNE, FONDAMENTAUX),
+        ("accompagnement",),
+        ("jeunes",),
+        hours="Tu-Fr 14:00-18:00; PH off",
+        capacity=20,
+    ),
+    DemoService(
+        "Secours populaire – comité de Montclair",
+        "Permanence accès aux droits",
+        "Des bénévoles vous aident à constituer vos dossiers et à faire vos démarches en ligne.",
+        (DROITS, DEMARCHES),
+        ("accompagnement",),
+        ("beneficiaires-des-minimas-sociaux",),
+        hours="Mo 14:00-17:00; PH off",
+        capacity=15,
+    ),
+    DemoService(
+        "Restos du cœur – centre de Montclair",
+        "Coup de main numérique",
+        "Pendant la distribution, un bénévole vous aide pour vos mails et vos démarches en ligne.",
+        (EN_LIGNE,),
+        ("accompagnement",),
+        hours="Th 09:00-12:00; PH off",
+        capacity=10,
+        accepts_referrals=False,
+    ),
+    DemoService(
+        "Association Lire et Écrire 45",
+        "Français et numérique",
+        "Des cours pour lire, écrire et utiliser un ordinateur, pour les adultes qui veulent reprendre confiance.",
+        (FONDAMENTAUX,),
+        ("formation",),
+        ("tous-publics", "personnes-exilees"),
+        hours="Mo,Th 09:30-11:30; PH off",
+        capacity=12,
+        languages=("fr",),
+    ),
+    DemoService(
+        "Mairie annexe de Bel-Air",
+        "Accueil des démarches de la vie courante",
+        "Cartes d'identité, inscriptions scolaires, attestations : l'accueil vous aide à faire la démarche en ligne.",
+        (DEMARCHES, EN_LIGNE),
+        ("accompagnement",),
+        hours="Mo-Fr 09:00-12:00,14:00-17:00; PH off",
+        capacity=40,
+    ),
+    DemoService(
+        "UDAF du Loiret – antenne de Montclair",
+        "Point conseil budget",
+        "Un conseiller vous aide à faire le point sur votre budget, vos dettes et vos démarches bancaires en ligne.",
+        (DROITS,),
+        ("accompagnement",),
+        ("familles", "tous-publics"),
+        hours="Tu,Th 14:00-17:00; PH off",
+        capacity=12,
+        booking_url="https://rdv.demo.maillage.fr/udaf-45/point-conseil-budget",
+    ),
+    DemoService(
+        "Habitat et Humanisme – agence de Montclair",
+        "Demande de logement social en ligne",
+        "Aide pour déposer et renouveler votre demande de logement social sur le portail national.",
+        (DEMARCHES,),
+        ("accompagnement",),
+        hours="We 09:00-12:00; PH off",
+        capacity=8,
+    ),
+    DemoService(
+        "Point Info Famille – Montclair",
+        "Parentalité et écrans",
+        "Des rencontres pour parler des écrans à la maison et découvrir le contrôle parental.",
+        (FONDAMENTAUX,),
+        ("atelier",),
+        ("familles",),
+        hours="Sa 10:00-12:00; PH off",
+        capacity=15,
+    ),
+    DemoService(
+        "Croix-Rouge – unité locale de Montclair",
+        "Permanence numérique solidaire",
+        "Des bénévoles vous accompagnent pour vos démarches en ligne et vous prêtent un téléphone si besoin.",
+        (EN_LIGNE, EQUIPEMENT),
+        ("accompagnement", "aide-materielle"),
+        hours="Fr 14:00-17:00; PH off",
+        capacity=12,
+    ),
+    DemoService(
+        "Tiers-lieu La Fabrique",
+        "Repair café numérique",
+        "Apportez votre ordinateur ou votre téléphone en panne : on le répare ensemble.",
+        (EQUIPEMENT,),
+        ("atelier",),
+        hours="Sa 14:00-18:00; PH off",
+        capacity=20,
+        accepts_referrals=False,
+    ),
+    DemoService(
+        "Maison départementale des solidarités – secteur Nord",
+        "Accueil social départemental",
+        "Un travailleur social fait le point avec vous sur vos droits (RSA, logement, protection de l'enfance).",
+        (DROITS, DEMARCHES),
+        ("accompagnement",),
+        hours="Mo-Fr 09:00-12:00,13:30-17:00; PH off",
+        capacity=50,
+    ),
+    DemoService(
+        "Maison de quartier de la Gare",
+        "Permanence numérique de la Gare",
+        "Un médiateur vous aide sans rendez-vous avec votre téléphone, vos mots de passe et vos démarches.",
+        (EN_LIGNE, FONDAMENTAUX),
+        ("accompagnement",),
+        ("residents-qpv-frr",),
+        hours="Tu 14:00-17:00; PH off",
+        capacity=10,
+    ),
+    DemoService(
+        "Espace de vie sociale Le Trait d'Union",
+        "Tablette pour les seniors",
+        "Un cycle de six ateliers pour apprivoiser la tablette : photos, appels vidéo, actualités.",
+        (FONDAMENTAUX,),
+        ("atelier",),
+        ("seniors",),
+        hours="Th 10:00-12:00; PH off",
+        capacity=8,
+    ),
 ]
 
 
@@ -378,6 +573,7 @@ def _phone(index: int) -> str:
     return f"01 99 00 {index // 100:02d} {index % 100:02d}"
 
 
+DEFAULT_MEDNUM = "mediation-numerique"
 JOINED = datetime(2025, 3, 2, 9, 0, tzinfo=UTC)  # the demo network's members joined before the packs it reports
 JOINED_2026 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a few newcomers in 2026-S1
 
@@ -404,7 +600,10 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
                 email=f"contact{index}@structures.demo.maillage.fr",
                 neighbourhood=quarter,
                 opening_hours=STRUCTURE_HOURS.get(kind, "Mo-Fr 09:00-12:00,14:00-17:00; PH off"),
-                description=f"Structure du quartier {quarter}.",
+                description=PRESENTATIONS.get(name)
+                or KIND_PRESENTATIONS.get(kind, "Un partenaire du réseau, dans le quartier {quarter}.").format(
+                    quarter=quarter
+                ),
                 confirmed_on=date(2026, 10, 1) if index % 7 else date(2025, 9, 15),  # some entries are due for a check
                 created_at=JOINED if index % 9 else JOINED_2026,  # the reporting pack's members and newcomers
             )
@@ -414,9 +613,126 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
         services = await _seed_services(context.structures)
         if not await Synonym.exists():  # the network's own words, as a coordinator adds them on the desk
             await Synonym(words=NETWORK_SYNONYMS).save()
+        desk = await _desk(rt, context) if created else ""
         if created or services:
             await search_index.rebuild_index()
     context.lines.append(
         f"Réseau de démonstration de {TOWN} : {created} structures et {services} services créés "
-        f"({len(STRUCTURES)} structures au total)."
+        f"({len(STRUCTURES)} structures au total){desk}."
     )
+
+
+# The coordination desk's work in progress: a structure asking to join, an imported look-alike to merge, past imports
+JOIN_REQUEST = ("ASSO", "Connexions solidaires Loire", "Gare", "21 rue Denis-Papin", (0.52, -0.48))
+LOOK_ALIKE = ("BIB", "Mediatheque Louise Michel", "Centre", "3 rue des Ecoles", (0.3, 0.4))  # an import's copy
+COORDINATOR = "coordination@demo.maillage.fr"
+MANAGER = "referente.ccas@demo.maillage.fr"
+
+
+def _outcomes(file: str, kind: str, statuses: list[tuple[str, str, list[str]]]) -> list[RowOutcome]:
+    return [
+        RowOutcome(file, f"ligne {n}", kind, ident, status, list(reasons))
+        for n, (ident, status, reasons) in enumerate(statuses, start=2)
+    ]
+
+
+async def _desk(rt: Runtime, context: DemoContext) -> str:
+    chance = random.Random(45)  # noqa: S311 (demo data)
+    now = rt.now()
+    coordinator, manager = context.users.get(COORDINATOR), context.users.get(MANAGER)
+    asked = office_hour(now - timedelta(days=2), chance)
+    kind, name, quarter, street, (north, east) = JOIN_REQUEST
+    pending = Structure(
+        name=name,
+        kind=kind,
+        address=street,
+        postal_code=POSTAL_CODE,
+        commune=TOWN,
+        insee_code=INSEE,
+        latitude=round(CENTRE[0] + north / 100, 5),
+        longitude=round(CENTRE[1] + east / 100, 5),
+        neighbourhood=quarter,
+        email="bonjour@connexions-solidaires.demo.maillage.fr",
+        contact_email="bonjour@connexions-solidaires.demo.maillage.fr",
+        description="Des bénévoles qui prêtent des ordinateurs et accompagnent les premiers pas sur internet.",
+        status="pending",
+        source="maillage",
+        created_at=asked,
+        updated_at=asked,
+    )
+    await pending.save()
+    journal_later(context, asked, Act("structure_join_requested", None, pending.id, "structure", pending.id))
+    kind, name, quarter, street, (north, east) = LOOK_ALIKE
+    imported_at = office_hour(now - timedelta(days=9), chance)
+    copy = Structure(
+        name=name,
+        kind=kind,
+        address=street,
+        postal_code=POSTAL_CODE,
+        commune=TOWN,
+        insee_code=INSEE,
+        latitude=round(CENTRE[0] + north / 100, 5),
+        longitude=round(CENTRE[1] + east / 100, 5),
+        neighbourhood=quarter,
+        phone=_phone(5),
+        description="Médiathèque municipale (fiche importée de la cartographie nationale).",
+        source=DEFAULT_MEDNUM,
+        source_id="mednum-montclair-0042",
+        created_at=imported_at,
+        updated_at=imported_at,
+    )
+    await copy.save()
+    flagged = await duplicates.flag_duplicates(rt, [int(copy.id)])
+    # two past imports, as the desk keeps them: one that went through, one whose rows were all refused
+    good = ImportReport(
+        "mednum",
+        False,
+        _outcomes(
+            "lieux-mediation-numerique-45.csv",
+            "structure",
+            [
+                ("mednum-montclair-0042", "created", []),
+                ("mednum-montclair-0017", "unchanged", []),
+                ("mednum-montclair-0023", "unchanged", []),
+                ("mednum-montclair-0031", "updated", []),
+            ],
+        ),
+        duplicates_flagged=flagged,
+    )
+    bad = ImportReport(
+        "datainclusion",
+        False,
+        _outcomes(
+            "structures-partenaires.csv",
+            "structure",
+            [
+                ("asso-42", "rejected", ["siret : 14 chiffres attendus (« 1234 »)"]),
+                ("asso-43", "rejected", ["code_postal : code postal inconnu (« 4599 »)"]),
+                ("asso-44", "rejected", ["nom : champ obligatoire manquant"]),
+            ],
+        ),
+    )
+    kept = 0
+    for report, file, source, when in (
+        (bad, "structures-partenaires.csv", "partenaires", office_hour(now - timedelta(days=41), chance)),
+        (good, "lieux-mediation-numerique-45.csv", DEFAULT_MEDNUM, imported_at),
+    ):
+        if await records.keep(report, [InputFile(file, b"")], source, coordinator, when) is not None:
+            kept += 1
+        c = report.counts("structure")
+        details: dict[str, str | int | bool | None] = {"format": report.format, "source": source}
+        details |= {f"structures_{status}": c[status] for status in ("created", "updated", "unchanged", "rejected")}
+        details["duplicates_flagged"] = report.duplicates_flagged
+        journal_later(context, when, Act("directory_import", coordinator, None, "import", report.format, details))
+    # the partners keep their pages alive: edits and confirmations over the months
+    for n, (name, sid) in enumerate(sorted(context.structures.items())):
+        for _ in range(1 + n % 3):
+            at = office_hour(now - timedelta(days=chance.randint(5, 480)), chance)
+            action = chance.choice(("structure_updated", "structure_confirmed"))
+            actor = manager if name == "CCAS de Montclair-sur-Loire" else coordinator
+            journal_later(context, at, Act(action, actor, sid, "structure", sid))
+    for row in await Service.select(Service.id, Service.structure):
+        if chance.random() < 0.5:
+            at = office_hour(now - timedelta(days=chance.randint(5, 400)), chance)
+            journal_later(context, at, Act("service_updated", coordinator, row["structure"], "service", row["id"]))
+    return f", une demande d'adhésion en attente, {flagged} doublon(s) probable(s) à fusionner, {kept} imports passés"

@@ -1,4 +1,5 @@
-"""The demo town's referrals: six months of orientations between its partners, in every state.
+"""The demo town's referrals: a year and a half of orientations between its partners (the older semester lighter),
+sent and answered in office hours, in every state on both sides of the CAF's prescriber and the Roseraie's desk.
 
 Runs after the directory's seed (the services) and the core's accounts; idempotent (nothing when the demo
 already has referrals). Residents are invented (initials and a first name; phones in the 06 39 98 range
@@ -13,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.db import write_transaction
+from hub.demo import journal_later, office_hour
+from hub.journal import Act
 from hub.modules import DemoContext
 from hub.runtime import Runtime
 from network import referral_lookup as directory
@@ -50,8 +53,10 @@ FATES = (
 )
 OUTCOMES = ("helped", "helped", "helped", "followed", "no_show", "sent_elsewhere")
 REASONS = ("unreachable", "not_eligible", "full", "not_interested", "absent")
-DEMO_COUNT = 180
+DEMO_COUNT = 230
 DEMO_PRESCRIBER = "prescripteur.caf@demo.maillage.fr"
+DEMO_RECEIVER = "Centre social de la Roseraie"  # its front desk's inbox shows every state, as the CAF's list does
+OLDEST_DAYS = 520  # back to the start of the semester before last: the pack compares two semesters
 
 
 async def seed(rt: Runtime, context: DemoContext) -> None:
@@ -65,26 +70,38 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
     chance = random.Random(2026)  # noqa: S311 (invented residents; the same demo every time)
     now = rt.now()
     made: dict[str, int] = {}
+    caf = context.structures.get(SENDERS[0][0])
+    desk = [c for c in services if c.structure_id == context.structures.get(DEMO_RECEIVER)]
+    # every state between the CAF and the Roseraie first (two of the waiting ones), then the town's mix
+    pairs: list[tuple[int | None, str | None]] = [
+        (caf, status) for status, _ in FATES for _ in range(2 if status in ("sent", "in_review") else 1)
+    ]
+    plan = pairs if caf is not None and desk else []
+    plan += [(None, None)] * (DEMO_COUNT - len(plan))
     async with write_transaction():
-        for n in range(DEMO_COUNT):
-            sender = chance.choices([s for s, _ in senders], weights=[w for _, w in senders])[0]
-            card = chance.choice([c for c in services if c.structure_id != sender])
-            status = chance.choices([f for f, _ in FATES], weights=[w for _, w in FATES])[0]
-            age_days = _age(chance, status)
-            created = now - timedelta(days=age_days, hours=chance.randint(0, 8))
+        for n, (forced_sender, forced_status) in enumerate(plan):
+            if forced_sender is not None and forced_status is not None:
+                sender, card, status = forced_sender, chance.choice(desk), forced_status
+            else:
+                sender = chance.choices([s for s, _ in senders], weights=[w for _, w in senders])[0]
+                card = chance.choice([c for c in services if c.structure_id != sender])
+                status = chance.choices([f for f, _ in FATES], weights=[w for _, w in FATES])[0]
+            created = office_hour(now - timedelta(days=_age(chance, status)), chance)
+            while created > now - timedelta(minutes=30):  # today's office hours are still to come
+                created = office_hour(created - timedelta(days=1), chance)
             await _insert(rt, context, chance, n, sender, card, status, created)
             made[status] = made.get(status, 0) + 1
         booked = await _slots(rt, services, context, now)
     total = sum(made.values())
     context.lines.append(
-        f"Orientations de démonstration : {total} sur six mois, dans tous les états ; "
+        f"Orientations de démonstration : {total} sur dix-huit mois, dans tous les états ; "
         f"créneaux publiés par {len(SLOTTED)} services, {booked} rendez-vous pris."
     )
 
 
 SLOTTED = {  # structure name -> (weekday, start, end, minutes, seats) for its services taking referrals
     "CCAS de Montclair-sur-Loire": (1, "09:00", "12:00", 30, 2),
-    "Centre social de la Roseraie": (3, "14:00", "17:00", 45, 2),
+    "Centre social de la Roseraie": (0, "14:00", "16:00", 30, 2),  # its café numérique opens on Monday afternoons
     "France Services de Montclair": (0, "09:00", "12:00", 30, 3),
 }
 
@@ -136,9 +153,11 @@ def _age(chance: random.Random, status: str) -> int:
         return chance.choice((0, 1, 2, 4, 12, 16, 23))  # some overdue: reminded, escalated
     if status == "in_review":
         return chance.randint(1, 14)
+    if status == "accepted":
+        return chance.randint(3, 40)  # accepted, the appointment still to come or just held
     if status == "expired":
-        return chance.randint(35, 170)
-    return chance.randint(3, 180)
+        return int(chance.triangular(35, OLDEST_DAYS, 35))
+    return int(chance.triangular(25, OLDEST_DAYS, 25))  # fewer and fewer going back in time
 
 
 async def _insert(
@@ -152,16 +171,22 @@ async def _insert(
     created: datetime,
 ) -> int:
     first = chance.choice(FIRST_NAMES)
-    answered = created + timedelta(hours=chance.choice((3, 20, 26, 50, 75, 120))) if status not in ("sent",) else None
-    if status in ("expired", "cancelled"):
-        answered = None
+    now = rt.now()
+
+    def later(days: int) -> datetime:  # a moment of the office hours this many days after the sending, not future
+        at = office_hour(created + timedelta(days=days), chance)
+        if at <= created:
+            at = created + timedelta(minutes=chance.randint(40, 150))
+        return min(at, now - timedelta(minutes=20))
+
+    answered = later(chance.choice((0, 1, 1, 2, 3, 5))) if status not in ("sent", "expired", "cancelled") else None
     in_review_at = answered if status == "in_review" else None
     decided = answered if status in ("accepted", "closed", "refused", "redirected") else None
-    closed = decided + timedelta(days=chance.randint(2, 20)) if status == "closed" and decided else None
+    closed = later((decided - created).days + chance.randint(2, 20)) if status == "closed" and decided else None
     if status == "expired":
         closed = created + timedelta(days=30)
     if status == "cancelled":
-        closed = created + timedelta(days=chance.randint(1, 5))
+        closed = later(chance.randint(1, 5))
     prescriber = context.users.get(DEMO_PRESCRIBER) if sender == context.structures.get(SENDERS[0][0]) else None
     row = Referral(
         code=secrets.token_urlsafe(18),
@@ -212,6 +237,15 @@ async def _insert(
         events.append({"at": closed, "action": "cancel", "from": "sent", "to": "cancelled", "side": sender})
     for event in events:
         by_sender = event.get("side") == sender
+        if not event.get("hub"):  # the expiry is journaled by the jobs loop as a count, not one by one
+            action = "referral_sent" if event["action"] == "send" else f"referral_{event['action']}"
+            acting = sender if by_sender else card.structure_id
+            details = {"to": card.structure_id} if event["action"] == "send" else {}
+            journal_later(
+                context,
+                event["at"],
+                Act(action, prescriber if by_sender else None, acting, "referral", referral_id, details),
+            )
         await ReferralEvent.insert(
             ReferralEvent(
                 referral=referral_id,

@@ -63,8 +63,10 @@ async def test_no_result_says_what_to_do(client, rt):
 async def test_results_are_paginated(client, rt):
     await _seeded(rt)
     first = await client.get("/annuaire")
-    assert "Page 1 sur 1" in first.text  # 20 demo services fit on one page
-    beyond = await client.get("/annuaire", params={"page": "2"})
+    assert "Page 1 sur 2" in first.text  # the demo's 36 services: a broad search has two pages
+    second = await client.get("/annuaire", params={"page": "2"})
+    assert second.status_code == 200 and "Page 2 sur 2" in second.text
+    beyond = await client.get("/annuaire", params={"page": "3"})
     assert beyond.status_code == 200 and "Aucun service ne correspond" in beyond.text
     assert (await client.get("/annuaire", params={"page": "0"})).status_code == 400
 

@@ -17,7 +17,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from hub.db import write_transaction
+from hub.demo import journal_later
 from hub.documents import DocumentsUnavailable
+from hub.journal import Act
 from hub.mandates import finalise
 from hub.mandates.rules import current_charter_version, end_date
 from hub.mandates.seal import SealUnavailable
@@ -72,8 +74,9 @@ PLAN = (
     ("expired", 4, 31, 80),
     ("revoked", 2, 365, 120),  # revoked as a whole
     ("partly", 3, 365, 60),  # one scope revoked
-    ("signed", 1, 182, 0),  # signed on screen, waiting to be finalised
+    ("signed", 2, 182, 0),  # signed on screen, waiting to be finalised (one at each aidant's structure)
     ("draft", 3, 365, 0),
+    ("expired", 2, 182, 420),  # the semester before last, for the pack's comparison
 )
 SCOPE_SETS = (
     ("social", "logement", "argent"),
@@ -155,7 +158,9 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
             starts = today - timedelta(days=ago)
             if state == "expiring":
                 starts = today - timedelta(days=duration - 1 - rng.randrange(3, 28))
-            made.append(await _mandate(rt, state, resident_id, structure_id, aidant, scopes, duration, starts, n))
+            made.append(
+                await _mandate(rt, context, state, resident_id, structure_id, aidant, scopes, duration, starts, n)
+            )
     pdfs, missing = await _documents(rt, made)
     context.ids["mandates"] = {f"mandate_{i}": m["id"] for i, m in enumerate(made)}
     context.lines.append(
@@ -174,6 +179,7 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
 
 async def _mandate(
     rt: Runtime,
+    context: DemoContext,
     state: str,
     resident_id: int,
     structure_id: int,
@@ -216,6 +222,12 @@ async def _mandate(
                 mandate=mandate_id, at=created, actor_user=aidant, action="create", details={"scopes": list(scopes)}
             )
         )
+    journal_later(context, created, Act("mandate_drafted", aidant, structure_id, "mandate", mandate_id))
+    if state != "draft":
+        signed = created + timedelta(minutes=25)
+        journal_later(context, signed, Act("mandate_signed", aidant, structure_id, "mandate", mandate_id))
+        if finished:
+            journal_later(context, signed, Act("mandate_finalised", aidant, structure_id, "mandate", mandate_id))
     return {"id": mandate_id, "state": state, "finished": finished, "created": created, "scopes": scopes}
 
 

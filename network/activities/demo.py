@@ -35,7 +35,9 @@ PARTNERS: dict[str, tuple[tuple[int, ...], tuple[int, int], tuple[str, ...]]] = 
     "Centre social de la Roseraie": ((0, 3), (1, 4), ("procedures", "parenting", "school")),
     "PIMMS Médiation Montclair": ((0, 1, 2, 3, 4), (2, 6), ("procedures", "banking")),
     "Emmaüs Connect – point de Montclair": ((2, 4), (2, 5), ("equipment", "diagnostic", "maintenance")),
+    "CCAS de Montclair-sur-Loire": ((1, 3), (1, 3), ("procedures", "health", "email")),
 }
+LIGHTER_BEFORE = 0.45  # the semester before last, older than a year: fewer records, but a pack to compare with
 # (structure, title, level, weekday, modules, seats): Manosque's nine-module path, shorter ones elsewhere
 SERIES = (
     (
@@ -96,7 +98,8 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
         return
     chance = random.Random(2026)  # noqa: S311 (invented, anonymous profiles; the same demo every time)
     today = rt.today()
-    start = today - timedelta(days=365)
+    year_ago = today - timedelta(days=365)
+    start = date(today.year - 1, 7 if today.month > 6 else 1, 1)  # the semester before last
     places = {sid: [p.id for p in await service.places(sid)] for sid in partners.values()}
     commands: list[ActivityCreate] = []
     n = 0
@@ -105,6 +108,8 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
         for name, sid in partners.items():
             weekdays, (low, high), themes = PARTNERS[name]
             if day.weekday() not in weekdays or (day.month == 8 and chance.random() < 0.6):
+                continue
+            if day < year_ago and chance.random() > LIGHTER_BEFORE:
                 continue
             for _ in range(chance.randint(low, high)):
                 n += 1
@@ -136,7 +141,7 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
         visits = await _tallies(chance, context, start, today)
         answers = await _answers(rt, chance, ids, commands)
     context.lines.append(
-        f"Activités de démonstration : {len(ids)} accompagnements sur un an chez {len(partners)} partenaires, "
+        f"Activités de démonstration : {len(ids)} accompagnements depuis le {start:%d/%m/%Y} chez {len(partners)} partenaires, "
         f"{sessions} séances d'ateliers ({registered} inscrits), {visits} passages en accès libre, "
         f"{answers} avis de satisfaction."
     )

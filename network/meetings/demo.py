@@ -15,7 +15,7 @@ from typing import Any
 from hub.db import write_transaction
 from hub.modules import DemoContext
 from hub.reporting import Period
-from hub.runtime import Runtime
+from hub.runtime import PARIS, Runtime
 from hub.tables import Membership
 from network.meetings import indicators
 from network.meetings.tables import (
@@ -41,6 +41,20 @@ Deux associations ont rejoint le réseau. Elles présenteront leurs services à 
 Une session est organisée au printemps pour les nouveaux aidants.
 
 Décisions et actions : voir la liste sur la page de la réunion."""
+
+
+PRIOR_MINUTES = """Présents : voir la feuille de présence.
+
+1. Bilan du semestre
+Premier semestre complet du réseau : les partenaires enregistrent leurs accompagnements dans Maillage.
+
+2. Calendrier
+Le réseau se réunira en juin et en décembre ; une formation des aidants est prévue au printemps."""
+
+
+def _after(day: dt.date, days: int) -> dt.datetime:
+    """A working moment (10 h in Paris) this many days after a day (before, when negative)."""
+    return dt.datetime.combine(day + dt.timedelta(days=days), dt.time(10, 0), PARIS)
 
 
 def _hash() -> str:
@@ -77,6 +91,7 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
     ]
     members = await _members()
     stamp = rt.now()
+    answers = ["yes", "yes", "maybe", "no", "yes", ""]
     async with write_transaction():
         meeting = await _event(
             "meeting",
@@ -94,10 +109,32 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
             coordinator,
             stamp,
         )
-        await MeetingEvent.update({MeetingEvent.minutes: MINUTES, MeetingEvent.minutes_at: stamp}).where(
+        written = _after(meeting_day, 2)  # the minutes are written in the days after the meeting
+        await MeetingEvent.update({MeetingEvent.minutes: MINUTES, MeetingEvent.minutes_at: written}).where(
             MeetingEvent.id == meeting
         )
-        answers = ["yes", "yes", "maybe", "no", "yes", ""]
+        # the semester before: its meeting too, so that the pack compares two semesters of the network's life
+        prior = last.previous()
+        prior_day = prior.start + dt.timedelta(days=162)
+        earlier = await _event(
+            "meeting",
+            f"Réunion du réseau, semestre {prior.label}",
+            prior_day,
+            ("14:00", "16:30"),
+            ["Accueil et tour de table", f"Bilan du semestre {prior.label}", "Le calendrier de l'année"],
+            "held",
+            coordinator,
+            _after(prior_day, -30),
+        )
+        await MeetingEvent.update(
+            {MeetingEvent.minutes: PRIOR_MINUTES, MeetingEvent.minutes_at: _after(prior_day, 3)}
+        ).where(MeetingEvent.id == earlier)
+        for n, person in enumerate(members):
+            await _invite(earlier, person, answers[(n + 1) % len(answers)], prior_day, _after(prior_day, -30))
+            if n % 3 != 2:
+                await Attendance(
+                    event=earlier, user=person["user"], structure=person["structure"], recorded_at=_after(prior_day, 0)
+                ).save()
         for n, person in enumerate(members):
             answer = answers[n % len(answers)]
             await _invite(meeting, person, answer, meeting_day, stamp)
