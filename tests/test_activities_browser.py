@@ -135,7 +135,7 @@ def test_the_coordinator_reads_the_networks_figures_and_a_workshop_series_is_fol
     coordinator.get_by_role("link", name="Les chiffres de tout le réseau").click()
     expect(coordinator.get_by_role("heading", level=1)).to_have_text("Chiffres des activités du réseau")
     by_structure = coordinator.get_by_role("table", name="Par structure")
-    expect(by_structure.get_by_role("row")).to_have_count(10)  # the header and the demo's nine partners
+    expect(by_structure.get_by_role("row")).to_have_count(11)  # the header and the demo's ten partners
     look(coordinator, audit, "chiffres du réseau", "activites-chiffres-reseau")
     by_structure.get_by_role("link", name="Médiathèque Louise-Michel").click()
     expect(coordinator.get_by_role("table", name="Accès libre, par lieu")).to_be_visible()

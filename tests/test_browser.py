@@ -183,7 +183,7 @@ def test_manager_invites_a_colleague_who_then_joins(
     expect(page.get_by_role("link", name="Modifier la fiche")).to_be_visible()
     page.get_by_role("link", name="Gérer les membres et inviter une personne").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Membres de {CCAS}")
-    expect(page.get_by_role("table")).to_contain_text(MANAGER.email)
+    expect(page.get_by_role("table", name=re.compile("Personnes et rôles"))).to_contain_text(MANAGER.email)
     audit.check(page, "membres")
 
     newcomer = "lea.durand@ccas-montclair.example.fr"
