@@ -65,7 +65,8 @@ async def test_results_are_paginated(client, rt):
     first = await client.get("/annuaire")
     assert "Page 1 sur 1" in first.text  # 20 demo services fit on one page
     beyond = await client.get("/annuaire", params={"page": "2"})
-    assert beyond.status_code == 200 and "Aucun service ne correspond" in beyond.text
+    assert beyond.status_code == 200 and "Aucun service ne correspond" not in beyond.text
+    assert "La page 2 n'existe pas" in beyond.text and "Aller à la dernière page" in beyond.text
     assert (await client.get("/annuaire", params={"page": "0"})).status_code == 400
 
 
