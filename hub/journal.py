@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -462,6 +463,13 @@ class Reading:
     lines: list[Line]
 
 
+def of(name: str) -> str:
+    """French "de" before a name, elided before a vowel or a mute h: "de Paul", "d'Alix", "d'Ordinateurs solidaires"
+    (an aspirated h cannot be told from its spelling: elided too, as before most first names)."""
+    first = unicodedata.normalize("NFD", name.lstrip()[:1])[:1].lower()
+    return f"d'{name.lstrip()}" if first and first in "aeiouyhœæ" else f"de {name}"
+
+
 async def _names_of(table: Any, column: Any, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -522,7 +530,7 @@ async def describe(rows: Sequence[Mapping[str, Any]], labels: JournalLabels) -> 
         described = labels.objects.get(kind)
         obj: Named | None = None
         if kind == "user" and _int(oid) is not None:
-            obj = Named(f"compte de {users.get(int(oid), 'n° ' + oid)}", f"/journal?auteur={oid}")
+            obj = Named(f"compte {of(users.get(int(oid), 'n° ' + oid))}", f"/journal?auteur={oid}")
         elif kind == "structure" and _int(oid) == row["structure_id"]:
             obj = Named("sa fiche")  # the structure of the line itself: named once, in its column
         elif kind == "structure" and _int(oid) is not None:

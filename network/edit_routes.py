@@ -4,12 +4,14 @@ the rules live in network.service and network.structures."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
+from multipart import MultipartSegment, ParserError, PushMultipartParser, parse_options_header
 
 from hub import auth
 from hub.auth import CurrentActor, RuntimeDep
@@ -17,9 +19,9 @@ from hub.errors import Invalid, NotFound
 from hub.schemas import EmailForm
 from hub.tables import STRUCTURE_KINDS
 from hub.web import page, redirect
-from network import duplicates, forms, locating, opening_grid, structures, synonyms, vocabulary
+from network import duplicates, forms, locating, opening_grid, structures, synonyms, validation, vocabulary
 from network import service as directory
-from network.exchange import import_jobs, records
+from network.exchange import import_jobs, importing, records, uploads
 from network.routes import AnyRequest, structure_context
 from network.schemas import MergeForm, PlaceForm, RefuseForm, ServiceForm, StructureForm, SynonymForm, WithdrawForm
 
@@ -277,11 +279,47 @@ class StructureEditPages(Controller):
         return redirect(request, f"/annuaire/structures/{structure_id}", "Lieu retiré.")
 
 
+class _ShortFields:
+    """The import form's short fields (format, source, simulation) as they stream past, for the desk to show
+    them again when the import is refused; the files themselves are not kept here (network.exchange.uploads
+    writes them)."""
+
+    def __init__(self, content_type: str) -> None:
+        _, options = parse_options_header(content_type)
+        boundary = options.get("boundary", "")
+        self._parser = PushMultipartParser(boundary, max_segment_count=uploads.MAX_PARTS) if boundary else None
+        self._field: tuple[str, bytearray] | None = None
+        self.fields: dict[str, str] = {}
+
+    async def watch(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        async for chunk in chunks:
+            self._see(chunk)
+            yield chunk
+
+    def _see(self, chunk: bytes) -> None:
+        if self._parser is None:
+            return
+        try:
+            for event in self._parser.parse(chunk):
+                if isinstance(event, MultipartSegment):
+                    self._field = (event.name or "", bytearray()) if event.filename is None else None
+                elif event is None:
+                    if self._field is not None and self._field[0] != "_csrf_token":
+                        name, value = self._field
+                        self.fields[name] = value.decode("utf-8", errors="replace")[: uploads.MAX_FIELD_CHARS]
+                    self._field = None
+                elif self._field is not None and len(self._field[1]) <= uploads.MAX_FIELD_CHARS * 4:
+                    self._field[1].extend(event)
+        except ParserError:  # malformed: network.exchange.uploads says so; nothing to show again
+            self._parser = None
+
+
 async def _desk(
     request: AnyRequest,
     *,
     status_code: int = 200,
     errors: dict[str, str] | None = None,
+    import_values: dict[str, str] | None = None,
     synonym_errors: dict[str, str] | None = None,
     synonym_value: str = "",
 ) -> Template:
@@ -292,7 +330,8 @@ async def _desk(
         status_code=status_code,
         flags=await duplicates.open_flags(),
         errors=errors or {},
-        imports=await records.recent(),
+        import_values=import_values or {},
+        imports=await importing.recent_imports(),
         synonyms=await synonyms.network_groups(),
         reviewed_synonyms=synonyms.REVIEWED,
         synonym_errors=synonym_errors or {},
@@ -352,16 +391,24 @@ class CoordinationPages(Controller):
         streamed to disk (capped: DirectorySettings.import_max_megabytes); the import runs as a job, followed on
         its page."""
         length = request.headers.get("content-length", "")
+        content_type = request.headers.get("content-type", "")
+        seen = _ShortFields(content_type)
         try:
             import_id = await import_jobs.submit(
                 rt,
                 actor.user_id,
-                request.stream(),
-                request.headers.get("content-type", ""),
+                seen.watch(request.stream()),
+                content_type,
                 int(length) if length.isdigit() else None,
             )
-        except Invalid as error:
-            return await _desk(request, status_code=error.status_code, errors={"file": error.message, **error.fields})
+        except Invalid as error:  # the whole message once, beside its field (else the file's); the form as sent
+            fields = error.fields if len(error.fields) > 1 else {next(iter(error.fields), "file"): error.message}
+            return await _desk(
+                request,
+                status_code=error.status_code,
+                errors=fields,
+                import_values=seen.fields,
+            )
         return redirect(request, f"/annuaire/imports/{import_id}", "Fichier reçu : l'import a commencé.")
 
     @get("/imports/{import_id:int}", operation_id="importProgressPage")
@@ -375,7 +422,7 @@ class CoordinationPages(Controller):
         name, content = await records.csv_of(record_id)
         return Response(
             content,
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to any text/ type itself
             headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
         )
 
@@ -391,10 +438,15 @@ class CoordinationPages(Controller):
         """The two entries side by side, which one stays, and a confirmation."""
         keep = "other" if garder == "other" else "structure"
         preview = await duplicates.preview_merge(rt, actor, flag_id, keep)
+        today = rt.today()
         return page(
             request,
             "directory/merge.html",
             preview=preview,
+            hours_fr={  # each entry's hours written out in French, as on the structure page
+                side.structure["id"]: validation.hours_in_french(side.structure["opening_hours"] or "", today)
+                for side in (preview.kept, preview.dropped)
+            },
             keep=keep,
             other_side="structure" if keep == "other" else "other",
             fields=duplicates.COMPARED_FIELDS,

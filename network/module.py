@@ -132,8 +132,36 @@ async def _place_names(ids: Sequence[str]) -> Mapping[str, str]:
     return {str(row["id"]): row["name"] or row["commune"] for row in rows}
 
 
-_COUNTED = {"structures": "Structures", "services": "Services", "lieus": "Lieux"}
-_OUTCOMES = {"created": "créé(e)s", "updated": "mis(es) à jour", "unchanged": "inchangé(e)s", "rejected": "refusé(e)s"}
+# What an import did, per kind of row, agreed in French (structures are feminine; services and places masculine).
+_IMPORT_COUNTS = {
+    "structures_created": "Structures créées",
+    "structures_updated": "Structures mises à jour",
+    "structures_unchanged": "Structures inchangées",
+    "structures_rejected": "Structures refusées",
+    "services_created": "Services créés",
+    "services_updated": "Services mis à jour",
+    "services_unchanged": "Services inchangés",
+    "services_rejected": "Services refusés",
+    "lieus_created": "Lieux créés",
+    "lieus_updated": "Lieux mis à jour",
+    "lieus_unchanged": "Lieux inchangés",
+    "lieus_rejected": "Lieux refusés",
+}
+
+
+async def _import_names(ids: Sequence[str]) -> Mapping[str, str]:
+    """An import is journalled under its kept report's number; older entries were under their format's code."""
+    return {i: FORMAT_LABELS[i] for i in ids if i in FORMAT_LABELS}
+
+
+FORMAT_LABELS = {
+    "datainclusion": "data·inclusion",
+    "datainclusion-json": "data·inclusion (JSON)",
+    "datainclusion-csv": "data·inclusion (CSV)",
+    "mednum": "médiation numérique (CSV)",
+    "mednum-csv": "médiation numérique (CSV)",
+    "geojson": "GeoJSON",
+}
 JOURNAL = JournalLabels(
     actions={
         "structure_join_requested": "Demande d'adhésion reçue",
@@ -169,22 +197,9 @@ JOURNAL = JournalLabels(
         "places": "Lieux",
         "skipped": "Lignes écartées",
         "duplicates_flagged": "Doublons signalés",
-        **{
-            f"{kind}_{status}": f"{label} {word}"
-            for kind, label in _COUNTED.items()
-            for status, word in _OUTCOMES.items()
-        },
+        **_IMPORT_COUNTS,
     },
-    values={
-        "format": {
-            "datainclusion": "data·inclusion",
-            "datainclusion-json": "data·inclusion (JSON)",
-            "datainclusion-csv": "data·inclusion (CSV)",
-            "mednum": "médiation numérique (CSV)",
-            "mednum-csv": "médiation numérique (CSV)",
-            "geojson": "GeoJSON",
-        }
-    },
+    values={"format": FORMAT_LABELS},
     refers_to={"kept": "structure", "other": "structure"},
     objects={
         "structure": JournalObject("structure", "/annuaire/structures/{id}"),
@@ -192,7 +207,7 @@ JOURNAL = JournalLabels(
         "place": JournalObject("lieu", "", _place_names),
         "duplicate_flag": JournalObject("signalement de doublon"),
         "synonym": JournalObject("groupe de synonymes"),
-        "import": JournalObject("import"),
+        "import": JournalObject("import", "", _import_names),
         "export": JournalObject("export"),
     },
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlencode
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -92,6 +92,7 @@ def _point(lat: str, lon: str) -> tuple[float, float] | None:
 # written out there; a street or a house is "the address given".
 URL_DECIMALS = 3
 AREA_PRECISIONS = ("municipality", "postcode", "neighbourhood")
+TYPED_COOKIE = "maillage_adresse_introuvable"  # an address not found, shown again once in the "près de" box
 ORIGIN_LABELS = {"adresse": "l'adresse indiquée (à 100 m près)", "position": "votre position (à 100 m près)"}
 
 
@@ -212,8 +213,10 @@ class DirectoryPages(Controller):
             "tri": tri if tri in SORTS else "",
         }
         errors: dict[str, str] = {}
+        typed = ""
         if adresse_introuvable:  # said so by search_submit; the results come by relevance
             errors["adresse"] = geocoding.NOT_FOUND
+            typed = unquote(request.cookies.get(TYPED_COOKIE, ""))[:200]  # shown again in the box, never in a URL
         results, origin = None, None
         try:
             origin = _origin(options["centres"], pres_de, lat, lon, origine, precision)
@@ -250,7 +253,7 @@ class DirectoryPages(Controller):
         located = {"lat": lat, "lon": lon, "origine": origine, "precision": precision} if origin and not pres_de else {}
         base_query = urlencode(_query_pairs({**form, **located}))
         searched = bool(request.query_params)  # a search was made: focus goes to its results
-        return page(
+        response = page(
             request,
             "directory/search.html",
             form=form,
@@ -265,11 +268,15 @@ class DirectoryPages(Controller):
             base_query=base_query,
             located=located,
             shown_place=origin_shown(origin) if located else "",
+            typed_place=typed,
             searched=searched,
             sorts=SORTS,
             weekdays=list(WEEKDAY_CODES),
             tiles=_tiles(rt),
         )
+        if TYPED_COOKIE in request.cookies:  # read once
+            response.delete_cookie(TYPED_COOKIE, path="/annuaire")
+        return response
 
     @post("/recherche", operation_id="directorySearchSubmit", status_code=303)
     async def search_submit(self, rt: RuntimeDep, data: URLEncodedBody[SearchForm]) -> Redirect:
@@ -279,6 +286,7 @@ class DirectoryPages(Controller):
         place_fields = ("adresse", "lat", "lon", "origine", "precision", "adresse_affichee")
         params = _query_pairs({k: v for k, v in fields.items() if k not in place_fields})
         typed, shown = data.adresse.strip(), data.adresse_affichee.strip()
+        unfound = ""
         if typed and typed != shown:  # a new place: found here, never written into the URL
             try:
                 params += _origin_params(
@@ -286,9 +294,21 @@ class DirectoryPages(Controller):
                 )
             except Unprocessable:
                 params.append(("adresse_introuvable", "1"))
+                unfound = typed
         elif not data.pres_de and (typed or not shown):  # the box as it was, or "Autour de moi"'s position
             params += _kept_origin_params(data)
-        return Redirect(path="/annuaire" + (f"?{urlencode(params)}#resultats" if params else ""), status_code=303)
+        response = Redirect(path="/annuaire" + (f"?{urlencode(params)}#resultats" if params else ""), status_code=303)
+        if unfound:  # the results page shows it again beside the error, from a cookie read once: never in a URL
+            response.set_cookie(
+                TYPED_COOKIE,
+                quote(unfound),
+                max_age=60,
+                path="/annuaire",
+                httponly=True,
+                secure=rt.settings.secure_cookies,
+                samesite="lax",
+            )
+        return response
 
     @get("/structures/{structure_id:int}", operation_id="structurePage")
     async def structure(self, request: AnyRequest, structure_id: FromPath[int]) -> Template:
@@ -305,7 +325,14 @@ class DirectoryPages(Controller):
                 "invitations": await invitations.pending_invitations(rt, actor, structure_id),
                 "role_labels": accounts.ROLE_LABELS,
             }
-        return page(request, "directory/structure.html", services=services, team=team, **context)
+        return page(
+            request,
+            "directory/structure.html",
+            services=services,
+            team=team,
+            merged_into=await directory.merged_into(row),
+            **context,
+        )
 
     @get("/services/{service_id:int}", operation_id="servicePage")
     async def service(self, request: AnyRequest, service_id: FromPath[int]) -> Template:

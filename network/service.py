@@ -11,7 +11,7 @@ from piccolo.query.functions.aggregate import Avg
 from hub import hooks, journal
 from hub.accounts import Actor
 from hub.db import write_transaction
-from hub.errors import Forbidden, NotFound
+from hub.errors import Conflict, Forbidden, NotFound
 from hub.journal import Act
 from hub.runtime import Runtime
 from network import validation, vocabulary
@@ -27,6 +27,14 @@ async def structure_for(actor: Actor | None, structure_id: int) -> dict[str, Any
     if row is None or (row["status"] != "active" and not can_edit(actor, structure_id)):
         raise NotFound("Cette structure n'existe pas ou n'est plus dans l'annuaire.")
     return row
+
+
+async def merged_into(structure: dict[str, Any]) -> dict[str, Any] | None:
+    """The structure a merge closed this one into (id and name), for its page to point there; else None."""
+    target = structure.get("merged_into")
+    if target is None:
+        return None
+    return await Structure.select(Structure.id, Structure.name).where(Structure.id == target).first()
 
 
 async def services_of(structure_id: int, include_inactive: bool = False) -> list[dict[str, Any]]:
@@ -116,8 +124,10 @@ async def save_service(
     rt: Runtime, actor: Actor, structure_id: int, command: ServiceUpdate, service_id: int | None = None
 ) -> int:
     """Create the service (service_id None) or rewrite its description; journalled, reindexed."""
-    await structure_for(actor, structure_id)
+    structure = await structure_for(actor, structure_id)
     require_editor(actor, structure_id)
+    if service_id is None and structure["status"] == "closed":
+        raise Conflict("Cette structure est fermée : on ne lui ajoute plus de service.")
     values: dict[Any, Any] = msgspec.structs.asdict(command)  # its fields are the columns
     async with write_transaction():
         if service_id is None:

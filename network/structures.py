@@ -187,8 +187,10 @@ async def close_structure(rt: Runtime, actor: Actor, structure_id: int) -> None:
 
 async def confirm_structure(rt: Runtime, actor: Actor, structure_id: int) -> date:
     """ "Tout est encore juste": the manager vouches for the entry as it stands."""
-    await structure_for(actor, structure_id)
+    row = await structure_for(actor, structure_id)
     require_editor(actor, structure_id)
+    if row["status"] == "closed":
+        raise Conflict("Cette structure est fermée : sa fiche ne se confirme plus.")
     today = rt.today()
     async with write_transaction():
         await Structure.update({Structure.confirmed_on: today}).where(Structure.id == structure_id)

@@ -67,7 +67,8 @@ async def test_results_are_paginated(client, rt):
     second = await client.get("/annuaire", params={"page": "2"})
     assert second.status_code == 200 and "Page 2 sur 2" in second.text
     beyond = await client.get("/annuaire", params={"page": "3"})
-    assert beyond.status_code == 200 and "Aucun service ne correspond" in beyond.text
+    assert beyond.status_code == 200 and "Aucun service ne correspond" not in beyond.text
+    assert "La page 3 n'existe pas" in beyond.text and "Aller à la dernière page" in beyond.text
     assert (await client.get("/annuaire", params={"page": "0"})).status_code == 400
 
 

@@ -34,7 +34,7 @@ from network.exchange.report import BATCH, FORMATS_IN, ImportReport, Progress, R
 from network.exchange.rows import Candidate, load_places, loads, shown
 from network.search import pending
 from network.search import sql as search_sql
-from network.tables import Place, Service, Structure
+from network.tables import ImportJob, Place, Service, Structure
 
 log = logging.getLogger("maillage.directory")
 
@@ -445,9 +445,9 @@ async def import_files(
                 for status in ("created", "updated", "unchanged", "rejected"):
                     details[f"{kind}s_{status}"] = c[status]
         details["duplicates_flagged"] = report.duplicates_flagged
-        await journal.append(rt, Act("directory_import", actor_id, None, "import", fmt, details))
         # in the import's transaction: a process killed once the import has committed leaves its report too
         report.record_id = await records.keep(report, files, source, actor_id, rt.now(), transaction)
+        await journal.append(rt, Act("directory_import", actor_id, None, "import", report.record_id or "", details))
         if when_kept is not None:
             await when_kept(report, transaction)
     clock = time.perf_counter()
@@ -476,3 +476,44 @@ async def import_paths(
 ) -> ImportReport:
     files = [InputFile.from_path(path) for path in paths]
     return await import_files(rt, files, fmt, source=source, dry_run=dry_run, actor_id=actor_id, progress=progress)
+
+
+JOB_STATES = {"queued": "en attente", "running": "en cours", "failed": "échec"}
+
+
+async def recent_imports(limit: int = 10) -> list[dict[str, Any]]:
+    """The desk's last imports, newest first: those that left a report (done), and those that did not (failed,
+    or still waiting or running), each with its state; a failed one says why."""
+    kept = [{**row, "state": "done", "job_id": None, "message": ""} for row in await records.recent(limit)]
+    unfinished = await (
+        ImportJob.select(
+            ImportJob.id,
+            ImportJob.created_at,
+            ImportJob.format,
+            ImportJob.source,
+            ImportJob.dry_run,
+            ImportJob.files,
+            ImportJob.status,
+            ImportJob.message,
+        )
+        .where(ImportJob.status != "done")
+        .order_by(ImportJob.id, ascending=False)
+        .limit(limit)
+    )
+    others = [
+        {
+            "id": None,
+            "job_id": row["id"],
+            "created_at": row["created_at"],
+            "format": row["format"],
+            "source": row["source"],
+            "dry_run": row["dry_run"],
+            "files": row["files"],
+            "state": row["status"],
+            "state_label": JOB_STATES.get(row["status"], row["status"]),
+            "message": row["message"],
+            "summary_lines": [],
+        }
+        for row in unfinished
+    ]
+    return sorted(kept + others, key=lambda item: item["created_at"], reverse=True)[:limit]
