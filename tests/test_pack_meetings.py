@@ -10,11 +10,11 @@ import re
 
 import httpx
 
-from network.meetings import service
+from network.meetings import rsvp, service
 from network.meetings.service import MAX_MINUTES, ActionCommand
 from network.meetings.tables import ActionItem, MeetingEvent, PartnerIndicator
-from tests.conftest import make_structure, post_form, sign_in
-from tests.test_meetings import _actor, _command, _invited, _network
+from tests.conftest import make_person, make_structure, post_form, sign_in
+from tests.test_meetings import _actor, _command, _invited, _network, _pdf_text, needs_soffice
 
 
 def _error_of(page: str, field: str) -> str:
@@ -140,3 +140,24 @@ async def test_the_event_page_says_truthfully_who_is_invited(client: httpx.Async
         "Invitations envoyées à 2 personnes de 2 structures : CCAS de Montclair et Centre social des Tilleuls." in page
     )
     assert "1 de ces structures n'a aucun compte actif sur Maillage" in page
+
+
+@needs_soffice
+async def test_the_attendance_sheet_starts_its_signature_table_on_the_first_page(client, rt, inbox, tmp_path):
+    people = await _network(rt)
+    for n, name in enumerate(("France Services de Montclair", "CAF du Loiret – accueil de Montclair")):
+        structure = await make_structure(name, "ASSO")
+        await make_person(rt, f"personne{n}@exemple.fr", {structure: ["manager"]})
+    coordinator = await _actor(people["coordinator"])
+    earlier = await service.create_event(rt, coordinator, _command(rt.today() - dt.timedelta(days=60)))
+    await service.add_action(rt, coordinator, earlier, ActionCommand("action", "Recenser", people["a"], rt.today()))
+    agenda = ("Accueil et tour de table", "Le bilan du semestre : présentation du dossier", "Les indicateurs")
+    event_id = await service.create_event(rt, coordinator, _command(rt.today() + dt.timedelta(days=3), agenda=agenda))
+    assert await rsvp.invite(rt, coordinator, event_id) == 4
+    await sign_in(client, people["coordinator"])
+    pdf = tmp_path / "feuille.pdf"
+    pdf.write_bytes((await client.get(f"/reunions/{event_id}/feuille.pdf")).content)
+    first, *_ = [page for page in _pdf_text(pdf).split("\f") if page.strip()]
+    assert "Suivi des actions encore ouvertes : 1" in first  # the agenda's four points
+    assert re.search(r"Structure +Nom +Réponse +Signature", first), "the signature table waits for page 2"
+    assert "Les personnes invitées : 4" in first
