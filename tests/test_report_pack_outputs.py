@@ -107,7 +107,8 @@ async def test_the_xlsx_annex_has_one_sheet_per_table_numbers_as_numbers_and_onl
                         f"a number stored as text in {sheet.title}: {value!r}"
                     )
                 elif value is not None:
-                    assert cell.number_format in (outputs.INTEGER_FORMAT, outputs.DECIMAL_FORMAT)
+                    formats = (outputs.INTEGER_FORMAT, outputs.DECIMAL_FORMAT, *outputs.CHANGE_FORMATS.values())
+                    assert cell.number_format in formats
 
     def sheet(section: str, table: str) -> openpyxl.worksheet.worksheet.Worksheet:
         return book[sheets[(section, table)]]
@@ -123,6 +124,8 @@ async def test_the_xlsx_annex_has_one_sheet_per_table_numbers_as_numbers_and_onl
     assert '\'=HYPERLINK("x")' in names  # the commune typed as a formula stays text
     figures = list(book["Chiffres clés"].iter_rows(values_only=True))
     assert ("Le réseau et son annuaire", "Structures membres", 4, 3, 1, None) in figures  # with the "Piège"
+    change = next(r for r in book["Chiffres clés"].iter_rows(min_row=2) if r[1].value == "Structures membres")[4]
+    assert change.number_format == "+#,##0;-#,##0;0"  # shown "+1", as the documents say it
     assert any(r[1] == "aucune donnée" for r in figures)  # the empty mandates' section
 
 

@@ -286,6 +286,7 @@ async def pdf_bytes(rt: Runtime, docx: bytes) -> bytes:
 # ---------------------------------------------------------------- XLSX
 INTEGER_FORMAT = "#,##0"  # shown "1 108" by a French spreadsheet
 DECIMAL_FORMAT = "#,##0.0####"  # "47,91045", "12,5"
+CHANGE_FORMATS = {INTEGER_FORMAT: "+#,##0;-#,##0;0", DECIMAL_FORMAT: "+#,##0.0####;-#,##0.0####;0"}
 
 
 def xlsx_bytes(pack: Pack) -> bytes:
@@ -332,6 +333,9 @@ def xlsx_bytes(pack: Pack) -> bytes:
                 ]
             )
     put(summary, rows)
+    for (change,) in summary.iter_rows(min_row=2, min_col=5, max_col=5):  # "Évolution": signed, as the documents
+        if isinstance(change.value, int | float):
+            change.number_format = CHANGE_FORMATS[change.number_format]
     sheets = sheet_names(pack)
     for section in pack.sections:
         for table in section.tables:
