@@ -419,7 +419,7 @@ async def test_the_attendance_sheet_pdf_lists_the_invited_by_structure(client, r
     pdf.write_bytes(response.content)
     text = _pdf_text(pdf)
     day = rt.today() + dt.timedelta(days=3)
-    assert "Feuille de présence" in text and rsvp.day_text(day) in text and "De 14 h à 16 h 30." in text
+    assert "Feuille de présence" in text and rsvp.day_text(day) in text and "de 14 h à 16 h 30." in text
     assert "Lea Aidante" in text and "Centre social des Tilleuls" in text and "Pas de réponse" in text
     assert re.search(r"Page 1 sur \d", text)
 

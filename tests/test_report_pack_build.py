@@ -96,7 +96,7 @@ async def test_one_click_builds_the_pack_then_each_file_downloads(client, rt):
         assert file.status_code == 200 and file.content.startswith(magic), fmt
         assert "attachment" in file.headers["content-disposition"]
     xlsx = await client.get(f"/reunions/bilan/{build}/fichiers/xlsx")
-    assert "Chiffres" in openpyxl.load_workbook(io.BytesIO(xlsx.content)).sheetnames
+    assert "Chiffres clés" in openpyxl.load_workbook(io.BytesIO(xlsx.content)).sheetnames
     assert (await client.get(f"/reunions/bilan/{build}/fichiers/exe")).status_code == 404
     listing = await client.get("/reunions/bilan")
     assert f"/reunions/bilan/{build}" in listing.text and "Terminé" in listing.text
@@ -126,8 +126,8 @@ async def test_the_command_line_builds_the_four_files(database_url, tmp_path, ap
     assert done.returncode == 0, done.stderr
     assert "Bilan 2026-S1 écrit" in done.stdout
     assert "100 % Terminé" in done.stderr  # the steps, one a line when stderr is not a terminal
-    shared = openpyxl.load_workbook(out / "bilan-reseau-2026-S1.xlsx")["Chiffres"]
-    assert ("Le réseau et son annuaire", "Structures membres", "3", "2", "+1") in list(shared.values)
+    shared = openpyxl.load_workbook(out / "bilan-reseau-2026-S1.xlsx")["Chiffres clés"]
+    assert ("Le réseau et son annuaire", "Structures membres", 3, 2, 1, None) in list(shared.values)
     names = sorted(p.name for p in out.iterdir() if p.is_file())
     assert [n for n in names if n.startswith("bilan-reseau-2026-S1.")] == [
         "bilan-reseau-2026-S1.docx",
@@ -141,7 +141,7 @@ async def test_the_command_line_builds_the_four_files(database_url, tmp_path, ap
 async def test_the_coordinations_own_copy_has_exact_small_counts(database_url, tmp_path, app, rt):
     ids = await handmade_network()
     await _referral(ids["a"], ids["b"], at(2026, 2, 1, 9), "accepted", first_answer_at=at(2026, 2, 1, 11))
-    for exact, value, change in ((False, "< 5", "–"), (True, "1", "+1")):
+    for exact, value, change in ((False, "< 5", "–"), (True, 1, 1)):
         out = tmp_path / f"bilan-{exact}"
         flags = ("--exact",) if exact else ()
         done = await asyncio.to_thread(
@@ -157,8 +157,8 @@ async def test_the_coordinations_own_copy_has_exact_small_counts(database_url, t
             var_dir=tmp_path,
         )
         assert done.returncode == 0, done.stderr
-        rows = list(openpyxl.load_workbook(out / "bilan-reseau-2026-S1.xlsx")["Chiffres"].values)
-        assert ("Orientations entre structures", "Orientations envoyées", value, "0", change) in rows
+        rows = list(openpyxl.load_workbook(out / "bilan-reseau-2026-S1.xlsx")["Chiffres clés"].values)
+        assert ("Orientations entre structures", "Orientations envoyées", value, 0, change, None) in rows
 
 
 @pytest.mark.parametrize(

@@ -85,30 +85,47 @@ async def test_every_module_gives_its_section_in_order_and_empty_ones_say_so(rt:
     assert ("Orientations envoyées", "< 5", "0", "–") in referrals["figures"]
 
 
-async def test_the_xlsx_annex_has_one_sheet_per_table_and_only_safe_cells(rt: Runtime):
+async def test_the_xlsx_annex_has_one_sheet_per_table_numbers_as_numbers_and_only_safe_text(rt: Runtime):
     await make_formula_named_structure()
     built = await _built(rt)
     book = openpyxl.load_workbook(io.BytesIO(outputs.xlsx_bytes(built)))
     tables = [t for s in built.sections for t in s.tables]
-    assert book.sheetnames[0] == "Chiffres" and book.sheetnames[-1] == "Définitions"
+    assert book.sheetnames[0] == "Chiffres clés" and book.sheetnames[-1] == "Définitions"
     assert len(book.sheetnames) == len(tables) + 2
     assert all(len(name) <= 31 for name in book.sheetnames)
+    sheets = outputs.sheet_names(built)
+    assert all("_" not in name for name in sheets.values())  # French titles, not the tables' keys
     for sheet in book.worksheets:
-        for row in sheet.iter_rows(values_only=True):
-            for value in row:
-                assert value is None or isinstance(value, str)
-                assert value is None or safe_cell(value) == value  # nothing a spreadsheet could run
-    kinds = book["structures_types"]
+        assert all(cell.value not in (None, "") for cell in sheet[1]), f"an empty header cell in {sheet.title}"
+        for row in sheet.iter_rows():
+            for cell in row:
+                value = cell.value
+                assert value is None or isinstance(value, str | int | float)
+                if isinstance(value, str):
+                    assert safe_cell(value) == value  # nothing a spreadsheet could run
+                    assert not value.replace("\u202f", "").replace(",", "").replace(".", "").isdigit(), (
+                        f"a number stored as text in {sheet.title}: {value!r}"
+                    )
+                elif value is not None:
+                    formats = (outputs.INTEGER_FORMAT, outputs.DECIMAL_FORMAT, *outputs.CHANGE_FORMATS.values())
+                    assert cell.number_format in formats
+
+    def sheet(section: str, table: str) -> openpyxl.worksheet.worksheet.Worksheet:
+        return book[sheets[(section, table)]]
+
+    kinds = sheet("directory", "structures_types")
     assert [c.value for c in kinds[1]] == ["Type", "Structures"]
-    assert {r[0]: r[1] for r in kinds.iter_rows(min_row=2, values_only=True)}["Centre social"] == "1"  # public
-    states = {r[0]: r[1] for r in book["orientations_etats"].iter_rows(min_row=2, values_only=True)}
-    assert states["acceptée"] == "< 5" and states["refusée"] == "0"  # one referral: an act, hidden
-    coordinates = list(book["carte_couverture"].iter_rows(min_row=2, values_only=True))
-    assert ("Lusignan", "46,435", "0,125", "1", "1") in coordinates
-    names = [r[0] for r in book["couverture"].iter_rows(min_row=2, values_only=True)]
+    assert {r[0]: r[1] for r in kinds.iter_rows(min_row=2, values_only=True)}["Centre social"] == 1  # public
+    states = {r[0]: r[1] for r in sheet("referrals", "orientations_etats").iter_rows(min_row=2, values_only=True)}
+    assert states["acceptée"] == "< 5" and states["refusée"] == 0  # one referral: an act, hidden
+    coordinates = list(sheet("directory", "carte_couverture").iter_rows(min_row=2, values_only=True))
+    assert ("Lusignan", 46.435, 0.125, 1, 1) in coordinates
+    names = [r[0] for r in sheet("directory", "couverture").iter_rows(min_row=2, values_only=True)]
     assert '\'=HYPERLINK("x")' in names  # the commune typed as a formula stays text
-    figures = list(book["Chiffres"].iter_rows(values_only=True))
-    assert ("Le réseau et son annuaire", "Structures membres", "4", "3", "+1") in figures  # with the "Piège"
+    figures = list(book["Chiffres clés"].iter_rows(values_only=True))
+    assert ("Le réseau et son annuaire", "Structures membres", 4, 3, 1, None) in figures  # with the "Piège"
+    change = next(r for r in book["Chiffres clés"].iter_rows(min_row=2) if r[1].value == "Structures membres")[4]
+    assert change.number_format == "+#,##0;-#,##0;0"  # shown "+1", as the documents say it
     assert any(r[1] == "aucune donnée" for r in figures)  # the empty mandates' section
 
 
@@ -167,6 +184,7 @@ def test_an_empty_table_draws_no_chart_and_a_long_one_is_cut_in_documents():
     long = Table("long", "Long", ("Nom", "N"), tuple((f"s{i}", i) for i in range(40)), indicator)
     rows = outputs.doc_rows(long)
     assert len(rows) == outputs.DOC_ROWS and rows[0] == ("s39", 39)
-    assert "25 lignes sur 40" in outputs.doc_note(long)
+    shared = pack.Pack(S1, S1.previous(), (), dt.datetime(2026, 7, 1, tzinfo=dt.UTC))
+    assert "25 lignes sur 40" in outputs.doc_note(shared, long, "Long")
     section = Section("s", "S", (Figure(indicator, 0, 0),), (empty,))
     assert section.empty

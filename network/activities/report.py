@@ -78,17 +78,21 @@ PLACES = _indicator(
     "Activités et passages en accès libre par lieu : pour voir les permanences chargées et celles qui restent vides.",
 )
 
-BREAKDOWNS: tuple[tuple[str, str, str], ...] = (  # (figures' breakdown, sheet key, French title)
-    ("thematique", "activites_thematiques", "Activités par thématique"),
-    ("duration", "activites_durees", "Activités par durée"),
-    ("place", "activites_lieux_types", "Activités par type de lieu"),
-    ("month", "activites_mois", "Activités par mois"),
-    ("age", "personnes_ages", "Personnes aidées par tranche d'âge"),
-    ("gender", "personnes_genres", "Personnes aidées par genre"),
-    ("status", "personnes_statuts", "Personnes aidées par situation"),
-    ("commune", "personnes_communes", "Personnes aidées par commune"),
-    ("channel", "personnes_connu", "Comment les personnes ont connu le lieu"),
-    ("satisfaction", "satisfaction", "Notes de satisfaction"),
+BREAKDOWNS: tuple[tuple[str, str, str, str], ...] = (  # (figures' breakdown, sheet key, French title, rows' name)
+    ("thematique", "activites_thematiques", "Activités par thématique", "Thématique"),
+    ("duration", "activites_durees", "Activités par durée", "Durée"),
+    ("place", "activites_lieux_types", "Activités par type de lieu", "Type de lieu"),
+    ("month", "activites_mois", "Activités par mois", "Mois"),
+    ("age", "personnes_ages", "Personnes aidées par tranche d'âge", "Tranche d'âge"),
+    ("gender", "personnes_genres", "Personnes aidées par genre", "Genre"),
+    ("status", "personnes_statuts", "Personnes aidées par situation", "Situation"),
+    ("commune", "personnes_communes", "Personnes aidées par commune", "Commune"),
+    ("channel", "personnes_connu", "Comment les personnes ont connu le lieu", "Connu par"),
+    ("satisfaction", "satisfaction", "Notes de satisfaction", "Note"),
+)
+MONTH_NOTE = (
+    "Activités par mois : chaque mois est comparé au mois de même rang de la période précédente, "
+    "nommé entre parenthèses."
 )
 
 
@@ -113,7 +117,14 @@ async def _per_place_rows(period: Period) -> tuple[tuple[Any, ...], ...]:
     )
     rows = list(await Activity.raw(query, period.start, period.end, period.start, period.end))
     rows.sort(key=lambda r: (-(int(r["acts"] or 0) + int(r["visits"] or 0)), r["structure"], r["place"]))
-    return tuple((f"{r['structure']} – {r['place']}", int(r["acts"] or 0), int(r["visits"] or 0)) for r in rows)
+    return tuple((_place_name(r["structure"], r["place"]), int(r["acts"] or 0), int(r["visits"] or 0)) for r in rows)
+
+
+def _place_name(structure: str, place: str) -> str:
+    """ "Structure – place", or the structure's name alone when the place is named after it."""
+    if " ".join(place.split()).casefold() == " ".join(structure.split()).casefold():
+        return structure
+    return f"{structure} – {place}"
 
 
 async def report(rt: Runtime, period: Period) -> Section:
@@ -144,14 +155,14 @@ async def report(rt: Runtime, period: Period) -> Section:
         Table(
             key,
             title,
-            ("", "Nombre", "Période précédente"),
-            _compare(
-                now.shares(name), then.shares(name), keep_order=name in ("month", "satisfaction", "age", "duration")
-            ),
+            (rows_name, "Nombre", "Période précédente"),
+            _compare_months(now.shares(name), then.shares(name), period, before)
+            if name == "month"
+            else _compare(now.shares(name), then.shares(name), keep_order=name in ("satisfaction", "age", "duration")),
             indicator=ACCOMPANIMENTS if name in ("age", "gender", "status", "commune", "channel") else ACTIVITIES,
             chart="columns" if name == "month" else "bar",
         )
-        for name, key, title in BREAKDOWNS
+        for name, key, title, rows_name in BREAKDOWNS
     ]
     tables.append(
         Table(
@@ -165,6 +176,7 @@ async def report(rt: Runtime, period: Period) -> Section:
     notes = (
         "Les personnes sont anonymes : « personnes différentes » est un minimum.",
         "Une activité compte dans chacune de ses thématiques : les parts peuvent dépasser 100 %.",
+        MONTH_NOTE,
     )
     return Section("activities", "Activités des partenaires", figures, tuple(tables), notes, order=40)
 
@@ -175,4 +187,28 @@ def _compare(current: list[Any], previous: list[Any], *, keep_order: bool) -> tu
     rows = [(share.label, share.count, before.get(share.code, 0)) for share in current]
     if not keep_order:
         rows.sort(key=lambda row: (-row[1], row[0]))
+    return tuple(rows)
+
+
+def _month_index(code: str) -> int:
+    year, month = code.split("-")
+    return int(year) * 12 + int(month) - 1
+
+
+def _month_code(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _compare_months(
+    current: list[Any], previous: list[Any], period: Period, before: Period
+) -> tuple[tuple[Any, ...], ...]:
+    """(month, count now, count in the previous period's month of the same rank): month codes never match across
+    two periods, so each month is paired with the one as many months after the previous period's start as it is
+    after this period's (a semester's January with the previous semester's July), named in its label."""
+    shift = (period.start.year * 12 + period.start.month) - (before.start.year * 12 + before.start.month)
+    counts = {share.code: share.count for share in previous}
+    rows = []
+    for share in current:
+        then = _month_code(_month_index(share.code) - shift)
+        rows.append((f"{share.label} ({activity_figures.month_label(then)})", share.count, counts.get(then, 0)))
     return tuple(rows)

@@ -157,8 +157,11 @@ def _bars(plt: Any, table: Table) -> Any:
         ax.set_ylim(0, peak * 1.15)
     ax.set_title(title_of(table), loc="left")
     ax.spines[["top", "right"]].set_visible(False)
-    if series > 1:
-        ax.legend(frameon=False, fontsize=7, loc="lower right" if horizontal else "upper right")
+    if series > 1 and horizontal:
+        ax.legend(frameon=False, fontsize=7, loc="lower right")
+    elif series > 1:  # one line at the top, in the room left above the tallest bar: never over a value label
+        ax.set_ylim(0, peak * 1.35)
+        ax.legend(frameon=False, fontsize=7, loc="upper right", ncol=series)
     fig.tight_layout()
     return fig
 

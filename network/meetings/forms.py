@@ -13,8 +13,10 @@ from hub.schemas import MULTI_LINE, SINGLE_LINE
 from network.meetings import service
 from network.meetings.indicators import IndicatorCommand
 
-Line = Annotated[str, msgspec.Meta(max_length=2000, pattern=SINGLE_LINE)]
-Text = Annotated[str, msgspec.Meta(max_length=60000, pattern=MULTI_LINE)]
+# Free text has no length cap here: the request body's limit bounds it, and the services' limits (service.MAX_*)
+# answer beside the field with the text kept; a cap here would answer a bare 400 page and lose what was typed.
+Line = Annotated[str, msgspec.Meta(pattern=SINGLE_LINE)]
+Text = Annotated[str, msgspec.Meta(pattern=MULTI_LINE)]
 Code = Annotated[str, msgspec.Meta(max_length=120, pattern=SINGLE_LINE)]
 Codes = Annotated[list[Code], msgspec.Meta(max_length=5000)] | Code
 TICKED = ("on", "1", "true", "oui")
@@ -117,7 +119,7 @@ def event_command(form: EventForm, today: dt.date) -> service.EventCommand:
     return command
 
 
-def action_command(form: ActionForm) -> service.ActionCommand:
+def action_command(form: ActionForm, event_day: dt.date | None = None) -> service.ActionCommand:
     errors = FieldErrors()
     owner: int | None = None
     if form.owner_structure_id.strip():
@@ -134,7 +136,7 @@ def action_command(form: ActionForm) -> service.ActionCommand:
     command = service.ActionCommand(kind=form.kind, title=form.title, owner_structure_id=owner, due_date=due)
     if "owner_structure_id" not in errors:
         with errors.collecting():
-            service.check_action(command)
+            service.check_action(command, event_day)
     errors.raise_if_any()
     return command
 

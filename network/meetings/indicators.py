@@ -28,6 +28,7 @@ from network.tables import Structure as DirectoryStructure
 
 VALUE_TYPES = {"integer": "Nombre entier", "decimal": "Nombre décimal"}
 MAX_VALUE = 1_000_000_000
+MAX_LABEL, MAX_DEFINITION, MAX_UNIT = 200, 2000, 40
 _INTEGER = re.compile(r"\d+")
 _DECIMAL = re.compile(r"\d+(?:[.,]\d{1,4})?")
 
@@ -49,14 +50,15 @@ async def define(rt: Runtime, actor: Actor, command: IndicatorCommand) -> int:
     """The coordinator defines a new indicator."""
     _require_coordinator(actor)
     errors: dict[str, str] = {}
-    if not 2 <= len(command.label.strip()) <= 200:
-        errors["label"] = "Donnez un nom à l'indicateur : de 2 à 200 caractères."
-    if not command.definition.strip():
+    if not 2 <= len(command.label.strip()) <= MAX_LABEL:
+        errors["label"] = f"Donnez un nom à l'indicateur : de 2 à {MAX_LABEL} caractères."
+    definition = command.definition.replace("\r\n", "\n")
+    if not definition.strip():
         errors["definition"] = "Dites ce qui est compté, pour que chaque structure compte de la même façon."
-    elif len(command.definition) > 2000:
-        errors["definition"] = "2 000 caractères au plus."
-    if len(command.unit) > 40:
-        errors["unit"] = "40 caractères au plus."
+    elif len(definition) > MAX_DEFINITION:
+        errors["definition"] = f"La définition compte {len(definition)} caractères : 2 000 au plus."
+    if len(command.unit) > MAX_UNIT:
+        errors["unit"] = f"{MAX_UNIT} caractères au plus."
     if command.number_type not in VALUE_TYPES:
         errors["number_type"] = "Choisissez : nombre entier ou nombre décimal."
     if errors:
@@ -64,7 +66,7 @@ async def define(rt: Runtime, actor: Actor, command: IndicatorCommand) -> int:
     async with write_transaction():
         row = PartnerIndicator(
             label=command.label.strip(),
-            definition=command.definition.strip(),
+            definition=definition.strip(),
             unit=command.unit.strip(),
             number_type=command.number_type,
             by_neighbourhood=command.by_neighbourhood,

@@ -80,16 +80,91 @@ def doc_rows(table: Table) -> tuple[tuple[Any, ...], ...]:
     return table.rows[:DOC_ROWS]
 
 
-def doc_note(table: Table) -> str:
-    if len(table.rows) <= DOC_ROWS:
-        return ""
-    return f"{DOC_ROWS} lignes sur {len(table.rows)} ; le tableau complet est dans l'annexe XLSX (feuille « {sheet_name(table.key)} »)."
+TOO_SMALL = (
+    "Pas de graphique : tous les nombres de ce tableau sont inférieurs à 5, trop petits pour être montrés "
+    "sans risquer de reconnaître quelqu'un."
+)
+EMPTY_HEADER = "Libellé"  # a table whose first column has no name: its header cell still says something
 
 
-def sheet_name(key: str) -> str:
-    """An XLSX sheet's name: at most 31 characters, none of []:*?/\\."""
-    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in key)
-    return cleaned[:31] or "feuille"
+def doc_note(pack: Pack, table: Table, sheet: str = "") -> str:
+    """The sentences printed under a table: no chart when every count is hidden, and where the rest of a long
+    table is (the annex's sheet)."""
+    notes = []
+    if chart_hidden(pack, table):
+        notes.append(TOO_SMALL)
+    if len(table.rows) > DOC_ROWS:
+        where = f" (feuille « {sheet} »)" if sheet else ""
+        notes.append(f"{DOC_ROWS} lignes sur {len(table.rows)} ; le tableau complet est dans l'annexe XLSX{where}.")
+    return " ".join(notes)
+
+
+def chart_hidden(pack: Pack, table: Table) -> bool:
+    """A chart that would draw nothing: every number it would show is hidden by the "< 5" rule (or 0)."""
+    if not charts.drawable(table):
+        return False
+    shown = pack.chart_values(table)
+    values = [row[i] for row in shown.rows for i in charts.numeric_columns(table) if i < len(row)]
+    return any(v is None for v in values) and all(v is None or v == 0 for v in values)
+
+
+def header(columns: tuple[str, ...]) -> list[str]:
+    """The columns' names, none empty."""
+    return [c or (EMPTY_HEADER if n == 0 else f"Colonne {n + 1}") for n, c in enumerate(columns)]
+
+
+def sheet_name(title: str) -> str:
+    """An XLSX sheet's name from a French title: at most 31 characters (cut at a word), none of []:*?/\\."""
+    cleaned = " ".join("".join(" " if ch in "[]:*?/\\" else ch for ch in title).split()).strip("'")
+    if len(cleaned) > 31:
+        words = cleaned[:32].split(" ")[:-1] if " " in cleaned[:32] else [cleaned[:31]]
+        while len(words) > 1 and words[-1].casefold().strip(",;:–-") in _DANGLING:
+            words.pop()  # "Services par famille de" -> "Services par famille"
+        cleaned = " ".join(words).rstrip(" ,;:–-'")
+    return cleaned or "Tableau"
+
+
+_DANGLING = {
+    "",
+    "de",
+    "du",
+    "des",
+    "d'",
+    "la",
+    "le",
+    "les",
+    "l'",
+    "à",
+    "au",
+    "aux",
+    "par",
+    "et",
+    "ou",
+    "en",
+    "sur",
+    "pour",
+}
+
+
+def sheet_names(pack: Pack) -> dict[tuple[str, str], str]:
+    """Each table's sheet in the XLSX annex, keyed by (section, table): its title, made unique."""
+    used = {SUMMARY_SHEET.casefold(), DEFINITIONS_SHEET.casefold()}
+    names = {}
+    for section in pack.sections:
+        for table in section.tables:
+            name = base = sheet_name(table.title)
+            n = 2
+            while name.casefold() in used:
+                suffix = f" ({n})"
+                name = base[: 31 - len(suffix)].rstrip() + suffix
+                n += 1
+            used.add(name.casefold())
+            names[(section.key, table.key)] = name
+    return names
+
+
+SUMMARY_SHEET = "Chiffres clés"
+DEFINITIONS_SHEET = "Définitions"
 
 
 def chart_images(pack: Pack, fmt: str = "png") -> dict[tuple[str, str], bytes]:
@@ -100,13 +175,14 @@ def chart_images(pack: Pack, fmt: str = "png") -> dict[tuple[str, str], bytes]:
             continue
         for table in section.tables:
             shown = pack.chart_values(table)
-            if charts.drawable(table):
+            if charts.drawable(table) and not chart_hidden(pack, table):
                 images[(section.key, table.key)] = charts.render(shown, fmt)
     return images
 
 
 # ---------------------------------------------------------------- DOCX and PDF
 def _section_context(pack: Pack, number: int, section: Section, image: Callable[[str, str], Any]) -> dict[str, Any]:
+    sheets = sheet_names(pack)
     return {
         "number": number,
         "title": section.title,
@@ -125,8 +201,8 @@ def _section_context(pack: Pack, number: int, section: Section, image: Callable[
                 "title": table.title,
                 "empty": table.empty,
                 "image": image(section.key, table.key),
-                "note": doc_note(table),
-                "columns": list(printed(table).columns),
+                "note": doc_note(pack, table, sheets[(section.key, table.key)]),
+                "columns": header(printed(table).columns),
                 "rows": [[pack.cell(table, v) for v in row] for row in doc_rows(table)],
             }
             for table in section.tables
@@ -208,49 +284,65 @@ async def pdf_bytes(rt: Runtime, docx: bytes) -> bytes:
 
 
 # ---------------------------------------------------------------- XLSX
+INTEGER_FORMAT = "#,##0"  # shown "1 108" by a French spreadsheet
+DECIMAL_FORMAT = "#,##0.0####"  # "47,91045", "12,5"
+CHANGE_FORMATS = {INTEGER_FORMAT: "+#,##0;-#,##0;0", DECIMAL_FORMAT: "+#,##0.0####;-#,##0.0####;0"}
+
+
 def xlsx_bytes(pack: Pack) -> bytes:
-    """The annex: a sheet of the figures, one sheet per table, the definitions; every cell a safe string."""
+    """The annex: a sheet of the figures, one sheet per table, the definitions. Numbers are numbers (a French
+    spreadsheet writes them its way); a count hidden by the "< 5" rule, and any text, is a safe string."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     book = Workbook(write_only=False)
     summary = book.active
     assert summary is not None
-    summary.title = "Chiffres"
+    summary.title = SUMMARY_SHEET
     bold = Font(bold=True)
 
     def put(sheet: Any, rows: list[list[Any]]) -> None:
         for row in rows:
-            sheet.append([safe_cell(v) for v in row])
+            sheet.append([_xlsx_cell(v) for v in row])
         for cell in sheet[1]:
             cell.font = bold
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, bool) or not isinstance(cell.value, int | float):
+                    continue
+                cell.number_format = INTEGER_FORMAT if float(cell.value).is_integer() else DECIMAL_FORMAT
         sheet.freeze_panes = "A2"
-        for index, column in enumerate(sheet.columns, start=1):
-            width = max((len(str(c.value or "")) for c in column), default=8)
+        for column in sheet.columns:
+            width = max((len(_shown(c.value)) for c in column), default=8)
             sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 10), 60)
-            del index
 
-    rows: list[list[Any]] = [["Partie", "Indicateur", pack.period.label, pack.previous.label, "Évolution"]]
+    rows: list[list[Any]] = [["Partie", "Indicateur", pack.period.label, pack.previous.label, "Évolution", "Unité"]]
     for section in pack.sections:
         if section.empty:
-            rows.append([section.title, NO_DATA, "", "", ""])
+            rows.append([section.title, NO_DATA, "", "", "", ""])
             continue
         for f in section.figures:
-            rows.append([section.title, f.indicator.label, pack.value(f), pack.value(f, previous=True), pack.change(f)])
+            rows.append(
+                [
+                    section.title,
+                    f.indicator.label,
+                    pack.figure_value(f),
+                    pack.figure_value(f, previous=True),
+                    pack.figure_change(f),
+                    f.indicator.unit,
+                ]
+            )
     put(summary, rows)
-    used = {"Chiffres", "Définitions"}
+    for (change,) in summary.iter_rows(min_row=2, min_col=5, max_col=5):  # "Évolution": signed, as the documents
+        if isinstance(change.value, int | float):
+            change.number_format = CHANGE_FORMATS[change.number_format]
+    sheets = sheet_names(pack)
     for section in pack.sections:
         for table in section.tables:
-            name = sheet_name(table.key)
-            n = 2
-            while name in used:
-                name = sheet_name(f"{table.key[:27]}_{n}")
-                n += 1
-            used.add(name)
-            sheet = book.create_sheet(name)
-            body = [[pack.cell(table, v) for v in row] for row in table.rows] or [[NO_DATA]]
-            put(sheet, [list(table.columns), *body])
-    definitions = book.create_sheet("Définitions")
+            sheet = book.create_sheet(sheets[(section.key, table.key)])
+            body = [[pack.cell_value(table, v) for v in row] for row in table.rows] or [[NO_DATA]]
+            put(sheet, [header(table.columns), *body])
+    definitions = book.create_sheet(DEFINITIONS_SHEET)
     put(
         definitions,
         [["Partie", "Indicateur", "Définition", "Unité"]]
@@ -261,19 +353,33 @@ def xlsx_bytes(pack: Pack) -> bytes:
     return out.getvalue()
 
 
+def _xlsx_cell(value: Any) -> Any:
+    """A number as it is; anything else a string neutralised against formula injection (hub.spreadsheets)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return safe_cell(value)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:,.5g}"
+    return str(value or "")
+
+
 # ---------------------------------------------------------------- the dashboard's view of the pack
 def dashboard(pack: Pack) -> dict[str, Any]:
     """What the dashboard page (and its standalone HTML file) shows: the same figures and tables as the DOCX."""
     sections = []
+    sheets = sheet_names(pack)
     for number, section in enumerate(pack.sections, start=1):
         tables = [
             {
                 "key": table.key,
                 "title": table.title,
                 "empty": table.empty,
-                "columns": printed(table).columns,
+                "columns": header(printed(table).columns),
                 "rows": [[pack.cell(table, v) for v in row] for row in doc_rows(table)],
-                "note": doc_note(table),
+                "note": doc_note(pack, table, sheets[(section.key, table.key)]),
             }
             for table in section.tables
         ]

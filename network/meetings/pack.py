@@ -68,6 +68,32 @@ class Pack:
             return shared_count(value) if self.shared else _int_text(value)
         return _decimal_text(value)
 
+    def cell_value(self, table: Table, value: Any) -> Any:
+        """A cell as the XLSX annex stores it: a number stays a number, a count hidden by the "< 5" rule is the
+        text "< 5", anything else its text."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "" if value is None else str(value)
+        if self.shared and table.counts and isinstance(value, int) and _small(value):
+            return SMALL
+        return value
+
+    def figure_value(self, figure: Figure, previous: bool = False) -> Any:
+        """A figure as the XLSX annex stores it: a number, "< 5" for a small shared count, "" when unknown."""
+        value = figure.previous if previous else figure.value
+        if value is None:
+            return ""
+        if self.shared and figure.indicator.is_count and isinstance(value, int) and _small(value):
+            return SMALL
+        return value
+
+    def figure_change(self, figure: Figure) -> Any:
+        """The change as a number, or "–" when unknown or hidden by the "< 5" rule (as `change` says it)."""
+        text = self.change(figure)
+        if text == "–" or figure.change is None:
+            return "–"
+        delta = figure.change
+        return int(delta) if float(delta).is_integer() and isinstance(figure.value, int) else delta
+
     def chart_values(self, table: Table) -> Table:
         """The table as a chart may draw it: counts hidden by the "< 5" rule become None (no bar, a "< 5" label)."""
         if not (self.shared and table.counts):

@@ -26,6 +26,20 @@ AnyRequest = Request[Any, Any, Any]
 NO_INDEX = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
 
 
+LIMITS = {  # the services' limits, as the fields' maxlength
+    "title": service.MAX_TITLE,
+    "place": service.MAX_PLACE,
+    "agenda": service.MAX_AGENDA_CHARS,
+    "agenda_items": service.MAX_AGENDA_ITEMS,
+    "agenda_line": service.MAX_AGENDA_LINE,
+    "minutes": service.MAX_MINUTES,
+    "action_title": service.MAX_ACTION_TITLE,
+    "indicator_label": indicators.MAX_LABEL,
+    "indicator_definition": indicators.MAX_DEFINITION,
+    "indicator_unit": indicators.MAX_UNIT,
+}
+
+
 def current_semester(rt: Runtime) -> str:
     today = rt.today()
     return f"{today.year}-S{1 if today.month <= 6 else 2}"
@@ -49,6 +63,7 @@ def _labels() -> dict[str, Any]:
         "event_statuses": EVENT_STATUSES,
         "day_text": rsvp.day_text,
         "time_text": rsvp.time_text,
+        "limits": LIMITS,
     }
 
 
@@ -99,7 +114,7 @@ class MeetingPages(Controller):
             request,
             "meetings/mine.html",
             invitations=await service.my_invitations(rt, actor),
-            actions=await service.structure_actions(actor),
+            actions=await service.structure_actions(actor, rt.today()),
             my_structures=[s for s in await _active_structures() if actor.has_role(s["id"])],
             semester=previous_semester(rt),
             **_labels(),
@@ -282,7 +297,8 @@ class CoordinatorPages(Controller):
     ) -> Response[Any]:
         """Record a decision or an action item (its owner structure is told by mail)."""
         try:
-            await service.add_action(rt, actor, event_id, forms.action_command(data))
+            event = await service.event_row(event_id)
+            await service.add_action(rt, actor, event_id, forms.action_command(data, event["day"]))
         except Invalid as error:
             values = {f"action_{k}": v for k, v in msgspec_dict(data).items()}
             return await _event_page(request, rt, actor, event_id, error.fields or {"title": error.message}, **values)
@@ -444,6 +460,7 @@ async def _indicators_page(
         semester=semester,
         my_structures=[s for s in await _active_structures() if actor.has_role(s["id"])],
         types=indicators.VALUE_TYPES,
+        limits=LIMITS,
     )
 
 

@@ -42,8 +42,9 @@ MAX_TITLE = 200
 MAX_PLACE = 300
 MAX_AGENDA_ITEMS = 30
 MAX_AGENDA_LINE = 300
-MAX_MINUTES = 50_000
+MAX_MINUTES = 50_000  # the minutes' one limit: the page's maxlength says it too
 MAX_ACTION_TITLE = 300
+MAX_AGENDA_CHARS = MAX_AGENDA_ITEMS * (MAX_AGENDA_LINE + 1)  # the agenda box's maxlength: every point, full
 WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS_FR = (
     "janvier",
@@ -66,6 +67,11 @@ def day_text(day: dt.date, weekday: bool = True) -> str:
     first = "1er" if day.day == 1 else str(day.day)
     text = f"{first} {MONTHS_FR[day.month - 1]} {day.year}"
     return f"{WEEKDAYS_FR[day.weekday()]} {text}" if weekday else text
+
+
+def count_text(n: int) -> str:
+    """ "50 000": a number as French writes it, with narrow spaces."""
+    return f"{n:,}".replace(",", "\u202f")
 
 
 def time_text(value: str) -> str:
@@ -133,8 +139,17 @@ def check_event(command: EventCommand, today: dt.date) -> None:
         errors["place"] = "Indiquez le lieu : la salle et son adresse."
     elif len(command.place) > MAX_PLACE:
         errors["place"] = f"Le lieu doit compter {MAX_PLACE} caractères au plus."
-    if len(command.agenda) > MAX_AGENDA_ITEMS or any(len(line) > MAX_AGENDA_LINE for line in command.agenda):
-        errors["agenda"] = f"{MAX_AGENDA_ITEMS} points au plus, de {MAX_AGENDA_LINE} caractères au plus chacun."
+    long_lines = [n for n, line in enumerate(command.agenda, start=1) if len(line) > MAX_AGENDA_LINE]
+    if len(command.agenda) > MAX_AGENDA_ITEMS:
+        errors["agenda"] = (
+            f"L'ordre du jour compte {count_text(len(command.agenda))} points : {MAX_AGENDA_ITEMS} au plus, "
+            f"de {MAX_AGENDA_LINE} caractères au plus chacun."
+        )
+    elif long_lines:
+        errors["agenda"] = (
+            f"Le point {long_lines[0]} compte {count_text(len(command.agenda[long_lines[0] - 1]))} caractères : "
+            f"{MAX_AGENDA_LINE} au plus par point (un point par ligne)."
+        )
     if command.audience not in AUDIENCES:
         errors["audience"] = "Choisissez qui est invité."
     elif command.audience == "chosen" and not command.structure_ids:
@@ -298,17 +313,70 @@ async def event_page(rt: Runtime, actor: Actor, event_id: int) -> dict[str, Any]
     ).where(Invitation.event == event_id)
     invitations.sort(key=lambda r: (r["structure_name"], r["name"]))
     present = {row["user"] for row in await Attendance.select(Attendance.user).where(Attendance.event == event_id)}
+    actions = await actions_of_event(event_id)
+    for item in actions:
+        item["overdue"] = is_overdue(item, rt.today())
+    audience = await audience_structures(event)
+    people = await audience_people(event)
+    reachable = {p["structure"] for p in people}
     return {
         "event": event,
         "agenda": await full_agenda(rt, event),
         "invitations": invitations,
         "present": present,
         "answer_counts": {key: sum(1 for r in invitations if r["answer"] == key) for key in [*ANSWERS, ""]},
-        "actions": await actions_of_event(event_id),
-        "audience": await audience_structures(event),
+        "actions": actions,
+        "audience": audience,
+        "audience_text": audience_text(event, audience, reachable, invitations),
         "chosen": await chosen_structure_ids(event_id),
-        "not_invited": len(await audience_people(event)) - len({r["user"] for r in invitations}),
+        "not_invited": len(people) - len({r["user"] for r in invitations}),
     }
+
+
+def _names(names: Sequence[str], most: int = 8) -> str:
+    """ "A, B et C"; past `most` names, "A, B… et 5 autres"."""
+    shown = list(names[:most])
+    if len(names) > most:
+        return ", ".join(shown) + f" et {len(names) - most} autres"
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " et " + shown[-1]
+
+
+def audience_text(
+    event: dict[str, Any],
+    audience: Sequence[dict[str, Any]],
+    reachable: set[int],
+    invitations: Sequence[dict[str, Any]],
+) -> list[str]:
+    """Who the event is for, and who is (or will be) invited, in true French sentences: only the members of the
+    audience's structures that have an active account on Maillage receive an invitation."""
+    n = len(audience)
+    if event["audience"] == "all":
+        lines = [f"Public : toutes les structures membres du réseau ({n})."]
+    elif n:
+        lines = [
+            f"Public : {n} structure{'s' if n > 1 else ''} choisie{'s' if n > 1 else ''} : "
+            f"{_names([s['name'] for s in audience])}."
+        ]
+    else:
+        lines = ["Public : aucune des structures choisies n'est encore active."]
+    if invitations:
+        structures = sorted({r["structure_name"] for r in invitations})
+        people = len({r["user"] for r in invitations})
+        lines.append(
+            f"Invitations envoyées à {people} personne{'s' if people > 1 else ''} de "
+            f"{len(structures)} structure{'s' if len(structures) > 1 else ''} : {_names(structures)}."
+        )
+    silent = n - len(reachable)
+    if n and silent:
+        if silent == n:
+            lines.append("Aucune de ces structures n'a de compte actif sur Maillage : personne ne peut être invité.")
+        else:
+            lines.append(
+                f"{silent} de ces structures n'ont aucun compte actif sur Maillage : elles ne reçoivent pas d'invitation."
+                if silent > 1
+                else "1 de ces structures n'a aucun compte actif sur Maillage : elle ne reçoit pas d'invitation."
+            )
+    return lines
 
 
 async def chosen_structure_ids(event_id: int) -> list[int]:
@@ -351,7 +419,9 @@ async def full_agenda(rt: Runtime, event: dict[str, Any]) -> list[str]:
     return agenda
 
 
-def check_action(command: ActionCommand) -> None:
+def check_action(command: ActionCommand, event_day: dt.date | None = None) -> None:
+    """Every rule of a decision or an action item at once; its due date, when given, is not before the event's
+    day (the day it was decided), when that day is known."""
     errors: dict[str, str] = {}
     if command.kind not in ("decision", "action"):
         errors["kind"] = "Choisissez : décision ou action."
@@ -361,8 +431,23 @@ def check_action(command: ActionCommand) -> None:
         errors["title"] = f"{MAX_ACTION_TITLE} caractères au plus."
     if command.kind == "action" and command.owner_structure_id is None:
         errors["owner_structure_id"] = "Choisissez la structure qui porte l'action."
+    if command.kind == "action" and command.due_date and event_day and command.due_date < event_day:
+        errors["due_date"] = (
+            f"L'échéance ne peut pas tomber avant l'événement ({day_text(event_day, weekday=False)}) : "
+            "choisissez ce jour-là ou un jour suivant."
+        )
     if errors:
         raise Invalid("Certains champs sont invalides.", errors)
+
+
+def is_overdue(item: dict[str, Any], today: dt.date) -> bool:
+    """An open action item whose due date has passed."""
+    return (
+        item["kind"] == "action"
+        and item["status"] in OPEN_STATUSES
+        and bool(item["due_date"])
+        and (item["due_date"] < today)
+    )
 
 
 async def add_action(rt: Runtime, actor: Actor, event_id: int, command: ActionCommand) -> int:
@@ -372,6 +457,7 @@ async def add_action(rt: Runtime, actor: Actor, event_id: int, command: ActionCo
     check_action(command)
     async with write_transaction():
         event = await event_row(event_id)
+        check_action(command, event["day"])
         owner = None
         if command.kind == "action":
             owner = (
@@ -479,8 +565,8 @@ async def set_action_status(rt: Runtime, actor: Actor | None, action_id: int, st
         )
 
 
-async def structure_actions(actor: Actor) -> list[dict[str, Any]]:
-    """The action items of the actor's structures, open first."""
+async def structure_actions(actor: Actor, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """The action items of the actor's structures, open first; each says whether it is overdue (as of today)."""
     mine = list(actor.roles)
     if not mine:
         return []
@@ -490,13 +576,22 @@ async def structure_actions(actor: Actor) -> list[dict[str, Any]]:
         ActionItem.event.title.as_alias("event_title"),
         ActionItem.event.day.as_alias("event_day"),
     ).where(ActionItem.owner_structure.is_in(mine) & (ActionItem.kind == "action"))
+    for row in rows:
+        row["overdue"] = today is not None and is_overdue(row, today)
     return sorted(rows, key=lambda r: (r["status"] not in OPEN_STATUSES, r["due_date"] or dt.date.max, r["id"]))
 
 
 async def save_minutes(rt: Runtime, actor: Actor, event_id: int, text: str) -> None:
     require_coordinator(actor)
+    text = text.replace("\r\n", "\n")  # a browser sends each line break as two characters; its maxlength counts one
     if len(text) > MAX_MINUTES:
-        raise Invalid("Compte rendu trop long.", {"minutes": f"{MAX_MINUTES} caractères au plus."})
+        raise Invalid(
+            "Compte rendu trop long.",
+            {
+                "minutes": f"Le compte rendu compte {count_text(len(text))} caractères : "
+                f"{count_text(MAX_MINUTES)} au plus. Raccourcissez-le (votre texte est gardé ci-dessous)."
+            },
+        )
     async with write_transaction():
         await event_row(event_id)
         await MeetingEvent.update(
