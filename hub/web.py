@@ -32,6 +32,7 @@ from hub.accounts import Actor
 from hub.auth import SecondFactorRequired, current_actor, is_api_path
 from hub.db import RETRY_AFTER_SECONDS, is_contention
 from hub.errors import DomainError, TooManyRequests, Unauthorized, Unavailable
+from hub.journal import of
 from hub.modules import Module, NavItem
 from hub.reporting import percent_text
 from hub.runtime import Runtime
@@ -113,6 +114,7 @@ def template_environment() -> Environment:
     )
     env.filters["date_fr"] = _date_fr
     env.filters["percent_fr"] = percent_text
+    env.filters["of"] = of  # "de Paul", "d'Ordinateurs solidaires"
     return env
 
 

@@ -385,6 +385,7 @@ async def test_the_template_downloaded_filled_and_imported_from_the_page(
     book.save(filled)
     csv_template = await client.get("/activites/modele.csv")
     assert csv_template.text.lstrip("\ufeff").startswith("identifiant;date;type")
+    assert csv_template.headers["content-type"] == "text/csv; charset=utf-8"  # once
 
     await client.get(f"/activites/{epn}/import")
     form = {"format": "template", "dry_run": "on", "_csrf_token": client.cookies["maillage_csrf"]}

@@ -162,3 +162,10 @@ async def test_the_import_report_is_sent_with_one_charset(client, rt):
     record_id = (await ImportRecord.select(ImportRecord.id).first())["id"]
     download = await client.get(f"/annuaire/imports/{record_id}/rapport.csv")
     assert download.status_code == 200 and download.headers["content-type"] == "text/csv; charset=utf-8"
+
+
+def test_pages_elide_de_before_a_vowel() -> None:
+    from hub.web import template_environment
+
+    of = template_environment().filters["of"]
+    assert of("Ordinateurs solidaires") == "d'Ordinateurs solidaires" and of("Paul Martin") == "de Paul Martin"

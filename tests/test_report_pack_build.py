@@ -95,6 +95,7 @@ async def test_one_click_builds_the_pack_then_each_file_downloads(client, rt):
         file = await client.get(f"/reunions/bilan/{build}/fichiers/{fmt}")
         assert file.status_code == 200 and file.content.startswith(magic), fmt
         assert "attachment" in file.headers["content-disposition"]
+        assert file.headers["content-type"].count("charset") <= 1, fmt
     xlsx = await client.get(f"/reunions/bilan/{build}/fichiers/xlsx")
     assert "Chiffres clés" in openpyxl.load_workbook(io.BytesIO(xlsx.content)).sheetnames
     assert (await client.get(f"/reunions/bilan/{build}/fichiers/exe")).status_code == 404

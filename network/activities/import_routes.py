@@ -93,7 +93,7 @@ class ImportPages(Controller):
     @get("/modele.csv", operation_id="activityTemplateCsv")
     async def template_csv(self) -> Response[bytes]:
         """Maillage's activity template, CSV (semicolons, UTF-8), with an example row."""
-        return _download(imports.template_csv(), "text/csv; charset=utf-8", "modele-activites-maillage.csv")
+        return _download(imports.template_csv(), "text/csv", "modele-activites-maillage.csv")
 
     @get("/modele.xlsx", operation_id="activityTemplateXlsx")
     async def template_xlsx(self) -> Response[bytes]:

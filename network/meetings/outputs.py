@@ -35,7 +35,7 @@ MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "html": "text/html; charset=utf-8",
+    "html": "text/html",  # Litestar adds the charset of every text type
 }
 SHARED_NOTE = (
     "Document partagé avec le réseau : les nombres de 1 à 4 sont écrits « < 5 » pour qu'on ne puisse pas "
