@@ -31,6 +31,7 @@ from bench.common import percentile, pg_database, write_result
 from bench.directory_data import generate, load_postgres, load_sqlite
 
 ROUTING_P95_MS = 100.0
+ROUTING_WORDS = ("", "", "", "créer son compte Ameli et déclarer ses ressources", "carte grise", "retraite en ligne")
 INBOX_P95_MS = 100.0
 REFERRAL_P95_MS = 50.0
 DUE_WORK_S = 30.0
@@ -233,12 +234,16 @@ async def _measure(options: Options, database_url: str, workdir: Path) -> dict[s
         for n in range(options.requests + 20):
             lat, lon = rng.choice(points)
             request = RouteRequest(
-                thematiques=[rng.choice((DEMARCHES, EN_LIGNE))], latitude=lat, longitude=lon, availability=["tu-am"]
+                thematiques=[rng.choice((DEMARCHES, EN_LIGNE))],
+                text=rng.choice(ROUTING_WORDS),  # half of the needs come with words typed beside the thématique
+                latitude=lat,
+                longitude=lon,
+                availability=["tu-am"],
             )
             t0 = time.perf_counter()
             await referral_lookup.candidates(
                 thematiques=request.thematiques,
-                text="",
+                text=request.text,
                 origin=referral_lookup.Origin(latitude=lat, longitude=lon),
                 radius_m=None,
                 now=rt.now(),

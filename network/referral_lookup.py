@@ -20,6 +20,7 @@ from network import validation, vocabulary
 from network.geocoding import Geocoder, origin_of
 from network.search import hours
 from network.search.query import Origin, SearchQuery, search
+from network.search.query import words_matched as search_words_matched
 from network.tables import Place, Service
 
 __all__ = [
@@ -241,6 +242,11 @@ async def candidates(
     )
     page = await search(query, now=now)
     return {hit.service_id: hit.structure_id for hit in page.hits}
+
+
+async def words_matched(service_ids: Sequence[int], text: str) -> dict[int, list[str]]:
+    """Which of the typed words each of these services matches (with the directory's synonyms), as typed."""
+    return await search_words_matched(service_ids, text)
 
 
 async def locate(rt: Runtime, address: str) -> Origin:

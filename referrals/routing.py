@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-import re
 import statistics
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -41,7 +40,6 @@ from referrals.schemas import Candidate, RouteRequest, RouteResult
 from referrals.service import HALF_DAYS
 from referrals.tables import Referral
 
-MAX_WORDS = 8  # typed words looked up one by one to rank the candidates (one directory search each)
 CANDIDATES = 100  # how many matching services the directory's search hands over before scoring
 SHOWN = 20
 DAY_CODES = {"mo": 0, "tu": 1, "we": 2, "th": 3, "fr": 4, "sa": 5}
@@ -232,24 +230,13 @@ def _order(candidate: Candidate, words: dict[int, list[str]] | None = None) -> t
     return (-matched, -candidate.score, far, candidate.service_id)
 
 
-def _typed_words(text: str) -> list[str]:
-    """The box's words as typed, each once (case and accents aside), at most MAX_WORDS; the directory's search
-    drops its own stop words (a word it ignores matches every candidate, and so ranks nothing)."""
-    found: dict[str, str] = {}
-    for word in re.findall(r"[^\W_]+(?:['’-][^\W_]+)*", text):
-        if len(word) >= 2 or word.isdigit():
-            found.setdefault(word.casefold(), word)
-    return list(found.values())[:MAX_WORDS]
-
-
 async def _candidates(
     request: RouteRequest, probe: Context, radius: float | None
 ) -> tuple[dict[int, int], dict[int, list[str]]]:
     """The candidates (service id -> structure id) and, for each, the typed words it matches.
 
-    With thématiques, they are the need and the words only rank: the thématiques' services, those matching enough
-    of the words (the directory's search) and those matching any one word, each word looked up on its own.
-    Without, the words are the need: the directory's search alone picks the candidates."""
+    With thématiques, they are the need and the words only rank: the thématiques' services, and those the
+    directory's search finds for the words. Without, the words are the need: the search alone picks them."""
 
     async def lookup(text: str) -> dict[int, int]:
         return await directory.candidates(
@@ -263,23 +250,15 @@ async def _candidates(
 
     text = request.text.strip()
     found = await lookup(text)
-    typed = _typed_words(text)
-    if not typed or (len(typed) == 1 and not request.thematiques):
+    if not text:
         return found, {}
-    unfiltered = await lookup("")  # what a word the search ignores (a stop word) gives
     if request.thematiques:
-        found = {**unfiltered, **found}
-    words: dict[int, list[str]] = {}
-    for word in typed:
-        hits = await lookup(word)
-        if hits.keys() == unfiltered.keys() or hits.keys() >= found.keys():  # ignored, or ranks nothing
-            continue
-        for service_id, structure_id in hits.items():
-            if request.thematiques:
-                found.setdefault(service_id, structure_id)
-            if service_id in found:
-                words.setdefault(service_id, []).append(word)
-    return found, words
+        found = {**await lookup(""), **found}
+    words = await directory.words_matched(list(found), text)
+    # a word every candidate matches ranks nothing, and is not named
+    everywhere = set.intersection(*(set(words.get(service_id, ())) for service_id in found)) if found else set()
+    kept = {service_id: [w for w in matched if w not in everywhere] for service_id, matched in words.items()}
+    return found, {service_id: matched for service_id, matched in kept.items() if matched}
 
 
 async def _context(

@@ -5,13 +5,14 @@ needed) on the full-text index, and answered as a SearchPage.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
 
-from hub.db import current_engine
+from hub.db import among_sql, current_engine
 from hub.errors import Invalid
 from hub.tables import STRUCTURE_KINDS
 from network import vocabulary
@@ -19,12 +20,14 @@ from network.search import sql, synonyms
 from network.search.hours import is_open, open_expression_ids, paris_minute
 from network.search.text import (
     EARTH_RADIUS_M,
+    MAX_TERMS,
     Concept,
     area_key,
     concept_words,
     concepts,
     distance_m,
     filter_token,
+    fold,
     query_terms,
     snippet,
 )
@@ -308,6 +311,45 @@ async def search(q: SearchQuery, now: datetime, origin: Origin | None = None) ->
         origin=origin,
         ideas=len(found),
     )
+
+
+def typed_words(text: str) -> list[str]:
+    """The box's words as typed, each once (case and accents aside), at most MAX_TERMS: to say which were found."""
+    found: dict[str, str] = {}
+    for word in re.findall(r"[^\W_]+(?:['’-][^\W_]+)*", text):
+        if query_terms(word):  # not a word the search ignores ("de", "et")
+            found.setdefault(fold(word), word)
+    return list(found.values())[:MAX_TERMS]
+
+
+async def words_matched(service_ids: Sequence[int], text: str) -> dict[int, list[str]]:
+    """Which of the box's words (each with its synonyms, as the search takes it) each of these services matches,
+    as typed: one full-text query a word, on these services' rows only."""
+    ids = sorted(set(service_ids))
+    matched: dict[int, list[str]] = {}
+    words = typed_words(text)
+    if not ids or not words:
+        return matched
+    async with current_engine().transaction():
+        groups = await synonyms.all_groups()
+        for word in words:
+            found = concepts(word, groups)
+            if sql.on_sqlite():
+                condition, bound = among_sql("rowid", ids)
+                statement = (
+                    f"SELECT rowid AS id FROM network_search_fts WHERE network_search_fts MATCH ? AND {condition}"
+                )
+                args: list[Any] = [fts5_match(found, every=True), bound]
+            else:
+                condition, bound = among_sql("service_id", ids)
+                tsquery, tsquery_args = pg_tsquery(found, every=True)
+                statement = (
+                    f"SELECT service_id AS id FROM network_search_text WHERE {condition} AND document @@ ({tsquery})"
+                )
+                args = [bound, *tsquery_args]
+            for row in await sql.fetch(statement.replace("{}", "?"), args):
+                matched.setdefault(int(row["id"]), []).append(word)
+    return matched
 
 
 class _Plan:
