@@ -170,6 +170,16 @@ def concept_words(found: Sequence[Concept]) -> list[str]:
     return list(dict.fromkeys(stem for concept in found for phrase in concept for stem in phrase))
 
 
+def words_of_row(*texts: str) -> frozenset[str]:
+    """An index row's words as FTS5 reads them (folded, letters and digits)."""
+    return frozenset(word for text in texts for word in _WORD.findall(fold(text or "")))
+
+
+def phrase_in(phrase: Phrase, row_words: frozenset[str]) -> bool:
+    """A phrase's stems each start a word of the row (the row's words in any order: looser than NEAR)."""
+    return all(any(word.startswith(stem) for word in row_words) for stem in phrase)
+
+
 def snippet(text: str, terms: Sequence[str], width: int = 180) -> str:
     """A short plain-text extract of `text` starting a little before the first searched word."""
     text = " ".join(text.split())
