@@ -249,11 +249,13 @@ async def _candidates(
         )
 
     text = request.text.strip()
-    found = await lookup(text)
     if not text:
-        return found, {}
-    if request.thematiques:
-        found = {**await lookup(""), **found}
+        return await lookup(""), {}
+    if request.thematiques:  # both searches at once, each on a connection of its own (route runs outside one)
+        worded, unworded = await asyncio.gather(lookup(text), lookup(""))
+        found = {**unworded, **worded}
+    else:
+        found = await lookup(text)
     words = await directory.words_matched(list(found), text)
     # a word every candidate matches ranks nothing, and is not named
     everywhere = set.intersection(*(set(words.get(service_id, ())) for service_id in found)) if found else set()
