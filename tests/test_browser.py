@@ -189,7 +189,7 @@ def test_manager_invites_a_colleague_who_then_joins(
     newcomer = "lea.durand@ccas-montclair.example.fr"
     page.get_by_label("Adresse e-mail professionnelle").fill(newcomer)
     page.get_by_label("Rôle", exact=True).select_option("prescriber")
-    page.get_by_role("button", name="Envoyer l'invitation").click()
+    page.get_by_role("button", name="Envoyer l'invitation", exact=True).click()
     flash(page, "Invitation envoyée. Le lien est valable 7 jours.")
     audit.check(page, "membres (invitation envoyée)")
     screenshot(page, "membres")

@@ -59,7 +59,7 @@ def test_the_meeting_flow(
     sign_in(coordinator, COORDINATOR, phone)
     coordinator.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Réunions").click()
     expect(coordinator.get_by_role("heading", level=1)).to_have_text("Réunions du réseau")
-    expect(coordinator.get_by_role("link", name=re.compile(r"^Réunion du réseau, semestre"))).to_have_count(2)
+    expect(coordinator.get_by_role("link", name=re.compile(r"^Réunion du réseau, semestre"))).to_have_count(3)
     look(coordinator, audit, "réunions (coordinateur)", "reunions-liste")
 
     # the demo's last meeting: minutes, decisions and actions
