@@ -1,4 +1,4 @@
-"""Audit fixes on referrals: whom to call when the service has no line of its own, typed words that rank rather
+"""Referrals: whom to call when the service has no line of its own, typed words that rank rather
 than exclude, the resident's page after a refusal, the slots page's wide table and its default day, the slip on one
 page, the refuse form's error summary in page order, and the prescriber's landing inbox."""
 

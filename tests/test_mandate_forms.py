@@ -1,4 +1,4 @@
-"""The mandates' pages after the audit: a partial revocation says what stops and what goes on (flash and
+"""The mandates' pages: a partial revocation says what stops and what goes on (flash and
 attestation), every form reports all its errors at once beside their fields and keeps what was typed, ticked or
 drawn, the history shows the scopes a revoked mandate had, one word ("arrêter") for revoking."""
 

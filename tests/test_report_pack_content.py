@@ -1,4 +1,4 @@
-"""Audit fixes on the reporting pack: "Activités par mois" compares each month with the previous period's month
+"""The reporting pack's content: "Activités par mois" compares each month with the previous period's month
 of the same rank (its column was always 0), a place named after its structure is not named twice, a chart whose
 counts are all hidden by the "< 5" rule is a sentence instead of empty axes, and no table header is empty."""
 

@@ -1,4 +1,4 @@
-"""Audit fixes on the meetings' pages: one length limit per text field, answered beside the field with the text
+"""The meetings' pages: one length limit per text field, answered beside the field with the text
 kept (never a bare 400), with the same maxlength on the page; an action item's due date not before its meeting,
 overdue items flagged; the event page saying truthfully who is invited."""
 

@@ -1,4 +1,4 @@
-"""Directory and journal pages as the audit read them: withdrawn services, merged structures, the merge page's hours,
+"""Directory and journal pages as a desk reads them: withdrawn services, merged structures, the merge page's hours,
 the import form's errors, the "près de" box, a page past the end, failed imports on the desk, the journal's words."""
 
 from __future__ import annotations
