@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from hub.db import write_transaction
 from hub.demo import journal_later, office_hour
@@ -550,23 +551,31 @@ async def _seed_services(ids: dict[str, int]) -> int:
         )
         await service.save()
         created += 1
-        for place_name, street, quarter, (north, east), hours in demo_service.places:
+        for place_name, street, quarter, offset, hours in demo_service.places:
             await Place.insert(
                 Place(
                     service=service.id,
                     name=place_name,
-                    address=street,
-                    postal_code=POSTAL_CODE,
-                    commune=TOWN,
-                    insee_code=INSEE,
-                    neighbourhood=quarter,
-                    latitude=round(CENTRE[0] + north / 100, 5),
-                    longitude=round(CENTRE[1] + east / 100, 5),
+                    **_in_town(street, quarter, offset),
                     opening_hours=hours,
                     itinerant=len(demo_service.places) > 1,
                 )
             )
     return created
+
+
+def _in_town(street: str, quarter: str, offset: tuple[float, float]) -> dict[str, Any]:
+    """An address of the demo town: its street, quarter and point (hundredths of a degree from the centre)."""
+    north, east = offset
+    return {
+        "address": street,
+        "postal_code": POSTAL_CODE,
+        "commune": TOWN,
+        "insee_code": INSEE,
+        "neighbourhood": quarter,
+        "latitude": round(CENTRE[0] + north / 100, 5),
+        "longitude": round(CENTRE[1] + east / 100, 5),
+    }
 
 
 def _phone(index: int) -> str:
@@ -583,22 +592,16 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
     created = 0
     async with write_transaction():
         existing = {row["name"]: row["id"] for row in await Structure.select(Structure.id, Structure.name)}
-        for index, (kind, name, quarter, street, (north, east)) in enumerate(STRUCTURES, start=1):
+        for index, (kind, name, quarter, street, offset) in enumerate(STRUCTURES, start=1):
             if name in existing:
                 context.structures[name] = existing[name]
                 continue
             structure = Structure(
                 name=name,
                 kind=kind,
-                address=street,
-                postal_code=POSTAL_CODE,
-                commune=TOWN,
-                insee_code=INSEE,
-                latitude=round(CENTRE[0] + north / 100, 5),
-                longitude=round(CENTRE[1] + east / 100, 5),
+                **_in_town(street, quarter, offset),
                 phone=_phone(index),
                 email=f"contact{index}@structures.demo.maillage.fr",
-                neighbourhood=quarter,
                 opening_hours=STRUCTURE_HOURS.get(kind, "Mo-Fr 09:00-12:00,14:00-17:00; PH off"),
                 description=PRESENTATIONS.get(name)
                 or KIND_PRESENTATIONS.get(kind, "Un partenaire du réseau, dans le quartier {quarter}.").format(
@@ -641,17 +644,11 @@ async def _desk(rt: Runtime, context: DemoContext) -> str:
     now = rt.now()
     coordinator, manager = context.users.get(COORDINATOR), context.users.get(MANAGER)
     asked = office_hour(now - timedelta(days=2), chance)
-    kind, name, quarter, street, (north, east) = JOIN_REQUEST
+    kind, name, quarter, street, offset = JOIN_REQUEST
     pending = Structure(
         name=name,
         kind=kind,
-        address=street,
-        postal_code=POSTAL_CODE,
-        commune=TOWN,
-        insee_code=INSEE,
-        latitude=round(CENTRE[0] + north / 100, 5),
-        longitude=round(CENTRE[1] + east / 100, 5),
-        neighbourhood=quarter,
+        **_in_town(street, quarter, offset),
         email="bonjour@connexions-solidaires.demo.maillage.fr",
         contact_email="bonjour@connexions-solidaires.demo.maillage.fr",
         description="Des bénévoles qui prêtent des ordinateurs et accompagnent les premiers pas sur internet.",
@@ -662,18 +659,12 @@ async def _desk(rt: Runtime, context: DemoContext) -> str:
     )
     await pending.save()
     journal_later(context, asked, Act("structure_join_requested", None, pending.id, "structure", pending.id))
-    kind, name, quarter, street, (north, east) = LOOK_ALIKE
+    kind, name, quarter, street, offset = LOOK_ALIKE
     imported_at = office_hour(now - timedelta(days=9), chance)
     copy = Structure(
         name=name,
         kind=kind,
-        address=street,
-        postal_code=POSTAL_CODE,
-        commune=TOWN,
-        insee_code=INSEE,
-        latitude=round(CENTRE[0] + north / 100, 5),
-        longitude=round(CENTRE[1] + east / 100, 5),
-        neighbourhood=quarter,
+        **_in_town(street, quarter, offset),
         phone=_phone(5),
         description="Médiathèque municipale (fiche importée de la cartographie nationale).",
         source=DEFAULT_MEDNUM,

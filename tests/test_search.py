@@ -419,10 +419,13 @@ async def test_words_that_look_like_nothing_find_nothing_without_error() -> None
         assert page.total == (1 if not query_terms(text) else 0), text
 
 
-async def test_postgresql_sessions_rank_in_memory_and_compile_nothing() -> None:
-    """The app's PostgreSQL session settings (hub.db.PG_SESSION), on the pool's connections."""
+async def test_the_pools_sessions_carry_the_engines_settings() -> None:
+    """The app's session settings on the pool's connections: PostgreSQL's (hub.db.PG_SESSION) rank in memory and
+    compile nothing; SQLite's keep readers beside the writer (WAL) and enforce foreign keys."""
     if isinstance(current_engine(), SQLiteEngine):
-        pytest.skip("PostgreSQL session settings: the suite's PostgreSQL run (CI's second) checks them")
+        assert await Service.raw("PRAGMA journal_mode") == [{"journal_mode": "wal"}]
+        assert await Service.raw("PRAGMA foreign_keys") == [{"foreign_keys": 1}]
+        return
     assert await Service.raw("SHOW work_mem") == [{"work_mem": PG_WORK_MEM}]  # large result sets ranked in memory
     # compiling the semester's figures cost more than running them (bench/report_pack)
     assert await Service.raw("SHOW jit") == [{"jit": "off"}]

@@ -11,6 +11,8 @@ so its plain form always exists; its stem does not for a French stop word.
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 
+from network.piccolo_migrations import network_2026_11_30t02_00_00_000000 as PREVIOUS
+
 ID = "2026-11-30T03:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "a searched word's stem matched exactly"
@@ -26,18 +28,8 @@ FORWARDS = [
                     (SELECT min(lexeme) FROM unnest(to_tsvector('maillage_french', word))) AS f) AS forms
        $$""",
 ]
-BACKWARDS = [  # the previous migration's body: the stem as a prefix too
-    """CREATE OR REPLACE FUNCTION maillage_prefix(word text) RETURNS tsquery
-       LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-       SELECT CASE
-           WHEN f IS NULL OR starts_with(f, s) THEN format('%s:*', quote_literal(s))::tsquery
-           WHEN starts_with(s, f) THEN format('%s:*', quote_literal(f))::tsquery
-           ELSE format('%s:* | %s:*', quote_literal(s), quote_literal(f))::tsquery
-       END
-       FROM (SELECT (SELECT min(lexeme) FROM unnest(to_tsvector('maillage_simple', word))) AS s,
-                    (SELECT min(lexeme) FROM unnest(to_tsvector('maillage_french', word))) AS f) AS forms
-       $$""",
-]
+# back to the previous migration's body (the stem as a prefix too), over the function this one replaced
+BACKWARDS = [statement.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1) for statement in PREVIOUS.FORWARDS]
 
 
 async def forwards():

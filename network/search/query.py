@@ -4,7 +4,6 @@ needed) on the full-text index, and answered as a SearchPage.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -327,7 +326,7 @@ def typed_words(text: str) -> list[str]:
 
 async def words_matched(service_ids: Sequence[int], text: str) -> dict[int, list[str]]:
     """Which of the box's words (each with its synonyms, as the search takes it) each of these services matches,
-    as typed: one full-text query a word, on these services' rows only."""
+    as typed, read on these services' index rows only."""
     ids = sorted(set(service_ids))
     matched: dict[int, list[str]] = {}
     words = typed_words(text)
@@ -335,30 +334,33 @@ async def words_matched(service_ids: Sequence[int], text: str) -> dict[int, list
         return matched
     async with current_engine().transaction():
         groups = await synonyms.all_groups()
+        ideas = [concepts(word, groups) for word in words]
         if sql.on_sqlite():  # the rows' indexed words, read by rowid and matched here as FTS5 would (prefixes):
             # a full-text query a word reads the word's whole doclist, a fifth of a second for a common one
+            condition, bound = among_sql("rowid", ids)
             rows = await sql.fetch(
-                "SELECT rowid AS id, name, structure, description, context FROM network_search_fts"
-                " WHERE rowid IN (SELECT value FROM json_each(?))",
-                [json.dumps(ids)],
+                "SELECT rowid AS id, name, structure, description, context FROM network_search_fts WHERE "
+                + condition.replace("{}", "?"),
+                [bound],
             )
-            tokens = {
-                int(r["id"]): words_of_row(r["name"], r["structure"], r["description"], r["context"]) for r in rows
-            }
-            for word in words:
-                found = concepts(word, groups)
-                for service_id, row_words in tokens.items():
+            for row in rows:
+                row_words = words_of_row(row["name"], row["structure"], row["description"], row["context"])
+                for word, found in zip(words, ideas, strict=True):
                     if any(phrase_in(phrase, row_words) for concept in found for phrase in concept):
-                        matched.setdefault(service_id, []).append(word)
+                        matched.setdefault(int(row["id"]), []).append(word)
             return matched
-        for word in words:
-            tsquery, tsquery_args = pg_tsquery(concepts(word, groups), every=True)
-            condition, bound = among_sql("service_id", ids)
-            statement = (
-                f"SELECT service_id AS id FROM network_search_text WHERE {condition} AND document @@ ({tsquery})"
-            )
-            for row in await sql.fetch(statement.replace("{}", "?"), [bound, *tsquery_args]):
-                matched.setdefault(int(row["id"]), []).append(word)
+        # PostgreSQL: every word a column of one query on the rows' documents
+        columns, args = [], []
+        for n, found in enumerate(ideas):
+            tsquery, tsquery_args = pg_tsquery(found, every=True)
+            columns.append(f"document @@ ({tsquery}) AS w{n}")
+            args += tsquery_args
+        condition, bound = among_sql("service_id", ids)
+        statement = f"SELECT service_id AS id, {', '.join(columns)} FROM network_search_text WHERE {condition}"
+        for row in await sql.fetch(statement.replace("{}", "?"), [*args, bound]):
+            matched_words = [word for n, word in enumerate(words) if row[f"w{n}"]]
+            if matched_words:
+                matched[int(row["id"])] = matched_words
     return matched
 
 
