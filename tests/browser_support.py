@@ -191,6 +191,7 @@ class AccessibilityAudit:
         self.findings: dict[str, list[str]] = {}
 
     def check(self, page: Page, label: str) -> None:
+        page.wait_for_load_state()  # a navigation under way: audit the page it leads to, once loaded
         results = self._axe.run(page)
         violations = results.response["violations"]
         self.findings[label] = [f"{v['id']} ({v['impact']}): {len(v['nodes'])} nœud(s)" for v in violations]

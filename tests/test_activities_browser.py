@@ -115,6 +115,7 @@ def test_quick_entry_twice_in_a_row_then_the_person_answers_from_the_code(
     expect(worker.get_by_role("heading", level=1)).to_contain_text("Chiffres des activités")
     look(worker, audit, "chiffres de la structure", "activites-chiffres")
     worker.get_by_role("link", name="Ateliers").click()
+    expect(worker).to_have_url(re.compile(r"/activites/\d+/ateliers$"))
     look(worker, audit, "ateliers", "activites-ateliers")
 
 

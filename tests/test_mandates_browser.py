@@ -110,6 +110,7 @@ def test_a_mandate_from_the_resident_to_its_revocation(
 
     # the resident: a new one (the empty form first comes back with its errors)
     aidant.get_by_role("link", name="Faire un mandat").click()
+    expect(aidant).to_have_url(re.compile(r"/mandats/nouveau$"))
     look(aidant, audit, "faire un mandat : la personne", "mandat-personne")
     aidant.get_by_role("button", name="Créer le dossier et continuer").click()
     expect(aidant.get_by_label("Prénom", exact=True)).to_have_attribute("aria-invalid", "true")
@@ -188,6 +189,7 @@ def test_a_mandate_from_the_resident_to_its_revocation(
     # revoke the whole mandate: the same page says "révoqué" at once
     aidant.goto(mandate_url)
     aidant.get_by_role("link", name="Arrêter le mandat").click()
+    expect(aidant).to_have_url(re.compile(r"/mandats/\d+/revoquer$"))
     look(aidant, audit, "annuler le mandat", "mandat-annuler")
     aidant.get_by_role("button", name="Arrêter maintenant").click()
     expect(aidant.get_by_role("alert")).to_contain_text("Cochez la case")
@@ -264,4 +266,5 @@ def test_the_pages_pass_axe_with_a_phone_width(
     page.goto("/mandats?onglet=projets")
     page.locator("table.mandates tbody tr").first.get_by_role("link").click()
     page.get_by_role("link", name="Signer sur papier").click()
+    expect(page).to_have_url(re.compile(r"/mandats/\d+/papier$"))
     look(page, audit, "signer sur papier", "mandat-papier-js")

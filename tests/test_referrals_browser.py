@@ -74,6 +74,7 @@ def test_a_referral_from_routing_to_its_outcome(
 
     # routing: the need, the place (typed, posted), the constraints; the results on the same page
     prescriber.get_by_role("link", name="Orienter une personne").click()
+    expect(prescriber).to_have_url(re.compile(r"/orientations/nouvelle$"))
     look(prescriber, audit, "orienter : formulaire", "orientations-nouvelle")
     prescriber.locator(f"#thematiques-{DROITS}").check()
     prescriber.get_by_label("Adresse, rue, commune ou quartier (facultatif)").fill("Montclair-sur-Loire")
