@@ -28,6 +28,7 @@ from hub.api import API_CONTROLLERS, BEARER_SCHEME
 from hub.auth import ActorMiddleware
 from hub.composition import MODULES
 from hub.csrf import SessionCSRFMiddleware
+from hub.forms import FormTidyMiddleware
 from hub.headers import security_headers_hook
 from hub.health import ReadinessCheck, ready
 from hub.limits import JsonLimitsMiddleware
@@ -121,6 +122,7 @@ def create_app(settings: Settings, *, migrate: bool = False, modules: Sequence[M
         middleware=[
             DefineMiddleware(JsonLimitsMiddleware),
             DefineMiddleware(ActorMiddleware),
+            DefineMiddleware(FormTidyMiddleware),  # a pasted tab is a space before any page form reads it
             # Litestar's CSRF check, its token tied to the session (hub/csrf.py): not csrf_config, which adds the stock one
             DefineMiddleware(
                 SessionCSRFMiddleware,
