@@ -304,10 +304,14 @@ def vocabulary(modules: Sequence[Module]) -> JournalLabels:
             out.update(getattr(part, field))
         return out
 
+    values: dict[str, dict[str, str]] = {}
+    for part in parts:  # two modules may both say "format": each one's codes keep their words
+        for key, words in part.values.items():
+            values[key] = {**values.get(key, {}), **words}
     return JournalLabels(
         actions=merged("actions"),
         details=merged("details"),
-        values=merged("values"),
+        values=values,
         refers_to=merged("refers_to"),
         objects=merged("objects"),
     )

@@ -213,3 +213,17 @@ def test_every_journalled_action_has_one_french_label() -> None:
     codes |= {f"referral_{name}" for name, action in lifecycle.ACTIONS.items() if action.side != "hub"}
     assert len(codes) > 40
     assert sorted(code for code in codes if code not in labels) == []
+
+
+def test_every_modules_detail_values_keep_their_words_when_two_share_a_key() -> None:
+    """The directory and activity records both journal a "format": each one's codes keep their French (an import
+    of the directory in the médiation numérique format is not shown as "mednum")."""
+    from hub.composition import MODULES
+
+    merged = journal.vocabulary(MODULES).values
+    for module in MODULES:
+        for key, words in module.journal.values.items():
+            for code, word in words.items():
+                assert merged[key][code] == word, (module.name, key, code)
+    assert merged["format"]["mednum"] == "médiation numérique (CSV)"
+    assert merged["format"]["coop"] == "export de la Coop de la médiation numérique"
