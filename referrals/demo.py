@@ -18,6 +18,7 @@ from hub.demo import journal_later, office_hour
 from hub.journal import Act
 from hub.modules import DemoContext
 from hub.runtime import Runtime
+from hub.tables import Membership
 from network import referral_lookup as directory
 from referrals.tables import Referral, ReferralEvent
 
@@ -71,6 +72,7 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
     now = rt.now()
     made: dict[str, int] = {}
     caf = context.structures.get(SENDERS[0][0])
+    members = await _members()
     desk = [c for c in services if c.structure_id == context.structures.get(DEMO_RECEIVER)]
     # every state between the CAF and the Roseraie first (two of the waiting ones), then the town's mix
     pairs: list[tuple[int | None, str | None]] = [
@@ -89,7 +91,7 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
             created = office_hour(now - timedelta(days=_age(chance, status)), chance)
             while created > now - timedelta(minutes=30):  # today's office hours are still to come
                 created = office_hour(created - timedelta(days=1), chance)
-            await _insert(rt, context, chance, n, sender, card, status, created)
+            await _insert(rt, context, chance, n, sender, card, status, created, members)
             made[status] = made.get(status, 0) + 1
         booked = await _slots(rt, services, context, now)
     total = sum(made.values())
@@ -97,6 +99,15 @@ async def seed(rt: Runtime, context: DemoContext) -> None:
         f"Orientations de démonstration : {total} sur dix-huit mois, dans tous les états ; "
         f"créneaux publiés par {len(SLOTTED)} services, {booked} rendez-vous pris."
     )
+
+
+async def _members() -> dict[int, int]:
+    """Each structure's first member (structure id -> user id): the demo's acts have an author on both sides."""
+    rows = await Membership.select(Membership.structure, Membership.user).order_by(Membership.id)
+    members: dict[int, int] = {}
+    for row in rows:
+        members.setdefault(int(row["structure"]), int(row["user"]))
+    return members
 
 
 SLOTTED = {  # structure name -> (weekday, start, end, minutes, seats) for its services taking referrals
@@ -169,6 +180,7 @@ async def _insert(
     card: directory.ServiceCard,
     status: str,
     created: datetime,
+    members: dict[int, int],
 ) -> int:
     first = chance.choice(FIRST_NAMES)
     now = rt.now()
@@ -187,7 +199,9 @@ async def _insert(
         closed = created + timedelta(days=30)
     if status == "cancelled":
         closed = later(chance.randint(1, 5))
-    prescriber = context.users.get(DEMO_PRESCRIBER) if sender == context.structures.get(SENDERS[0][0]) else None
+    caf = sender == context.structures.get(SENDERS[0][0])
+    prescriber = context.users.get(DEMO_PRESCRIBER) if caf else members.get(sender)
+    receiver = members.get(card.structure_id)  # who answers at the receiving structure, when it has a demo account
     row = Referral(
         code=secrets.token_urlsafe(18),
         status=status,
@@ -244,13 +258,13 @@ async def _insert(
             journal_later(
                 context,
                 event["at"],
-                Act(action, prescriber if by_sender else None, acting, "referral", referral_id, details),
+                Act(action, prescriber if by_sender else receiver, acting, "referral", referral_id, details),
             )
         await ReferralEvent.insert(
             ReferralEvent(
                 referral=referral_id,
                 at=event["at"],
-                actor_user=prescriber if by_sender else None,
+                actor_user=None if event.get("hub") else (prescriber if by_sender else receiver),
                 actor_structure=None if event.get("hub") else (sender if by_sender else card.structure_id),
                 action=event["action"],
                 from_status=event["from"],
