@@ -8,6 +8,7 @@ from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 
+from piccolo.engine import engine_finder
 from piccolo.table import Table
 
 ID = "2026-11-22T00:05:00:000000"
@@ -27,6 +28,7 @@ async def forwards():
     core creates it, as it stood then, and the directory's old migration is the one recorded without running.
     """
     manager = MigrationManager(migration_id=ID, app_name="hub", description=DESCRIPTION)
+    Structure._meta.db = engine_finder()  # this run's engine: the class was made at import, maybe for another
     if await Structure.table_exists():
         manager.fake = True
         return manager

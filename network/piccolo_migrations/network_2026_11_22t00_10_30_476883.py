@@ -7,6 +7,7 @@ from piccolo.columns.column_types import Timestamptz
 from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
+from piccolo.engine import engine_finder
 from piccolo.table import Table
 
 ID = "2026-11-22T00:10:30:476883"
@@ -22,6 +23,7 @@ async def forwards():
     manager = MigrationManager(
         migration_id=ID, app_name="network", description=DESCRIPTION
     )
+    Structure._meta.db = engine_finder()  # this run's engine: the class was made at import, maybe for another
     if await Structure.table_exists():
         # created by the core since it owns structures' identity (hub 2026-11-22T00:05:00)
         manager.fake = True
