@@ -67,9 +67,15 @@ class Actor:
 
 
 # ---------------------------------------------------------------- validation at the service edge
+MAX_EMAIL = 254  # RFC 5321's longest path
+MAX_TOKEN_NAME = 80
+
+
 def clean_email(value: str, field: str = "email") -> str:
     email = value.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
+    if len(email) > MAX_EMAIL:
+        raise Invalid("Adresse e-mail trop longue.", {field: f"Adresse trop longue : {MAX_EMAIL} caractères au plus."})
+    if not _EMAIL.match(email):
         raise Invalid(
             "Adresse e-mail invalide.", {field: "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."}
         )
@@ -246,8 +252,8 @@ async def create_api_token(rt: Runtime, actor: Actor, name: str) -> tuple[int, s
     """Returns the token once; only its hash is kept. It acts with its owner's permissions, as long as
     they need no second factor it was not created behind (hub.sessions.resolve_api_token)."""
     name = " ".join(name.split())
-    if not 1 <= len(name) <= 80:
-        raise Invalid("Nom invalide.", {"name": "Donnez un nom de 1 à 80 caractères."})
+    if not 1 <= len(name) <= MAX_TOKEN_NAME:
+        raise Invalid("Nom invalide.", {"name": f"Donnez un nom de 1 à {MAX_TOKEN_NAME} caractères au plus."})
     if not actor.fully_authenticated:
         raise Forbidden("Validez votre double authentification avant de créer un jeton.")
     prefix = new_token(6)[:8]

@@ -292,6 +292,7 @@ class AccountPages(Controller):
             status_code=status_code,
             tokens=await accounts.list_api_tokens(actor),
             recovery_left=await sessions.remaining_recovery_codes(actor.user_id) if actor.mfa_enrolled else 0,
+            token_name_max=accounts.MAX_TOKEN_NAME,
             errors=extra.pop("errors", {}),
             **extra,
         )
@@ -361,6 +362,7 @@ class MemberPages(Controller):
             members=members,
             invitations=await invitations.pending_invitations(request.app.state.runtime, actor, structure_id),
             role_labels=ROLE_LABELS,
+            email_max=accounts.MAX_EMAIL,
             errors=errors or {},
             values=values or {},
         )

@@ -37,6 +37,8 @@ Email = Annotated[
     ),
 ]
 ShortText = Annotated[str, msgspec.Meta(max_length=200, pattern=SINGLE_LINE)]
+# a typed address: the hard cap above hub.accounts.MAX_EMAIL, so one character more comes back beside the field
+EmailText = Annotated[str, msgspec.Meta(max_length=400, pattern=SINGLE_LINE)]
 Password = Annotated[str, msgspec.Meta(max_length=128)]
 
 
@@ -57,7 +59,7 @@ class EnrolForm(msgspec.Struct):
 
 
 class EmailForm(msgspec.Struct):
-    email: ShortText = ""
+    email: EmailText = ""
 
 
 class NewPasswordForm(msgspec.Struct):
@@ -76,7 +78,7 @@ class PasswordChangeForm(msgspec.Struct):
 
 
 class InviteForm(msgspec.Struct):
-    email: ShortText = ""
+    email: EmailText = ""
     role: Annotated[str, msgspec.Meta(max_length=20)] = ""
 
 

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 from multipart import MultipartSegment, ParserError, PushMultipartParser, parse_options_header
 
-from hub import auth
+from hub import accounts, auth
 from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import Invalid, NotFound
 from hub.schemas import EmailForm
@@ -337,6 +337,7 @@ async def _desk(
         synonym_errors=synonym_errors or {},
         synonym_value=synonym_value,
         synonym_max_length=synonyms.MAX_LENGTH,
+        source_max_length=importing.MAX_SOURCE_NAME,
         unreachable=await directory.unreachable_services(),
     )
 
@@ -353,6 +354,7 @@ async def _join_requests(request: AnyRequest, status_code: int = 200, **refusal:
         errors=refusal.get("errors", {}),
         message=refusal.get("message", ""),
         refusal_max=structures.REFUSAL_MAX_LENGTH,
+        email_max=accounts.MAX_EMAIL,
     )
 
 

@@ -36,6 +36,7 @@ log = logging.getLogger("maillage.geocoding")
 
 MAX_ADDRESS_LENGTH = 200
 NOT_FOUND = "Adresse introuvable : précisez la commune ou le code postal."
+TOO_LONG = f"Adresse trop longue : {MAX_ADDRESS_LENGTH} caractères au plus."
 BAN_MIN_SCORE = 0.5  # below, the BAN is guessing
 BAN_PAUSE_S = 60.0  # after a failure, the gazetteer alone for this long
 CACHE_SIZE = 1024

@@ -22,7 +22,7 @@ from hub.web import page, redirect
 from network import forms, geocoding, locating, opening_grid, structures, validation, vocabulary
 from network import service as directory
 from network.module import DirectorySettings
-from network.schemas import JoinRequestForm, SearchForm
+from network.schemas import ADDRESS_HARD_CAP, JoinRequestForm, SearchForm
 from network.search.query import Origin, SearchQuery, Sort, search
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -214,9 +214,10 @@ class DirectoryPages(Controller):
         }
         errors: dict[str, str] = {}
         typed = ""
-        if adresse_introuvable:  # said so by search_submit; the results come by relevance
-            errors["adresse"] = geocoding.NOT_FOUND
-            typed = unquote(request.cookies.get(TYPED_COOKIE, ""))[:200]  # shown again in the box, never in a URL
+        if adresse_introuvable:  # said so by search_submit ("2": too long); the results come by relevance
+            errors["adresse"] = geocoding.TOO_LONG if adresse_introuvable == "2" else geocoding.NOT_FOUND
+            # shown again in the box, never in a URL
+            typed = unquote(request.cookies.get(TYPED_COOKIE, ""))[:ADDRESS_HARD_CAP]
         results, origin = None, None
         try:
             origin = _origin(options["centres"], pres_de, lat, lon, origine, precision)
@@ -269,6 +270,7 @@ class DirectoryPages(Controller):
             located=located,
             shown_place=origin_shown(origin) if located else "",
             typed_place=typed,
+            address_max=geocoding.MAX_ADDRESS_LENGTH,
             searched=searched,
             sorts=SORTS,
             weekdays=list(WEEKDAY_CODES),
@@ -287,7 +289,10 @@ class DirectoryPages(Controller):
         params = _query_pairs({k: v for k, v in fields.items() if k not in place_fields})
         typed, shown = data.adresse.strip(), data.adresse_affichee.strip()
         unfound = ""
-        if typed and typed != shown:  # a new place: found here, never written into the URL
+        if len(typed) > geocoding.MAX_ADDRESS_LENGTH:  # said beside the box, the address shown again
+            params.append(("adresse_introuvable", "2"))
+            unfound = typed
+        elif typed and typed != shown:  # a new place: found here, never written into the URL
             try:
                 params += _origin_params(
                     await geocoding.origin_of(rt.state(geocoding.Geocoder), data.adresse), "adresse"

@@ -171,6 +171,9 @@ class PlaceCreate(msgspec.Struct, kw_only=True):
     itinerant: bool  # a stop of an itinerant permanence
 
 
+ADDRESS_HARD_CAP = 1000
+
+
 class SearchForm(msgspec.Struct):
     """The search form, posted: its "près de" address becomes a rounded point before any URL is made."""
 
@@ -187,7 +190,7 @@ class SearchForm(msgspec.Struct):
     jour: Annotated[str, msgspec.Meta(max_length=10)] = ""
     heure: Annotated[str, msgspec.Meta(max_length=5)] = ""
     pres_de: Annotated[str, msgspec.Meta(max_length=120)] = ""
-    adresse: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    adresse: Annotated[str, msgspec.Meta(max_length=ADDRESS_HARD_CAP)] = ""  # more than geocoding's: said beside it
     lat: Annotated[str, msgspec.Meta(max_length=20)] = ""
     lon: Annotated[str, msgspec.Meta(max_length=20)] = ""
     # the place of the search before (its rounded point, what it stands for, and what the box showed):

@@ -11,6 +11,7 @@ from datetime import timedelta
 import httpx
 
 from hub.runtime import Runtime
+from network.activities import forms, service
 from network.activities.tables import Activity, Attendance, Feedback, FeedbackCode, Participant, Registration, Tally
 from tests.conftest import Person, make_person, make_service, make_structure, post_form, sign_in
 
@@ -264,3 +265,40 @@ async def test_a_referral_closed_as_helped_records_its_activity_in_one_step(
     row = await Activity.select().first()
     person = await Participant.select().where(Participant.activity == row["id"]).first()
     assert row["referral_id"] == referral.id and person["channel"] == "partner"
+
+
+async def test_each_typed_field_has_the_servers_limit_and_one_more_comes_back_beside_it(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    """The entry and workshop forms' maxlength is the server's own limit: that many characters pass the length
+    rule, one more is said beside the field in French with what was typed kept."""
+    town = await build(rt)
+    await sign_in(client, town.mediator)
+    entry = f"/activites/{town.epn}/saisie"
+    page = (await client.get(entry)).text
+    base = {"kind": "individual", "day": rt.today().isoformat(), "duration": "30", "thematiques": "email"}
+    for name, limit, extra in (
+        ("demarche_name", service.MAX_LABEL, {}),
+        ("place_label", service.MAX_LABEL, {"place": "other"}),
+        ("commune", service.MAX_COMMUNE, {}),
+        ("neighbourhood", service.MAX_COMMUNE, {}),
+    ):
+        assert re.search(rf'name="{name}"[^>]* maxlength="{limit}"', page), name
+        over = await post_form(client, entry, {**base, **extra, name: "7" * (limit + 1)})
+        assert over.status_code == 400 and f'id="{name}-error"' in over.text, name
+        assert f"{limit} caractères au plus" in over.text and f'value="{"7" * (limit + 1)}"' in over.text
+        just = await post_form(client, entry, {**base, **extra, name: "7" * limit})
+        assert just.status_code == 200, (name, just.text[-600:])
+    series = f"/activites/{town.epn}/ateliers"
+    page = (await client.get(series)).text
+    assert re.search(rf'name="title"[^>]* maxlength="{service.MAX_LABEL}"', page)
+    assert f'maxlength="{forms.MAX_MODULES_TEXT}"' in page
+    workshop = {"title": "Premiers pas", "starts_on": rt.today().isoformat(), "level": "1", "weekday": "0"}
+    modules = ("Module\n" * forms.MAX_MODULES_TEXT)[: forms.MAX_MODULES_TEXT + 1]
+    over = await post_form(client, series, {**workshop, "modules": modules})
+    assert (
+        over.status_code == 400 and f"{forms.MAX_MODULES_TEXT:,} caractères au plus".replace(",", "\u202f") in over.text
+    )
+    assert 'id="modules-error"' in over.text
+    over = await post_form(client, series, {**workshop, "title": "7" * (service.MAX_LABEL + 1)})
+    assert over.status_code == 400 and f"{service.MAX_LABEL} caractères au plus" in over.text

@@ -10,7 +10,8 @@ import re
 
 import httpx
 
-from network.meetings import rsvp, service
+from network.meetings import indicators, rsvp, service
+from network.meetings.indicators import IndicatorCommand
 from network.meetings.service import MAX_MINUTES, ActionCommand
 from network.meetings.tables import ActionItem, MeetingEvent, PartnerIndicator
 from tests.conftest import make_person, make_structure, post_form, sign_in
@@ -161,3 +162,27 @@ async def test_the_attendance_sheet_starts_its_signature_table_on_the_first_page
     assert "Suivi des actions encore ouvertes : 1" in first  # the agenda's four points
     assert re.search(r"Structure +Nom +Réponse +Signature", first), "the signature table waits for page 2"
     assert "Les personnes invitées : 4" in first
+
+
+async def test_an_absurd_indicator_value_comes_back_beside_its_field(client: httpx.AsyncClient, rt):
+    """A number spaced the French way fits the field's maxlength; one character more, or a number past a
+    billion, is said beside its field with every value kept; a period too long, beside the period."""
+    people = await _network(rt)
+    indicator = await indicators.define(
+        rt, await _actor(people["coordinator"]), IndicatorCommand("Inscrits", "Personnes inscrites.", "", "integer")
+    )
+    name = indicators.field_name(indicator)
+    await sign_in(client, people["lea"])
+    path = f"/reunions/indicateurs/{people['a']}"
+    page = (await client.get(path)).text
+    assert f'maxlength="{indicators.MAX_VALUE_CHARS}"' in page and f'maxlength="{indicators.MAX_PERIOD}"' in page
+    period = str(rt.today().year - 1)
+    saved = await post_form(client, path, {"period": period, name: "1 000 000 000"})
+    assert saved.status_code == 200 and "Valeurs enregistrées : 1." in saved.text
+    for typed, said in (("1 000 000 001", "un milliard au plus"), ("7" * (indicators.MAX_VALUE_CHARS + 1), "18 ")):
+        response = await post_form(client, path, {"period": period, name: typed})
+        assert response.status_code == 400 and said in _error_of(response.text, name), typed
+        assert f'value="{typed}"' in response.text
+    too_long = await post_form(client, path, {"period": "7" * (indicators.MAX_PERIOD + 1), name: "12"})
+    assert too_long.status_code == 400 and "20 caractères au plus" in _error_of(too_long.text, "period")
+    assert 'value="12"' in too_long.text

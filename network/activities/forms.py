@@ -188,6 +188,7 @@ class TallyForm(msgspec.Struct):
 
 # ---------------------------------------------------------------- workshops and satisfaction
 Text = Annotated[str, msgspec.Meta(max_length=8000)]
+MAX_MODULES_TEXT = 6000  # the modules' box, below Text's hard cap: one more comes back beside the field
 
 
 class SeriesForm(msgspec.Struct):
@@ -243,6 +244,8 @@ def series_create(form: SeriesForm, structure_id: int) -> SeriesCreate:
     place_id = (
         parse_int(form.place[2:], errors, "place", "Choisissez un lieu.") if form.place.startswith("p:") else None
     )
+    if len(form.modules) > MAX_MODULES_TEXT:
+        errors["modules"] = f"Modules : {MAX_MODULES_TEXT:,} caractères au plus.".replace(",", "\u202f")
     errors.raise_if_any()
     assert starts_on is not None  # noqa: S101 (errors raised above otherwise)
     return SeriesCreate(

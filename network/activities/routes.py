@@ -37,8 +37,17 @@ class ActivityMember(auth.Policy):
 activity_member = ActivityMember("activity_member", "a member of a structure (any role), or the coordinator")
 
 
+LIMITS = {  # the services' limits, as the fields' maxlength
+    "label": service.MAX_LABEL,
+    "commune": service.MAX_COMMUNE,
+    "initial": workshops.MAX_INITIAL,
+    "modules": forms.MAX_MODULES_TEXT,
+}
+
+
 def labels() -> dict[str, Any]:
     return {
+        "limits": LIMITS,
         "kinds": vocab.KINDS,
         "thematiques": vocab.THEMATIQUES,
         "demarches": vocab.DEMARCHES,

@@ -107,8 +107,10 @@ def check_profile(profile: Profile, prefix: str = "") -> dict[str, str]:
         errors[f"{prefix}channel"] = f"Façon de connaître le lieu inconnue : « {profile.channel} »."
     if profile.commune_insee and not INSEE.match(profile.commune_insee):
         errors[f"{prefix}commune_insee"] = "Code INSEE invalide : 5 caractères, par exemple 45234 ou 2A004."
-    if len(profile.commune) > MAX_COMMUNE or len(profile.neighbourhood) > MAX_COMMUNE:
-        errors[f"{prefix}commune"] = f"Commune ou quartier trop long : {MAX_COMMUNE} caractères au plus."
+    if len(profile.commune) > MAX_COMMUNE:
+        errors[f"{prefix}commune"] = f"Commune trop longue : {MAX_COMMUNE} caractères au plus."
+    if len(profile.neighbourhood) > MAX_COMMUNE:
+        errors[f"{prefix}neighbourhood"] = f"Quartier trop long : {MAX_COMMUNE} caractères au plus."
     if profile.satisfaction is not None and not 1 <= profile.satisfaction <= 5:
         errors[f"{prefix}satisfaction"] = "Satisfaction : de 1 à 5."
     return errors

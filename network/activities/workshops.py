@@ -35,6 +35,7 @@ from network.activities.tables import Activity, Attendance, Feedback, FeedbackCo
 DROP_AFTER = 2  # a registered person absent from the series' last 2 sessions (having come before) has dropped out
 CODE_DAYS = 7  # a satisfaction code answers for a week
 MAX_CODES = 30
+MAX_INITIAL = 5  # "J.-P." at most: an initial, never a name
 INITIAL = "Une initiale au plus, par exemple « M. » ou « J.-P. » : jamais un nom."
 
 
@@ -42,7 +43,7 @@ INITIAL = "Une initiale au plus, par exemple « M. » ou « J.-P. » : jamais un
 def _check_series(command: SeriesCreate, today: Any, place_ids: set[int]) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not command.title.strip() or len(command.title) > service.MAX_LABEL:
-        errors["title"] = "Donnez un titre à la série (200 caractères au plus)."
+        errors["title"] = f"Donnez un titre à la série ({service.MAX_LABEL} caractères au plus)."
     if command.level not in vocab.LEVELS:
         errors["level"] = "Niveau : débutant, intermédiaire ou avancé."
     if command.place_id is not None and command.place_id not in place_ids:
@@ -218,7 +219,7 @@ async def series_totals(start: Any, end: Any) -> dict[str, int]:
 def _check_initial(initial: str) -> str | None:
     text = initial.strip()
     letters = [ch for ch in text if ch.isalpha()]
-    if len(text) > 5 or len(letters) > 2 or any(not (ch.isalpha() or ch in ".- ") for ch in text):
+    if len(text) > MAX_INITIAL or len(letters) > 2 or any(not (ch.isalpha() or ch in ".- ") for ch in text):
         return INITIAL
     return None
 

@@ -340,7 +340,8 @@ async def queue_reindex(service_ids: list[int], structure_ids: list[int]) -> Non
     await pending.enqueue(touched)
 
 
-_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,59}$")
+MAX_SOURCE_NAME = 60
+_SOURCE_NAME = re.compile(rf"^[a-z0-9][a-z0-9_.\-]{{0,{MAX_SOURCE_NAME - 1}}}$")
 
 
 FORMAT_NAMES = {"datainclusion": "data·inclusion", "mednum": "médiation numérique (LaMednum)"}
@@ -380,6 +381,9 @@ def check_request(fmt: str, source: str | None, files: Sequence[InputFile]) -> N
     other format (`files` may hold only each file's first bytes)."""
     if fmt not in FORMATS_IN:
         raise Invalid(f"Format inconnu : {fmt} (attendu : {', '.join(FORMATS_IN)}).", {"format": "Format inconnu."})
+    if source is not None and len(source) > MAX_SOURCE_NAME:
+        message = f"Nom de source trop long : {MAX_SOURCE_NAME} caractères au plus, par exemple « cd45 »."
+        raise Invalid(message, {"source": message})
     if source is not None and not _SOURCE_NAME.match(source):
         message = "Nom de source invalide : minuscules, chiffres et tirets, par exemple « cd45 »."
         raise Invalid(message, {"source": message})

@@ -28,6 +28,8 @@ from network.tables import Structure as DirectoryStructure
 
 VALUE_TYPES = {"integer": "Nombre entier", "decimal": "Nombre décimal"}
 MAX_VALUE = 1_000_000_000
+MAX_VALUE_CHARS = len(f"{MAX_VALUE:,},0000")  # "1 000 000 000,0000": the largest value, spaced the French way
+MAX_PERIOD = 20
 MAX_LABEL, MAX_DEFINITION, MAX_UNIT = 200, 2000, 40
 _INTEGER = re.compile(r"\d+")
 _DECIMAL = re.compile(r"\d+(?:[.,]\d{1,4})?")
@@ -95,6 +97,9 @@ async def neighbourhoods() -> list[str]:
 
 def parse_value(text: str, number_type: str) -> float:
     """A typed value ("12", "12,5") as a number; Invalid (French) for anything else."""
+    if len(text.strip()) > MAX_VALUE_CHARS:
+        message = f"Nombre trop long : {MAX_VALUE_CHARS} caractères au plus (un milliard au plus)."
+        raise Invalid(message, {"": message})
     value = text.strip().replace("\u202f", "").replace(" ", "")
     if number_type == "integer" and not _INTEGER.fullmatch(value):
         raise Invalid("Nombre entier attendu.", {"": "Nombre entier attendu : des chiffres seulement, par exemple 12."})
@@ -146,6 +151,9 @@ async def enter_values(
     """A structure's values for a period: every field checked first, then all saved at once (replacing)."""
     structure = await _structure_for(actor, structure_id)
     errors: dict[str, str] = {}
+    if len(period_label) > MAX_PERIOD:
+        message = f"Période trop longue : {MAX_PERIOD} caractères au plus, par exemple 2026-S1."
+        raise Invalid(message, {"period": message})
     try:
         period = Period.parse(period_label)
         period.check_not_future(rt.today())

@@ -37,6 +37,8 @@ LIMITS = {  # the services' limits, as the fields' maxlength
     "indicator_label": indicators.MAX_LABEL,
     "indicator_definition": indicators.MAX_DEFINITION,
     "indicator_unit": indicators.MAX_UNIT,
+    "indicator_period": indicators.MAX_PERIOD,
+    "indicator_value": indicators.MAX_VALUE_CHARS,
 }
 
 
@@ -393,7 +395,7 @@ class IndicatorPages(Controller):
         rt: RuntimeDep,
         actor: CurrentActor,
         structure_id: FromPath[int],
-        periode: Annotated[str, QueryParameter(max_length=20)] = "",
+        periode: Annotated[str, QueryParameter(max_length=indicators.MAX_PERIOD)] = "",
     ) -> Template:
         """A structure's values for a period (its members, or the coordinator)."""
         data = await indicators.entry_form(rt, actor, structure_id, periode or previous_semester(rt))
@@ -404,6 +406,7 @@ class IndicatorPages(Controller):
             places=await indicators.neighbourhoods(),
             field_name=indicators.field_name,
             types=indicators.VALUE_TYPES,
+            limits=LIMITS,
             **data,
         )
 
@@ -414,7 +417,7 @@ class IndicatorPages(Controller):
         """Save a structure's values for a period: all checked, then all saved, or nothing."""
         form = await request.form()
         posted = {key: str(value)[:200] for key, value in form.items() if isinstance(value, str)}
-        label = posted.get("period", "")[:20]
+        label = posted.get("period", "")
         try:
             count = await indicators.enter_values(rt, actor, structure_id, label, posted)
         except Invalid as error:
@@ -429,6 +432,7 @@ class IndicatorPages(Controller):
                 places=await indicators.neighbourhoods(),
                 field_name=indicators.field_name,
                 types=indicators.VALUE_TYPES,
+                limits=LIMITS,
                 **data,
             )
         return redirect(
