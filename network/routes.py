@@ -23,7 +23,7 @@ from network import forms, geocoding, locating, opening_grid, structures, valida
 from network import service as directory
 from network.module import DirectorySettings
 from network.schemas import ADDRESS_HARD_CAP, JoinRequestForm, SearchForm
-from network.search.query import Origin, SearchQuery, Sort, search
+from network.search.query import MAX_TEXT, Origin, SearchQuery, Sort, search
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -271,6 +271,7 @@ class DirectoryPages(Controller):
             shown_place=origin_shown(origin) if located else "",
             typed_place=typed,
             address_max=geocoding.MAX_ADDRESS_LENGTH,
+            text_max=MAX_TEXT,
             searched=searched,
             sorts=SORTS,
             weekdays=list(WEEKDAY_CODES),

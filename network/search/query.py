@@ -35,6 +35,7 @@ from network.search.text import (
 )
 
 MAX_LIMIT = 100
+MAX_TEXT = 200  # the search box's characters (its maxlength on the page)
 # When at least this many services match every idea of the words, they are the results (by relevance, distance
 # or name); fewer, and those matching only some of the ideas follow them (enough of them: see `needed`).
 ENOUGH_MATCH_EVERY_IDEA = 20
@@ -150,8 +151,8 @@ def _checked(q: SearchQuery) -> SearchQuery:
     kinds = tuple(dict.fromkeys(str(c).strip() for c in q.structure_kinds if str(c).strip()))
     if unknown_kinds := [c for c in kinds if c not in STRUCTURE_KINDS]:
         errors["structure_kinds"] = f"Type de structure inconnu : {', '.join(unknown_kinds[:3])}."
-    if len(q.text) > 200:
-        errors["text"] = "La recherche compte au plus 200 caractères."
+    if len(q.text) > MAX_TEXT:
+        errors["text"] = f"La recherche compte au plus {MAX_TEXT} caractères."
     if not 1 <= q.limit <= MAX_LIMIT:
         errors["limit"] = f"Le nombre de résultats par page va de 1 à {MAX_LIMIT}."
     if not 0 <= q.offset <= MAX_OFFSET:
