@@ -239,6 +239,7 @@ async def candidates(
         radius_m=radius_m if origin else None,
         sort="distance" if origin else "relevance",
         limit=limit,
+        count_all=False,  # the first `limit` hits are the candidates: how many more there are is not asked
     )
     page = await search(query, now=now)
     return {hit.service_id: hit.structure_id for hit in page.hits}

@@ -72,6 +72,7 @@ class SearchQuery(msgspec.Struct, kw_only=True, frozen=True):
     # distance needs a point
     limit: int = 20
     offset: int = 0
+    count_all: bool = True  # False: the total is not counted beyond the page (a caller wanting the first hits only)
 
 
 class SearchHit(msgspec.Struct, kw_only=True, frozen=True):
@@ -350,14 +351,18 @@ async def words_matched(service_ids: Sequence[int], text: str) -> dict[int, list
                     if any(phrase_in(phrase, row_words) for concept in found for phrase in concept):
                         matched.setdefault(int(row["id"]), []).append(word)
             return matched
-        # PostgreSQL: every word a column of one query on the rows' documents
-        columns, args = [], []
+        # PostgreSQL: every word a column of one query on the rows' documents, its tsquery made once (a CTE)
+        queries, columns, args = [], [], []
         for n, found in enumerate(ideas):
             tsquery, tsquery_args = pg_tsquery(found, every=True)
-            columns.append(f"document @@ ({tsquery}) AS w{n}")
+            queries.append(f"({tsquery}) AS w{n}")
+            columns.append(f"s.document @@ tq.w{n} AS w{n}")
             args += tsquery_args
-        condition, bound = among_sql("service_id", ids)
-        statement = f"SELECT service_id AS id, {', '.join(columns)} FROM network_search_text WHERE {condition}"
+        condition, bound = among_sql("s.service_id", ids)
+        statement = (
+            f"WITH tq AS MATERIALIZED (SELECT {', '.join(queries)}) "
+            f"SELECT s.service_id AS id, {', '.join(columns)} FROM tq, network_search_text s WHERE {condition}"
+        )
         for row in await sql.fetch(statement.replace("{}", "?"), [*args, bound]):
             matched_words = [word for n, word in enumerate(words) if row[f"w{n}"]]
             if matched_words:
@@ -461,22 +466,18 @@ class _Plan:
             self.ident, self.source, self.count_source = "s.service_id", "network_search s", "network_search s"
         self.columns = self.columns_prefix + columns
         self.browse_by_distance = sort == "distance" and not text and q.radius_m is None
-        # how many ideas each result of the page matches (to say so): the page's rows only
-        self.matched_sql, self.matched_args = "", []
+        # how many ideas each result of the page matches (to say so), from its tier: with two ideas, the rows
+        # matching both are tier 1; with more, the tier is the count itself
+        self.matched_sql = ""
         if counted and sqlite:
-            self.matched_sql = (
-                ", "
-                + " + ".join(
-                    "(SELECT count(*) FROM network_search_fts(?) WHERE rowid = page.service_id)" for _ in found
-                )
-                + " AS matched"
-            )
-            self.matched_args = [fts5_match([concept]) for concept in found]
+            self.matched_sql = ", page.tier + 1 AS matched" if len(found) == 2 else ", page.tier AS matched"
 
     def _sqlite_ideas(self, found: list[Concept], groups: list[list[str]], ranked: bool) -> None:
         """SQLite: the rows matching enough of the ideas, those matching more first when ranked by relevance.
         Two ideas (most searches): any of them, and the rows matching both first: one more full-text query
-        (both), probed per row. More: each idea's rows (filters included, so the sets stay small), summed."""
+        (both), probed per row. More: each idea's rows (filters included, so the sets stay small), summed.
+        Each such subquery is run once per search (SQLite keeps its rows), never once per row: the page's
+        rows say their tier, whatever the order."""
         n = len(found)
         if n == 2:
             tier, tier_args = (
@@ -488,9 +489,9 @@ class _Plan:
             tier_args = [fts5_match([concept], groups) for concept in found]
             self.where.append(f"{tier} >= ?")
             self.where_args += [*tier_args, needed(n)]
+        self.columns_prefix = f"{tier} AS tier, "
+        self.select_args = tier_args + self.select_args
         if ranked:
-            self.columns_prefix = f"{tier} AS tier, "
-            self.select_args = tier_args + self.select_args
             self.order_columns.insert(0, "tier DESC")
 
     def _condition(self, extra: Sequence[str] = ()) -> str:
@@ -531,15 +532,15 @@ class _Plan:
             limit,
             offset,
             *(condition_args if self.windowed else ()),
-            *self.matched_args,
         ]
 
     async def total(self, rows: Sequence[Mapping[str, Any]]) -> int:
-        """How many results in all, given the page's rows (counted only when the page does not tell)."""
+        """How many results in all, given the page's rows (counted only when the page does not tell, and the
+        query wants it: else the page's rows and those before it)."""
         q = self.q
         if rows and self.windowed:
             return int(rows[0]["total"])
-        if (rows and len(rows) < q.limit) or (not rows and q.offset == 0):
+        if (rows and len(rows) < q.limit) or (not rows and q.offset == 0) or not q.count_all:
             return q.offset + len(rows)  # the last page: nothing to count
         return int((await sql.fetch(*self.count()))[0]["n"])
 

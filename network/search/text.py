@@ -28,6 +28,12 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+@functools.lru_cache(maxsize=4096)
+def _fold_char(character: str) -> str:
+    """fold, one character at a time, remembered: a page of snippets folds the same few letters again and again."""
+    return fold(character)
+
+
 def area_key(text: str) -> str:
     """The key a commune or neighbourhood is filtered on: "Saint-Jean-de-Braye" → "saint-jean-de-braye"."""
     return "-".join(_WORD.findall(fold(text)))
@@ -171,8 +177,8 @@ def concept_words(found: Sequence[Concept]) -> list[str]:
 
 
 def words_of_row(*texts: str) -> frozenset[str]:
-    """An index row's words as FTS5 reads them (folded, letters and digits)."""
-    return frozenset(word for text in texts for word in _WORD.findall(fold(text or "")))
+    """An index row's words as FTS5 reads them (letters and digits): its texts were folded when indexed."""
+    return frozenset(word for text in texts for word in _WORD.findall(text or ""))
 
 
 def phrase_in(phrase: Phrase, row_words: frozenset[str]) -> bool:
@@ -187,7 +193,7 @@ def snippet(text: str, terms: Sequence[str], width: int = 180) -> str:
         return text
     start = 0
     if terms:  # folding every character costs: only to find where the first word is
-        folded_chars = [fold(c) for c in text]
+        folded_chars = [_fold_char(c) for c in text]
         offsets = [index for index, piece in enumerate(folded_chars) for _ in piece]  # folded → original position
         folded = "".join(folded_chars)
         found = [m.start() for t in terms if (m := re.search(rf"\b{re.escape(t)}", folded))]
