@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 
 import httpx
@@ -186,3 +187,27 @@ async def test_an_absurd_indicator_value_comes_back_beside_its_field(client: htt
     too_long = await post_form(client, path, {"period": "7" * (indicators.MAX_PERIOD + 1), name: "12"})
     assert too_long.status_code == 400 and "20 caractères au plus" in _error_of(too_long.text, "period")
     assert 'value="12"' in too_long.text
+
+
+async def test_a_tab_pasted_into_a_title_is_saved_as_a_space(client: httpx.AsyncClient, rt):
+    """A title copied from a spreadsheet carries a tab: the event is created with a space there (hub.forms tidies
+    one-line values before the form reads them), while the agenda, a text area, is left as typed (its points are trimmed by the service)."""
+    people = await _network(rt)
+    await sign_in(client, people["coordinator"])
+    form = {
+        "kind": "meeting",
+        "title": "Réunion du réseau\tjuin",
+        "day": (rt.today() + dt.timedelta(days=10)).isoformat(),
+        "start_time": "14:00",
+        "end_time": "16:00",
+        "place": "Salle\tpolyvalente",
+        "agenda": "Accueil\n\tTour de table",
+        "audience": "all",
+    }
+    response = await post_form(client, "/reunions/nouvelle", form)
+    assert response.status_code == 200 and "Événement créé" in response.text, response.text[:500]
+    event = await MeetingEvent.select().order_by(MeetingEvent.id, ascending=False).first()
+    assert event is not None
+    assert event["title"] == "Réunion du réseau juin" and event["place"] == "Salle polyvalente"
+    agenda = (await service.event_row(event["id"]))["agenda"]
+    assert (json.loads(agenda) if isinstance(agenda, str) else agenda) == ["Accueil", "Tour de table"]  # trimmed
