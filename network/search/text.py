@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import math
@@ -176,14 +177,19 @@ def concept_words(found: Sequence[Concept]) -> list[str]:
     return list(dict.fromkeys(stem for concept in found for phrase in concept for stem in phrase))
 
 
-def words_of_row(*texts: str) -> frozenset[str]:
-    """An index row's words as FTS5 reads them (letters and digits): its texts were folded when indexed."""
-    return frozenset(word for text in texts for word in _WORD.findall(text or ""))
+def words_of_row(*texts: str) -> tuple[str, ...]:
+    """An index row's words as FTS5 reads them (letters and digits), each once and sorted (phrase_in looks a
+    prefix up by bisection): its texts were folded when indexed."""
+    return tuple(sorted({word for text in texts for word in _WORD.findall(text or "")}))
 
 
-def phrase_in(phrase: Phrase, row_words: frozenset[str]) -> bool:
+def phrase_in(phrase: Phrase, row_words: tuple[str, ...]) -> bool:
     """A phrase's stems each start a word of the row (the row's words in any order: looser than NEAR)."""
-    return all(any(word.startswith(stem) for word in row_words) for stem in phrase)
+    for stem in phrase:
+        at = bisect.bisect_left(row_words, stem)  # the first word not before the stem: it starts so, or none does
+        if at == len(row_words) or not row_words[at].startswith(stem):
+            return False
+    return True
 
 
 def snippet(text: str, terms: Sequence[str], width: int = 180) -> str:
@@ -192,10 +198,13 @@ def snippet(text: str, terms: Sequence[str], width: int = 180) -> str:
     if len(text) <= width:
         return text
     start = 0
-    if terms:  # folding every character costs: only to find where the first word is
-        folded_chars = [_fold_char(c) for c in text]
-        offsets = [index for index, piece in enumerate(folded_chars) for _ in piece]  # folded → original position
-        folded = "".join(folded_chars)
+    if terms:  # folded character by character, to find where the first word is in the text as written
+        table = {ord(c): _fold_char(c) for c in set(text)}
+        folded = text.translate(table)
+        if len(folded) == len(text) and all(len(piece) == 1 for piece in table.values()):
+            offsets: Sequence[int] = range(len(text))  # one folded character each (most French text)
+        else:  # a ligature, a mark on its own: folded → original position
+            offsets = [index for index, c in enumerate(text) for _ in table[ord(c)]]
         found = [m.start() for t in terms if (m := re.search(rf"\b{re.escape(t)}", folded))]
         start = offsets[min(found)] if found else 0
     if start > 0:
