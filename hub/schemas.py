@@ -44,7 +44,7 @@ Password = Annotated[str, msgspec.Meta(max_length=128)]
 
 # ---------------------------------------------------------------- page forms (extra fields such as _csrf_token pass)
 class LoginForm(msgspec.Struct):
-    email: ShortText = ""
+    email: EmailText = ""  # any address an account may have (hub.accounts.MAX_EMAIL) signs in
     password: Password = ""
     suivant: ShortText = "/"
 

@@ -1,4 +1,4 @@
-"""Every page form of the demo town keeps what was typed: crawled as each demo account, each POST form's typed
+"""Every page form of the demo town keeps what was typed: crawled as a visitor and as each demo account, each POST form's typed
 fields have a maxlength, and the form posted with every typed field at exactly that length, then with a tab
 pasted in each one-line field, then one character over each maxlength, never answers with a server error or the
 bare "Requête invalide" page (the form comes back with what was typed)."""
@@ -159,20 +159,23 @@ async def test_every_page_form_keeps_what_was_typed(client, rt):
     secrets = await demo.totp_secrets(rt)
     sessions = []
     pages = 0
-    for user in ACCOUNTS:
-        own = await signed_in(client, user, secrets.get(user.email))
+    visitor = httpx.AsyncClient(transport=client._transport, base_url=BASE, follow_redirects=True)
+    await visitor.get("/connexion")  # its CSRF cookie: the sign-in, password and join forms are the visitor's
+    for who, own in [("visiteur", visitor)] + [
+        (user.email.split("@")[0], await signed_in(client, user, secrets.get(user.email))) for user in ACCOUNTS
+    ]:
         forms, crawled = await crawl(own)
         pages += crawled
-        sessions.append((user, own, forms))
+        sessions.append((who, own, forms))
     problems: list[str] = []
     tried: set[str] = set()
     fields = posts = 0
-    for user, own, forms in sessions:
+    for who, own, forms in sessions:
         for form in forms:
             if NOT_POSTED.search(form.action) or pattern(form.action) in tried:
                 continue
             tried.add(pattern(form.action))
-            where = f"{user.email.split('@')[0]} {form.page} → {form.action}"
+            where = f"{who} {form.page} → {form.action}"
             for name, limit, _one_line, _kind in form.typed:
                 if not limit:
                     problems.append(f"{where}: {name} has no maxlength")
@@ -192,7 +195,7 @@ async def test_every_page_form_keeps_what_was_typed(client, rt):
         await own.aclose()
     print(
         f"\nevery page form: {len(tried)} forms ({posts} posts), {fields} typed fields,"
-        f" over {pages} pages as {len(sessions)} accounts in {time.monotonic() - started:.1f} s"
+        f" over {pages} pages as a visitor and {len(sessions) - 1} accounts in {time.monotonic() - started:.1f} s"
     )
     assert not problems, "\n".join(problems)
     assert len(tried) >= 45 and fields >= 100, sorted(tried)  # 50 forms, 107 typed fields on the demo
