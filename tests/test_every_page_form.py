@@ -1,5 +1,5 @@
-"""Every page form of the demo town keeps what was typed: crawled as a visitor and as each demo account, each POST form's typed
-fields have a maxlength, and the form posted with every typed field at exactly that length, then with a tab
+"""Every page form of the demo town keeps what was typed: crawled as a visitor and as each demo account, each POST
+form's typed fields have a maxlength, and the form posted with every typed field at exactly that length, then a tab
 pasted in each one-line field, then one character over each maxlength, never answers with a server error or the
 bare "Requête invalide" page (the form comes back with what was typed)."""
 
