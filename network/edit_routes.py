@@ -342,17 +342,20 @@ async def _desk(
     )
 
 
-async def _join_requests(request: AnyRequest, status_code: int = 200, **refusal: Any) -> Template:
-    """The requests to join; `refusal` is a refusal sent back (refusing, errors, message)."""
+async def _join_requests(request: AnyRequest, status_code: int = 200, **sent_back: Any) -> Template:
+    """The requests to join; `sent_back` is a decision sent back with what was typed and its errors: a refusal
+    (refusing, errors, message) or an approval (approving, errors, email)."""
     return page(
         request,
         "directory/join_requests.html",
         status_code=status_code,
         structures=await directory.pending_structures(),
         kinds=STRUCTURE_KINDS,
-        refusing=refusal.get("refusing"),
-        errors=refusal.get("errors", {}),
-        message=refusal.get("message", ""),
+        refusing=sent_back.get("refusing"),
+        approving=sent_back.get("approving"),
+        errors=sent_back.get("errors", {}),
+        message=sent_back.get("message", ""),
+        email=sent_back.get("email", ""),
         refusal_max=structures.REFUSAL_MAX_LENGTH,
         email_max=accounts.MAX_EMAIL,
     )
@@ -517,8 +520,11 @@ class CoordinationPages(Controller):
         """Let the structure in; its contact is invited as manager."""
         try:
             await structures.approve_structure(rt, actor, structure_id, data.email)
-        except Invalid as error:
-            return redirect(request, "/annuaire/validation", " ".join(error.fields.values()), category="error")
+        except Invalid as error:  # the address comes back as typed, its error beside it
+            errors = error.fields or {"email": error.message}
+            return await _join_requests(
+                request, status_code=400, approving=structure_id, errors=errors, email=data.email
+            )
         return redirect(request, "/annuaire/validation", "Structure validée. Son référent a reçu une invitation.")
 
     @post("/structures/{structure_id:int}/fermer", operation_id="structureCloseSubmit")

@@ -142,6 +142,14 @@ async def test_join_request_is_approved_by_the_coordinator_who_invites_the_manag
     await sign_in(client, coordinator)
     listing = await client.get("/annuaire/validation")
     assert "Centre social des Tilleuls" in listing.text
+    # a mistyped address comes back as typed, its error beside it; the structure still waits
+    mistyped = await post_form(client, f"/annuaire/structures/{pending['id']}/valider", {"email": "direction@cs"})
+    text = html.unescape(mistyped.text)
+    assert mistyped.status_code == 400 and 'value="direction@cs"' in text
+    assert f'id="email-{pending["id"]}-error"' in text and 'aria-invalid="true"' in text
+    assert (await Structure.select(Structure.status).where(Structure.id == pending["id"]).first())[
+        "status"
+    ] == "pending"
     approved = await post_form(
         client, f"/annuaire/structures/{pending['id']}/valider", {"email": "direction@cs.example.fr"}
     )
