@@ -82,7 +82,34 @@ USERS = [
 ]
 
 
-# Colleagues of the demo accounts, without a second factor and not listed as demo logins: a structure has a team.
+# Colleagues of the demo accounts, without a second factor and not listed as demo logins: a structure has a team,
+# and every structure that sends or answers referrals in the demo has someone there to sign its acts.
+_FRONT_DESKS = (  # structure (network.demo's names), its colleague, their e-mail's first part
+    ("Maison départementale des solidarités – secteur Nord", "Nadia Benali", "nadia.benali"),
+    ("Mission locale du Val de Loire", "Julien Roussel", "julien.roussel"),
+    ("PIMMS Médiation Montclair", "Fatou Diallo", "fatou.diallo"),
+    ("Centre social Bel-Air", "Claire Fontaine", "claire.fontaine"),
+    ("UDAF du Loiret – antenne de Montclair", "Bernard Lemoine", "bernard.lemoine"),
+    ("Centre socioculturel Saint-Jean", "Yasmine Cherif", "yasmine.cherif"),
+    ("France Services itinérant du Val de Loire", "Hugo Marchand", "hugo.marchand"),
+    ("Espace public numérique de la Roseraie", "Léa Garnier", "lea.garnier"),
+    ("Secours populaire – comité de Montclair", "Michel Perrot", "michel.perrot"),
+    ("Emmaüs Connect – point de Montclair", "Awa Traoré", "awa.traore"),
+    ("Mairie annexe de Bel-Air", "Sophie Lambert", "sophie.lambert"),
+    ("Maison de quartier de la Gare", "Karim Aït-Ali", "karim.ait-ali"),
+    ("Espace de vie sociale Le Trait d'Union", "Manon Chevalier", "manon.chevalier"),
+    ("Médiathèque Louise-Michel", "Élise Renaud", "elise.renaud"),
+    ("Association Lire et Écrire 45", "Paul Mercier", "paul.mercier"),
+    ("Conseillers numériques de la Ville", "Inès Morel", "ines.morel"),
+    ("MJC Jacques-Prévert", "Lucas Faure", "lucas.faure"),
+    ("Cimade – permanence de Montclair", "Hélène Roux", "helene.roux"),
+    ("Cyber-base de Saint-Jean", "Mehdi Bouzid", "mehdi.bouzid"),
+    ("Point Info Famille – Montclair", "Anne Dupuis", "anne.dupuis"),
+    ("Habitat et Humanisme – agence de Montclair", "Olivier Caron", "olivier.caron"),
+    ("Ordinateurs solidaires du Val", "Chloé Barbier", "chloe.barbier"),
+    ("Croix-Rouge – unité locale de Montclair", "Jean-Pierre Colin", "jean-pierre.colin"),
+    ("Médiathèque de quartier des Aubiers", "Aïcha Mansouri", "aicha.mansouri"),
+)
 COLLEAGUES = [
     DemoUser(
         "agent.ccas@demo.maillage.fr",
@@ -91,6 +118,12 @@ COLLEAGUES = [
         "CCAS de Montclair-sur-Loire",
         "prescriber",
         False,
+    ),
+    *(
+        DemoUser(
+            f"{local}@demo.maillage.fr", name, "accueil, oriente et reçoit les orientations", where, "prescriber", False
+        )
+        for where, name, local in _FRONT_DESKS
     ),
 ]
 PENDING_INVITATION = ("CCAS de Montclair-sur-Loire", "mediatrice.ccas@demo.maillage.fr", "aidant")
