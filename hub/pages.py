@@ -114,14 +114,7 @@ class SignInPages(Controller):
     @get("/connexion", operation_id="loginPage")
     async def login_form(self, request: AnyRequest, suivant: FromQuery[str] = "/") -> Template:
         """The sign-in form."""
-        return page(
-            request,
-            "login.html",
-            suivant=_safe_next(suivant[:200]),
-            values={},
-            errors={},
-            email_max=accounts.MAX_EMAIL,
-        )
+        return page(request, "login.html", suivant=_safe_next(suivant[:200]), values={}, errors={})
 
     @post("/connexion", operation_id="loginSubmit")
     async def login(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[LoginForm]) -> Response[Any]:
@@ -138,7 +131,6 @@ class SignInPages(Controller):
                 suivant=_safe_next(data.suivant),
                 values={"email": data.email},
                 errors=error.fields,
-                email_max=accounts.MAX_EMAIL,
             )
         if actor.requires_mfa:
             target = "/connexion/code" if actor.mfa_enrolled else "/compte/double-authentification"
@@ -150,7 +142,7 @@ class SignInPages(Controller):
     @get("/mot-de-passe-oublie", operation_id="forgotPasswordPage")
     async def forgot_form(self, request: AnyRequest) -> Template:
         """Ask for a password reset link."""
-        return page(request, "forgot_password.html", errors={}, values={}, email_max=accounts.MAX_EMAIL)
+        return page(request, "forgot_password.html", errors={}, values={})
 
     @post("/mot-de-passe-oublie", operation_id="forgotPasswordSubmit")
     async def forgot(self, request: AnyRequest, rt: RuntimeDep, data: URLEncodedBody[EmailForm]) -> Response[Any]:
@@ -159,12 +151,7 @@ class SignInPages(Controller):
             email = await invitations.accept_password_reset_request(rt, data.email, _client_key(request))
         except Invalid as error:
             return page(
-                request,
-                "forgot_password.html",
-                status_code=400,
-                errors=error.fields,
-                values={"email": data.email},
-                email_max=accounts.MAX_EMAIL,
+                request, "forgot_password.html", status_code=400, errors=error.fields, values={"email": data.email}
             )
         response = redirect(
             request,
@@ -375,7 +362,6 @@ class MemberPages(Controller):
             members=members,
             invitations=await invitations.pending_invitations(request.app.state.runtime, actor, structure_id),
             role_labels=ROLE_LABELS,
-            email_max=accounts.MAX_EMAIL,
             errors=errors or {},
             values=values or {},
         )

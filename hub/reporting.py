@@ -154,13 +154,18 @@ def percent_text(value: float) -> str:
     return text.removesuffix(",0")
 
 
+def count_text(value: int) -> str:
+    """10000 → "10 000": a whole number as French writes it (a narrow no-break space between thousands)."""
+    return f"{value:,}".replace(",", "\u202f")
+
+
 def shared_count(value: int | None) -> str:
     """A count as shown beyond the coordinator: 1 to 4 become "< 5" (a small group could be recognised)."""
     if value is None:
         return "–"
     if 0 < value < SMALL_COUNT:
         return f"< {SMALL_COUNT}"
-    return f"{value:,}".replace(",", "\u202f")
+    return count_text(value)
 
 
 @dataclasses.dataclass(frozen=True)

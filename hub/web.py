@@ -28,7 +28,7 @@ from litestar.exceptions import (
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from hub.accounts import Actor
+from hub.accounts import MAX_EMAIL, Actor
 from hub.auth import SecondFactorRequired, current_actor, is_api_path
 from hub.db import RETRY_AFTER_SECONDS, is_contention
 from hub.errors import DomainError, TooManyRequests, Unauthorized, Unavailable
@@ -115,6 +115,7 @@ def template_environment() -> Environment:
     env.filters["date_fr"] = _date_fr
     env.filters["percent_fr"] = percent_text
     env.filters["of"] = of  # "de Paul", "d'Ordinateurs solidaires"
+    env.globals["email_max"] = MAX_EMAIL  # every e-mail field's maxlength, whichever page it is on
     return env
 
 

@@ -4,16 +4,14 @@ the rules live in network.service and network.structures."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
-from multipart import MultipartSegment, ParserError, PushMultipartParser, parse_options_header
 
-from hub import accounts, auth
+from hub import auth
 from hub.auth import CurrentActor, RuntimeDep
 from hub.errors import Invalid, NotFound
 from hub.schemas import EmailForm
@@ -279,41 +277,6 @@ class StructureEditPages(Controller):
         return redirect(request, f"/annuaire/structures/{structure_id}", "Lieu retiré.")
 
 
-class _ShortFields:
-    """The import form's short fields (format, source, simulation) as they stream past, for the desk to show
-    them again when the import is refused; the files themselves are not kept here (network.exchange.uploads
-    writes them)."""
-
-    def __init__(self, content_type: str) -> None:
-        _, options = parse_options_header(content_type)
-        boundary = options.get("boundary", "")
-        self._parser = PushMultipartParser(boundary, max_segment_count=uploads.MAX_PARTS) if boundary else None
-        self._field: tuple[str, bytearray] | None = None
-        self.fields: dict[str, str] = {}
-
-    async def watch(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        async for chunk in chunks:
-            self._see(chunk)
-            yield chunk
-
-    def _see(self, chunk: bytes) -> None:
-        if self._parser is None:
-            return
-        try:
-            for event in self._parser.parse(chunk):
-                if isinstance(event, MultipartSegment):
-                    self._field = (event.name or "", bytearray()) if event.filename is None else None
-                elif event is None:
-                    if self._field is not None and self._field[0] != "_csrf_token":
-                        name, value = self._field
-                        self.fields[name] = value.decode("utf-8", errors="replace")[: uploads.MAX_FIELD_CHARS]
-                    self._field = None
-                elif self._field is not None and len(self._field[1]) <= uploads.MAX_FIELD_CHARS * 4:
-                    self._field[1].extend(event)
-        except ParserError:  # malformed: network.exchange.uploads says so; nothing to show again
-            self._parser = None
-
-
 async def _desk(
     request: AnyRequest,
     *,
@@ -357,7 +320,6 @@ async def _join_requests(request: AnyRequest, status_code: int = 200, **sent_bac
         message=sent_back.get("message", ""),
         email=sent_back.get("email", ""),
         refusal_max=structures.REFUSAL_MAX_LENGTH,
-        email_max=accounts.MAX_EMAIL,
     )
 
 
@@ -396,15 +358,15 @@ class CoordinationPages(Controller):
         streamed to disk (capped: DirectorySettings.import_max_megabytes); the import runs as a job, followed on
         its page."""
         length = request.headers.get("content-length", "")
-        content_type = request.headers.get("content-type", "")
-        seen = _ShortFields(content_type)
+        sent: dict[str, str] = {}  # the short fields, as they arrive
         try:
             import_id = await import_jobs.submit(
                 rt,
                 actor.user_id,
-                seen.watch(request.stream()),
-                content_type,
+                request.stream(),
+                request.headers.get("content-type", ""),
                 int(length) if length.isdigit() else None,
+                sent,
             )
         except Invalid as error:  # the whole message once, beside its field (else the file's); the form as sent
             fields = error.fields if len(error.fields) > 1 else {next(iter(error.fields), "file"): error.message}
@@ -412,7 +374,7 @@ class CoordinationPages(Controller):
                 request,
                 status_code=error.status_code,
                 errors=fields,
-                import_values=seen.fields,
+                import_values={k: v[: uploads.MAX_FIELD_CHARS] for k, v in sent.items() if k != "_csrf_token"},
             )
         return redirect(request, f"/annuaire/imports/{import_id}", "Fichier reçu : l'import a commencé.")
 

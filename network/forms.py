@@ -11,6 +11,7 @@ import re
 import msgspec
 
 from hub.forms import FieldErrors
+from hub.reporting import count_text
 from hub.tables import STRUCTURE_KINDS
 from network import opening_grid, validation, vocabulary
 from network.schemas import (
@@ -90,18 +91,15 @@ def _text_rules(form: msgspec.Struct, limits: dict[str, int], errors: FieldError
             continue
         value = value.strip()
         if len(value) > limit and name not in validation.URL_MAX_LENGTHS:  # a link's rule says it itself
-            errors[name] = f"{_number(limit)} caractères au plus : le texte saisi en compte {_number(len(value))}."
+            errors[name] = (
+                f"{count_text(limit)} caractères au plus : le texte saisi en compte {count_text(len(value))}."
+            )
         elif (_MULTI_LINE_FORBIDDEN if name in MULTI_LINE_FIELDS else _SINGLE_LINE_FORBIDDEN).search(value):
             errors[name] = (
                 "Caractères non autorisés (caractères de contrôle)."
                 if name in MULTI_LINE_FIELDS
                 else "Caractères non autorisés (retours à la ligne, caractères de contrôle)."
             )
-
-
-def _number(n: int) -> str:
-    """10000 → "10 000" (a narrow no-break space between thousands, as French writes them)."""
-    return f"{n:,}".replace(",", "\u202f")
 
 
 def hours_of(form: HoursFields, errors: FieldErrors) -> str:

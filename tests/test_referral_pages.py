@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -92,16 +93,23 @@ async def referral_ids() -> list[int]:
     return [row["id"] for row in await Referral.select(Referral.id).order_by(Referral.id)]
 
 
-async def send_directly(rt: Runtime, net: Network) -> int:
+async def send_directly(
+    rt: Runtime, net: Network, service_id: int | None = None, need: str = "Créer son espace en ligne", **more: Any
+) -> int:
+    """The prescriber's referral of the resident to the network's service (or `service_id`), sent by the service
+    itself; `more` changes or adds to the command (its thématiques, a slot…)."""
     actor = await accounts.actor_for_user(net.prescriber.id)
     command = ReferralCreate(
-        service_id=net.service_id,
-        thematiques=[DEMARCHES],
-        need="Créer son espace en ligne",
-        resident_name=RESIDENT,
-        resident_phone=RESIDENT_PHONE,
-        consent_method="oral",
-        consent_confirmed=True,
+        **{
+            "service_id": service_id or net.service_id,
+            "thematiques": [DEMARCHES],
+            "need": need,
+            "resident_name": RESIDENT,
+            "resident_phone": RESIDENT_PHONE,
+            "consent_method": "oral",
+            "consent_confirmed": True,
+            **more,
+        }
     )
     referral_id, _ = await service.create(rt, actor, command)
     return referral_id

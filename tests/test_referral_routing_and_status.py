@@ -16,9 +16,9 @@ from hub.documents import find_soffice
 from hub.runtime import Runtime
 from hub.settings import PROJECT_ROOT
 from referrals import routing, service, slip, slots
-from referrals.schemas import ReferralCreate, RouteRequest, Transition
+from referrals.schemas import RouteRequest, Transition
 from tests.conftest import make_service, make_structure, sign_in
-from tests.test_referral_pages import DEMARCHES, RESIDENT_PHONE, build, post, send_directly, switch_to
+from tests.test_referral_pages import DEMARCHES, build, post, send_directly, switch_to
 from tests.test_referral_slip import pdf_text
 
 
@@ -26,18 +26,8 @@ async def _referral_without_service_phone(rt: Runtime) -> tuple[int, accounts.Ac
     """A referral to a service without a line of its own, whose structure (the CCAS) has one: 02 38 00 00 01."""
     net = await build(rt)
     service_id = await make_service(net.ccas, "Écrivain public", thematiques=[DEMARCHES], accepts_referrals=True)
-    actor = await accounts.actor_for_user(net.prescriber.id)
-    command = ReferralCreate(
-        service_id=service_id,
-        thematiques=[DEMARCHES],
-        need="Écrire un courrier",
-        resident_name="Awa Diallo",
-        resident_phone=RESIDENT_PHONE,
-        consent_method="oral",
-        consent_confirmed=True,
-    )
-    referral_id, _ = await service.create(rt, actor, command)
-    return referral_id, actor
+    referral_id = await send_directly(rt, net, service_id, "Écrire un courrier")
+    return referral_id, await accounts.actor_for_user(net.prescriber.id)
 
 
 # ---------------------------------------------------------------- 1. whom to call
@@ -122,19 +112,7 @@ async def test_the_slots_page_scrolls_its_wide_tables_and_opens_on_the_next_day_
     command = slots.ScheduleCreate(service_id=net.service_id, weekday=3, start_time="14:00", end_time="15:00")
     await slots.publish(rt, receiver, command)
     first = (await slots.free_slots([net.service_id], rt.now()))[net.service_id][0]
-    prescriber = await accounts.actor_for_user(net.prescriber.id)
-    create = ReferralCreate(
-        service_id=net.service_id,
-        thematiques=[DEMARCHES],
-        need="Créer son espace en ligne",
-        resident_name="Awa Diallo",
-        resident_phone=RESIDENT_PHONE,
-        consent_method="oral",
-        consent_confirmed=True,
-        schedule_id=first.schedule_id,
-        starts_at=first.starts_at,
-    )
-    await service.create(rt, prescriber, create)
+    await send_directly(rt, net, schedule_id=first.schedule_id, starts_at=first.starts_at)
     day = first.starts_at.astimezone(slots.PARIS).date()
     assert day != rt.today()
 
@@ -171,16 +149,13 @@ async def test_a_full_slip_fits_one_page(rt: Runtime, tmp_path: Path) -> None:
         ],
     )
     actor = await accounts.actor_for_user(net.prescriber.id)
-    command = ReferralCreate(
-        service_id=service_id,
+    referral_id = await send_directly(
+        rt,
+        net,
+        service_id,
+        "Dossier de retraite",
         thematiques=["difficultes-administratives-ou-juridiques--accompagnement-aux-demarches-administratives"],
-        need="Dossier de retraite",
-        resident_name="Awa Diallo",
-        resident_phone=RESIDENT_PHONE,
-        consent_method="oral",
-        consent_confirmed=True,
     )
-    referral_id, _ = await service.create(rt, actor, command)
     context = await slip.context_of(rt, actor, referral_id)
     assert len(context["hours"]) == 4 and len(context["hours_notes"]) == 2 and len(context["bring"]) == 4
     (tmp_path / "fiche.pdf").write_bytes(await slip.slip_pdf(rt, actor, referral_id))

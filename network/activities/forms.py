@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import msgspec
 
 from hub.forms import FieldErrors
+from hub.reporting import count_text
 from hub.schemas import SINGLE_LINE
 from network.activities import vocabulary as vocab
 from network.activities.schemas import (
@@ -245,7 +246,7 @@ def series_create(form: SeriesForm, structure_id: int) -> SeriesCreate:
         parse_int(form.place[2:], errors, "place", "Choisissez un lieu.") if form.place.startswith("p:") else None
     )
     if len(form.modules) > MAX_MODULES_TEXT:
-        errors["modules"] = f"Modules : {MAX_MODULES_TEXT:,} caractères au plus.".replace(",", "\u202f")
+        errors["modules"] = f"Modules : {count_text(MAX_MODULES_TEXT)} caractères au plus."
     errors.raise_if_any()
     assert starts_on is not None  # noqa: S101 (errors raised above otherwise)
     return SeriesCreate(

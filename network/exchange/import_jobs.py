@@ -72,12 +72,19 @@ async def submit(
     chunks: AsyncIterator[bytes],
     content_type: str,
     content_length: int | None,
+    fields: dict[str, str] | None = None,
 ) -> int:
-    """Receive an import form, check what can be checked at once, queue its job; the ImportJob's id.
+    """Receive an import form, check what can be checked at once, queue its job; the ImportJob's id. `fields`, when
+    given, receives the form's short fields as they arrive (uploads.receive).
 
     Raises Invalid (UploadTooLarge past DirectorySettings.import_max_megabytes) with nothing kept."""
     received = await uploads.receive(
-        chunks, content_type, content_length, uploads_root(rt), rt.settings.section(DirectorySettings).import_max_bytes
+        chunks,
+        content_type,
+        content_length,
+        uploads_root(rt),
+        rt.settings.section(DirectorySettings).import_max_bytes,
+        fields,
     )
     try:
         fmt = _field_value(received, "format") or "datainclusion"

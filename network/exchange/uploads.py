@@ -74,8 +74,10 @@ async def receive(
     content_length: int | None,
     root: Path,
     max_bytes: int,
+    fields: dict[str, str] | None = None,
 ) -> Received:
-    """Write the form's file parts under a new folder of `root` as they arrive; keep its short fields.
+    """Write the form's file parts under a new folder of `root` as they arrive; keep its short fields (in
+    `fields` when given: the caller still has those read before a refusal, to show the form again).
 
     Raises UploadTooLarge past max_bytes of files (at once when the announced length says so), Invalid on a
     malformed or interrupted form; the folder is then removed."""
@@ -84,7 +86,7 @@ async def receive(
         raise too_large(max_bytes)
     folder = root / f"envoi-{secrets.token_hex(8)}"
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    received = Received(folder)
+    received = Received(folder, fields if fields is not None else {})
     handle: BinaryIO | None = None
     field: tuple[str, bytearray] | None = None
     total = 0

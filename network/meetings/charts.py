@@ -13,7 +13,7 @@ import io
 import textwrap
 from typing import Any
 
-from hub.reporting import Table
+from hub.reporting import Table, count_text
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 HATCHES = ("", "///", "...", "xxx", "\\\\\\", "ooo", "---", "+++")
@@ -65,7 +65,7 @@ def _value_label(value: Any) -> str:
         return SMALL_LABEL
     if isinstance(value, float) and not value.is_integer():
         return f"{value:.1f}".replace(".", ",")
-    return f"{int(value):,}".replace(",", "\u202f")
+    return count_text(int(value))
 
 
 def _wrap(text: str, width: int = 28) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hub.errors import Invalid
-from hub.reporting import SMALL_COUNT, Figure, Indicator, Period, Section, Table, shared_count
+from hub.reporting import SMALL_COUNT, Figure, Indicator, Period, Section, Table, count_text, shared_count
 
 if TYPE_CHECKING:
     from hub.runtime import Runtime
@@ -65,7 +65,7 @@ class Pack:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return "" if value is None else str(value)
         if table.counts and isinstance(value, int):
-            return shared_count(value) if self.shared else _int_text(value)
+            return shared_count(value) if self.shared else count_text(value)
         return _decimal_text(value)
 
     def cell_value(self, table: Table, value: Any) -> Any:
@@ -108,14 +108,10 @@ def _small(value: Any) -> bool:
     return isinstance(value, int | float) and 0 < value < SMALL_COUNT
 
 
-def _int_text(value: int) -> str:
-    return f"{value:,}".replace(",", "\u202f")
-
-
 def _decimal_text(value: float) -> str:
     """A decimal as French writes it: comma, narrow spaces, no trailing zeros (12,5; 46,58012)."""
     if float(value).is_integer():
-        return _int_text(int(value))
+        return count_text(int(value))
     whole, _, decimals = f"{value:,.5f}".rstrip("0").partition(".")
     return whole.replace(",", "\u202f") + "," + decimals
 
@@ -127,7 +123,7 @@ def number_text(value: float | int | None, indicator: Indicator, shared: bool) -
     if indicator.is_count and isinstance(value, int) and shared:
         text = shared_count(value)
     elif indicator.is_count and isinstance(value, int):
-        text = _int_text(value)
+        text = count_text(value)
     else:
         text = _decimal_text(value)
     unit = {"%": "\u202f%", "h": "\u202fh"}.get(indicator.unit, f"\u202f{indicator.unit}" if indicator.unit else "")

@@ -22,7 +22,7 @@ from hub.accounts import Actor
 from hub.db import write_transaction
 from hub.errors import Forbidden, Invalid, NotFound
 from hub.journal import Act
-from hub.reporting import Figure, Indicator, Period, Section, Table
+from hub.reporting import Figure, Indicator, Period, Section, Table, count_text
 from hub.runtime import Runtime
 from hub.tables import Membership, Structure, User
 from network.meetings import indicators
@@ -67,11 +67,6 @@ def day_text(day: dt.date, weekday: bool = True) -> str:
     first = "1er" if day.day == 1 else str(day.day)
     text = f"{first} {MONTHS_FR[day.month - 1]} {day.year}"
     return f"{WEEKDAYS_FR[day.weekday()]} {text}" if weekday else text
-
-
-def count_text(n: int) -> str:
-    """ "50 000": a number as French writes it, with narrow spaces."""
-    return f"{n:,}".replace(",", "\u202f")
 
 
 def time_text(value: str) -> str:
